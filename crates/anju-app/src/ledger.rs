@@ -1,0 +1,410 @@
+//! Ledger use cases: open a centre and its accounts, post entries (singly or in a batch,
+//! one transaction), move the business date, and audit.
+//!
+//! This is the one posting path: the online withdrawal, the monthly remittance batch, the
+//! demo seeder and `anju bench post` all come through [`post_in`].
+
+use std::collections::{HashMap, HashSet};
+
+use anju_domain::ledger::audit::{AuditReport, Auditor};
+use anju_domain::ledger::{
+    AccountNo, AccountState, CHART, ChainHead, EntryRequest, LedgerError, Referenced,
+    SealedEntry, SubLedger, genesis_hash, post, resolve,
+};
+use anju_store::{CentreRow, Store, StoreError, StoreTx};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::AppError;
+
+/// The result of posting one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    /// The entry as recorded (the earlier one, for a replay).
+    pub entry: SealedEntry,
+    /// True when the key had been used before with the same body: nothing new was posted.
+    pub replayed: bool,
+}
+
+fn micros(now: Timestamp) -> i64 {
+    now.as_microsecond()
+}
+
+fn entry_err(key: &str, source: LedgerError) -> AppError {
+    AppError::Entry {
+        key: key.to_owned(),
+        source,
+    }
+}
+
+/// Checks a 15-digit centre code (6-digit division code + 9 digits, DOMAIN.md §5).
+pub fn validate_centre_code(code: &str) -> Result<(), AppError> {
+    if code.len() != 15 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::Invalid {
+            field: "centre_code",
+            value: code.to_owned(),
+            rule: "must be 15 digits (6-digit division code then 9 digits), e.g. 330800000000000"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates a centre with its chain's genesis and every chart account (control accounts
+/// for codes with a sub-ledger). If the centre exists, returns it unchanged.
+pub fn open_centre(
+    store: &dyn Store,
+    code: &str,
+    name: &str,
+    business_date: Date,
+    now: Timestamp,
+) -> Result<CentreRow, AppError> {
+    validate_centre_code(code)?;
+    if name.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "name",
+            value: name.to_owned(),
+            rule: "must not be empty".to_owned(),
+        });
+    }
+    let mut tx = store.begin()?;
+    if let Some(existing) = tx.centre(code)? {
+        return Ok(existing);
+    }
+    let row = CentreRow {
+        code: code.to_owned(),
+        name: name.to_owned(),
+        business_date,
+        head: ChainHead {
+            seq: 0,
+            hash: genesis_hash(code),
+        },
+        created_at_us: micros(now),
+    };
+    tx.insert_centre(&row)?;
+    let mut accounts = Vec::new();
+    for c in CHART {
+        let no = if c.sub_ledger == SubLedger::None {
+            AccountNo::parse(c.code)
+        } else {
+            AccountNo::control(c.code)
+        }
+        .map_err(|e| AppError::Invalid {
+            field: "chart",
+            value: c.code.to_owned(),
+            rule: e.to_string(),
+        })?;
+        accounts.push(AccountState::open(no, business_date));
+    }
+    tx.insert_accounts(code, &accounts)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// The centre, or `NotFound`.
+pub fn centre(tx: &mut dyn StoreTx, code: &str) -> Result<CentreRow, AppError> {
+    tx.centre(code)?.ok_or_else(|| AppError::NotFound {
+        what: format!("centre {code}"),
+    })
+}
+
+/// Opens posting accounts (e.g. a member's `201.<account>`) on `opened_on`, inside `tx`.
+/// Their control accounts must exist (they do once the centre is open).
+pub fn open_accounts_in(
+    tx: &mut dyn StoreTx,
+    centre_code: &str,
+    nos: &[AccountNo],
+    opened_on: Date,
+) -> Result<(), AppError> {
+    let mut seen = HashSet::new();
+    for no in nos {
+        if no.is_control() {
+            return Err(AppError::Invalid {
+                field: "account_no",
+                value: no.to_string(),
+                rule: "control accounts are opened with the centre".to_owned(),
+            });
+        }
+        if !seen.insert(no) {
+            return Err(AppError::Invalid {
+                field: "account_no",
+                value: no.to_string(),
+                rule: "listed twice".to_owned(),
+            });
+        }
+    }
+    let accounts: Vec<AccountState> = nos
+        .iter()
+        .map(|no| AccountState::open(no.clone(), opened_on))
+        .collect();
+    tx.insert_accounts(centre_code, &accounts)?;
+    Ok(())
+}
+
+/// Opens posting accounts in their own transaction.
+pub fn open_accounts(
+    store: &dyn Store,
+    centre_code: &str,
+    nos: &[AccountNo],
+    opened_on: Date,
+) -> Result<(), AppError> {
+    let mut tx = store.begin()?;
+    centre(tx.as_mut(), centre_code)?;
+    open_accounts_in(tx.as_mut(), centre_code, nos, opened_on)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Moves the centre's business date (营业日) forward (never back).
+pub fn set_business_date(store: &dyn Store, centre_code: &str, date: Date) -> Result<(), AppError> {
+    let mut tx = store.begin()?;
+    let c = centre(tx.as_mut(), centre_code)?;
+    if date < c.business_date {
+        return Err(AppError::Invalid {
+            field: "business_date",
+            value: date.to_string(),
+            rule: format!("must not move back from {}", c.business_date),
+        });
+    }
+    tx.set_business_date(centre_code, date)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Posts one request in its own transaction.
+pub fn post_one(
+    store: &dyn Store,
+    centre_code: &str,
+    req: EntryRequest,
+    now: Timestamp,
+) -> Result<Posted, AppError> {
+    let mut out = post_batch(store, centre_code, vec![req], now)?;
+    out.pop().ok_or_else(|| AppError::NotFound {
+        what: "posted entry".to_owned(),
+    })
+}
+
+/// Posts requests in one transaction: all or nothing.
+pub fn post_batch(
+    store: &dyn Store,
+    centre_code: &str,
+    reqs: Vec<EntryRequest>,
+    now: Timestamp,
+) -> Result<Vec<Posted>, AppError> {
+    let mut tx = store.begin()?;
+    let out = post_in(tx.as_mut(), centre_code, reqs, now)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Posts requests inside `tx`, in order, through the domain's posting engine:
+/// idempotency (same key + same body → the first entry; different body → error),
+/// reference resolution for post/void/reversal, running figures, non-negativity and the
+/// hash chain. Accounts are loaded and saved sorted by account number.
+pub fn post_in(
+    tx: &mut dyn StoreTx,
+    centre_code: &str,
+    reqs: Vec<EntryRequest>,
+    now: Timestamp,
+) -> Result<Vec<Posted>, AppError> {
+    let recorded_at = micros(now);
+    // Lock the chain first so concurrent posters to this centre serialise before reading.
+    let mut head = tx.lock_chain_head(centre_code).map_err(|e| match e {
+        StoreError::NotFound { what } => AppError::NotFound { what },
+        other => AppError::Store(other),
+    })?;
+    let business_date = centre(tx, centre_code)?.business_date;
+    for r in &reqs {
+        r.validate_shape().map_err(|e| entry_err(&r.key, e))?;
+        if r.business_date != business_date {
+            return Err(entry_err(
+                &r.key,
+                LedgerError::BadField {
+                    field: "business_date",
+                    value: r.business_date.to_string(),
+                    rule: "must be the centre's current business date (营业日)",
+                },
+            ));
+        }
+    }
+
+    // Earlier entries named by key: the requests' own keys (replays) and their references.
+    let mut wanted: Vec<String> = reqs.iter().map(|r| r.key.clone()).collect();
+    wanted.extend(reqs.iter().filter_map(|r| r.refers_to.clone()));
+    wanted.sort();
+    wanted.dedup();
+    let mut by_key: HashMap<String, SealedEntry> = tx
+        .entries_by_keys(centre_code, &wanted)?
+        .into_iter()
+        .map(|e| (e.entry.key.clone(), e))
+        .collect();
+    let ref_seqs: Vec<i64> = reqs
+        .iter()
+        .filter_map(|r| r.refers_to.as_ref())
+        .filter_map(|k| by_key.get(k).map(|e| e.seq))
+        .collect();
+    let mut resolved_by: HashMap<i64, i64> = tx
+        .referring_entries(centre_code, &ref_seqs)?
+        .into_iter()
+        .collect();
+
+    // Every account the batch may touch, with control accounts, loaded in order.
+    let mut nos: Vec<AccountNo> = Vec::new();
+    for r in &reqs {
+        for leg in &r.legs {
+            nos.push(leg.account.clone());
+        }
+        if let Some(orig) = r.refers_to.as_ref().and_then(|k| by_key.get(k)) {
+            for leg in &orig.entry.legs {
+                nos.push(leg.account.clone());
+            }
+        }
+    }
+    let mut with_parents: Vec<AccountNo> = Vec::with_capacity(nos.len() + 8);
+    for no in nos {
+        if let Some(p) = no.parent() {
+            with_parents.push(p);
+        }
+        with_parents.push(no);
+    }
+    with_parents.sort();
+    with_parents.dedup();
+    let mut accounts: HashMap<AccountNo, AccountState> = tx
+        .load_accounts(centre_code, &with_parents)?
+        .into_iter()
+        .map(|a| (a.no.clone(), a))
+        .collect();
+
+    let mut out = Vec::with_capacity(reqs.len());
+    let mut new_entries: Vec<SealedEntry> = Vec::new();
+    let mut touched: HashSet<AccountNo> = HashSet::new();
+    for req in reqs {
+        let referenced = |by_key: &HashMap<String, SealedEntry>, resolved: Option<i64>| {
+            req.refers_to
+                .as_ref()
+                .and_then(|k| by_key.get(k))
+                .map(|e| (e.clone(), resolved))
+        };
+        if let Some(existing) = by_key.get(&req.key).cloned() {
+            // Replay check: resolve as if for the first time and compare bodies.
+            let r = referenced(&by_key, None);
+            let body = resolve(
+                &req,
+                r.as_ref().map(|(e, _)| Referenced {
+                    entry: e,
+                    resolved_by: None,
+                }),
+            )
+            .map_err(|e| entry_err(&req.key, e))?;
+            if body.body_hash(existing.alg) != existing.body_hash {
+                return Err(entry_err(
+                    &req.key,
+                    LedgerError::IdempotencyConflict {
+                        key: req.key.clone(),
+                        seq: existing.seq,
+                    },
+                ));
+            }
+            out.push(Posted {
+                entry: existing,
+                replayed: true,
+            });
+            continue;
+        }
+        let ref_seq = req
+            .refers_to
+            .as_ref()
+            .and_then(|k| by_key.get(k))
+            .map(|e| e.seq);
+        let r = referenced(&by_key, ref_seq.and_then(|s| resolved_by.get(&s).copied()));
+        let body = resolve(
+            &req,
+            r.as_ref().map(|(e, by)| Referenced {
+                entry: e,
+                resolved_by: *by,
+            }),
+        )
+        .map_err(|e| entry_err(&req.key, e))?;
+        // Accounts of legs derived from a reference made in this same batch.
+        for leg in &body.legs {
+            for no in std::iter::once(leg.account.clone()).chain(leg.account.parent()) {
+                if !accounts.contains_key(&no) {
+                    if let Some(a) = tx.load_accounts(centre_code, std::slice::from_ref(&no))?.pop() {
+                        accounts.insert(no, a);
+                    }
+                }
+            }
+        }
+        let sealed = post(centre_code, &mut head, &mut accounts, body, recorded_at)
+            .map_err(|e| entry_err(&req.key, e))?;
+        for leg in &sealed.entry.legs {
+            if let Some(p) = leg.account.parent() {
+                touched.insert(p);
+            }
+            touched.insert(leg.account.clone());
+        }
+        if let Some(rs) = sealed.entry.ref_seq {
+            resolved_by.insert(rs, sealed.seq);
+        }
+        by_key.insert(sealed.entry.key.clone(), sealed.clone());
+        new_entries.push(sealed.clone());
+        out.push(Posted {
+            entry: sealed,
+            replayed: false,
+        });
+    }
+
+    if !new_entries.is_empty() {
+        tx.insert_entries(centre_code, &new_entries)?;
+        let mut changed: Vec<AccountState> = touched
+            .into_iter()
+            .filter_map(|no| accounts.remove(&no))
+            .collect();
+        changed.sort_by(|a, b| a.no.cmp(&b.no));
+        tx.save_accounts(centre_code, &changed)?;
+        tx.set_chain_head(centre_code, head)?;
+    }
+    Ok(out)
+}
+
+/// Entries read per page while auditing.
+const AUDIT_PAGE: usize = 20_000;
+
+/// Re-verifies the centre's hash chain and every ledger invariant (see
+/// `anju_domain::ledger::audit`). A row that does not even decode is reported as a
+/// problem (tampering or corruption), not as an error.
+pub fn audit(store: &dyn Store, centre_code: &str) -> Result<AuditReport, AppError> {
+    let mut tx = store.begin()?;
+    let c = centre(tx.as_mut(), centre_code)?;
+    let accounts = match tx.all_accounts(centre_code) {
+        Ok(a) => a,
+        Err(StoreError::Corrupt { what }) => return Ok(corrupt_report(centre_code, what)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut auditor = Auditor::new(centre_code, accounts);
+    let mut after = 0;
+    loop {
+        let page = match tx.scan_entries(centre_code, after, AUDIT_PAGE) {
+            Ok(p) => p,
+            Err(StoreError::Corrupt { what }) => return Ok(corrupt_report(centre_code, what)),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            auditor.feed(e);
+        }
+    }
+    Ok(auditor.finish(c.head))
+}
+
+fn corrupt_report(centre: &str, what: String) -> AuditReport {
+    AuditReport {
+        centre: centre.to_owned(),
+        entries: 0,
+        legs: 0,
+        accounts: 0,
+        problems: vec![format!("stored data is corrupt: {what}")],
+        problem_count: 1,
+    }
+}

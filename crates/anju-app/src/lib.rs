@@ -1,0 +1,9 @@
+//! Anju's use cases and batch jobs. Each public function is one business act or job: it
+//! takes the store, the actor's stamp (inside the requests), the business date and the
+//! current time as arguments, runs in exactly one transaction, and returns a decision or
+//! an error that names the field and the rule. Nothing here knows SQL or HTTP.
+
+pub mod error;
+pub mod ledger;
+
+pub use error::AppError;

@@ -1,0 +1,229 @@
+//! Per-account running figures: balance, pending amounts, and the accumulated
+//! balance-days (积数) of the current interest period.
+//!
+//! 积数 convention (DOMAIN.md §2, issue 3): each calendar day's closing balance counts
+//! once. `accrual` covers the days from `accrual_from` up to but not including
+//! `last_change`; the balance counts for every day from `last_change` on. A posting with
+//! value date `v ≥ last_change` first adds `balance × (v − last_change)` and moves
+//! `last_change` to `v`; a back-dated posting (`v < last_change`) adds
+//! `delta × (last_change − v)` for the days it should have counted. So
+//! `accrual = Σ delta × (last_change − max(v, accrual_from))` over every posted leg,
+//! which is how `anju audit` re-derives it.
+
+use jiff::civil::Date;
+
+use super::LedgerError;
+use super::chart::{AccountNo, Side};
+use crate::money::Fen;
+
+/// A ledger account and its running figures, as loaded from and saved to the store.
+/// Figures are a cache of the journal; only the posting engine changes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    /// Account number.
+    pub no: AccountNo,
+    /// Normal balance side (from the chart).
+    pub normal: Side,
+    /// May the available balance never fall below zero?
+    pub non_negative: bool,
+    /// Date the account was opened.
+    pub opened_on: Date,
+    /// Balance on the normal side (a liability's credit balance is positive).
+    pub balance: Fen,
+    /// Outflows reserved by pending entries (reduce the available balance).
+    pub pending_out: Fen,
+    /// Inflows announced by pending entries (not yet available).
+    pub pending_in: Fen,
+    /// 积数: Σ closing balance × days, in fen·days, for the days before `last_change`.
+    pub accrual: i64,
+    /// First day of the current interest period.
+    pub accrual_from: Date,
+    /// The day from which the current balance counts.
+    pub last_change: Date,
+    /// Number of legs that touched the account (for a control account: its sub-ledger's);
+    /// maintained by the posting engine.
+    pub entry_count: i64,
+}
+
+impl AccountState {
+    /// A new account with zero figures, opened on `opened_on`.
+    pub fn open(no: AccountNo, opened_on: Date) -> AccountState {
+        let chart = no.chart();
+        AccountState {
+            normal: chart.normal,
+            non_negative: chart.non_negative,
+            no,
+            opened_on,
+            balance: Fen::ZERO,
+            pending_out: Fen::ZERO,
+            pending_in: Fen::ZERO,
+            accrual: 0,
+            accrual_from: opened_on,
+            last_change: opened_on,
+            entry_count: 0,
+        }
+    }
+
+    /// Balance less pending outflows: what may still be paid out.
+    pub fn available(&self) -> Result<Fen, LedgerError> {
+        self.balance
+            .checked_sub(self.pending_out)
+            .map_err(|_| LedgerError::Overflow { what: "available" })
+    }
+
+    /// 积数 through the end of `through` (inclusive), without changing the account.
+    pub fn accrual_through(&self, through: Date) -> Result<i64, LedgerError> {
+        let days = days_between(self.last_change, through)? + 1;
+        if days <= 0 {
+            return Ok(self.accrual);
+        }
+        let extra = i128::from(self.balance.fen()) * i128::from(days);
+        to_i64(i128::from(self.accrual) + extra, "accrual")
+    }
+
+    /// Applies a posted amount (`delta` on the normal side) with value date `v`.
+    pub fn apply_posted(&mut self, delta: i64, v: Date) -> Result<(), LedgerError> {
+        if v < self.accrual_from {
+            return Err(LedgerError::ValueDateBeforePeriod {
+                account: self.no.clone(),
+                value_date: v,
+                period_start: self.accrual_from,
+            });
+        }
+        let accrual = if v >= self.last_change {
+            let days = days_between(self.last_change, v)?;
+            let a = i128::from(self.accrual) + i128::from(self.balance.fen()) * i128::from(days);
+            self.last_change = v;
+            a
+        } else {
+            let days = days_between(v, self.last_change)?;
+            i128::from(self.accrual) + i128::from(delta) * i128::from(days)
+        };
+        self.accrual = to_i64(accrual, "accrual")?;
+        self.balance = self
+            .balance
+            .checked_add(Fen::new(delta))
+            .map_err(|_| LedgerError::Overflow { what: "balance" })?;
+        Ok(())
+    }
+
+    /// Reserves a pending amount: an outflow (`delta < 0`) raises `pending_out`, an inflow
+    /// raises `pending_in`. Balances and 积数 do not change.
+    pub fn reserve(&mut self, delta: i64) -> Result<(), LedgerError> {
+        self.shift_pending(delta, 1)
+    }
+
+    /// Releases a reservation made by [`AccountState::reserve`] with the same `delta`.
+    pub fn release(&mut self, delta: i64) -> Result<(), LedgerError> {
+        self.shift_pending(delta, -1)
+    }
+
+    fn shift_pending(&mut self, delta: i64, sign: i64) -> Result<(), LedgerError> {
+        let amount = Fen::new(delta.unsigned_abs().try_into().map_err(|_| LedgerError::Overflow {
+            what: "pending",
+        })?);
+        let slot = if delta < 0 {
+            &mut self.pending_out
+        } else {
+            &mut self.pending_in
+        };
+        let next = if sign > 0 {
+            slot.checked_add(amount)
+        } else {
+            slot.checked_sub(amount)
+        }
+        .map_err(|_| LedgerError::Overflow { what: "pending" })?;
+        if next.is_negative() {
+            return Err(LedgerError::Overflow {
+                what: "pending released twice",
+            });
+        }
+        *slot = next;
+        Ok(())
+    }
+
+    /// Errors if a never-negative account's available balance is below zero.
+    pub fn check_non_negative(&self) -> Result<(), LedgerError> {
+        if !self.non_negative {
+            return Ok(());
+        }
+        let available = self.available()?;
+        if available.is_negative() {
+            let shortfall = available
+                .checked_neg()
+                .map_err(|_| LedgerError::Overflow { what: "available" })?;
+            return Err(LedgerError::InsufficientFunds {
+                account: self.no.clone(),
+                shortfall,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Whole days from `a` to `b` (negative if `b` is before `a`).
+pub fn days_between(a: Date, b: Date) -> Result<i64, LedgerError> {
+    a.until(b)
+        .map(|span| i64::from(span.get_days()))
+        .map_err(|_| LedgerError::Overflow { what: "days" })
+}
+
+fn to_i64(v: i128, what: &'static str) -> Result<i64, LedgerError> {
+    i64::try_from(v).map_err(|_| LedgerError::Overflow { what })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn accrual_counts_each_closing_balance_once() {
+        let mut a = AccountState::open(AccountNo::parse("201.M1").unwrap(), d("2025-07-01"));
+        // 1,000.00 deposited on 2025-07-01, another 500.00 on 2025-07-11.
+        a.apply_posted(100_000, d("2025-07-01")).unwrap();
+        a.apply_posted(50_000, d("2025-07-11")).unwrap();
+        // Days 07-01..07-10 at 1,000.00 = 10 days × 100,000 fen.
+        assert_eq!(a.accrual, 1_000_000);
+        // Through 2025-07-20 inclusive: + 10 days × 150,000.
+        assert_eq!(a.accrual_through(d("2025-07-20")).unwrap(), 2_500_000);
+        // A withdrawal of 200.00 on 07-21: that day already counts the lower balance.
+        a.apply_posted(-20_000, d("2025-07-21")).unwrap();
+        assert_eq!(a.accrual, 2_500_000);
+        assert_eq!(a.accrual_through(d("2025-07-21")).unwrap(), 2_500_000 + 130_000);
+        // A back-dated deposit of 100.00 with value date 07-16 adds 5 days × 10,000.
+        a.apply_posted(10_000, d("2025-07-16")).unwrap();
+        assert_eq!(a.accrual, 2_550_000);
+        assert_eq!(a.last_change, d("2025-07-21"));
+        assert_eq!(a.balance, Fen::new(140_000));
+    }
+
+    #[test]
+    fn value_date_before_period_is_refused() {
+        let mut a = AccountState::open(AccountNo::parse("201.M1").unwrap(), d("2025-07-01"));
+        let err = a.apply_posted(1, d("2025-06-30")).unwrap_err();
+        assert!(matches!(err, LedgerError::ValueDateBeforePeriod { .. }));
+        assert_eq!(a.balance, Fen::ZERO);
+    }
+
+    #[test]
+    fn pending_reserves_available_balance() {
+        let mut a = AccountState::open(AccountNo::parse("201.M1").unwrap(), d("2025-07-01"));
+        a.apply_posted(10_000, d("2025-07-01")).unwrap();
+        a.reserve(-6_000).unwrap();
+        assert_eq!(a.available().unwrap(), Fen::new(4_000));
+        a.check_non_negative().unwrap();
+        a.reserve(-6_000).unwrap();
+        let err = a.check_non_negative().unwrap_err();
+        assert!(matches!(err, LedgerError::InsufficientFunds { .. }), "{err}");
+        a.release(-6_000).unwrap();
+        a.check_non_negative().unwrap();
+        a.reserve(500).unwrap();
+        assert_eq!(a.pending_in, Fen::new(500));
+        a.release(500).unwrap();
+        assert!(a.release(500).is_err());
+    }
+}

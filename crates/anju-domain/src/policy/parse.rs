@@ -1,0 +1,1028 @@
+//! Reading a policy file: serde takes the shape (and refuses unknown keys), then every
+//! value is converted and checked here, collecting all problems with their paths.
+//!
+//! Values are first read as raw [`toml::Value`]s so that a wrongly typed or malformed
+//! value becomes a [`PolicyIssue`] with its path instead of stopping the whole parse.
+
+use jiff::civil::Date;
+use serde::Deserialize;
+use toml::Value;
+
+use super::error::{IssueKind, PolicyError, PolicyIssue};
+use super::retirement::{RetirementRules, RetirementSchedule};
+use super::rules::{
+    Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
+    LoanLimits, LoanRate, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE, MAX_PAYMENT_DEADLINE_DAYS,
+    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange,
+};
+use crate::money::{Fen, Rate, Rounding};
+
+/// A raw field: absent, or any TOML value still to be checked.
+type Field = Option<Value>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    centre: Option<RawCentre>,
+    contribution: Option<Vec<RawContribution>>,
+    deposit_rate: Option<Vec<RawDepositRate>>,
+    interest: Option<RawInterest>,
+    loan_rate: Option<Vec<RawLoanRate>>,
+    loan_limits: Option<Vec<RawLoanLimits>>,
+    retirement: Option<RawRetirement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCentre {
+    code: Field,
+    name: Field,
+    name_en: Field,
+    region_code: Field,
+    policy_version: Field,
+    regulation_2026_effective: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContribution {
+    effective: Field,
+    unit_ratio_min: Field,
+    unit_ratio_max: Field,
+    member_ratio_min: Field,
+    member_ratio_max: Field,
+    base_floor: Field,
+    base_cap: Field,
+    rounding: Field,
+    payment_deadline_days_after_payday: Field,
+    flexible_ratio_min: Field,
+    flexible_ratio_max: Field,
+    flexible_min_age: Field,
+    flexible_max_age_male: Field,
+    flexible_max_age_female: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDepositRate {
+    effective: Field,
+    annual: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterest {
+    day_count_basis: Field,
+    settlement_month: Field,
+    settlement_day: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoanRate {
+    effective: Field,
+    first_le5: Field,
+    first_gt5: Field,
+    second_le5: Field,
+    second_gt5: Field,
+    reprice_existing_on: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoanLimits {
+    effective: Field,
+    max_amount_single: Field,
+    max_amount_couple: Field,
+    max_amount_second_home_single: Field,
+    max_amount_second_home_couple: Field,
+    max_ratio_first_home: Field,
+    max_ratio_second_home: Field,
+    repayment_capacity_pct: Field,
+    balance_multiple: Field,
+    min_continuous_months: Field,
+    max_term_years: Field,
+    term_beyond_retirement_years: Field,
+    max_loans_per_family: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetirement {
+    male: Option<RawSchedule>,
+    female_cadre: Option<RawSchedule>,
+    female_worker: Option<RawSchedule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    base_age_months: Field,
+    first_birth_month: Field,
+    step_birth_months: Field,
+    max_delay_months: Field,
+}
+
+/// Every section of a valid policy.
+pub(super) struct Sections {
+    pub centre: Centre,
+    pub contributions: Vec<ContributionRule>,
+    pub deposit_rates: Vec<DepositRate>,
+    pub interest: InterestRule,
+    pub loan_rates: Vec<LoanRate>,
+    pub loan_limits: Vec<LoanLimits>,
+    pub retirement: RetirementRules,
+}
+
+/// Parses and validates a policy file.
+pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
+    let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError::Syntax {
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let mut c = Check::default();
+
+    let centre = centre(&mut c, raw.centre.as_ref());
+    let contributions = history(
+        &mut c,
+        "contribution",
+        raw.contribution.as_deref(),
+        |r| &r.effective,
+        contribution,
+    );
+    let deposit_rates = history(
+        &mut c,
+        "deposit_rate",
+        raw.deposit_rate.as_deref(),
+        |r| &r.effective,
+        deposit_rate,
+    );
+    let interest = interest(&mut c, raw.interest.as_ref());
+    let loan_rates = history(
+        &mut c,
+        "loan_rate",
+        raw.loan_rate.as_deref(),
+        |r| &r.effective,
+        loan_rate,
+    );
+    if let Some(rows) = &loan_rates {
+        check_repricing_order(&mut c, rows);
+    }
+    let loan_limits = history(
+        &mut c,
+        "loan_limits",
+        raw.loan_limits.as_deref(),
+        |r| &r.effective,
+        loan_limits,
+    );
+    let retirement = retirement(&mut c, raw.retirement.as_ref());
+
+    match (
+        centre,
+        contributions,
+        deposit_rates,
+        interest,
+        loan_rates,
+        loan_limits,
+        retirement,
+    ) {
+        (
+            Some(centre),
+            Some(contributions),
+            Some(deposit_rates),
+            Some(interest),
+            Some(loan_rates),
+            Some(loan_limits),
+            Some(retirement),
+        ) if c.issues.is_empty() => Ok(Sections {
+            centre,
+            contributions,
+            deposit_rates,
+            interest,
+            loan_rates,
+            loan_limits,
+            retirement,
+        }),
+        _ => Err(PolicyError::Invalid { issues: c.issues }),
+    }
+}
+
+fn centre(c: &mut Check, raw: Option<&RawCentre>) -> Option<Centre> {
+    let Some(raw) = raw else {
+        c.push(
+            "centre",
+            None,
+            IssueKind::Missing,
+            "the [centre] section is required",
+        );
+        return None;
+    };
+    let code = c.digits("centre.code", &raw.code, 15);
+    let region_code = c.digits("centre.region_code", &raw.region_code, 6);
+    let name = c.text("centre.name", &raw.name);
+    let name_en = c.text("centre.name_en", &raw.name_en);
+    let policy_version = c.text("centre.policy_version", &raw.policy_version);
+    let regulation_2026_effective = c.date(
+        "centre.regulation_2026_effective",
+        &raw.regulation_2026_effective,
+    );
+    if let (Some(code), Some(region)) = (&code, &region_code)
+        && !code.starts_with(region.as_str())
+    {
+        c.push(
+            "centre.code",
+            raw.code.as_ref(),
+            IssueKind::Contradictory,
+            format!("must start with centre.region_code ({region})"),
+        );
+    }
+    Some(Centre {
+        code: code?,
+        name: name?,
+        name_en: name_en?,
+        region_code: region_code?,
+        policy_version: policy_version?,
+        regulation_2026_effective: regulation_2026_effective?,
+    })
+}
+
+fn contribution(
+    c: &mut Check,
+    i: usize,
+    raw: &RawContribution,
+    effective: Option<Date>,
+) -> Option<ContributionRule> {
+    let p = |key: &str| format!("contribution[{i}].{key}");
+    let national = (
+        NATIONAL_MIN_RATIO,
+        NATIONAL_MAX_RATIO,
+        "the national bounds",
+    );
+    let unit_ratio = c.ratio_range(
+        (&p("unit_ratio_min"), &raw.unit_ratio_min),
+        (&p("unit_ratio_max"), &raw.unit_ratio_max),
+        national,
+    );
+    let member_ratio = c.ratio_range(
+        (&p("member_ratio_min"), &raw.member_ratio_min),
+        (&p("member_ratio_max"), &raw.member_ratio_max),
+        national,
+    );
+    let flexible_ratio = c.ratio_range(
+        (&p("flexible_ratio_min"), &raw.flexible_ratio_min),
+        (&p("flexible_ratio_max"), &raw.flexible_ratio_max),
+        (
+            NATIONAL_MIN_RATIO,
+            FLEXIBLE_MAX_RATIO,
+            "one share's national minimum to both shares' national maximum",
+        ),
+    );
+    let base_floor = c.positive_fen(&p("base_floor"), &raw.base_floor);
+    let base_cap = c.positive_fen(&p("base_cap"), &raw.base_cap);
+    c.at_least(
+        (&p("base_cap"), &raw.base_cap, base_cap),
+        (&p("base_floor"), base_floor),
+    );
+    let rounding = c.rounding(&p("rounding"), &raw.rounding);
+    let deadline = c.count(
+        &p("payment_deadline_days_after_payday"),
+        &raw.payment_deadline_days_after_payday,
+        (0, MAX_PAYMENT_DEADLINE_DAYS),
+        "REG Art. 19: remit within 5 days of payday",
+    );
+    let min_age = c.count(
+        &p("flexible_min_age"),
+        &raw.flexible_min_age,
+        (MIN_WORKING_AGE, 100),
+        "the legal working age is 16",
+    );
+    let max_male = c.count(
+        &p("flexible_max_age_male"),
+        &raw.flexible_max_age_male,
+        (1, 100),
+        "an age in years",
+    );
+    let max_female = c.count(
+        &p("flexible_max_age_female"),
+        &raw.flexible_max_age_female,
+        (1, 100),
+        "an age in years",
+    );
+    for (key, max, field) in [
+        (
+            "flexible_max_age_male",
+            max_male,
+            &raw.flexible_max_age_male,
+        ),
+        (
+            "flexible_max_age_female",
+            max_female,
+            &raw.flexible_max_age_female,
+        ),
+    ] {
+        if let (Some(min), Some(max)) = (min_age, max)
+            && max <= min
+        {
+            c.push(
+                p(key),
+                field.as_ref(),
+                IssueKind::Contradictory,
+                format!("must be above {} ({min})", p("flexible_min_age")),
+            );
+        }
+    }
+    Some(ContributionRule {
+        effective: effective?,
+        unit_ratio: unit_ratio?,
+        member_ratio: member_ratio?,
+        base_floor: base_floor?,
+        base_cap: base_cap?,
+        rounding: rounding?,
+        payment_deadline_days_after_payday: deadline?,
+        flexible_ratio: flexible_ratio?,
+        flexible_min_age: min_age?,
+        flexible_max_age_male: max_male?,
+        flexible_max_age_female: max_female?,
+    })
+}
+
+fn deposit_rate(
+    c: &mut Check,
+    i: usize,
+    raw: &RawDepositRate,
+    effective: Option<Date>,
+) -> Option<DepositRate> {
+    let annual = c.annual_rate(&format!("deposit_rate[{i}].annual"), &raw.annual);
+    Some(DepositRate {
+        effective: effective?,
+        annual: annual?,
+    })
+}
+
+fn interest(c: &mut Check, raw: Option<&RawInterest>) -> Option<InterestRule> {
+    let Some(raw) = raw else {
+        c.push(
+            "interest",
+            None,
+            IssueKind::Missing,
+            "the [interest] section is required",
+        );
+        return None;
+    };
+    let basis = match c.count(
+        "interest.day_count_basis",
+        &raw.day_count_basis,
+        (1, 1000),
+        "360 or 365",
+    ) {
+        Some(360) => Some(DayCountBasis::Days360),
+        Some(365) => Some(DayCountBasis::Days365),
+        Some(_) => {
+            c.push(
+                "interest.day_count_basis",
+                raw.day_count_basis.as_ref(),
+                IssueKind::OutOfBounds,
+                "must be 360 or 365",
+            );
+            None
+        }
+        None => None,
+    };
+    let month = c.count(
+        "interest.settlement_month",
+        &raw.settlement_month,
+        (1, 12),
+        "a month",
+    );
+    let day = c.count(
+        "interest.settlement_day",
+        &raw.settlement_day,
+        (1, 31),
+        "a day of the month",
+    );
+    let month = month.and_then(|m| i8::try_from(m).ok());
+    let day = day.and_then(|d| i8::try_from(d).ok());
+    if let (Some(m), Some(d)) = (month, day)
+        // 2023 is a common year: the settlement day must exist in every year.
+        && Date::new(2023, m, d).is_err()
+    {
+        c.push(
+            "interest.settlement_day",
+            raw.settlement_day.as_ref(),
+            IssueKind::Contradictory,
+            format!("does not exist in every year in month {m} (interest.settlement_month)"),
+        );
+        return None;
+    }
+    Some(InterestRule {
+        day_count_basis: basis?,
+        settlement_month: month?,
+        settlement_day: day?,
+    })
+}
+
+fn loan_rate(
+    c: &mut Check,
+    i: usize,
+    raw: &RawLoanRate,
+    effective: Option<Date>,
+) -> Option<LoanRate> {
+    let p = |key: &str| format!("loan_rate[{i}].{key}");
+    let first_le5 = c.annual_rate(&p("first_le5"), &raw.first_le5);
+    let first_gt5 = c.annual_rate(&p("first_gt5"), &raw.first_gt5);
+    let second_le5 = c.annual_rate(&p("second_le5"), &raw.second_le5);
+    let second_gt5 = c.annual_rate(&p("second_gt5"), &raw.second_gt5);
+    let reprice = c.date(&p("reprice_existing_on"), &raw.reprice_existing_on);
+    // Longer terms and second homes never cost less: catches swapped columns.
+    c.at_least(
+        (&p("first_gt5"), &raw.first_gt5, first_gt5),
+        (&p("first_le5"), first_le5),
+    );
+    c.at_least(
+        (&p("second_gt5"), &raw.second_gt5, second_gt5),
+        (&p("second_le5"), second_le5),
+    );
+    c.at_least(
+        (&p("second_le5"), &raw.second_le5, second_le5),
+        (&p("first_le5"), first_le5),
+    );
+    c.at_least(
+        (&p("second_gt5"), &raw.second_gt5, second_gt5),
+        (&p("first_gt5"), first_gt5),
+    );
+    if let (Some(eff), Some(rep)) = (effective, reprice)
+        && rep < eff
+    {
+        c.push(
+            p("reprice_existing_on"),
+            raw.reprice_existing_on.as_ref(),
+            IssueKind::Contradictory,
+            format!("must not be before {} ({eff})", p("effective")),
+        );
+    }
+    Some(LoanRate {
+        effective: effective?,
+        first_le5: first_le5?,
+        first_gt5: first_gt5?,
+        second_le5: second_le5?,
+        second_gt5: second_gt5?,
+        reprice_existing_on: reprice?,
+    })
+}
+
+/// Repricing dates may repeat (several changes in one year all reprice on the next
+/// January 1) but must not go back.
+fn check_repricing_order(c: &mut Check, rows: &[LoanRate]) {
+    for (i, pair) in rows.windows(2).enumerate() {
+        if let [prev, next] = pair
+            && next.reprice_existing_on < prev.reprice_existing_on
+        {
+            c.push(
+                format!("loan_rate[{}].reprice_existing_on", i + 1),
+                Some(&Value::String(next.reprice_existing_on.to_string())),
+                IssueKind::NotIncreasing,
+                format!(
+                    "must not be before loan_rate[{i}].reprice_existing_on ({})",
+                    prev.reprice_existing_on
+                ),
+            );
+        }
+    }
+}
+
+fn loan_limits(
+    c: &mut Check,
+    i: usize,
+    raw: &RawLoanLimits,
+    effective: Option<Date>,
+) -> Option<LoanLimits> {
+    let p = |key: &str| format!("loan_limits[{i}].{key}");
+    let single = c.positive_fen(&p("max_amount_single"), &raw.max_amount_single);
+    let couple = c.positive_fen(&p("max_amount_couple"), &raw.max_amount_couple);
+    let second_single = c.positive_fen(
+        &p("max_amount_second_home_single"),
+        &raw.max_amount_second_home_single,
+    );
+    let second_couple = c.positive_fen(
+        &p("max_amount_second_home_couple"),
+        &raw.max_amount_second_home_couple,
+    );
+    c.at_least(
+        (&p("max_amount_couple"), &raw.max_amount_couple, couple),
+        (&p("max_amount_single"), single),
+    );
+    c.at_least(
+        (
+            &p("max_amount_second_home_couple"),
+            &raw.max_amount_second_home_couple,
+            second_couple,
+        ),
+        (&p("max_amount_second_home_single"), second_single),
+    );
+    c.at_most(
+        (
+            &p("max_amount_second_home_single"),
+            &raw.max_amount_second_home_single,
+            second_single,
+        ),
+        (&p("max_amount_single"), single),
+    );
+    c.at_most(
+        (
+            &p("max_amount_second_home_couple"),
+            &raw.max_amount_second_home_couple,
+            second_couple,
+        ),
+        (&p("max_amount_couple"), couple),
+    );
+    let ltv = (
+        Rate::from_units(1),
+        MAX_LOAN_TO_VALUE,
+        "above 0 % and at most 80 %",
+    );
+    let ratio_first = c.bounded_rate(&p("max_ratio_first_home"), &raw.max_ratio_first_home, ltv);
+    let ratio_second = c.bounded_rate(&p("max_ratio_second_home"), &raw.max_ratio_second_home, ltv);
+    c.at_most(
+        (
+            &p("max_ratio_second_home"),
+            &raw.max_ratio_second_home,
+            ratio_second,
+        ),
+        (&p("max_ratio_first_home"), ratio_first),
+    );
+    let capacity = c.bounded_rate(
+        &p("repayment_capacity_pct"),
+        &raw.repayment_capacity_pct,
+        (
+            Rate::from_units(1),
+            Rate::from_percent(100),
+            "above 0 % and at most 100 %",
+        ),
+    );
+    let multiple = c.multiple(&p("balance_multiple"), &raw.balance_multiple);
+    let months = c.count(
+        &p("min_continuous_months"),
+        &raw.min_continuous_months,
+        (0, 360),
+        "months",
+    );
+    let term = c.count(
+        &p("max_term_years"),
+        &raw.max_term_years,
+        (1, MAX_LOAN_TERM_YEARS),
+        "housing loans run at most 30 years",
+    );
+    let beyond = c.count(
+        &p("term_beyond_retirement_years"),
+        &raw.term_beyond_retirement_years,
+        (0, MAX_LOAN_TERM_YEARS),
+        "years",
+    );
+    let loans = c.count(
+        &p("max_loans_per_family"),
+        &raw.max_loans_per_family,
+        (1, 9),
+        "a count of loans",
+    );
+    Some(LoanLimits {
+        effective: effective?,
+        max_amount_single: single?,
+        max_amount_couple: couple?,
+        max_amount_second_home_single: second_single?,
+        max_amount_second_home_couple: second_couple?,
+        max_ratio_first_home: ratio_first?,
+        max_ratio_second_home: ratio_second?,
+        repayment_capacity_pct: capacity?,
+        balance_multiple: multiple?,
+        min_continuous_months: months?,
+        max_term_years: term?,
+        term_beyond_retirement_years: beyond?,
+        max_loans_per_family: loans?,
+    })
+}
+
+fn retirement(c: &mut Check, raw: Option<&RawRetirement>) -> Option<RetirementRules> {
+    let Some(raw) = raw else {
+        c.push(
+            "retirement",
+            None,
+            IssueKind::Missing,
+            "the [retirement] section is required",
+        );
+        return None;
+    };
+    let male = schedule(c, "retirement.male", raw.male.as_ref());
+    let female_cadre = schedule(c, "retirement.female_cadre", raw.female_cadre.as_ref());
+    let female_worker = schedule(c, "retirement.female_worker", raw.female_worker.as_ref());
+    Some(RetirementRules {
+        male: male?,
+        female_cadre: female_cadre?,
+        female_worker: female_worker?,
+    })
+}
+
+fn schedule(c: &mut Check, prefix: &str, raw: Option<&RawSchedule>) -> Option<RetirementSchedule> {
+    let Some(raw) = raw else {
+        c.push(
+            prefix,
+            None,
+            IssueKind::Missing,
+            format!("the [{prefix}] section is required"),
+        );
+        return None;
+    };
+    let p = |key: &str| format!("{prefix}.{key}");
+    let base = c.count(
+        &p("base_age_months"),
+        &raw.base_age_months,
+        (1, 1200),
+        "an age in months",
+    );
+    let first = c.year_month(&p("first_birth_month"), &raw.first_birth_month);
+    let step = c.count(
+        &p("step_birth_months"),
+        &raw.step_birth_months,
+        (1, 120),
+        "months",
+    );
+    let max = c.count(
+        &p("max_delay_months"),
+        &raw.max_delay_months,
+        (0, 120),
+        "months",
+    );
+    Some(RetirementSchedule {
+        base_age_months: base?,
+        first_birth_month: first?,
+        step_birth_months: step?,
+        max_delay_months: max?,
+    })
+}
+
+/// Checks an effective-dated history: present, not empty, effective dates strictly
+/// increasing; builds every row. `None` when anything is wrong.
+fn history<R, T>(
+    c: &mut Check,
+    section: &'static str,
+    rows: Option<&[R]>,
+    effective_of: impl Fn(&R) -> &Field,
+    build: impl Fn(&mut Check, usize, &R, Option<Date>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Some(rows) = rows else {
+        c.push(
+            section,
+            None,
+            IssueKind::Missing,
+            format!("at least one [[{section}]] row is required"),
+        );
+        return None;
+    };
+    if rows.is_empty() {
+        c.push(
+            section,
+            None,
+            IssueKind::EmptyHistory,
+            format!("at least one [[{section}]] row is required"),
+        );
+        return None;
+    }
+    let mut built = Vec::with_capacity(rows.len());
+    let mut all_ok = true;
+    let mut previous: Option<(usize, Date)> = None;
+    for (i, row) in rows.iter().enumerate() {
+        let path = format!("{section}[{i}].effective");
+        let effective = c.date(&path, effective_of(row));
+        if let Some(date) = effective {
+            if let Some((j, prev)) = previous
+                && date <= prev
+            {
+                c.push(
+                    path,
+                    effective_of(row).as_ref(),
+                    IssueKind::NotIncreasing,
+                    format!("must be later than {section}[{j}].effective ({prev}): versions may not overlap"),
+                );
+            }
+            previous = Some((i, date));
+        }
+        match build(c, i, row, effective) {
+            Some(t) => built.push(t),
+            None => all_ok = false,
+        }
+    }
+    all_ok.then_some(built)
+}
+
+/// Collects issues while converting raw values.
+#[derive(Default)]
+struct Check {
+    issues: Vec<PolicyIssue>,
+}
+
+impl Check {
+    fn push(
+        &mut self,
+        path: impl Into<String>,
+        value: Option<&Value>,
+        kind: IssueKind,
+        rule: impl Into<String>,
+    ) {
+        self.issues.push(PolicyIssue {
+            path: path.into(),
+            value: value.map(ToString::to_string),
+            kind,
+            rule: rule.into(),
+        });
+    }
+
+    /// The value, or a `Missing` issue.
+    fn present<'v>(&mut self, path: &str, field: &'v Field) -> Option<&'v Value> {
+        if field.is_none() {
+            self.push(path, None, IssueKind::Missing, "is required");
+        }
+        field.as_ref()
+    }
+
+    /// A string value, converted by `convert`; `expected` describes the format.
+    fn convert<T>(
+        &mut self,
+        path: &str,
+        field: &Field,
+        expected: &str,
+        convert: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.present(path, field)?;
+        let converted = value.as_str().and_then(convert);
+        if converted.is_none() {
+            self.push(
+                path,
+                Some(value),
+                IssueKind::Unparsable,
+                format!("must be {expected}"),
+            );
+        }
+        converted
+    }
+
+    fn text(&mut self, path: &str, field: &Field) -> Option<String> {
+        self.convert(path, field, "a non-empty string", |s| {
+            (!s.trim().is_empty()).then(|| s.to_owned())
+        })
+    }
+
+    fn digits(&mut self, path: &str, field: &Field, n: usize) -> Option<String> {
+        let expected = format!("a string of exactly {n} ASCII digits");
+        self.convert(path, field, &expected, |s| {
+            (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.to_owned())
+        })
+    }
+
+    /// A date: the string `"YYYY-MM-DD"` or a bare TOML local date.
+    fn date(&mut self, path: &str, field: &Field) -> Option<Date> {
+        if let Some(Value::Datetime(dt)) = field
+            && dt.time.is_none()
+            && dt.offset.is_none()
+            && let Some(d) = dt.date
+            && let Some(date) =
+                date_from_parts(i32::from(d.year), i32::from(d.month), i32::from(d.day))
+        {
+            return Some(date);
+        }
+        self.convert(path, field, "a date written \"YYYY-MM-DD\"", parse_date)
+    }
+
+    /// A month `"YYYY-MM"`, as the first day of that month.
+    fn year_month(&mut self, path: &str, field: &Field) -> Option<Date> {
+        self.convert(path, field, "a month written \"YYYY-MM\"", |s| {
+            parse_date(&format!("{s}-01")).filter(|_| s.len() == 7)
+        })
+    }
+
+    /// A positive yuan amount written as a string.
+    fn positive_fen(&mut self, path: &str, field: &Field) -> Option<Fen> {
+        let fen = self.convert(
+            path,
+            field,
+            "a yuan amount with at most 2 decimals, quoted: \"2270.00\"",
+            |s| Fen::parse_yuan(s).ok(),
+        )?;
+        if fen <= Fen::ZERO {
+            self.push(
+                path,
+                field.as_ref(),
+                IssueKind::OutOfBounds,
+                "must be greater than zero",
+            );
+            return None;
+        }
+        Some(fen)
+    }
+
+    /// A percentage written as a string.
+    fn rate(&mut self, path: &str, field: &Field) -> Option<Rate> {
+        self.convert(
+            path,
+            field,
+            "a percentage with at most 7 decimals, quoted: \"1.5\"",
+            |s| {
+                (s.trim() == s)
+                    .then(|| Rate::parse_percent(s).ok())
+                    .flatten()
+            },
+        )
+    }
+
+    /// A percentage within `[lo, hi]`.
+    fn bounded_rate(
+        &mut self,
+        path: &str,
+        field: &Field,
+        (lo, hi, why): (Rate, Rate, &str),
+    ) -> Option<Rate> {
+        let rate = self.rate(path, field)?;
+        if rate < lo || rate > hi {
+            self.push(
+                path,
+                field.as_ref(),
+                IssueKind::OutOfBounds,
+                format!("must be {why}"),
+            );
+            return None;
+        }
+        Some(rate)
+    }
+
+    /// An annual interest rate: above 0 % and below 100 %.
+    fn annual_rate(&mut self, path: &str, field: &Field) -> Option<Rate> {
+        let below_whole = Rate::from_units(Rate::UNITS_PER_WHOLE - 1);
+        self.bounded_rate(
+            path,
+            field,
+            (
+                Rate::from_units(1),
+                below_whole,
+                "above 0 % and below 100 % (write percent: \"1.5\")",
+            ),
+        )
+    }
+
+    /// A min/max pair of ratios, each within `bounds`, with min ≤ max.
+    fn ratio_range(
+        &mut self,
+        (min_path, min_field): (&str, &Field),
+        (max_path, max_field): (&str, &Field),
+        (lo, hi, why): (Rate, Rate, &str),
+    ) -> Option<RatioRange> {
+        let why = format!("between {lo} and {hi} ({why})");
+        let min = self.bounded_rate(min_path, min_field, (lo, hi, &why));
+        let max = self.bounded_rate(max_path, max_field, (lo, hi, &why));
+        let (min, max) = (min?, max?);
+        if min > max {
+            self.push(
+                max_path,
+                max_field.as_ref(),
+                IssueKind::Contradictory,
+                format!("must be at least {min_path} ({})", min.percent_string()),
+            );
+            return None;
+        }
+        Some(RatioRange { min, max })
+    }
+
+    /// A positive decimal multiple written as a string (`"15"`, `"12.5"`), held as a
+    /// rate of the whole (15× = 1500 %).
+    fn multiple(&mut self, path: &str, field: &Field) -> Option<Rate> {
+        let multiple = self.convert(path, field, "a decimal multiple, quoted: \"15\"", |s| {
+            let as_percent = Rate::parse_percent(s).ok().filter(|_| s.trim() == s)?;
+            as_percent.units().checked_mul(100).map(Rate::from_units)
+        })?;
+        if multiple <= Rate::ZERO {
+            self.push(
+                path,
+                field.as_ref(),
+                IssueKind::OutOfBounds,
+                "must be greater than zero",
+            );
+            return None;
+        }
+        Some(multiple)
+    }
+
+    /// A whole number within `[lo, hi]`.
+    fn count(&mut self, path: &str, field: &Field, (lo, hi): (u32, u32), why: &str) -> Option<u32> {
+        let value = self.present(path, field)?;
+        let Some(n) = value.as_integer() else {
+            self.push(
+                path,
+                Some(value),
+                IssueKind::Unparsable,
+                "must be a whole number (unquoted)",
+            );
+            return None;
+        };
+        match u32::try_from(n) {
+            Ok(n) if (lo..=hi).contains(&n) => Some(n),
+            _ => {
+                self.push(
+                    path,
+                    Some(value),
+                    IssueKind::OutOfBounds,
+                    format!("must be from {lo} to {hi} ({why})"),
+                );
+                None
+            }
+        }
+    }
+
+    fn rounding(&mut self, path: &str, field: &Field) -> Option<Rounding> {
+        let value = self.present(path, field)?;
+        match value.clone().try_into::<Rounding>() {
+            Ok(rounding) => Some(rounding),
+            Err(_) => {
+                self.push(
+                    path,
+                    Some(value),
+                    IssueKind::Unparsable,
+                    "must be \"half-up-fen\", \"half-up-yuan\" or \"down-fen\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// Requires `value ≥ other` when both parsed; the issue goes on `value`'s path.
+    fn at_least<T: PartialOrd + Show>(
+        &mut self,
+        (path, field, value): (&str, &Field, Option<T>),
+        (other_path, other): (&str, Option<T>),
+    ) {
+        if let (Some(value), Some(other)) = (value, other)
+            && value < other
+        {
+            self.push(
+                path,
+                field.as_ref(),
+                IssueKind::Contradictory,
+                format!("must be at least {other_path} ({})", other.show()),
+            );
+        }
+    }
+
+    /// Requires `value ≤ other` when both parsed; the issue goes on `value`'s path.
+    fn at_most<T: PartialOrd + Show>(
+        &mut self,
+        (path, field, value): (&str, &Field, Option<T>),
+        (other_path, other): (&str, Option<T>),
+    ) {
+        if let (Some(value), Some(other)) = (value, other)
+            && value > other
+        {
+            self.push(
+                path,
+                field.as_ref(),
+                IssueKind::Contradictory,
+                format!("must be at most {other_path} ({})", other.show()),
+            );
+        }
+    }
+}
+
+/// The file form of a parsed value, for messages.
+trait Show {
+    fn show(&self) -> String;
+}
+
+impl Show for Fen {
+    fn show(&self) -> String {
+        self.plain()
+    }
+}
+
+impl Show for Rate {
+    fn show(&self) -> String {
+        self.percent_string()
+    }
+}
+
+/// Parses exactly `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    let shape_ok = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return None;
+    }
+    let year = s.get(0..4)?.parse().ok()?;
+    let month = s.get(5..7)?.parse().ok()?;
+    let day = s.get(8..10)?.parse().ok()?;
+    date_from_parts(year, month, day)
+}
+
+fn date_from_parts(year: i32, month: i32, day: i32) -> Option<Date> {
+    let year = i16::try_from(year).ok()?;
+    let month = i8::try_from(month).ok()?;
+    let day = i8::try_from(day).ok()?;
+    Date::new(year, month, day).ok()
+}

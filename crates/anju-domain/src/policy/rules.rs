@@ -1,0 +1,237 @@
+//! The typed sections of a centre policy, and the national bounds every policy must
+//! respect.
+//!
+//! Values come only from a policy file (see [`Policy::from_toml`](super::Policy::from_toml));
+//! the constants here are national law or national rules that bound what a centre may
+//! set, used to validate the file, never as defaults.
+
+use jiff::civil::Date;
+
+use crate::money::{Fen, Rate, Rounding};
+
+use super::PolicyError;
+
+/// National minimum contribution ratio for each of unit and member: 5 % (REG Art. 18).
+pub const NATIONAL_MIN_RATIO: Rate = Rate::from_percent(5);
+
+/// National maximum contribution ratio for each of unit and member: 12 %
+/// (建金管〔2005〕5号; Order 844 makes Art. 18 refer to "the national maximum").
+pub const NATIONAL_MAX_RATIO: Rate = Rate::from_percent(12);
+
+/// Upper bound for a flexible-employment combined ratio: both shares at the national
+/// maximum (2 × 12 %). The lower bound is [`NATIONAL_MIN_RATIO`].
+pub const FLEXIBLE_MAX_RATIO: Rate = Rate::from_percent(24);
+
+/// Longest time a unit may take to remit after payday: 5 days (REG Art. 19).
+pub const MAX_PAYMENT_DEADLINE_DAYS: u32 = 5;
+
+/// Youngest legal working age, the floor for flexible-employment contributors
+/// (Labour Law Art. 15).
+pub const MIN_WORKING_AGE: u32 = 16;
+
+/// Highest loan-to-value ratio a centre may set: 80 % (HG rejects anything above 0.8).
+pub const MAX_LOAN_TO_VALUE: Rate = Rate::from_percent(80);
+
+/// Longest loan term, in years, for any housing loan.
+pub const MAX_LOAN_TERM_YEARS: u32 = 30;
+
+/// Loans of at most this many months take the "5 years or less" rate column.
+pub const SHORT_TERM_MAX_MONTHS: u32 = 60;
+
+/// `[centre]`: who the policy belongs to and which version it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Centre {
+    /// 15-digit centre code used by the national settlement and transfer platforms
+    /// (Quzhou `330800000000000`). Its first six digits are [`Centre::region_code`].
+    pub code: String,
+    /// Chinese name: `衢州市住房公积金管理中心`.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// 6-digit administrative division code (GB/T 2260): `330800`.
+    pub region_code: String,
+    /// Version label of this policy file (`2026.1`), quoted on documents and in audit
+    /// records together with [`Policy::source_sm3`](super::Policy::source_sm3).
+    pub policy_version: String,
+    /// The day this centre applies the 2026 amendment of the regulation (State Council
+    /// Order 844, nationally in force from 2026-09-20).
+    pub regulation_2026_effective: Date,
+}
+
+/// An inclusive range of ratios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RatioRange {
+    /// Lowest allowed ratio.
+    pub min: Rate,
+    /// Highest allowed ratio.
+    pub max: Rate,
+}
+
+impl RatioRange {
+    /// True when `min ≤ ratio ≤ max`.
+    pub fn contains(&self, ratio: Rate) -> bool {
+        self.min <= ratio && ratio <= self.max
+    }
+}
+
+/// One version of `[[contribution]]`: ratios, base bounds and deadlines.
+///
+/// Base bounds apply per contribution year, which runs from July 1; a new version
+/// normally takes effect on July 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContributionRule {
+    /// First day this version applies.
+    pub effective: Date,
+    /// Allowed unit (employer) ratio; within 5–12 %.
+    pub unit_ratio: RatioRange,
+    /// Allowed member (employee) ratio; within 5–12 %.
+    pub member_ratio: RatioRange,
+    /// Lowest monthly contribution base (usually the local minimum wage).
+    pub base_floor: Fen,
+    /// Highest monthly contribution base (usually 3 × the previous-year average
+    /// monthly wage).
+    pub base_cap: Fen,
+    /// How each monthly contribution (base × ratio) is rounded.
+    pub rounding: Rounding,
+    /// Days after payday within which the unit must remit (REG Art. 19: at most 5).
+    pub payment_deadline_days_after_payday: u32,
+    /// Allowed combined ratio for flexible-employment contributors (they pay both
+    /// shares themselves).
+    pub flexible_ratio: RatioRange,
+    /// Youngest age, in whole years, at which a flexible worker may contribute.
+    pub flexible_min_age: u32,
+    /// Age, in whole years, from which a man may no longer open a flexible account
+    /// (exclusive bound: Hangzhou allows 16 to under 60).
+    pub flexible_max_age_male: u32,
+    /// Age, in whole years, from which a woman may no longer open a flexible account
+    /// (exclusive bound).
+    pub flexible_max_age_female: u32,
+}
+
+/// One version of `[[deposit_rate]]`: the annual interest rate on member balances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DepositRate {
+    /// First day this rate applies.
+    pub effective: Date,
+    /// Annual rate.
+    pub annual: Rate,
+}
+
+/// The year length interest divides by: daily rate = annual rate / basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DayCountBasis {
+    /// 360 days (HG's `CalculateInterestImpl`).
+    Days360,
+    /// 365 days.
+    Days365,
+}
+
+impl DayCountBasis {
+    /// The number of days in the basis year.
+    pub const fn days(self) -> i64 {
+        match self {
+            DayCountBasis::Days360 => 360,
+            DayCountBasis::Days365 => 365,
+        }
+    }
+}
+
+/// `[interest]`: how member interest is computed and when it is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InterestRule {
+    /// Year length for the daily rate.
+    pub day_count_basis: DayCountBasis,
+    /// Month of the yearly settlement (结息日), 1–12.
+    pub settlement_month: i8,
+    /// Day of the yearly settlement; validated to exist in every year (so never Feb 29).
+    pub settlement_day: i8,
+}
+
+impl InterestRule {
+    /// The settlement date in `year` (June 30 for most centres).
+    pub fn settlement_date(&self, year: i16) -> Result<Date, PolicyError> {
+        Date::new(year, self.settlement_month, self.settlement_day).map_err(|_| {
+            PolicyError::DateOutOfRange {
+                what: "interest settlement date",
+            }
+        })
+    }
+}
+
+/// One version of `[[loan_rate]]`: annual loan rates by home order and term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoanRate {
+    /// First day new loans get these rates.
+    pub effective: Date,
+    /// First home, term of 5 years or less.
+    pub first_le5: Rate,
+    /// First home, term over 5 years.
+    pub first_gt5: Rate,
+    /// Second home, term of 5 years or less.
+    pub second_le5: Rate,
+    /// Second home, term over 5 years.
+    pub second_gt5: Rate,
+    /// First day loans signed before [`LoanRate::effective`] switch to these rates
+    /// (usually the next January 1).
+    pub reprice_existing_on: Date,
+}
+
+impl LoanRate {
+    /// The rate for a home order and contract term; terms of at most
+    /// [`SHORT_TERM_MAX_MONTHS`] take the "5 years or less" column.
+    pub fn rate(&self, first_home: bool, term_months: u32) -> Rate {
+        let short = term_months <= SHORT_TERM_MAX_MONTHS;
+        match (first_home, short) {
+            (true, true) => self.first_le5,
+            (true, false) => self.first_gt5,
+            (false, true) => self.second_le5,
+            (false, false) => self.second_gt5,
+        }
+    }
+}
+
+/// One version of `[[loan_limits]]`: the bounds on a home loan.
+///
+/// The loan amount is the least of the amount cap, price × ratio, the balance × multiple,
+/// and what the repayment capacity allows (HG `ApplyLoanService`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoanLimits {
+    /// First day this version applies.
+    pub effective: Date,
+    /// Amount cap, first home, single borrower.
+    pub max_amount_single: Fen,
+    /// Amount cap, first home, married couple both contributing.
+    pub max_amount_couple: Fen,
+    /// Amount cap, second home, single borrower.
+    pub max_amount_second_home_single: Fen,
+    /// Amount cap, second home, couple.
+    pub max_amount_second_home_couple: Fen,
+    /// Highest loan-to-value ratio, first home; at most [`MAX_LOAN_TO_VALUE`].
+    pub max_ratio_first_home: Rate,
+    /// Highest loan-to-value ratio, second home; at most the first-home ratio.
+    pub max_ratio_second_home: Rate,
+    /// The monthly payment may be at most this share of the borrowers' monthly
+    /// income (contribution base sum).
+    pub repayment_capacity_pct: Rate,
+    /// Limit = account balance × this multiple. Held as a [`Rate`] (15× is 1500 %) so
+    /// `balance.mul_rate(multiple, rounding)` gives the limit exactly.
+    pub balance_multiple: Rate,
+    /// Months of continuous contribution required before applying.
+    pub min_continuous_months: u32,
+    /// Longest term, in years.
+    pub max_term_years: u32,
+    /// The loan must end no later than this many years after the borrower's statutory
+    /// retirement date.
+    pub term_beyond_retirement_years: u32,
+    /// The most HPF home loans a family may ever take, the new one included; an
+    /// application is refused when the family already had this many (national rule:
+    /// no loan for a third home, so 2).
+    pub max_loans_per_family: u32,
+}

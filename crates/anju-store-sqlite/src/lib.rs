@@ -1,0 +1,601 @@
+//! Anju's storage on embedded SQLite (the default): one file, WAL mode, `synchronous=FULL`
+//! so a committed online entry survives power loss, migrations embedded in the binary.
+//!
+//! rusqlite is used directly rather than through an async pool: a batch of a million legs
+//! is one transaction of cached prepared statements, several times faster than per-row
+//! async calls. One connection serialises writers, which SQLite does anyway; callers on an
+//! async runtime use `spawn_blocking`.
+
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry, sm3_hex};
+use anju_store::{
+    Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use rows::{account_from_row, date_str, digest_hex, entries_with_legs, ACCOUNT_COLUMNS};
+
+/// Embedded migrations, in order: (version, name, SQL).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+
+/// Above this many accounts, `load_accounts` scans the centre instead of looking up each.
+const SCAN_THRESHOLD: usize = 20_000;
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(code, msg) = &e
+        && code.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        let text = msg.clone().unwrap_or_default();
+        if text.contains("UNIQUE") || text.contains("PRIMARY KEY") {
+            return StoreError::Conflict { what: text };
+        }
+    }
+    StoreError::Database {
+        backend: Backend::Sqlite,
+        message: e.to_string(),
+    }
+}
+
+/// A SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if absent) the database at `path` and applies migrations.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let connect = |reason: String| StoreError::Connect {
+            url: format!("sqlite://{}", path.display()),
+            reason,
+        };
+        let conn = Connection::open(path).map_err(|e| connect(e.to_string()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(|e| connect(e.to_string()))?;
+        let store = SqliteStore {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Database {
+            backend: Backend::Sqlite,
+            message: "connection mutex poisoned by an earlier panic".to_owned(),
+        })
+    }
+
+    /// Applies pending migrations; refuses to run if an applied one has changed.
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                checksum TEXT NOT NULL)",
+        )
+        .map_err(db_err)?;
+        for (version, name, sql) in MIGRATIONS {
+            let checksum = sm3_hex(sql.as_bytes());
+            let applied: Option<String> = conn
+                .query_row(
+                    "SELECT checksum FROM schema_migrations WHERE version = ?1",
+                    [version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            match applied {
+                Some(c) if c == checksum => continue,
+                Some(c) => {
+                    return Err(StoreError::Migration {
+                        version: *version,
+                        reason: format!(
+                            "applied with checksum {c}, but this build's {name} migration has {checksum}"
+                        ),
+                    });
+                }
+                None => {}
+            }
+            let tx = conn.transaction().map_err(db_err)?;
+            tx.execute_batch(sql).map_err(|e| StoreError::Migration {
+                version: *version,
+                reason: e.to_string(),
+            })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
+                params![version, name, checksum],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            tracing::info!(version, name, "sqlite migration applied");
+        }
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
+        let conn = self.lock()?;
+        // IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade.
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        Ok(Box::new(SqliteTx { conn, done: false }))
+    }
+
+    fn schema(&self) -> Result<Vec<TableSchema>, StoreError> {
+        let conn = self.lock()?;
+        let mut tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                 AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_err)?;
+        tables.sort();
+        let mut out = Vec::new();
+        for t in tables {
+            let mut columns = Vec::new();
+            let mut pk: Vec<(i64, String)> = Vec::new();
+            let mut stmt = conn
+                .prepare(&format!("PRAGMA table_info({t})"))
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            for row in rows {
+                let (name, ty, notnull, pk_pos) = row.map_err(db_err)?;
+                if pk_pos > 0 {
+                    pk.push((pk_pos, name.clone()));
+                }
+                columns.push(ColumnSchema {
+                    name,
+                    ty: ty.to_lowercase(),
+                    // SQLite lets a lone INTEGER/TEXT PRIMARY KEY column be NULL unless
+                    // declared NOT NULL; we always declare it, as PostgreSQL implies it.
+                    nullable: !notnull,
+                });
+            }
+            pk.sort();
+            let mut indexes = Vec::new();
+            let idx: Vec<(String, bool, String)> = conn
+                .prepare(&format!("PRAGMA index_list({t})"))
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)))?
+                        .collect()
+                })
+                .map_err(db_err)?;
+            for (name, unique, origin) in idx {
+                if origin != "c" {
+                    continue; // automatic indexes for PRIMARY KEY / UNIQUE constraints
+                }
+                let cols: Vec<String> = conn
+                    .prepare(&format!("PRAGMA index_info({name})"))
+                    .and_then(|mut s| s.query_map([], |r| r.get(2))?.collect())
+                    .map_err(db_err)?;
+                indexes.push((name, cols, unique));
+            }
+            indexes.sort();
+            out.push(TableSchema {
+                name: t,
+                columns,
+                primary_key: pk.into_iter().map(|(_, n)| n).collect(),
+                indexes,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A SQLite transaction holding the connection.
+struct SqliteTx<'a> {
+    conn: MutexGuard<'a, Connection>,
+    done: bool,
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing else can be done with a failing rollback; the connection reports
+            // the error again on its next use.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl StoreTx for SqliteTx<'_> {
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        self.done = true;
+        Ok(())
+    }
+
+    fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO centres (centre_code, name, business_date, chain_seq, chain_hash, created_at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    c.code,
+                    c.name,
+                    date_str(c.business_date),
+                    c.head.seq,
+                    c.head.hash.to_hex(),
+                    c.created_at_us
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT centre_code, name, business_date, chain_seq, chain_hash, created_at_us
+                 FROM centres WHERE centre_code = ?1",
+                [code],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?;
+        row.map(|(code, name, bd, seq, hash, created)| {
+            Ok(CentreRow {
+                code,
+                name,
+                business_date: rows::parse_date("centres.business_date", &bd)?,
+                head: ChainHead {
+                    seq,
+                    hash: digest_hex("centres.chain_hash", &hash)?,
+                },
+                created_at_us: created,
+            })
+        })
+        .transpose()
+    }
+
+    fn centre_codes(&mut self) -> Result<Vec<String>, StoreError> {
+        self.conn
+            .prepare("SELECT centre_code FROM centres ORDER BY centre_code")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_err)
+    }
+
+    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        let (seq, hash): (i64, String) = self
+            .conn
+            .query_row(
+                "SELECT chain_seq, chain_hash FROM centres WHERE centre_code = ?1",
+                [centre],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("centre {centre}"),
+            })?;
+        Ok(ChainHead {
+            seq,
+            hash: digest_hex("centres.chain_hash", &hash)?,
+        })
+    }
+
+    fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE centres SET chain_seq = ?2, chain_hash = ?3 WHERE centre_code = ?1",
+                params![centre, head.seq, head.hash.to_hex()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn set_business_date(&mut self, centre: &str, date: jiff::civil::Date) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE centres SET business_date = ?2 WHERE centre_code = ?1",
+                params![centre, date_str(date)],
+            )
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("centre {centre}"),
+            });
+        }
+        Ok(())
+    }
+
+    fn insert_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO ledger_accounts (centre_code, account_no, chart_code, parent_no,
+                    normal_side, non_negative, opened_on, balance_fen, pending_out_fen,
+                    pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )
+            .map_err(db_err)?;
+        for a in accounts {
+            stmt.execute(params![
+                centre,
+                a.no.as_str(),
+                a.no.code(),
+                a.no.parent().map(|p| p.as_str().to_owned()),
+                a.normal.code(),
+                a.non_negative,
+                date_str(a.opened_on),
+                a.balance.fen(),
+                a.pending_out.fen(),
+                a.pending_in.fen(),
+                a.accrual,
+                date_str(a.accrual_from),
+                date_str(a.last_change),
+                a.entry_count,
+            ])
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("account {} in centre {centre}", a.no),
+                },
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn load_accounts(&mut self, centre: &str, nos: &[AccountNo]) -> Result<Vec<AccountState>, StoreError> {
+        if nos.len() > SCAN_THRESHOLD {
+            let wanted: std::collections::HashSet<&AccountNo> = nos.iter().collect();
+            let mut all = self.all_accounts(centre)?;
+            all.retain(|a| wanted.contains(&a.no));
+            return Ok(all);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 AND account_no = ?2"
+            ))
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(nos.len());
+        for no in nos {
+            let row = stmt
+                .query_row(params![centre, no.as_str()], |r| Ok(account_from_row(r)))
+                .optional()
+                .map_err(db_err)?;
+            if let Some(a) = row {
+                out.push(a?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
+                    pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
+                    last_change = ?8, entry_count = ?9
+                 WHERE centre_code = ?1 AND account_no = ?2",
+            )
+            .map_err(db_err)?;
+        for a in accounts {
+            let n = stmt
+                .execute(params![
+                    centre,
+                    a.no.as_str(),
+                    a.balance.fen(),
+                    a.pending_out.fen(),
+                    a.pending_in.fen(),
+                    a.accrual,
+                    date_str(a.accrual_from),
+                    date_str(a.last_change),
+                    a.entry_count,
+                ])
+                .map_err(db_err)?;
+            if n != 1 {
+                return Err(StoreError::NotFound {
+                    what: format!("account {} in centre {centre}", a.no),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 ORDER BY account_no"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([centre], |r| Ok(account_from_row(r)))
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(db_err)??);
+        }
+        Ok(out)
+    }
+
+    fn entries_by_keys(&mut self, centre: &str, keys: &[String]) -> Result<Vec<SealedEntry>, StoreError> {
+        let mut seqs = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT seq FROM journal_entries WHERE centre_code = ?1 AND idempotency_key = ?2",
+                )
+                .map_err(db_err)?;
+            for k in keys {
+                if let Some(s) = stmt
+                    .query_row(params![centre, k], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(db_err)?
+                {
+                    seqs.push(s);
+                }
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut out = Vec::with_capacity(seqs.len());
+        for s in seqs {
+            out.extend(entries_with_legs(&self.conn, centre, s - 1, s)?);
+        }
+        Ok(out)
+    }
+
+    fn referring_entries(&mut self, centre: &str, seqs: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq FROM journal_entries WHERE centre_code = ?1 AND ref_seq = ?2 ORDER BY seq",
+            )
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for &r in seqs {
+            let found: Vec<i64> = stmt
+                .query_map(params![centre, r], |row| row.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(db_err)?;
+            out.extend(found.into_iter().map(|s| (r, s)));
+        }
+        Ok(out)
+    }
+
+    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
+        let mut e_stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
+                    tx_code, business_date, value_date, memo, operator, channel, service_point,
+                    on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )
+            .map_err(db_err)?;
+        let mut l_stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db_err)?;
+        for s in entries {
+            let e = &s.entry;
+            e_stmt
+                .execute(params![
+                    centre,
+                    s.seq,
+                    e.key,
+                    e.kind.code(),
+                    e.ref_seq,
+                    e.code.code(),
+                    date_str(e.business_date),
+                    date_str(e.value_date),
+                    e.memo,
+                    e.stamp.operator,
+                    e.stamp.channel.code(),
+                    e.stamp.service_point,
+                    e.stamp.on_behalf_of,
+                    s.recorded_at_us,
+                    s.alg.code(),
+                    s.body_hash.to_hex(),
+                    s.prev_hash.to_hex(),
+                    s.hash.to_hex(),
+                ])
+                .map_err(|err| match db_err(err) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!("journal entry seq {} or key {:?}", s.seq, e.key),
+                    },
+                    other => other,
+                })?;
+            for (i, leg) in e.legs.iter().enumerate() {
+                l_stmt
+                    .execute(params![
+                        centre,
+                        s.seq,
+                        i as i64,
+                        leg.account.as_str(),
+                        leg.side.code(),
+                        leg.amount.fen()
+                    ])
+                    .map_err(db_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_entries(&mut self, centre: &str, after: i64, limit: usize) -> Result<Vec<SealedEntry>, StoreError> {
+        let last: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MAX(seq) FROM (SELECT seq FROM journal_entries
+                 WHERE centre_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)",
+                params![centre, after, limit as i64],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        match last {
+            None => Ok(Vec::new()),
+            Some(last) => entries_with_legs(&self.conn, centre, after, last),
+        }
+    }
+
+    fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError> {
+        let q = |sql: &str| -> Result<i64, StoreError> {
+            self.conn
+                .query_row(sql, [centre], |r| r.get(0))
+                .map_err(db_err)
+        };
+        Ok(LedgerCounts {
+            accounts: q("SELECT COUNT(*) FROM ledger_accounts WHERE centre_code = ?1")?,
+            entries: q("SELECT COUNT(*) FROM journal_entries WHERE centre_code = ?1")?,
+            legs: q("SELECT COUNT(*) FROM journal_legs WHERE centre_code = ?1")?,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Reading rows into the shared raw row types and decoding them.
+
+use anju_domain::ledger::{AccountState, Digest32, SealedEntry};
+use anju_store::StoreError;
+use anju_store::raw::{RawAccount, RawEntry, RawLeg, assemble, parse_digest};
+use jiff::civil::Date;
+use rusqlite::{Connection, Row, params};
+
+use crate::db_err;
+
+/// The `ledger_accounts` columns [`account_from_row`] reads, in order.
+pub const ACCOUNT_COLUMNS: &str = "account_no, normal_side, non_negative, opened_on, balance_fen, \
+     pending_out_fen, pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count";
+
+/// ISO text of a date, as stored.
+pub fn date_str(d: Date) -> String {
+    d.to_string()
+}
+
+pub use anju_store::raw::parse_date;
+
+/// Parses a stored digest.
+pub fn digest_hex(column: &str, text: &str) -> Result<Digest32, StoreError> {
+    parse_digest(column, text)
+}
+
+/// Decodes a row selected with [`ACCOUNT_COLUMNS`].
+pub fn account_from_row(r: &Row<'_>) -> Result<AccountState, StoreError> {
+    let raw = (|| -> rusqlite::Result<RawAccount> {
+        Ok(RawAccount {
+            account_no: r.get(0)?,
+            normal_side: r.get(1)?,
+            non_negative: r.get(2)?,
+            opened_on: r.get(3)?,
+            balance_fen: r.get(4)?,
+            pending_out_fen: r.get(5)?,
+            pending_in_fen: r.get(6)?,
+            accrual_fen_days: r.get(7)?,
+            accrual_from: r.get(8)?,
+            last_change: r.get(9)?,
+            entry_count: r.get(10)?,
+        })
+    })()
+    .map_err(|e| StoreError::Corrupt {
+        what: format!("ledger_accounts row: {e}"),
+    })?;
+    raw.decode()
+}
+
+/// Entries with `after < seq ≤ last`, with their legs, in order.
+pub fn entries_with_legs(
+    conn: &Connection,
+    centre: &str,
+    after: i64,
+    last: i64,
+) -> Result<Vec<SealedEntry>, StoreError> {
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
+        what: format!("journal row: {e}"),
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT centre_code, seq, idempotency_key, kind, ref_seq, tx_code, business_date,
+                value_date, memo, operator, channel, service_point, on_behalf_of, recorded_at_us,
+                hash_alg, body_hash, prev_hash, entry_hash
+             FROM journal_entries WHERE centre_code = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+        )
+        .map_err(db_err)?;
+    let entries: Vec<RawEntry> = stmt
+        .query_map(params![centre, after, last], |r| {
+            Ok(RawEntry {
+                centre_code: r.get(0)?,
+                seq: r.get(1)?,
+                idempotency_key: r.get(2)?,
+                kind: r.get(3)?,
+                ref_seq: r.get(4)?,
+                tx_code: r.get(5)?,
+                business_date: r.get(6)?,
+                value_date: r.get(7)?,
+                memo: r.get(8)?,
+                operator: r.get(9)?,
+                channel: r.get(10)?,
+                service_point: r.get(11)?,
+                on_behalf_of: r.get(12)?,
+                recorded_at_us: r.get(13)?,
+                hash_alg: r.get(14)?,
+                body_hash: r.get(15)?,
+                prev_hash: r.get(16)?,
+                entry_hash: r.get(17)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(corrupt)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, leg_no, account_no, side, amount_fen FROM journal_legs
+             WHERE centre_code = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq, leg_no",
+        )
+        .map_err(db_err)?;
+    let legs: Vec<RawLeg> = stmt
+        .query_map(params![centre, after, last], |r| {
+            Ok(RawLeg {
+                seq: r.get(0)?,
+                leg_no: r.get(1)?,
+                account_no: r.get(2)?,
+                side: r.get(3)?,
+                amount_fen: r.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(corrupt)?;
+    assemble(entries, legs)
+}

@@ -1,0 +1,224 @@
+//! The storage port: what the application needs from a database, with no SQL in it.
+//!
+//! **API boundary:** the application owns these traits; `anju-store-sqlite` and
+//! `anju-store-postgres` implement them. A [`Store`] hands out transactions; every use
+//! case runs in exactly one [`StoreTx`] and commits it or drops it (which rolls back).
+//! Stores load and save the ledger's figures but never compute them: the posting engine in
+//! `anju-domain` does, so both backends share one posting path.
+//!
+//! Finders return `Result<Option<T>, StoreError>` (or a possibly shorter `Vec`), never
+//! swallow an error as "not found".
+
+pub mod raw;
+
+use std::fmt;
+
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use jiff::civil::Date;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Embedded SQLite (the default; one file).
+    Sqlite,
+    /// PostgreSQL (production).
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Storage failures. Domain-rule failures are not here: they are found before writing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is not `sqlite://PATH` or `postgres://…`.
+    #[error("database URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The database cannot be reached or opened.
+    #[error("cannot open database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    /// A migration failed or the applied migrations differ from this build's.
+    #[error("migration {version}: {reason}")]
+    Migration { version: i64, reason: String },
+    /// A uniqueness rule was broken (e.g. an account opened twice).
+    #[error("already exists: {what}")]
+    Conflict { what: String },
+    /// A row that must exist does not.
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    /// A stored value does not parse: corruption or tampering.
+    #[error("stored data is corrupt: {what}")]
+    Corrupt { what: String },
+    /// Any other database error, with the engine's message.
+    #[error("{backend} error: {message}")]
+    Database { backend: Backend, message: String },
+}
+
+/// A fund centre (住房公积金管理中心) and the head of its journal's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentreRow {
+    /// 15-digit centre code (e.g. 330800000000000 for Quzhou).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// The business date (营业日) the centre is working on.
+    pub business_date: Date,
+    /// End of the journal's hash chain.
+    pub head: ChainHead,
+    /// When the centre was created, µs since the Unix epoch.
+    pub created_at_us: i64,
+}
+
+/// Counts for status pages and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LedgerCounts {
+    /// Ledger accounts (posting and control).
+    pub accounts: i64,
+    /// Journal entries.
+    pub entries: i64,
+    /// Journal legs.
+    pub legs: i64,
+}
+
+/// One column of a table, normalised for comparing schemas across engines.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ColumnSchema {
+    /// Column name.
+    pub name: String,
+    /// Portable type: `text`, `bigint`, `integer`, `date` or `boolean`.
+    pub ty: String,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+}
+
+/// A table's columns, primary key and indexes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TableSchema {
+    /// Table name.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColumnSchema>,
+    /// Primary-key columns in order.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes: (name, columns, unique), sorted by name.
+    pub indexes: Vec<(String, Vec<String>, bool)>,
+}
+
+/// A database that hands out transactions.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// The engine.
+    fn backend(&self) -> Backend;
+    /// A printable description (engine and location, never a password).
+    fn describe(&self) -> String;
+    /// Starts a read-write transaction. Dropping it without `commit` rolls back.
+    fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError>;
+    /// The application tables as they are in the database, normalised.
+    fn schema(&self) -> Result<Vec<TableSchema>, StoreError>;
+}
+
+/// One database transaction. Every method either does all it says or errors.
+pub trait StoreTx {
+    /// Commits.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // ---- centres -------------------------------------------------------------------
+    /// Creates a centre; `Conflict` if the code exists.
+    fn insert_centre(&mut self, centre: &CentreRow) -> Result<(), StoreError>;
+    /// A centre by code.
+    fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError>;
+    /// All centre codes.
+    fn centre_codes(&mut self) -> Result<Vec<String>, StoreError>;
+    /// Reads the chain head and locks it until the transaction ends, so postings to one
+    /// centre are serialised (the chain is strictly sequential).
+    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError>;
+    /// Moves the chain head.
+    fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError>;
+    /// Moves the business date.
+    fn set_business_date(&mut self, centre: &str, date: Date) -> Result<(), StoreError>;
+
+    // ---- accounts ------------------------------------------------------------------
+    /// Opens accounts; `Conflict` if any exists.
+    fn insert_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError>;
+    /// The accounts among `nos` that exist (any order; missing ones are left out).
+    fn load_accounts(&mut self, centre: &str, nos: &[AccountNo]) -> Result<Vec<AccountState>, StoreError>;
+    /// Saves the running figures of existing accounts.
+    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError>;
+    /// Every account of the centre, ordered by account number.
+    fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError>;
+
+    // ---- journal -------------------------------------------------------------------
+    /// Entries whose idempotency keys are among `keys`.
+    fn entries_by_keys(&mut self, centre: &str, keys: &[String]) -> Result<Vec<SealedEntry>, StoreError>;
+    /// For each of `seqs`, the entries that refer to it: pairs (referenced seq, referring seq).
+    fn referring_entries(&mut self, centre: &str, seqs: &[i64]) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Appends sealed entries (with their legs).
+    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    fn scan_entries(&mut self, centre: &str, after: i64, limit: usize) -> Result<Vec<SealedEntry>, StoreError>;
+    /// Row counts.
+    fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError>;
+}
+
+/// Splits a database URL into its backend and the rest, with a clear error for anything
+/// that is not `sqlite://PATH` or `postgres://…` / `postgresql://…`.
+pub fn parse_url(url: &str) -> Result<(Backend, &str), StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(StoreError::BadUrl {
+                url: url.to_owned(),
+                reason: "sqlite:// needs a file path, e.g. sqlite://anju.db".to_owned(),
+            });
+        }
+        return Ok((Backend::Sqlite, path));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url));
+    }
+    Err(StoreError::BadUrl {
+        url: url.to_owned(),
+        reason: "must start with sqlite:// or postgres://".to_owned(),
+    })
+}
+
+/// Hides the password in a PostgreSQL URL for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _pw)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert_eq!(parse_url("sqlite://a.db").unwrap(), (Backend::Sqlite, "a.db"));
+        assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(parse_url("postgresql://u@h/db").unwrap().0, Backend::Postgres);
+        for bad in ["", "a.db", "mysql://x", "sqlite://"] {
+            let err = parse_url(bad).unwrap_err().to_string();
+            assert!(err.contains("sqlite://"), "{bad}: {err}");
+        }
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

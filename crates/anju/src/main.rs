@@ -1,0 +1,2 @@
+//! The anju binary (being written).
+fn main() {}
