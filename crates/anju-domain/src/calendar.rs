@@ -39,7 +39,9 @@ pub enum CalendarError {
         key: String,
     },
     /// An entry is not a date in `YYYY-MM-DD` form.
-    #[error("business calendar {year}: {list} entry {text:?} is not a real date in YYYY-MM-DD form")]
+    #[error(
+        "business calendar {year}: {list} entry {text:?} is not a real date in YYYY-MM-DD form"
+    )]
     BadDate {
         /// The year table.
         year: i16,
@@ -49,7 +51,9 @@ pub enum CalendarError {
         text: String,
     },
     /// A date is listed under another year's table.
-    #[error("business calendar {year}: {list} entry {date} is not in {year}; put it in its own year's table")]
+    #[error(
+        "business calendar {year}: {list} entry {date} is not in {year}; put it in its own year's table"
+    )]
     DateOutsideYear {
         /// The year table.
         year: i16,
@@ -69,7 +73,9 @@ pub enum CalendarError {
         date: Date,
     },
     /// A date is both a holiday and a make-up working day.
-    #[error("business calendar {year}: {date} is listed both as a holiday and as a make-up workday")]
+    #[error(
+        "business calendar {year}: {date} is listed both as a holiday and as a make-up workday"
+    )]
     HolidayAndWorkday {
         /// The year table.
         year: i16,
@@ -77,7 +83,9 @@ pub enum CalendarError {
         date: Date,
     },
     /// A make-up working day (调休上班日) that is a Monday–Friday, which would change nothing.
-    #[error("business calendar {year}: make-up workday {date} is a {weekday:?}; make-up workdays must be a Saturday or Sunday")]
+    #[error(
+        "business calendar {year}: make-up workday {date} is a {weekday:?}; make-up workdays must be a Saturday or Sunday"
+    )]
     WorkdayNotWeekend {
         /// The year table.
         year: i16,
@@ -88,13 +96,17 @@ pub enum CalendarError {
     },
     /// A year table with no holidays: every real schedule has some, so an empty table is
     /// a placeholder that would silently treat the whole year as ordinary weeks.
-    #[error("business calendar {year}: the year lists no holidays; add the State Council schedule or remove the table")]
+    #[error(
+        "business calendar {year}: the year lists no holidays; add the State Council schedule or remove the table"
+    )]
     NoHolidays {
         /// The year table.
         year: i16,
     },
     /// A query needed a year that the calendar does not cover.
-    #[error("business calendar does not cover year {year}; add that year's State Council holiday schedule to the calendar file")]
+    #[error(
+        "business calendar does not cover year {year}; add that year's State Council holiday schedule to the calendar file"
+    )]
     YearNotCovered {
         /// The missing year.
         year: i16,
@@ -229,10 +241,7 @@ impl BusinessCalendar {
 
     /// `d` itself when it is a working day, otherwise the next working day: the rule for a
     /// due date that falls on a day off (顺延至下一工作日).
-    pub fn working_day_on_or_after(
-        &self,
-        d: BusinessDate,
-    ) -> Result<BusinessDate, CalendarError> {
+    pub fn working_day_on_or_after(&self, d: BusinessDate) -> Result<BusinessDate, CalendarError> {
         if self.is_working_day(d)? {
             Ok(d)
         } else {
@@ -243,11 +252,7 @@ impl BusinessCalendar {
     /// The `n`-th working day after `d`, counting from the day after `d` (so a deadline of
     /// "5 working days after payday" is `add_working_days(payday, 5)`). `n = 0` returns
     /// `d` itself, whether or not it is a working day.
-    pub fn add_working_days(
-        &self,
-        d: BusinessDate,
-        n: u32,
-    ) -> Result<BusinessDate, CalendarError> {
+    pub fn add_working_days(&self, d: BusinessDate, n: u32) -> Result<BusinessDate, CalendarError> {
         self.require_covered(d)?;
         let mut day = d;
         for _ in 0..n {
@@ -295,7 +300,8 @@ fn is_weekend(d: Date) -> bool {
 
 /// The day after `d`.
 fn next_day(d: Date) -> Result<Date, CalendarError> {
-    d.tomorrow().map_err(|_| CalendarError::OutOfRange { date: d })
+    d.tomorrow()
+        .map_err(|_| CalendarError::OutOfRange { date: d })
 }
 
 /// A `[years.X]` key: exactly four ASCII digits.
@@ -336,8 +342,7 @@ fn parse_iso_date(text: &str) -> Option<Date> {
     let shape_ok = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b
-            .iter()
+        && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shape_ok {
@@ -401,7 +406,9 @@ mod tests {
         let cal = cn();
         let count = |y: i16| {
             i64::from(cal.is_working_day(date(y, 1, 1)).unwrap())
-                + cal.working_days_between(date(y, 1, 1), date(y, 12, 31)).unwrap()
+                + cal
+                    .working_days_between(date(y, 1, 1), date(y, 12, 31))
+                    .unwrap()
         };
         assert_eq!(count(2024), 251);
         assert_eq!(count(2025), 248);
@@ -412,28 +419,70 @@ mod tests {
     fn add_working_days_over_the_spring_festival() {
         let cal = cn();
         // Friday 2025-01-24 + 5: Sun 26 (调休), Mon 27, [28 Jan – 4 Feb off], Wed 5, Thu 6, Fri 7.
-        assert_eq!(cal.add_working_days(date(2025, 1, 24), 5).unwrap(), date(2025, 2, 7));
-        assert_eq!(cal.add_working_days(date(2025, 1, 27), 1).unwrap(), date(2025, 2, 5));
+        assert_eq!(
+            cal.add_working_days(date(2025, 1, 24), 5).unwrap(),
+            date(2025, 2, 7)
+        );
+        assert_eq!(
+            cal.add_working_days(date(2025, 1, 27), 1).unwrap(),
+            date(2025, 2, 5)
+        );
         // Payday Tue 2026-02-10, remit within 5 working days: 11, 12, 13, Sat 14 (调休),
         // [15–23 off], Tue 24.
-        assert_eq!(cal.add_working_days(date(2026, 2, 10), 5).unwrap(), date(2026, 2, 24));
-        assert_eq!(cal.working_days_between(date(2026, 2, 10), date(2026, 2, 24)).unwrap(), 5);
-        assert_eq!(cal.working_days_between(date(2026, 2, 24), date(2026, 2, 10)).unwrap(), -5);
-        assert_eq!(cal.working_days_between(date(2026, 2, 10), date(2026, 2, 10)).unwrap(), 0);
+        assert_eq!(
+            cal.add_working_days(date(2026, 2, 10), 5).unwrap(),
+            date(2026, 2, 24)
+        );
+        assert_eq!(
+            cal.working_days_between(date(2026, 2, 10), date(2026, 2, 24))
+                .unwrap(),
+            5
+        );
+        assert_eq!(
+            cal.working_days_between(date(2026, 2, 24), date(2026, 2, 10))
+                .unwrap(),
+            -5
+        );
+        assert_eq!(
+            cal.working_days_between(date(2026, 2, 10), date(2026, 2, 10))
+                .unwrap(),
+            0
+        );
         // n = 0 is the day itself, even a holiday.
-        assert_eq!(cal.add_working_days(date(2026, 2, 16), 0).unwrap(), date(2026, 2, 16));
+        assert_eq!(
+            cal.add_working_days(date(2026, 2, 16), 0).unwrap(),
+            date(2026, 2, 16)
+        );
     }
 
     #[test]
     fn next_working_day_is_strictly_after() {
         let cal = cn();
-        assert_eq!(cal.next_working_day(date(2025, 3, 3)).unwrap(), date(2025, 3, 4));
-        assert_eq!(cal.next_working_day(date(2025, 3, 7)).unwrap(), date(2025, 3, 10));
+        assert_eq!(
+            cal.next_working_day(date(2025, 3, 3)).unwrap(),
+            date(2025, 3, 4)
+        );
+        assert_eq!(
+            cal.next_working_day(date(2025, 3, 7)).unwrap(),
+            date(2025, 3, 10)
+        );
         // Across a year boundary inside the covered range.
-        assert_eq!(cal.next_working_day(date(2024, 12, 31)).unwrap(), date(2025, 1, 2));
-        assert_eq!(cal.next_working_day(date(2025, 12, 31)).unwrap(), date(2026, 1, 4));
-        assert_eq!(cal.working_day_on_or_after(date(2025, 10, 1)).unwrap(), date(2025, 10, 9));
-        assert_eq!(cal.working_day_on_or_after(date(2025, 10, 9)).unwrap(), date(2025, 10, 9));
+        assert_eq!(
+            cal.next_working_day(date(2024, 12, 31)).unwrap(),
+            date(2025, 1, 2)
+        );
+        assert_eq!(
+            cal.next_working_day(date(2025, 12, 31)).unwrap(),
+            date(2026, 1, 4)
+        );
+        assert_eq!(
+            cal.working_day_on_or_after(date(2025, 10, 1)).unwrap(),
+            date(2025, 10, 9)
+        );
+        assert_eq!(
+            cal.working_day_on_or_after(date(2025, 10, 9)).unwrap(),
+            date(2025, 10, 9)
+        );
     }
 
     #[test]
@@ -442,14 +491,21 @@ mod tests {
         let not_2027 = CalendarError::YearNotCovered { year: 2027 };
         assert_eq!(cal.is_working_day(date(2027, 3, 1)).unwrap_err(), not_2027);
         // 2026-12-31 is a Thursday; the next day is in 2027, which is not covered.
-        assert_eq!(cal.next_working_day(date(2026, 12, 31)).unwrap_err(), not_2027);
-        assert_eq!(cal.add_working_days(date(2026, 12, 30), 2).unwrap_err(), not_2027);
+        assert_eq!(
+            cal.next_working_day(date(2026, 12, 31)).unwrap_err(),
+            not_2027
+        );
+        assert_eq!(
+            cal.add_working_days(date(2026, 12, 30), 2).unwrap_err(),
+            not_2027
+        );
         assert_eq!(
             cal.add_working_days(date(1970, 1, 1), 0).unwrap_err(),
             CalendarError::YearNotCovered { year: 1970 }
         );
         assert_eq!(
-            cal.working_days_between(date(2026, 12, 1), date(2027, 1, 5)).unwrap_err(),
+            cal.working_days_between(date(2026, 12, 1), date(2027, 1, 5))
+                .unwrap_err(),
             not_2027
         );
         assert_eq!(
@@ -462,7 +518,10 @@ mod tests {
 
     #[test]
     fn validation_errors_are_specific() {
-        assert!(matches!(load_err("years = 3"), CalendarError::Format { .. }));
+        assert!(matches!(
+            load_err("years = 3"),
+            CalendarError::Format { .. }
+        ));
         assert!(matches!(
             load_err("[years.2026]\nholiday = [\"2026-01-01\"]\n"),
             CalendarError::Format { .. }
@@ -473,33 +532,57 @@ mod tests {
         );
         assert_eq!(
             load_err("[years.2026]\nholidays = [\"2026-1-1\"]\n"),
-            CalendarError::BadDate { year: 2026, list: "holidays", text: "2026-1-1".into() }
+            CalendarError::BadDate {
+                year: 2026,
+                list: "holidays",
+                text: "2026-1-1".into()
+            }
         );
         assert_eq!(
             load_err("[years.2026]\nholidays = [\"2026-02-30\"]\n"),
-            CalendarError::BadDate { year: 2026, list: "holidays", text: "2026-02-30".into() }
+            CalendarError::BadDate {
+                year: 2026,
+                list: "holidays",
+                text: "2026-02-30".into()
+            }
         );
         let e = load_err("[years.2026]\nholidays = [\"2026-01-01\", \"2027-01-01\"]\n");
         assert_eq!(
             e,
-            CalendarError::DateOutsideYear { year: 2026, list: "holidays", date: date(2027, 1, 1) }
+            CalendarError::DateOutsideYear {
+                year: 2026,
+                list: "holidays",
+                date: date(2027, 1, 1)
+            }
         );
         assert!(e.to_string().contains("2027-01-01 is not in 2026"), "{e}");
         assert_eq!(
             load_err("[years.2026]\nholidays = [\"2026-01-01\", \"2026-01-01\"]\n"),
-            CalendarError::Duplicate { year: 2026, list: "holidays", date: date(2026, 1, 1) }
+            CalendarError::Duplicate {
+                year: 2026,
+                list: "holidays",
+                date: date(2026, 1, 1)
+            }
         );
         assert_eq!(
             load_err(
                 "[years.2026]\nholidays = [\"2026-01-01\"]\nworkdays = [\"2026-01-04\", \"2026-01-04\"]\n"
             ),
-            CalendarError::Duplicate { year: 2026, list: "workdays", date: date(2026, 1, 4) }
+            CalendarError::Duplicate {
+                year: 2026,
+                list: "workdays",
+                date: date(2026, 1, 4)
+            }
         );
         assert_eq!(
             load_err("[years.2026]\nholidays = [\"2026-01-03\"]\nworkdays = [\"2026-01-03\"]\n"),
-            CalendarError::HolidayAndWorkday { year: 2026, date: date(2026, 1, 3) }
+            CalendarError::HolidayAndWorkday {
+                year: 2026,
+                date: date(2026, 1, 3)
+            }
         );
-        let e = load_err("[years.2026]\nholidays = [\"2026-01-01\"]\nworkdays = [\"2026-01-05\"]\n");
+        let e =
+            load_err("[years.2026]\nholidays = [\"2026-01-01\"]\nworkdays = [\"2026-01-05\"]\n");
         assert_eq!(
             e,
             CalendarError::WorkdayNotWeekend {

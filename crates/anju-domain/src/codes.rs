@@ -444,11 +444,22 @@ mod tests {
         let codes: HashSet<&str> = all.iter().map(|c| c.code()).collect();
         assert_eq!(codes.len(), all.len(), "{} has duplicate codes", T::LIST);
         let zh: HashSet<&str> = all.iter().map(|c| c.label_zh()).collect();
-        assert_eq!(zh.len(), all.len(), "{} has duplicate Chinese labels", T::LIST);
+        assert_eq!(
+            zh.len(),
+            all.len(),
+            "{} has duplicate Chinese labels",
+            T::LIST
+        );
         let width = all[0].code().len();
         for &c in all {
             assert_eq!(T::from_code(c.code()).unwrap(), c, "{}", T::LIST);
-            assert_eq!(c.code().len(), width, "{}: {} has another width", T::LIST, c.code());
+            assert_eq!(
+                c.code().len(),
+                width,
+                "{}: {} has another width",
+                T::LIST,
+                c.code()
+            );
             assert!(c.code().bytes().all(|b| b.is_ascii_digit()), "{}", T::LIST);
             assert!(!c.label_zh().is_empty() && !c.label_en().is_empty());
             assert_eq!(c.to_string(), format!("{} {}", c.code(), c.label_zh()));
@@ -504,10 +515,16 @@ mod tests {
         assert_eq!(Channel::ALL.len(), 12);
         // Settlement business types are exactly 01..=20.
         let codes: Vec<String> = (1..=20).map(|n| format!("{n:02}")).collect();
-        let got: Vec<&str> = SettlementBusinessType::ALL.iter().map(|c| c.code()).collect();
+        let got: Vec<&str> = SettlementBusinessType::ALL
+            .iter()
+            .map(|c| c.code())
+            .collect();
         assert_eq!(got, codes);
         // GJHTQYWLX is 01..=15 then 99.
-        let got: Vec<&str> = CollectionBusinessType::ALL.iter().map(|c| c.code()).collect();
+        let got: Vec<&str> = CollectionBusinessType::ALL
+            .iter()
+            .map(|c| c.code())
+            .collect();
         let mut want: Vec<String> = (1..=15).map(|n| format!("{n:02}")).collect();
         want.push("99".into());
         assert_eq!(got, want);
@@ -516,18 +533,42 @@ mod tests {
     #[test]
     fn known_codes_mean_what_the_standard_says() {
         assert_eq!(PersonalAccountStatus::Sealed.code(), "02");
-        assert_eq!(PersonalAccountStatus::from_code("06").unwrap(), PersonalAccountStatus::Frozen);
-        assert_eq!(UnitAccountStatus::from_code("03").unwrap().label_zh(), "缓缴");
+        assert_eq!(
+            PersonalAccountStatus::from_code("06").unwrap(),
+            PersonalAccountStatus::Frozen
+        );
+        assert_eq!(
+            UnitAccountStatus::from_code("03").unwrap().label_zh(),
+            "缓缴"
+        );
         assert_eq!(CollectionBusinessType::YearEndInterest.code(), "09");
-        assert_eq!(CollectionBusinessType::from_code("04").unwrap(), CollectionBusinessType::Unseal);
-        assert_eq!(CollectionBusinessType::from_code("05").unwrap(), CollectionBusinessType::Seal);
-        assert_eq!(RepaymentMethod::EqualInstallments.to_string(), "01 等额本息");
-        assert_eq!(TransferStatus::from_code("40").unwrap(), TransferStatus::ClosedAfterFailedTransferOut);
-        assert_eq!(MaritalStatus::from_code("90").unwrap().label_zh(), "未说明的婚姻状况");
+        assert_eq!(
+            CollectionBusinessType::from_code("04").unwrap(),
+            CollectionBusinessType::Unseal
+        );
+        assert_eq!(
+            CollectionBusinessType::from_code("05").unwrap(),
+            CollectionBusinessType::Seal
+        );
+        assert_eq!(
+            RepaymentMethod::EqualInstallments.to_string(),
+            "01 等额本息"
+        );
+        assert_eq!(
+            TransferStatus::from_code("40").unwrap(),
+            TransferStatus::ClosedAfterFailedTransferOut
+        );
+        assert_eq!(
+            MaritalStatus::from_code("90").unwrap().label_zh(),
+            "未说明的婚姻状况"
+        );
         assert_eq!(Channel::Zlb.label_zh(), "浙里办");
         assert_eq!(Channel::from_code("12").unwrap(), Channel::MachineInterface);
         assert_eq!(Sex::Female.code(), "2");
-        assert_eq!("02".parse::<ReversalFlag>().unwrap(), ReversalFlag::Reversal);
+        assert_eq!(
+            "02".parse::<ReversalFlag>().unwrap(),
+            ReversalFlag::Reversal
+        );
     }
 
     #[test]
@@ -562,7 +603,9 @@ mod tests {
         // Codes are exact: no padding or trimming.
         assert!(ReversalFlag::from_code("1").is_err());
         assert!(ReversalFlag::from_code(" 01").is_err());
-        let e = serde_json::from_str::<Channel>("\"13\"").unwrap_err().to_string();
+        let e = serde_json::from_str::<Channel>("\"13\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("service channel"), "{e}");
     }
 

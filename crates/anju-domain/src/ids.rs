@@ -150,45 +150,17 @@ pub enum IdError {
     },
 }
 
-/// True when `code` (two ASCII digits) is a province-level division: the first two digits
-/// of a GB/T 2260 code. 71 is Taiwan, 81 Hong Kong and 82 Macao, as GB 11643 allows.
+/// Province-level division codes: the first two digits of a GB/T 2260 code. 71 is
+/// Taiwan, 81 Hong Kong and 82 Macao, as GB 11643 allows.
+const PROVINCE_CODES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
+];
+
+/// True when `code` is a province-level division code (see [`PROVINCE_CODES`]).
 fn is_province_code(code: &str) -> bool {
-    matches!(
-        code,
-        "11" | "12"
-            | "13"
-            | "14"
-            | "15"
-            | "21"
-            | "22"
-            | "23"
-            | "31"
-            | "32"
-            | "33"
-            | "34"
-            | "35"
-            | "36"
-            | "37"
-            | "41"
-            | "42"
-            | "43"
-            | "44"
-            | "45"
-            | "46"
-            | "50"
-            | "51"
-            | "52"
-            | "53"
-            | "54"
-            | "61"
-            | "62"
-            | "63"
-            | "64"
-            | "65"
-            | "71"
-            | "81"
-            | "82"
-    )
+    PROVINCE_CODES.contains(&code)
 }
 
 /// The value of an ASCII digit byte.
@@ -375,11 +347,7 @@ fn parse_birth_date(text: &str) -> Result<Date, IdError> {
             .fold(0_i32, |acc, &b| acc * 10 + digit(b) as i32)
     };
     let (year, month, day) = (num(0..4), num(4..6), num(6..8));
-    let date = match (
-        i16::try_from(year),
-        i8::try_from(month),
-        i8::try_from(day),
-    ) {
+    let date = match (i16::try_from(year), i8::try_from(month), i8::try_from(day)) {
         (Ok(y), Ok(m), Ok(d)) => Date::new(y, m, d).map_err(|_| bad("not a real calendar date"))?,
         _ => return Err(bad("not a real calendar date")),
     };
@@ -902,18 +870,37 @@ mod tests {
     #[test]
     fn id_errors_say_what_is_wrong() {
         let err = |t: &str| IdCard::parse(t).unwrap_err();
-        assert_eq!(err("  "), IdError::Empty { kind: IdKind::IdCard });
+        assert_eq!(
+            err("  "),
+            IdError::Empty {
+                kind: IdKind::IdCard
+            }
+        );
         assert_eq!(err("330802900101123"), IdError::FirstGeneration);
-        assert!(err("330802900101123").to_string().contains("first-generation 15-digit"));
-        assert!(err("330802900101123").to_string().contains("upgraded to the 18-digit"));
+        assert!(
+            err("330802900101123")
+                .to_string()
+                .contains("first-generation 15-digit")
+        );
+        assert!(
+            err("330802900101123")
+                .to_string()
+                .contains("upgraded to the 18-digit")
+        );
         assert_eq!(
             err("3308021990010112"),
-            IdError::WrongLength { kind: IdKind::IdCard, len: 16 }
+            IdError::WrongLength {
+                kind: IdKind::IdCard,
+                len: 16
+            }
         );
         // 15 characters but not all digits: a plain length error, not "first generation".
         assert_eq!(
             err("33080290010112X"),
-            IdError::WrongLength { kind: IdKind::IdCard, len: 15 }
+            IdError::WrongLength {
+                kind: IdKind::IdCard,
+                len: 15
+            }
         );
         assert_eq!(
             err("3308021990O101123X"),
@@ -927,27 +914,45 @@ mod tests {
         // An X anywhere but position 18 is refused.
         assert!(matches!(
             err("3308021990010112X2"),
-            IdError::BadChar { pos: 17, ch: 'X', .. }
+            IdError::BadChar {
+                pos: 17,
+                ch: 'X',
+                ..
+            }
         ));
         assert!(matches!(
             err("33080219900101123Y"),
-            IdError::BadChar { pos: 18, ch: 'Y', .. }
+            IdError::BadChar {
+                pos: 18,
+                ch: 'Y',
+                ..
+            }
         ));
         // Full-width digits are not silently accepted.
         assert!(matches!(
             err("３30802199001011232"),
-            IdError::BadChar { pos: 1, ch: '３', .. }
+            IdError::BadChar {
+                pos: 1,
+                ch: '３',
+                ..
+            }
         ));
         let e = err(&id_with_check("99080219900101123"));
         assert_eq!(
             e,
-            IdError::UnknownProvince { kind: IdKind::IdCard, code: "99".into() }
+            IdError::UnknownProvince {
+                kind: IdKind::IdCard,
+                code: "99".into()
+            }
         );
         assert!(e.to_string().contains("\"99\""));
         let e = err(&id_with_check("33080219900230123"));
         assert_eq!(
             e,
-            IdError::BadBirthDate { text: "19900230".into(), reason: "not a real calendar date" }
+            IdError::BadBirthDate {
+                text: "19900230".into(),
+                reason: "not a real calendar date"
+            }
         );
         assert_eq!(
             e.to_string(),
@@ -955,7 +960,10 @@ mod tests {
         );
         assert!(matches!(
             err(&id_with_check("33080218991231123")),
-            IdError::BadBirthDate { reason: "before 1900-01-01", .. }
+            IdError::BadBirthDate {
+                reason: "before 1900-01-01",
+                ..
+            }
         ));
         assert!(matches!(
             err(&id_with_check("33080219901301123")),
@@ -964,7 +972,11 @@ mod tests {
         let e = err("110105194912310025");
         assert_eq!(
             e,
-            IdError::BadCheckChar { kind: IdKind::IdCard, expected: 'X', found: '5' }
+            IdError::BadCheckChar {
+                kind: IdKind::IdCard,
+                expected: 'X',
+                found: '5'
+            }
         );
         assert_eq!(
             e.to_string(),
@@ -974,7 +986,11 @@ mod tests {
 
     #[test]
     fn id_errors_never_echo_the_whole_number() {
-        let bad = ["330802199001011233", "990802199001011232", "330802199002301232"];
+        let bad = [
+            "330802199001011233",
+            "990802199001011232",
+            "330802199002301232",
+        ];
         for t in bad {
             let msg = IdCard::parse(t).unwrap_err().to_string();
             assert!(!msg.contains(t), "{msg}");
@@ -987,12 +1003,16 @@ mod tests {
     #[test]
     fn leap_days_and_edges() {
         assert_eq!(
-            IdCard::parse(&id_with_check("33080220000229123")).unwrap().birth_date(),
+            IdCard::parse(&id_with_check("33080220000229123"))
+                .unwrap()
+                .birth_date(),
             date(2000, 2, 29)
         );
         assert!(IdCard::parse(&id_with_check("33080219000229123")).is_err());
         assert_eq!(
-            IdCard::parse(&id_with_check("33080219000101123")).unwrap().birth_date(),
+            IdCard::parse(&id_with_check("33080219000101123"))
+                .unwrap()
+                .birth_date(),
             date(1900, 1, 1)
         );
         // 71 (Taiwan), 81 (Hong Kong) and 82 (Macao) are province-level codes; 83 and 10
@@ -1010,7 +1030,10 @@ mod tests {
         let id = IdCard::parse(&t).unwrap(); // no clock: parse alone accepts it
         assert_eq!(
             IdCard::parse_on(&t, date(2026, 5, 1)).unwrap_err(),
-            IdError::BornInFuture { birth: date(2030, 1, 1), on: date(2026, 5, 1) }
+            IdError::BornInFuture {
+                birth: date(2030, 1, 1),
+                on: date(2026, 5, 1)
+            }
         );
         assert!(id.ensure_born_by(date(2030, 1, 1)).is_ok());
         assert!(IdCard::parse_on("11010519491231002X", date(2026, 5, 1)).is_ok());
@@ -1019,7 +1042,9 @@ mod tests {
     #[test]
     fn with_check_char_builds_valid_numbers() {
         assert_eq!(
-            IdCard::with_check_char("11010519491231002").unwrap().as_str(),
+            IdCard::with_check_char("11010519491231002")
+                .unwrap()
+                .as_str(),
             "11010519491231002X"
         );
         assert!(IdCard::with_check_char("1101051949123100").is_err());
@@ -1029,11 +1054,17 @@ mod tests {
     #[test]
     fn id_serde_is_a_validated_string() {
         let id = IdCard::parse("11010519491231002X").unwrap();
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"11010519491231002X\"");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"11010519491231002X\""
+        );
         let back: IdCard = serde_json::from_str("\"11010519491231002x\"").unwrap();
         assert_eq!(back, id);
         let e = serde_json::from_str::<IdCard>("\"110105194912310025\"").unwrap_err();
-        assert!(e.to_string().contains("check character is 5 but should be X"));
+        assert!(
+            e.to_string()
+                .contains("check character is 5 but should be X")
+        );
     }
 
     #[test]
@@ -1059,7 +1090,10 @@ mod tests {
         assert_eq!(c.entity_type(), "企业");
         assert_eq!(c.region_code(), "330802");
         assert_eq!(c.organisation_code(), "MA28F0Q13");
-        assert_eq!(credit_with_checks("91330802", "MA28F0Q1"), "91330802MA28F0Q135");
+        assert_eq!(
+            credit_with_checks("91330802", "MA28F0Q1"),
+            "91330802MA28F0Q135"
+        );
     }
 
     #[test]
@@ -1086,10 +1120,18 @@ mod tests {
     #[test]
     fn credit_code_errors_say_what_is_wrong() {
         let err = |t: &str| CreditCode::parse(t).unwrap_err();
-        assert_eq!(err(""), IdError::Empty { kind: IdKind::CreditCode });
+        assert_eq!(
+            err(""),
+            IdError::Empty {
+                kind: IdKind::CreditCode
+            }
+        );
         assert_eq!(
             err("91330802MA28F0Q13"),
-            IdError::WrongLength { kind: IdKind::CreditCode, len: 17 }
+            IdError::WrongLength {
+                kind: IdKind::CreditCode,
+                len: 17
+            }
         );
         for (pos, bad) in [(9, 'I'), (10, 'O'), (11, 'S'), (12, 'V'), (13, 'Z')] {
             let mut t: Vec<char> = "91330802MA28F0Q135".chars().collect();
@@ -1100,40 +1142,76 @@ mod tests {
                 matches!(e, IdError::BadChar { pos: p, ch, .. } if p == pos && ch == bad),
                 "{e}"
             );
-            assert!(e.to_string().contains(&format!("{bad:?} at position {pos}")));
+            assert!(
+                e.to_string()
+                    .contains(&format!("{bad:?} at position {pos}"))
+            );
         }
         let e = err(&credit_with_checks("B1330802", "MA28F0Q1"));
         assert_eq!(e, IdError::UnknownAuthority { ch: 'B' });
         let e = err(&credit_with_checks("94330802", "MA28F0Q1"));
-        assert!(matches!(e, IdError::BadEntityType { authority: '9', ch: '4', .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                IdError::BadEntityType {
+                    authority: '9',
+                    ch: '4',
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("allowed: 1, 2, 3"));
         assert!(matches!(
             err(&credit_with_checks("Y2330802", "MA28F0Q1")),
-            IdError::BadEntityType { authority: 'Y', ch: '2', .. }
+            IdError::BadEntityType {
+                authority: 'Y',
+                ch: '2',
+                ..
+            }
         ));
         assert!(matches!(
             err(&credit_with_checks("5A330802", "MA28F0Q1")),
-            IdError::BadEntityType { authority: '5', ch: 'A', .. }
+            IdError::BadEntityType {
+                authority: '5',
+                ch: 'A',
+                ..
+            }
         ));
         assert!(matches!(
             err(&credit_with_checks("9133A802", "MA28F0Q1")),
-            IdError::BadChar { pos: 5, ch: 'A', .. }
+            IdError::BadChar {
+                pos: 5,
+                ch: 'A',
+                ..
+            }
         ));
         assert_eq!(
             err(&credit_with_checks("91990802", "MA28F0Q1")),
-            IdError::UnknownProvince { kind: IdKind::CreditCode, code: "99".into() }
+            IdError::UnknownProvince {
+                kind: IdKind::CreditCode,
+                code: "99".into()
+            }
         );
         // Break the organisation-code check (position 17) and recompute position 18.
         let good = credit_with_checks("91330802", "MA28F0Q1");
         let broken = CreditCode::with_check_char(&format!("{}4", &good[..16])).unwrap_err();
         assert_eq!(
             broken,
-            IdError::BadOrganisationCode { code: "MA28F0Q14".into(), expected: '3', found: '4' }
+            IdError::BadOrganisationCode {
+                code: "MA28F0Q14".into(),
+                expected: '3',
+                found: '4'
+            }
         );
         let e = err("91330802MA28F0Q13A");
         assert_eq!(
             e,
-            IdError::BadCheckChar { kind: IdKind::CreditCode, expected: '5', found: 'A' }
+            IdError::BadCheckChar {
+                kind: IdKind::CreditCode,
+                expected: '5',
+                found: 'A'
+            }
         );
         assert_eq!(
             e.to_string(),
@@ -1196,13 +1274,8 @@ mod tests {
     }
 
     fn arb_id() -> impl Strategy<Value = String> {
-        let provinces = [
-            "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
-            "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
-            "63", "64", "65", "71", "81", "82",
-        ];
         (
-            proptest::sample::select(provinces.to_vec()),
+            proptest::sample::select(PROVINCE_CODES.to_vec()),
             0_u32..10_000,
             1900_i16..2026,
             1_i8..=12,
@@ -1234,7 +1307,7 @@ mod tests {
         fn generated_ids_parse_and_round_trip(t in arb_id()) {
             let id = IdCard::parse(&t).unwrap();
             prop_assert_eq!(id.as_str(), t.as_str());
-            prop_assert_eq!(IdCard::parse(&id.to_string()).unwrap(), id.clone());
+            prop_assert_eq!(IdCard::parse(&format!("{id}")).unwrap(), id.clone());
             prop_assert_eq!(IdCard::with_check_char(&t[..17]).unwrap(), id.clone());
             let odd = t.as_bytes()[16] % 2 == 1;
             prop_assert_eq!(id.sex() == Sex::Male, odd);

@@ -1,1 +1,235 @@
-//! HTTP (being written).
+//! Anju over HTTP: server-rendered pages and the JSON API (`/api/v1`). This crate is the
+//! only one that knows HTTP, and [`WebError`] is the one place where application errors
+//! become HTTP statuses.
+//!
+//! Stores are synchronous (a transaction is a blocking database conversation), so every
+//! handler runs its use case on the blocking pool with `spawn_blocking`.
+
+use std::sync::Arc;
+
+use anju_app::AppError;
+use anju_app::ledger;
+use anju_domain::ledger::{AccountNo, CHART, SubLedger};
+use anju_store::Store;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The centre this server serves.
+    pub centre: String,
+}
+
+/// An application error on its way to an HTTP response:
+/// `{"error": "snake_case_code", "message": "…"}` with a fitting status.
+#[derive(Debug)]
+pub struct WebError(pub AppError);
+
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> WebError {
+        WebError(e)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            AppError::Invalid { .. } | AppError::Entry { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Store(anju_store::StoreError::Conflict { .. }) => StatusCode::CONFLICT,
+            AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "request failed");
+        }
+        let body = serde_json::json!({ "error": self.0.code(), "message": self.0.to_string() });
+        (status, Json(body)).into_response()
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, WebError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            WebError(AppError::Invalid {
+                field: "request",
+                value: String::new(),
+                rule: format!("worker failed: {e}"),
+            })
+        })?
+        .map_err(WebError)
+}
+
+/// The routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/audit", get(audit_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/status", get(status_json))
+        .with_state(state)
+}
+
+/// One general-ledger line.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerLine {
+    /// Account code.
+    pub no: String,
+    /// Chinese name.
+    pub name_zh: &'static str,
+    /// English name.
+    pub name_en: &'static str,
+    /// Balance, yuan with separators.
+    pub balance: String,
+    /// Balance in fen.
+    pub balance_fen: i64,
+}
+
+/// The centre's status.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Centre code.
+    pub centre_code: String,
+    /// Centre name.
+    pub centre_name: String,
+    /// Business date.
+    pub business_date: String,
+    /// Ledger accounts.
+    pub accounts: i64,
+    /// Journal entries.
+    pub entries: i64,
+    /// Journal legs.
+    pub legs: i64,
+    /// Chain head sequence number.
+    pub head_seq: i64,
+    /// Chain head hash.
+    pub head_hash: String,
+    /// General ledger (top-level accounts).
+    pub ledger: Vec<LedgerLine>,
+}
+
+fn load_status(store: &dyn Store, centre: &str) -> Result<Status, AppError> {
+    let mut tx = store.begin()?;
+    let c = ledger::centre(tx.as_mut(), centre)?;
+    let counts = tx.counts(centre)?;
+    let nos: Vec<AccountNo> = CHART
+        .iter()
+        .filter_map(|a| {
+            if a.sub_ledger == SubLedger::None {
+                AccountNo::parse(a.code).ok()
+            } else {
+                AccountNo::control(a.code).ok()
+            }
+        })
+        .collect();
+    let mut accounts = tx.load_accounts(centre, &nos)?;
+    accounts.sort_by(|a, b| a.no.cmp(&b.no));
+    let ledger = accounts
+        .into_iter()
+        .map(|a| LedgerLine {
+            name_zh: a.no.chart().name_zh,
+            name_en: a.no.chart().name_en,
+            no: a.no.to_string(),
+            balance: a.balance.grouped(),
+            balance_fen: a.balance.fen(),
+        })
+        .collect();
+    Ok(Status {
+        centre_code: c.code,
+        centre_name: c.name,
+        business_date: c.business_date.to_string(),
+        accounts: counts.accounts,
+        entries: counts.entries,
+        legs: counts.legs,
+        head_seq: c.head.seq,
+        head_hash: c.head.hash.to_hex(),
+        ledger,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    centre_code: String,
+    centre_name: String,
+    business_date: String,
+    accounts: i64,
+    entries: i64,
+    legs: i64,
+    head_seq: i64,
+    head_hash: String,
+    ledger: Vec<LedgerLine>,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    centre_code: String,
+    clean: bool,
+    entries: i64,
+    legs: i64,
+    accounts: usize,
+    problem_count: usize,
+    problems: Vec<String>,
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+async fn status_page(State(st): State<AppState>) -> Result<Response, WebError> {
+    let s = blocking(move || load_status(st.store.as_ref(), &st.centre)).await?;
+    Ok(render(&StatusPage {
+        centre_code: s.centre_code,
+        centre_name: s.centre_name,
+        business_date: s.business_date,
+        accounts: s.accounts,
+        entries: s.entries,
+        legs: s.legs,
+        head_seq: s.head_seq,
+        head_hash: s.head_hash,
+        ledger: s.ledger,
+    }))
+}
+
+async fn status_json(State(st): State<AppState>) -> Result<Json<Status>, WebError> {
+    Ok(Json(
+        blocking(move || load_status(st.store.as_ref(), &st.centre)).await?,
+    ))
+}
+
+async fn audit_page(State(st): State<AppState>) -> Result<Response, WebError> {
+    let code = st.centre.clone();
+    let r = blocking(move || ledger::audit(st.store.as_ref(), &st.centre)).await?;
+    Ok(render(&AuditPage {
+        centre_code: code,
+        clean: r.is_clean(),
+        entries: r.entries,
+        legs: r.legs,
+        accounts: r.accounts,
+        problem_count: r.problem_count,
+        problems: r.problems,
+    }))
+}
+
+/// Serves `state` on `listener` until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}

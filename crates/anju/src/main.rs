@@ -1,2 +1,264 @@
-//! The anju binary (being written).
-fn main() {}
+//! `anju`: the housing provident fund centre platform's one binary — the demo, the server,
+//! migrations, the audit, identifier checks and benchmarks.
+
+mod bench;
+mod check;
+mod db;
+mod demo;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anju_app::ledger;
+use anju_domain::policy::{Policy, QUZHOU_POLICY};
+use anju_store::{Backend, Store};
+use clap::{Parser, Subcommand};
+
+/// Anju (安居): a housing provident fund centre's whole business on one system.
+#[derive(Debug, Parser)]
+#[command(name = "anju", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create (if absent) and seed a demo centre, then serve it on localhost.
+    Demo {
+        /// Database URL (sqlite://PATH or postgres://…).
+        #[arg(long, default_value = "sqlite://anju-demo.db")]
+        db: String,
+        /// Port to listen on (127.0.0.1).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Centre policy file (TOML); the shipped Quzhou policy by default.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Serve an existing database.
+    Serve {
+        /// Database URL (sqlite://PATH or postgres://…).
+        #[arg(long)]
+        db: String,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+        /// Centre to serve (default: the only one in the database).
+        #[arg(long)]
+        centre: Option<String>,
+    },
+    /// Create the database if needed and apply migrations.
+    Migrate {
+        /// Database URL (sqlite://PATH or postgres://…).
+        #[arg(long)]
+        db: String,
+    },
+    /// Re-verify the hash chain and every ledger invariant; exit 1 naming the first
+    /// broken one.
+    Audit {
+        /// Database URL (sqlite://PATH or postgres://…).
+        #[arg(long)]
+        db: String,
+        /// Centre to audit (default: every centre in the database).
+        #[arg(long)]
+        centre: Option<String>,
+    },
+    /// Check a resident ID number or a unified social credit code.
+    Check {
+        /// What to check.
+        #[arg(value_enum)]
+        kind: check::Kind,
+        /// The value (omit with --stdin).
+        value: Option<String>,
+        /// Read one value per line from standard input and print one verdict per line.
+        #[arg(long, conflicts_with = "value")]
+        stdin: bool,
+    },
+    /// Benchmarks of the production posting path (prints one JSON line).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum BackendArg {
+    Sqlite,
+    Postgres,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::Sqlite => Backend::Sqlite,
+            BackendArg::Postgres => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCmd {
+    /// Batch posting: monthly remittances of ~37-member unit bills.
+    Post {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Member accounts.
+        #[arg(long, default_value_t = 224_000)]
+        accounts: usize,
+        /// Member postings (legs).
+        #[arg(long, default_value_t = 1_000_000)]
+        postings: usize,
+    },
+    /// Durable online entries, one withdrawal-style posting per transaction.
+    Online {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Entries to post.
+        #[arg(long, default_value_t = 5_000)]
+        entries: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("anju: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", p.display()))?,
+        None => QUZHOU_POLICY.to_owned(),
+    };
+    Ok(Policy::from_toml(&text)?)
+}
+
+fn only_centre(store: &dyn Store, wanted: Option<String>) -> anyhow::Result<String> {
+    if let Some(c) = wanted {
+        return Ok(c);
+    }
+    let codes = store.begin()?.centre_codes()?;
+    match codes.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("the database has no centre yet (run `anju demo` or create one)"),
+        _ => anyhow::bail!("the database has several centres ({}); pick one with --centre", codes.join(", ")),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.cmd {
+        Cmd::Demo { db, port, policy } => {
+            let policy = load_policy(policy.as_ref())?;
+            let store = db::open(&db)?;
+            let now = jiff::Timestamp::now();
+            match demo::seed(store.as_ref(), &policy, now)? {
+                Some(s) => println!(
+                    "seeded demo centre {} ({}): {} units, {} members, {} entries",
+                    policy.centre().name,
+                    policy.centre().code,
+                    s.units,
+                    s.members,
+                    s.entries
+                ),
+                None => println!("demo centre {} already present in {db}", policy.centre().code),
+            }
+            serve(store, policy.centre().code.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
+            Ok(0)
+        }
+        Cmd::Serve { db, port, bind, centre } => {
+            let store = db::open(&db)?;
+            let centre = only_centre(store.as_ref(), centre)?;
+            serve(store, centre, bind, port)?;
+            Ok(0)
+        }
+        Cmd::Migrate { db } => {
+            let store = db::open(&db)?;
+            println!("{} is migrated ({})", anju_store::redact_url(&db), store.backend());
+            Ok(0)
+        }
+        Cmd::Audit { db, centre } => {
+            let store = db::open(&db)?;
+            let centres = match centre {
+                Some(c) => vec![c],
+                None => store.begin()?.centre_codes()?,
+            };
+            let mut failed = false;
+            for c in centres {
+                let r = ledger::audit(store.as_ref(), &c)?;
+                if r.is_clean() {
+                    println!(
+                        "centre {c}: OK — {} entries, {} legs, {} accounts; hash chain intact; trial balance zero; sub-ledgers equal control accounts; no negative member account",
+                        r.entries, r.legs, r.accounts
+                    );
+                } else {
+                    failed = true;
+                    println!("centre {c}: FAILED — {} problem(s); first: {}", r.problem_count, r.problems[0]);
+                    for p in r.problems.iter().skip(1) {
+                        println!("  also: {p}");
+                    }
+                }
+            }
+            Ok(u8::from(failed))
+        }
+        Cmd::Check { kind, value, stdin } => {
+            let code = check::run(kind, value.as_deref(), stdin)?;
+            Ok(u8::try_from(code).unwrap_or(1))
+        }
+        Cmd::Bench { which } => {
+            match which {
+                BenchCmd::Post { backend, db, accounts, postings } => {
+                    bench::post(backend.into(), db.as_deref(), accounts, postings)?;
+                }
+                BenchCmd::Online { backend, db, entries } => {
+                    bench::online(backend.into(), db.as_deref(), entries)?;
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn serve(store: Arc<dyn Store>, centre: String, bind: IpAddr, port: u16) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let addr = SocketAddr::new(bind, port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        let local = listener.local_addr()?;
+        println!("Anju is serving centre {centre} ({}) at http://{local}/", store.describe());
+        println!("demo logins: none yet — member, unit and staff sign-in arrive with the identity issue; the status page is open on localhost");
+        let state = anju_web::AppState { store, centre };
+        tokio::select! {
+            r = anju_web::serve(listener, state) => r.map_err(anyhow::Error::from),
+            _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
+        }
+    })
+}

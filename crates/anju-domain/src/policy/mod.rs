@@ -210,6 +210,9 @@ impl Policy {
     /// version that either was in force at signing or has reached its
     /// [`LoanRate::reprice_existing_on`] date by `on`. (A loan signed on 2024-06-01
     /// carries the 2024-05-18 rates, and from 2026-01-01 the 2025-05-08 rates.)
+    ///
+    /// The term column stays the one of the contract term. Loans of one year or less
+    /// traditionally keep their contract rate; such HPF loans are not modelled here.
     pub fn existing_loan_rate_on(
         &self,
         signed_on: Date,
@@ -223,18 +226,15 @@ impl Policy {
                 to: on,
             });
         }
-        let (at_signing, _) = in_force(&self.loan_rates, signed_on, "loan_rate", |r| r.effective)?;
-        let repriced = self
+        let (at_signing, signed_version) =
+            in_force(&self.loan_rates, signed_on, "loan_rate", |r| r.effective)?;
+        let version = self
             .loan_rates
             .iter()
-            .rposition(|r| r.reprice_existing_on <= on)
-            .unwrap_or(at_signing);
-        let index = at_signing.max(repriced);
-        let version = self.loan_rates.get(index).ok_or(PolicyError::NotInForce {
-            section: "loan_rate",
-            date: signed_on,
-            first: signed_on,
-        })?;
+            .skip(at_signing + 1)
+            .rev()
+            .find(|r| r.reprice_existing_on <= on)
+            .unwrap_or(signed_version);
         Ok(version.rate(first_home, term_months))
     }
 
@@ -262,12 +262,12 @@ impl Policy {
 }
 
 /// The version in force on `date` and its index: the last with `effective ≤ date`.
-fn in_force<T>(
-    rows: &[T],
+fn in_force<'a, T>(
+    rows: &'a [T],
     date: Date,
     section: &'static str,
     effective: impl Fn(&T) -> Date,
-) -> Result<(usize, &T), PolicyError> {
+) -> Result<(usize, &'a T), PolicyError> {
     let count = rows.partition_point(|r| effective(r) <= date);
     count
         .checked_sub(1)

@@ -202,7 +202,13 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             loan_limits,
             retirement,
         }),
-        _ => Err(PolicyError::Invalid { issues: c.issues }),
+        _ => {
+            debug_assert!(
+                !c.issues.is_empty(),
+                "every missing section records an issue"
+            );
+            Err(PolicyError::Invalid { issues: c.issues })
+        }
     }
 }
 
@@ -368,12 +374,7 @@ fn interest(c: &mut Check, raw: Option<&RawInterest>) -> Option<InterestRule> {
         );
         return None;
     };
-    let basis = match c.count(
-        "interest.day_count_basis",
-        &raw.day_count_basis,
-        (1, 1000),
-        "360 or 365",
-    ) {
+    let basis = match c.integer("interest.day_count_basis", &raw.day_count_basis) {
         Some(360) => Some(DayCountBasis::Days360),
         Some(365) => Some(DayCountBasis::Days365),
         Some(_) => {
@@ -907,24 +908,30 @@ impl Check {
         Some(multiple)
     }
 
-    /// A whole number within `[lo, hi]`.
-    fn count(&mut self, path: &str, field: &Field, (lo, hi): (u32, u32), why: &str) -> Option<u32> {
+    /// A whole number written as a bare TOML integer.
+    fn integer(&mut self, path: &str, field: &Field) -> Option<i64> {
         let value = self.present(path, field)?;
-        let Some(n) = value.as_integer() else {
+        let n = value.as_integer();
+        if n.is_none() {
             self.push(
                 path,
                 Some(value),
                 IssueKind::Unparsable,
                 "must be a whole number (unquoted)",
             );
-            return None;
-        };
+        }
+        n
+    }
+
+    /// A whole number within `[lo, hi]`.
+    fn count(&mut self, path: &str, field: &Field, (lo, hi): (u32, u32), why: &str) -> Option<u32> {
+        let n = self.integer(path, field)?;
         match u32::try_from(n) {
             Ok(n) if (lo..=hi).contains(&n) => Some(n),
             _ => {
                 self.push(
                     path,
-                    Some(value),
+                    field.as_ref(),
                     IssueKind::OutOfBounds,
                     format!("must be from {lo} to {hi} ({why})"),
                 );

@@ -721,8 +721,8 @@ fn loan_limits_are_checked() {
     );
     single_issue(
         &[(
-            "max_amount_couple = \"800000.00\"",
-            "max_amount_couple = \"450000.00\"",
+            "max_amount_single = \"500000.00\"",
+            "max_amount_single = \"900000.00\"",
         )],
         "loan_limits[0].max_amount_couple",
         IssueKind::Contradictory,

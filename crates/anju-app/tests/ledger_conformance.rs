@@ -1,0 +1,275 @@
+//! The ledger conformance story, run on every backend in `ANJU_TEST_BACKENDS`, each on a
+//! fresh database: posting, idempotency, two-phase money, reversal, refusals that write
+//! nothing, and a clean audit at the end.
+
+use anju_app::AppError;
+use anju_app::ledger::{
+    audit, open_accounts, open_centre, post_batch, post_one, set_business_date,
+};
+use anju_domain::codes::Channel;
+use anju_domain::ledger::{AccountNo, EntryKind, EntryRequest, LedgerError, Leg, TxCode};
+use anju_domain::money::Fen;
+use anju_domain::stamp::Stamp;
+use anju_store::Store;
+use anju_testkit::for_each_backend;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+const C: &str = "330800000000000";
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+fn a(s: &str) -> AccountNo {
+    AccountNo::parse_any(s).unwrap()
+}
+fn now() -> Timestamp {
+    "2026-01-05T02:00:00Z".parse().unwrap()
+}
+fn clerk() -> Stamp {
+    Stamp {
+        operator: "staff:S0001".into(),
+        channel: Channel::Counter,
+        service_point: "hall-kecheng".into(),
+        on_behalf_of: Some("unit:U0001".into()),
+    }
+}
+
+fn balance(store: &dyn Store, no: &str) -> (i64, i64, i64) {
+    let mut tx = store.begin().unwrap();
+    let acc = tx.load_accounts(C, &[a(no)]).unwrap().pop().unwrap();
+    (acc.balance.fen(), acc.pending_out.fen(), acc.accrual)
+}
+
+fn entries(store: &dyn Store) -> i64 {
+    store.begin().unwrap().counts(C).unwrap().entries
+}
+
+fn setup(store: &dyn Store) {
+    open_centre(store, C, "衢州市住房公积金管理中心", d("2026-01-05"), now()).unwrap();
+    open_accounts(
+        store,
+        C,
+        &[a("101.ICBC"), a("201.M1"), a("201.M2"), a("213.U0001")],
+        d("2026-01-05"),
+    )
+    .unwrap();
+}
+
+fn remit(key: &str, m1: i64, m2: i64) -> EntryRequest {
+    EntryRequest::posted(
+        key,
+        TxCode::Remittance,
+        d("2026-01-05"),
+        d("2026-01-05"),
+        vec![
+            Leg::debit(a("101.ICBC"), Fen::new(m1 + m2)),
+            Leg::credit(a("201.M1"), Fen::new(m1)),
+            Leg::credit(a("201.M2"), Fen::new(m2)),
+        ],
+        "2026-01 汇缴",
+        clerk(),
+    )
+}
+
+#[test]
+fn posting_is_idempotent_and_refusals_write_nothing() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let first = post_one(s, C, remit("U0001-202601", 100_000, 50_000), now()).unwrap();
+        assert!(!first.replayed);
+        assert_eq!(first.entry.seq, 1);
+        // Same key, same body: the first entry comes back and nothing is posted.
+        let again = post_one(s, C, remit("U0001-202601", 100_000, 50_000), now()).unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.entry, first.entry);
+        assert_eq!(entries(s), 1);
+        assert_eq!(balance(s, "201.M1").0, 100_000);
+        // Same key, different body: an error naming the key.
+        let err = post_one(s, C, remit("U0001-202601", 100_000, 50_001), now()).unwrap_err();
+        assert_eq!(err.code(), "idempotency_conflict", "{err}");
+        assert!(err.to_string().contains("U0001-202601"), "{err}");
+        // Unbalanced, unknown account, control account, wrong business date: refused.
+        let mut bad = remit("bad-1", 1, 1);
+        bad.legs[0].amount = Fen::new(3);
+        assert!(matches!(
+            post_one(s, C, bad, now()),
+            Err(AppError::Entry { source: LedgerError::Unbalanced { .. }, .. })
+        ));
+        let mut bad = remit("bad-2", 1, 1);
+        bad.legs[2].account = a("201.NOPE");
+        let err = post_one(s, C, bad, now()).unwrap_err();
+        assert_eq!(err.code(), "unknown_account");
+        assert!(err.to_string().contains("201.NOPE"), "{err}");
+        let mut bad = remit("bad-3", 1, 1);
+        bad.business_date = d("2026-01-06");
+        bad.value_date = d("2026-01-06");
+        assert!(post_one(s, C, bad, now()).is_err());
+        // A batch with one bad request writes nothing at all.
+        let err = post_batch(
+            s,
+            C,
+            vec![remit("ok-1", 1, 1), remit("ok-2", 1, 1), {
+                let mut r = remit("bad-4", 1, 1);
+                r.legs.pop();
+                r
+            }],
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bad-4"), "{err}");
+        assert_eq!(entries(s), 1);
+        assert_eq!(balance(s, "201.M1").0, 100_000);
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        eprintln!("backend {} passed idempotency story", db.backend);
+    });
+}
+
+#[test]
+fn two_phase_withdrawal_and_reversal() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        post_one(s, C, remit("U0001-202601", 100_000, 50_000), now()).unwrap();
+        let withdraw = |key: &str, fen: i64| {
+            EntryRequest::pending(
+                key,
+                TxCode::Withdrawal,
+                d("2026-01-05"),
+                vec![
+                    Leg::debit(a("201.M1"), Fen::new(fen)),
+                    Leg::credit(a("101.ICBC"), Fen::new(fen)),
+                ],
+                "购房提取",
+                clerk(),
+            )
+        };
+        // Pending reserves: available falls, balance does not.
+        post_one(s, C, withdraw("W1", 60_000), now()).unwrap();
+        assert_eq!(balance(s, "201.M1").0, 100_000);
+        assert_eq!(balance(s, "201.M1").1, 60_000);
+        // A second withdrawal beyond what is available is refused.
+        let err = post_one(s, C, withdraw("W2", 50_000), now()).unwrap_err();
+        assert_eq!(err.code(), "insufficient_funds", "{err}");
+        // The bank confirms a day later: the member's balance falls from that value date.
+        set_business_date(s, C, d("2026-01-06")).unwrap();
+        let confirm = EntryRequest::resolve_pending(
+            "W1-ok",
+            "W1",
+            true,
+            d("2026-01-06"),
+            d("2026-01-06"),
+            "银行已到账",
+            Stamp::system("bank"),
+        );
+        let posted = post_one(s, C, confirm.clone(), now()).unwrap();
+        assert_eq!(posted.entry.entry.kind, EntryKind::PostPending);
+        assert_eq!(posted.entry.entry.code, TxCode::Withdrawal);
+        let (bal, pend, accrual) = balance(s, "201.M1");
+        assert_eq!((bal, pend), (40_000, 0));
+        // 积数: 100,000 fen counted for 2026-01-05 only; from 01-06 the balance is 40,000.
+        assert_eq!(accrual, 100_000);
+        // The confirmation again (a duplicate bank notice) is a replay, not a second payment.
+        assert!(post_one(s, C, confirm, now()).unwrap().replayed);
+        // Voiding an already-posted payment is refused.
+        let void = EntryRequest::resolve_pending(
+            "W1-void",
+            "W1",
+            false,
+            d("2026-01-06"),
+            d("2026-01-06"),
+            "",
+            Stamp::system("bank"),
+        );
+        let err = post_one(s, C, void, now()).unwrap_err();
+        assert!(err.to_string().contains("already"), "{err}");
+        // A pending payment the bank rejects is voided: the reservation is released.
+        post_one(s, C, withdraw("W3", 10_000).tap_date(d("2026-01-06")), now()).unwrap();
+        let void = EntryRequest::resolve_pending(
+            "W3-void",
+            "W3",
+            false,
+            d("2026-01-06"),
+            d("2026-01-06"),
+            "银行拒绝",
+            Stamp::system("bank"),
+        );
+        post_one(s, C, void, now()).unwrap();
+        assert_eq!(balance(s, "201.M1"), (40_000, 0, 100_000));
+        // Reverse M2's part? Reversal takes the whole entry: M1 has only 40,000 of the
+        // 100,000 it received, so reversing the remittance is refused…
+        let rev = EntryRequest::reversal("R1", "U0001-202601", d("2026-01-06"), "冲正", clerk());
+        let err = post_one(s, C, rev, now()).unwrap_err();
+        assert_eq!(err.code(), "insufficient_funds", "{err}");
+        // …while a fresh remittance can be reversed, with 积数 corrected from its value date.
+        post_one(
+            s,
+            C,
+            EntryRequest::posted(
+                "U0001-202602",
+                TxCode::Remittance,
+                d("2026-01-06"),
+                d("2026-01-06"),
+                vec![
+                    Leg::debit(a("101.ICBC"), Fen::new(1_000)),
+                    Leg::credit(a("201.M2"), Fen::new(1_000)),
+                ],
+                "",
+                clerk(),
+            ),
+            now(),
+        )
+        .unwrap();
+        set_business_date(s, C, d("2026-01-08")).unwrap();
+        let rev = EntryRequest::reversal("R2", "U0001-202602", d("2026-01-08"), "冲正", clerk());
+        let r = post_one(s, C, rev, now()).unwrap();
+        assert_eq!(r.entry.entry.value_date, d("2026-01-06"));
+        let (bal, _, accrual) = balance(s, "201.M2");
+        assert_eq!(bal, 50_000);
+        // M2 held 50,000 on 01-05 .. 01-07 (3 days) once the reversal removed 1,000 from
+        // 01-06: 50,000 × 1 (01-05) + 50,000 × 1 (01-06) = 100,000 counted before 01-07.
+        assert_eq!(accrual, 100_000);
+        // Reversing twice is refused.
+        let rev = EntryRequest::reversal("R3", "U0001-202602", d("2026-01-08"), "", clerk());
+        assert!(post_one(s, C, rev, now()).is_err());
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert_eq!(report.entries, entries(s));
+    });
+}
+
+trait TapDate {
+    fn tap_date(self, d: Date) -> Self;
+}
+impl TapDate for EntryRequest {
+    fn tap_date(mut self, d: Date) -> Self {
+        self.business_date = d;
+        self.value_date = d;
+        self
+    }
+}
+
+#[test]
+fn centre_and_accounts_are_validated() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let err = open_centre(s, "3308", "x", d("2026-01-05"), now()).unwrap_err();
+        assert!(err.to_string().contains("centre_code"), "{err}");
+        setup(s);
+        // Opening the same centre again returns it unchanged.
+        let again = open_centre(s, C, "衢州市住房公积金管理中心", d("2030-01-01"), now()).unwrap();
+        assert_eq!(again.business_date, d("2026-01-05"));
+        // An account opened twice is a conflict.
+        let err = open_accounts(s, C, &[a("201.M1")], d("2026-01-05")).unwrap_err();
+        assert_eq!(err.code(), "conflict", "{err}");
+        let err = open_accounts(s, C, &[a("201")], d("2026-01-05")).unwrap_err();
+        assert!(err.to_string().contains("control"), "{err}");
+        // Business date never moves back.
+        assert!(set_business_date(s, C, d("2026-01-04")).is_err());
+        // Unknown centre.
+        let err = post_one(s, "330100000000000", remit("x", 1, 1), now()).unwrap_err();
+        assert_eq!(err.code(), "not_found", "{err}");
+    });
+}

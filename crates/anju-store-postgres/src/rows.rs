@@ -1,0 +1,89 @@
+//! Reading PostgreSQL rows into the shared raw row types (`anju_store::raw`), so both
+//! backends decode identically. Dates are selected as `col::text` (the session runs with
+//! `DateStyle = ISO`), booleans natively, `leg_no` as INTEGER widened to `i64`.
+
+use anju_domain::ledger::AccountState;
+use anju_store::StoreError;
+use anju_store::raw::{RawAccount, RawEntry, RawLeg};
+use postgres::Row;
+
+/// The `ledger_accounts` columns [`account_from_row`] reads, in order.
+pub const ACCOUNT_COLUMNS: &str = "account_no, normal_side, non_negative, opened_on::text, \
+     balance_fen, pending_out_fen, pending_in_fen, accrual_fen_days, accrual_from::text, \
+     last_change::text, entry_count";
+
+/// The `journal_entries` columns [`entry_from_row`] reads, in order.
+pub const ENTRY_COLUMNS: &str = "centre_code, seq, idempotency_key, kind, ref_seq, tx_code, \
+     business_date::text, value_date::text, memo, operator, channel, service_point, \
+     on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash";
+
+/// The `journal_legs` columns [`leg_from_row`] reads, in order.
+pub const LEG_COLUMNS: &str = "seq, leg_no, account_no, side, amount_fen";
+
+fn corrupt(table: &str, e: &postgres::Error) -> StoreError {
+    StoreError::Corrupt {
+        what: format!("{table} row: {e}"),
+    }
+}
+
+/// Decodes a row selected with [`ACCOUNT_COLUMNS`].
+pub fn account_from_row(r: &Row) -> Result<AccountState, StoreError> {
+    let raw = (|| -> Result<RawAccount, postgres::Error> {
+        Ok(RawAccount {
+            account_no: r.try_get(0)?,
+            normal_side: r.try_get(1)?,
+            non_negative: r.try_get(2)?,
+            opened_on: r.try_get(3)?,
+            balance_fen: r.try_get(4)?,
+            pending_out_fen: r.try_get(5)?,
+            pending_in_fen: r.try_get(6)?,
+            accrual_fen_days: r.try_get(7)?,
+            accrual_from: r.try_get(8)?,
+            last_change: r.try_get(9)?,
+            entry_count: r.try_get(10)?,
+        })
+    })()
+    .map_err(|e| corrupt("ledger_accounts", &e))?;
+    raw.decode()
+}
+
+/// Reads a row selected with [`ENTRY_COLUMNS`].
+pub fn entry_from_row(r: &Row) -> Result<RawEntry, StoreError> {
+    (|| -> Result<RawEntry, postgres::Error> {
+        Ok(RawEntry {
+            centre_code: r.try_get(0)?,
+            seq: r.try_get(1)?,
+            idempotency_key: r.try_get(2)?,
+            kind: r.try_get(3)?,
+            ref_seq: r.try_get(4)?,
+            tx_code: r.try_get(5)?,
+            business_date: r.try_get(6)?,
+            value_date: r.try_get(7)?,
+            memo: r.try_get(8)?,
+            operator: r.try_get(9)?,
+            channel: r.try_get(10)?,
+            service_point: r.try_get(11)?,
+            on_behalf_of: r.try_get(12)?,
+            recorded_at_us: r.try_get(13)?,
+            hash_alg: r.try_get(14)?,
+            body_hash: r.try_get(15)?,
+            prev_hash: r.try_get(16)?,
+            entry_hash: r.try_get(17)?,
+        })
+    })()
+    .map_err(|e| corrupt("journal_entries", &e))
+}
+
+/// Reads a row selected with [`LEG_COLUMNS`].
+pub fn leg_from_row(r: &Row) -> Result<RawLeg, StoreError> {
+    (|| -> Result<RawLeg, postgres::Error> {
+        Ok(RawLeg {
+            seq: r.try_get(0)?,
+            leg_no: i64::from(r.try_get::<_, i32>(1)?),
+            account_no: r.try_get(2)?,
+            side: r.try_get(3)?,
+            amount_fen: r.try_get(4)?,
+        })
+    })()
+    .map_err(|e| corrupt("journal_legs", &e))
+}
