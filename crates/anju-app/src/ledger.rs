@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use anju_domain::ledger::audit::{AuditReport, Auditor};
 use anju_domain::ledger::{
-    AccountNo, AccountState, CHART, ChainHead, EntryRequest, LedgerError, Referenced,
-    SealedEntry, SubLedger, genesis_hash, post, resolve,
+    AccountNo, AccountState, CHART, ChainHead, EntryRequest, LedgerError, Referenced, SealedEntry,
+    SubLedger, genesis_hash, post, resolve,
 };
 use anju_store::{CentreRow, Store, StoreError, StoreTx};
 use jiff::Timestamp;
@@ -329,7 +329,10 @@ pub fn post_in(
         for leg in &body.legs {
             for no in std::iter::once(leg.account.clone()).chain(leg.account.parent()) {
                 if !accounts.contains_key(&no) {
-                    if let Some(a) = tx.load_accounts(centre_code, std::slice::from_ref(&no))?.pop() {
+                    if let Some(a) = tx
+                        .load_accounts(centre_code, std::slice::from_ref(&no))?
+                        .pop()
+                    {
                         accounts.insert(no, a);
                     }
                 }

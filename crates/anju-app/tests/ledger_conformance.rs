@@ -95,7 +95,10 @@ fn posting_is_idempotent_and_refusals_write_nothing() {
         bad.legs[0].amount = Fen::new(3);
         assert!(matches!(
             post_one(s, C, bad, now()),
-            Err(AppError::Entry { source: LedgerError::Unbalanced { .. }, .. })
+            Err(AppError::Entry {
+                source: LedgerError::Unbalanced { .. },
+                ..
+            })
         ));
         let mut bad = remit("bad-2", 1, 1);
         bad.legs[2].account = a("201.NOPE");
@@ -186,7 +189,13 @@ fn two_phase_withdrawal_and_reversal() {
         let err = post_one(s, C, void, now()).unwrap_err();
         assert!(err.to_string().contains("already"), "{err}");
         // A pending payment the bank rejects is voided: the reservation is released.
-        post_one(s, C, withdraw("W3", 10_000).tap_date(d("2026-01-06")), now()).unwrap();
+        post_one(
+            s,
+            C,
+            withdraw("W3", 10_000).tap_date(d("2026-01-06")),
+            now(),
+        )
+        .unwrap();
         let void = EntryRequest::resolve_pending(
             "W3-void",
             "W3",
@@ -228,9 +237,18 @@ fn two_phase_withdrawal_and_reversal() {
         assert_eq!(r.entry.entry.value_date, d("2026-01-06"));
         let (bal, _, accrual) = balance(s, "201.M2");
         assert_eq!(bal, 50_000);
-        // M2 held 50,000 on 01-05 .. 01-07 (3 days) once the reversal removed 1,000 from
-        // 01-06: 50,000 × 1 (01-05) + 50,000 × 1 (01-06) = 100,000 counted before 01-07.
-        assert_eq!(accrual, 100_000);
+        // With the 1,000 removed from its value date 01-06, M2's 积数 is as if it had
+        // never arrived: 50,000 for 01-05 counted; from 01-06 on the balance is 50,000.
+        assert_eq!(accrual, 50_000);
+        let acc = s
+            .begin()
+            .unwrap()
+            .load_accounts(C, &[a("201.M2")])
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(acc.last_change, d("2026-01-06"));
+        assert_eq!(acc.accrual_through(d("2026-01-07")).unwrap(), 150_000);
         // Reversing twice is refused.
         let rev = EntryRequest::reversal("R3", "U0001-202602", d("2026-01-08"), "", clerk());
         assert!(post_one(s, C, rev, now()).is_err());

@@ -18,10 +18,21 @@ const MEMBERS: usize = 4;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Remit { member: usize, fen: i64 },
-    Withdraw { member: usize, fen: i64, confirm: bool },
-    Reverse { nth: usize },
-    Replay { nth: usize },
+    Remit {
+        member: usize,
+        fen: i64,
+    },
+    Withdraw {
+        member: usize,
+        fen: i64,
+        confirm: bool,
+    },
+    Reverse {
+        nth: usize,
+    },
+    Replay {
+        nth: usize,
+    },
     NextDay,
 }
 
@@ -77,7 +88,10 @@ fn run(db: &TestDb, ops: &[Op]) {
                     TxCode::Remittance,
                     day,
                     day,
-                    vec![Leg::debit(a("101.ICBC"), Fen::new(*fen)), Leg::credit(m(*member), Fen::new(*fen))],
+                    vec![
+                        Leg::debit(a("101.ICBC"), Fen::new(*fen)),
+                        Leg::credit(m(*member), Fen::new(*fen)),
+                    ],
                     "",
                     Stamp::system("prop"),
                 );
@@ -89,24 +103,37 @@ fn run(db: &TestDb, ops: &[Op]) {
                 }
                 r.map(|_| ())
             }
-            Op::Withdraw { member, fen, confirm } => {
+            Op::Withdraw {
+                member,
+                fen,
+                confirm,
+            } => {
                 let key = format!("w{i}");
                 let req = EntryRequest::pending(
                     key.clone(),
                     TxCode::Withdrawal,
                     day,
-                    vec![Leg::debit(m(*member), Fen::new(*fen)), Leg::credit(a("101.ICBC"), Fen::new(*fen))],
+                    vec![
+                        Leg::debit(m(*member), Fen::new(*fen)),
+                        Leg::credit(a("101.ICBC"), Fen::new(*fen)),
+                    ],
                     "",
                     Stamp::system("prop"),
                 );
                 let have = model.get(member).copied().unwrap_or(0);
                 match post_one(s, C, req, now) {
                     Err(e) => {
-                        assert!(*fen > have, "withdrawal of {fen} with {have} available refused: {e}");
+                        assert!(
+                            *fen > have,
+                            "withdrawal of {fen} with {have} available refused: {e}"
+                        );
                         Err(e)
                     }
                     Ok(_) => {
-                        assert!(*fen <= have, "withdrawal of {fen} with only {have} accepted");
+                        assert!(
+                            *fen <= have,
+                            "withdrawal of {fen} with only {have} accepted"
+                        );
                         let res = EntryRequest::resolve_pending(
                             format!("{key}-done"),
                             key,
@@ -129,7 +156,13 @@ fn run(db: &TestDb, ops: &[Op]) {
                     continue;
                 }
                 let (key, member, fen) = remits.remove(nth % remits.len());
-                let req = EntryRequest::reversal(format!("{key}-rev"), key, day, "", Stamp::system("prop"));
+                let req = EntryRequest::reversal(
+                    format!("{key}-rev"),
+                    key,
+                    day,
+                    "",
+                    Stamp::system("prop"),
+                );
                 let have = model.get(&member).copied().unwrap_or(0);
                 let r = post_one(s, C, req, now);
                 match &r {
@@ -162,7 +195,11 @@ fn run(db: &TestDb, ops: &[Op]) {
             }
         };
         if outcome.is_err() {
-            assert_eq!(snapshot(s), before, "a refused operation changed the database");
+            assert_eq!(
+                snapshot(s),
+                before,
+                "a refused operation changed the database"
+            );
         }
     }
     let report = audit(s, C).unwrap();
@@ -170,7 +207,11 @@ fn run(db: &TestDb, ops: &[Op]) {
     let mut tx = s.begin().unwrap();
     for i in 0..MEMBERS {
         let acc = tx.load_accounts(C, &[m(i)]).unwrap().pop().unwrap();
-        assert_eq!(acc.balance.fen(), model.get(&i).copied().unwrap_or(0), "member {i}");
+        assert_eq!(
+            acc.balance.fen(),
+            model.get(&i).copied().unwrap_or(0),
+            "member {i}"
+        );
         assert!(!acc.balance.is_negative());
     }
 }

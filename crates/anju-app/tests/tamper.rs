@@ -34,7 +34,8 @@ impl Raw {
                 let path = db.url.strip_prefix("sqlite://").unwrap();
                 let c = rusqlite::Connection::open(path).unwrap();
                 c.execute_batch(
-                    "DROP TRIGGER journal_entries_no_update; DROP TRIGGER journal_entries_no_delete;
+                    "PRAGMA foreign_keys = OFF;
+                     DROP TRIGGER journal_entries_no_update; DROP TRIGGER journal_entries_no_delete;
                      DROP TRIGGER journal_legs_no_update; DROP TRIGGER journal_legs_no_delete;",
                 )
                 .unwrap();
@@ -42,11 +43,9 @@ impl Raw {
             }
             Backend::Postgres => {
                 let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-                c.batch_execute(
-                    "ALTER TABLE journal_entries DISABLE TRIGGER USER;
-                     ALTER TABLE journal_legs DISABLE TRIGGER USER;",
-                )
-                .unwrap();
+                // As a superuser could: no triggers, no foreign-key checks in this session.
+                c.batch_execute("SET session_replication_role = replica")
+                    .unwrap();
                 Raw::Postgres(c)
             }
         }
@@ -55,17 +54,21 @@ impl Raw {
     fn exec(&mut self, sql: &str) {
         match self {
             Raw::Sqlite(c) => {
-                c.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                c.execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
             Raw::Postgres(c) => {
-                c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                c.batch_execute(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
     }
 
     fn text(&mut self, sql: &str) -> Option<String> {
         match self {
-            Raw::Sqlite(c) => c.query_row(sql, [], |r| r.get::<_, Option<String>>(0)).unwrap(),
+            Raw::Sqlite(c) => c
+                .query_row(sql, [], |r| r.get::<_, Option<String>>(0))
+                .unwrap(),
             Raw::Postgres(c) => c.query_one(sql, &[]).unwrap().get::<_, Option<String>>(0),
         }
     }
@@ -73,6 +76,7 @@ impl Raw {
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
+    Side,
     Int,
     Text,
     Date,
@@ -87,13 +91,24 @@ fn lit(v: &Option<String>) -> String {
 
 fn mutate(kind: Kind, column: &str, v: &Option<String>) -> String {
     match (kind, v) {
+        // The CHECK allows only D and C, so a tamperer would swap them.
+        (Kind::Side, v) => if v.as_deref() == Some("D") {
+            "'C'"
+        } else {
+            "'D'"
+        }
+        .to_owned(),
         (Kind::Int, None) => "'1'".to_owned(),
         (Kind::Text, None) => "'x'".to_owned(),
         (Kind::Date, None) => "'2026-01-01'".to_owned(),
         (Kind::Int, Some(s)) => {
             let n: i64 = s.parse().unwrap();
-            // A sequence number moved by one would collide with its neighbour's key.
-            let step = if column == "seq" { 1000 } else { 1 };
+            // A sequence or leg number moved by one would collide with its neighbour's key.
+            let step = if column == "seq" || column == "leg_no" {
+                1000
+            } else {
+                1
+            };
             format!("'{}'", n + step)
         }
         (Kind::Date, Some(s)) => {
@@ -137,14 +152,20 @@ const LEG_COLUMNS: &[(&str, Kind)] = &[
     ("seq", Kind::Int),
     ("leg_no", Kind::Int),
     ("account_no", Kind::Text),
-    ("side", Kind::Text),
+    ("side", Kind::Side),
     ("amount_fen", Kind::Int),
 ];
 
 fn seed(store: &dyn Store) {
     let now = "2026-01-05T02:00:00Z".parse().unwrap();
     open_centre(store, C, "衢州市住房公积金管理中心", d("2026-01-05"), now).unwrap();
-    open_accounts(store, C, &[a("101.ICBC"), a("201.M1"), a("201.M2")], d("2026-01-05")).unwrap();
+    open_accounts(
+        store,
+        C,
+        &[a("101.ICBC"), a("201.M1"), a("201.M2")],
+        d("2026-01-05"),
+    )
+    .unwrap();
     let clerk = Stamp {
         operator: "staff:S1".into(),
         channel: Channel::Counter,
@@ -209,7 +230,13 @@ fn seed(store: &dyn Store) {
                 "补缴",
                 clerk,
             ),
-            EntryRequest::reversal("remit-2-rev", "remit-2", d("2026-01-06"), "冲正", Stamp::system("t")),
+            EntryRequest::reversal(
+                "remit-2-rev",
+                "remit-2",
+                d("2026-01-06"),
+                "冲正",
+                Stamp::system("t"),
+            ),
         ],
         now,
     )
@@ -251,10 +278,17 @@ fn any_altered_journal_column_is_detected() {
                     lit(&orig)
                 ));
                 let r = audit(s, C).unwrap();
-                assert!(r.is_clean(), "{}: after restoring {col}: {:?}", db.backend, r.problems);
+                assert!(
+                    r.is_clean(),
+                    "{}: after restoring {col}: {:?}",
+                    db.backend,
+                    r.problems
+                );
             }
             for (col, kind) in LEG_COLUMNS {
-                let at = format!("FROM journal_legs WHERE centre_code = '{C}' AND seq = {seq} AND leg_no = 0");
+                let at = format!(
+                    "FROM journal_legs WHERE centre_code = '{C}' AND seq = {seq} AND leg_no = 0"
+                );
                 let orig = raw.text(&format!("SELECT CAST({col} AS TEXT) {at}"));
                 let new = mutate(*kind, col, &orig);
                 raw.exec(&format!("UPDATE journal_legs SET {col} = {new} WHERE centre_code = '{C}' AND seq = {seq} AND leg_no = 0"));
@@ -275,22 +309,37 @@ fn any_altered_journal_column_is_detected() {
                     lit(&orig)
                 ));
                 let r = audit(s, C).unwrap();
-                assert!(r.is_clean(), "{}: after restoring leg {col}: {:?}", db.backend, r.problems);
+                assert!(
+                    r.is_clean(),
+                    "{}: after restoring leg {col}: {:?}",
+                    db.backend,
+                    r.problems
+                );
             }
         }
         // Deleting a leg, then the last entry, is caught.
-        raw.exec(&format!("DELETE FROM journal_legs WHERE centre_code = '{C}' AND seq = 1 AND leg_no = 2"));
+        raw.exec(&format!(
+            "DELETE FROM journal_legs WHERE centre_code = '{C}' AND seq = 1 AND leg_no = 2"
+        ));
         assert!(!audit(s, C).unwrap().is_clean());
         raw.exec(&format!(
             "DELETE FROM journal_legs WHERE centre_code = '{C}' AND seq = 5; DELETE FROM journal_entries WHERE centre_code = '{C}' AND seq = 5"
         ));
         let r = audit(s, C).unwrap();
-        assert!(r.problems.iter().any(|p| p.contains("chain head")), "{:?}", r.problems);
+        assert!(
+            r.problems.iter().any(|p| p.contains("chain head")),
+            "{:?}",
+            r.problems
+        );
         // A cached balance edited behind Anju's back is caught too.
         raw.exec(&format!(
             "UPDATE ledger_accounts SET balance_fen = balance_fen + 1 WHERE centre_code = '{C}' AND account_no = '201.M1'"
         ));
         let r = audit(s, C).unwrap();
-        assert!(r.problems.iter().any(|p| p.contains("201.M1")), "{:?}", r.problems);
+        assert!(
+            r.problems.iter().any(|p| p.contains("201.M1")),
+            "{:?}",
+            r.problems
+        );
     });
 }

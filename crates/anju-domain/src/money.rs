@@ -313,7 +313,9 @@ impl Rate {
     /// `self × num / den` rounded half-up to a unit; used for e.g. the 1.1 × first-home rate.
     pub fn scale(self, num: i64, den: i64) -> Result<Rate, MoneyError> {
         if den == 0 {
-            return Err(MoneyError::Overflow { op: "rate scale by zero" });
+            return Err(MoneyError::Overflow {
+                op: "rate scale by zero",
+            });
         }
         let v = round_half_up_div(i128::from(self.0) * i128::from(num), i128::from(den));
         i64::try_from(v)
@@ -366,7 +368,9 @@ impl Rounding {
     /// Rounds the exact quotient `num / den` fen to this rounding's unit.
     pub fn apply(self, num: i128, den: i128) -> Result<Fen, MoneyError> {
         if den == 0 {
-            return Err(MoneyError::Overflow { op: "divide by zero" });
+            return Err(MoneyError::Overflow {
+                op: "divide by zero",
+            });
         }
         let fen = match self {
             Rounding::HalfUpFen => round_half_up_div(num, den),
@@ -407,7 +411,9 @@ mod tests {
         assert_eq!(Fen::parse_yuan("0.5").unwrap(), Fen::new(50));
         assert_eq!(Fen::parse_yuan("-0.05").unwrap(), Fen::new(-5));
         assert_eq!(Fen::parse_yuan("100").unwrap(), Fen::new(10_000));
-        for bad in ["", "1.", ".5", "1.234", "1,234.00", "+1", "1e3", "--1", "١٢"] {
+        for bad in [
+            "", "1.", ".5", "1.234", "1,234.00", "+1", "1e3", "--1", "١٢",
+        ] {
             assert!(Fen::parse_yuan(bad).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(Fen::new(123_456_789).grouped(), "1,234,567.89");
@@ -435,10 +441,16 @@ mod tests {
         assert_eq!(Rate::parse_percent("3.025").unwrap().units(), 30_250_000);
         assert_eq!(Rate::parse_percent("0.0041667").unwrap().units(), 41_667);
         assert_eq!(Rate::parse_percent("12").unwrap(), Rate::from_percent(12));
-        assert_eq!(Rate::parse_percent("3.025").unwrap().percent_string(), "3.025");
+        assert_eq!(
+            Rate::parse_percent("3.025").unwrap().percent_string(),
+            "3.025"
+        );
         assert_eq!(Rate::from_percent(5).to_string(), "5%");
         for bad in ["", "-1", "1.00000001", "abc", "1.", "5%"] {
-            assert!(Rate::parse_percent(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                Rate::parse_percent(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         // second-home rate = 1.1 × first-home rate, exactly
         let first = Rate::parse_percent("2.75").unwrap();
@@ -450,12 +462,26 @@ mod tests {
         // 12 % of 3,333.33 yuan = 399.9996 → 400.00
         let base = Fen::parse_yuan("3333.33").unwrap();
         let r = Rate::from_percent(12);
-        assert_eq!(base.mul_rate(r, Rounding::HalfUpFen).unwrap(), Fen::new(40_000));
-        assert_eq!(base.mul_rate(r, Rounding::DownFen).unwrap(), Fen::new(39_999));
+        assert_eq!(
+            base.mul_rate(r, Rounding::HalfUpFen).unwrap(),
+            Fen::new(40_000)
+        );
+        assert_eq!(
+            base.mul_rate(r, Rounding::DownFen).unwrap(),
+            Fen::new(39_999)
+        );
         // 5 % of 2,090.10 = 104.505 → 104.51 (fen), 105 (yuan)
         let b = Fen::parse_yuan("2090.10").unwrap();
-        assert_eq!(b.mul_rate(Rate::from_percent(5), Rounding::HalfUpFen).unwrap(), Fen::new(10_451));
-        assert_eq!(b.mul_rate(Rate::from_percent(5), Rounding::HalfUpYuan).unwrap(), Fen::new(10_500));
+        assert_eq!(
+            b.mul_rate(Rate::from_percent(5), Rounding::HalfUpFen)
+                .unwrap(),
+            Fen::new(10_451)
+        );
+        assert_eq!(
+            b.mul_rate(Rate::from_percent(5), Rounding::HalfUpYuan)
+                .unwrap(),
+            Fen::new(10_500)
+        );
         assert_eq!(round_half_up_div(-5, 10), -1);
         assert_eq!(round_half_up_div(-4, 10), 0);
         assert_eq!(round_half_up_div(5, -10), -1);

@@ -18,7 +18,9 @@ pub enum StampError {
     #[error("stamp field {field} must not be empty")]
     Empty { field: &'static str },
     /// A field is too long or has control characters.
-    #[error("stamp field {field} = {value:?} must be at most {MAX_STAMP_FIELD_LEN} printable characters")]
+    #[error(
+        "stamp field {field} = {value:?} must be at most {MAX_STAMP_FIELD_LEN} printable characters"
+    )]
     Bad { field: &'static str, value: String },
 }
 
@@ -81,12 +83,15 @@ mod tests {
         assert!(s.validate().is_ok());
         let mut bad = s.clone();
         bad.operator.clear();
-        assert_eq!(
-            bad.validate(),
-            Err(StampError::Empty { field: "operator" })
-        );
+        assert_eq!(bad.validate(), Err(StampError::Empty { field: "operator" }));
         let mut bad = s;
         bad.service_point = "a\nb".into();
-        assert!(matches!(bad.validate(), Err(StampError::Bad { field: "service_point", .. })));
+        assert!(matches!(
+            bad.validate(),
+            Err(StampError::Bad {
+                field: "service_point",
+                ..
+            })
+        ));
     }
 }

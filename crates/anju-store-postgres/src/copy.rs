@@ -37,7 +37,10 @@ impl CopyRows {
     pub fn new(capacity: usize) -> CopyRows {
         let mut buf = Vec::with_capacity(capacity.max(HEADER.len()));
         buf.extend_from_slice(HEADER);
-        CopyRows { buf, too_long: None }
+        CopyRows {
+            buf,
+            too_long: None,
+        }
     }
 
     /// Bytes buffered.
@@ -152,7 +155,9 @@ mod tests {
         c.boolean(true);
         c.finish().unwrap();
         let mut want = HEADER.to_vec();
-        want.extend_from_slice(&[0, 3, 0, 0, 0, 2, b'a', b'b', 255, 255, 255, 255, 0, 0, 0, 1, 1]);
+        want.extend_from_slice(&[
+            0, 3, 0, 0, 0, 2, b'a', b'b', 255, 255, 255, 255, 0, 0, 0, 1, 1,
+        ]);
         want.extend_from_slice(&[255, 255]);
         assert_eq!(c.bytes(), &want[..]);
     }

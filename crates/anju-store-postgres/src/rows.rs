@@ -7,18 +7,34 @@ use anju_store::StoreError;
 use anju_store::raw::{RawAccount, RawEntry, RawLeg};
 use postgres::Row;
 
-/// The `ledger_accounts` columns [`account_from_row`] reads, in order.
-pub const ACCOUNT_COLUMNS: &str = "account_no, normal_side, non_negative, opened_on::text, \
-     balance_fen, pending_out_fen, pending_in_fen, accrual_fen_days, accrual_from::text, \
-     last_change::text, entry_count";
+/// The `ledger_accounts` columns [`account_from_row`] reads, in order (a macro so that
+/// queries built with `concat!` stay `&'static str` keys of the statement cache).
+macro_rules! account_columns {
+    () => {
+        "account_no, normal_side, non_negative, opened_on::text, balance_fen, \
+         pending_out_fen, pending_in_fen, accrual_fen_days, accrual_from::text, \
+         last_change::text, entry_count"
+    };
+}
+pub(crate) use account_columns;
 
 /// The `journal_entries` columns [`entry_from_row`] reads, in order.
-pub const ENTRY_COLUMNS: &str = "centre_code, seq, idempotency_key, kind, ref_seq, tx_code, \
-     business_date::text, value_date::text, memo, operator, channel, service_point, \
-     on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash";
+macro_rules! entry_columns {
+    () => {
+        "centre_code, seq, idempotency_key, kind, ref_seq, tx_code, business_date::text, \
+         value_date::text, memo, operator, channel, service_point, on_behalf_of, \
+         recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash"
+    };
+}
+pub(crate) use entry_columns;
 
 /// The `journal_legs` columns [`leg_from_row`] reads, in order.
-pub const LEG_COLUMNS: &str = "seq, leg_no, account_no, side, amount_fen";
+macro_rules! leg_columns {
+    () => {
+        "seq, leg_no, account_no, side, amount_fen"
+    };
+}
+pub(crate) use leg_columns;
 
 fn corrupt(table: &str, e: &postgres::Error) -> StoreError {
     StoreError::Corrupt {
@@ -26,7 +42,7 @@ fn corrupt(table: &str, e: &postgres::Error) -> StoreError {
     }
 }
 
-/// Decodes a row selected with [`ACCOUNT_COLUMNS`].
+/// Decodes a row selected with [`account_columns!`].
 pub fn account_from_row(r: &Row) -> Result<AccountState, StoreError> {
     let raw = (|| -> Result<RawAccount, postgres::Error> {
         Ok(RawAccount {
@@ -47,7 +63,7 @@ pub fn account_from_row(r: &Row) -> Result<AccountState, StoreError> {
     raw.decode()
 }
 
-/// Reads a row selected with [`ENTRY_COLUMNS`].
+/// Reads a row selected with [`entry_columns!`].
 pub fn entry_from_row(r: &Row) -> Result<RawEntry, StoreError> {
     (|| -> Result<RawEntry, postgres::Error> {
         Ok(RawEntry {
@@ -74,7 +90,7 @@ pub fn entry_from_row(r: &Row) -> Result<RawEntry, StoreError> {
     .map_err(|e| corrupt("journal_entries", &e))
 }
 
-/// Reads a row selected with [`LEG_COLUMNS`].
+/// Reads a row selected with [`leg_columns!`].
 pub fn leg_from_row(r: &Row) -> Result<RawLeg, StoreError> {
     (|| -> Result<RawLeg, postgres::Error> {
         Ok(RawLeg {

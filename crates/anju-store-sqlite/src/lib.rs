@@ -17,10 +17,11 @@ use anju_store::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use rows::{account_from_row, date_str, digest_hex, entries_with_legs, ACCOUNT_COLUMNS};
+use rows::{ACCOUNT_COLUMNS, account_from_row, date_str, digest_hex, entries_with_legs};
 
 /// Embedded migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
 
 /// Above this many accounts, `load_accounts` scans the centre instead of looking up each.
 const SCAN_THRESHOLD: usize = 20_000;
@@ -333,7 +334,11 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn set_business_date(&mut self, centre: &str, date: jiff::civil::Date) -> Result<(), StoreError> {
+    fn set_business_date(
+        &mut self,
+        centre: &str,
+        date: jiff::civil::Date,
+    ) -> Result<(), StoreError> {
         let n = self
             .conn
             .execute(
@@ -349,7 +354,11 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn insert_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+    fn insert_accounts(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -386,7 +395,11 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn load_accounts(&mut self, centre: &str, nos: &[AccountNo]) -> Result<Vec<AccountState>, StoreError> {
+    fn load_accounts(
+        &mut self,
+        centre: &str,
+        nos: &[AccountNo],
+    ) -> Result<Vec<AccountState>, StoreError> {
         if nos.len() > SCAN_THRESHOLD {
             let wanted: std::collections::HashSet<&AccountNo> = nos.iter().collect();
             let mut all = self.all_accounts(centre)?;
@@ -462,7 +475,11 @@ impl StoreTx for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn entries_by_keys(&mut self, centre: &str, keys: &[String]) -> Result<Vec<SealedEntry>, StoreError> {
+    fn entries_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<SealedEntry>, StoreError> {
         let mut seqs = Vec::new();
         {
             let mut stmt = self
@@ -490,7 +507,11 @@ impl StoreTx for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn referring_entries(&mut self, centre: &str, seqs: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn referring_entries(
+        &mut self,
+        centre: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -570,7 +591,12 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn scan_entries(&mut self, centre: &str, after: i64, limit: usize) -> Result<Vec<SealedEntry>, StoreError> {
+    fn scan_entries(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<SealedEntry>, StoreError> {
         let last: Option<i64> = self
             .conn
             .query_row(

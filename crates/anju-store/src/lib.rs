@@ -152,9 +152,17 @@ pub trait StoreTx {
 
     // ---- accounts ------------------------------------------------------------------
     /// Opens accounts; `Conflict` if any exists.
-    fn insert_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError>;
+    fn insert_accounts(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError>;
     /// The accounts among `nos` that exist (any order; missing ones are left out).
-    fn load_accounts(&mut self, centre: &str, nos: &[AccountNo]) -> Result<Vec<AccountState>, StoreError>;
+    fn load_accounts(
+        &mut self,
+        centre: &str,
+        nos: &[AccountNo],
+    ) -> Result<Vec<AccountState>, StoreError>;
     /// Saves the running figures of existing accounts.
     fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError>;
     /// Every account of the centre, ordered by account number.
@@ -162,13 +170,26 @@ pub trait StoreTx {
 
     // ---- journal -------------------------------------------------------------------
     /// Entries whose idempotency keys are among `keys`.
-    fn entries_by_keys(&mut self, centre: &str, keys: &[String]) -> Result<Vec<SealedEntry>, StoreError>;
+    fn entries_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<SealedEntry>, StoreError>;
     /// For each of `seqs`, the entries that refer to it: pairs (referenced seq, referring seq).
-    fn referring_entries(&mut self, centre: &str, seqs: &[i64]) -> Result<Vec<(i64, i64)>, StoreError>;
+    fn referring_entries(
+        &mut self,
+        centre: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Appends sealed entries (with their legs).
     fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError>;
     /// Entries with `seq > after`, in order, at most `limit`.
-    fn scan_entries(&mut self, centre: &str, after: i64, limit: usize) -> Result<Vec<SealedEntry>, StoreError>;
+    fn scan_entries(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<SealedEntry>, StoreError>;
     /// Row counts.
     fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError>;
 }
@@ -211,14 +232,23 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        assert_eq!(parse_url("sqlite://a.db").unwrap(), (Backend::Sqlite, "a.db"));
+        assert_eq!(
+            parse_url("sqlite://a.db").unwrap(),
+            (Backend::Sqlite, "a.db")
+        );
         assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
-        assert_eq!(parse_url("postgresql://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(
+            parse_url("postgresql://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
         for bad in ["", "a.db", "mysql://x", "sqlite://"] {
             let err = parse_url(bad).unwrap_err().to_string();
             assert!(err.contains("sqlite://"), "{bad}: {err}");
         }
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

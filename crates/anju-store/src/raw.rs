@@ -24,7 +24,9 @@ pub fn parse_date(column: &str, text: &str) -> Result<Date, StoreError> {
         .map_err(|_| corrupt(format!("{column} = {text:?} is not a date")))?;
     // Anju writes exactly YYYY-MM-DD; anything else is not ours.
     if d.to_string() != text {
-        return Err(corrupt(format!("{column} = {text:?} is not in YYYY-MM-DD form")));
+        return Err(corrupt(format!(
+            "{column} = {text:?} is not in YYYY-MM-DD form"
+        )));
     }
     Ok(d)
 }
@@ -54,7 +56,8 @@ impl RawAccount {
     /// Decodes the row.
     pub fn decode(self) -> Result<AccountState, StoreError> {
         let at = |c: &str| format!("ledger_accounts[{}].{c}", self.account_no);
-        let no = AccountNo::parse_any(&self.account_no).map_err(|e| corrupt(format!("{}: {e}", at("account_no"))))?;
+        let no = AccountNo::parse_any(&self.account_no)
+            .map_err(|e| corrupt(format!("{}: {e}", at("account_no"))))?;
         let normal = Side::from_code(&self.normal_side)
             .ok_or_else(|| corrupt(format!("{} = {:?}", at("normal_side"), self.normal_side)))?;
         Ok(AccountState {
@@ -131,9 +134,11 @@ impl RawEntry {
         }
         let entry = Entry {
             key: self.idempotency_key,
-            kind: EntryKind::from_code(&self.kind).map_err(|e| corrupt(format!("{}: {e}", at("kind"))))?,
+            kind: EntryKind::from_code(&self.kind)
+                .map_err(|e| corrupt(format!("{}: {e}", at("kind"))))?,
             ref_seq: self.ref_seq,
-            code: TxCode::from_code(&self.tx_code).map_err(|e| corrupt(format!("{}: {e}", at("tx_code"))))?,
+            code: TxCode::from_code(&self.tx_code)
+                .map_err(|e| corrupt(format!("{}: {e}", at("tx_code"))))?,
             business_date: parse_date(&at("business_date"), &self.business_date)?,
             value_date: parse_date(&at("value_date"), &self.value_date)?,
             memo: self.memo,
@@ -151,7 +156,8 @@ impl RawEntry {
             seq,
             entry,
             recorded_at_us: self.recorded_at_us,
-            alg: HashAlg::from_code(&self.hash_alg).map_err(|e| corrupt(format!("{}: {e}", at("hash_alg"))))?,
+            alg: HashAlg::from_code(&self.hash_alg)
+                .map_err(|e| corrupt(format!("{}: {e}", at("hash_alg"))))?,
             body_hash: parse_digest(&at("body_hash"), &self.body_hash)?,
             prev_hash: parse_digest(&at("prev_hash"), &self.prev_hash)?,
             hash: parse_digest(&at("entry_hash"), &self.entry_hash)?,
@@ -168,7 +174,9 @@ pub fn assemble(entries: Vec<RawEntry>, legs: Vec<RawLeg>) -> Result<Vec<SealedE
         while let Some(l) = legs.peek() {
             if l.seq < e.seq {
                 let l = legs.next().map(|l| l.seq).unwrap_or_default();
-                return Err(corrupt(format!("journal_legs: legs of entry {l}, which does not exist")));
+                return Err(corrupt(format!(
+                    "journal_legs: legs of entry {l}, which does not exist"
+                )));
             }
             if l.seq > e.seq {
                 break;
@@ -180,7 +188,10 @@ pub fn assemble(entries: Vec<RawEntry>, legs: Vec<RawLeg>) -> Result<Vec<SealedE
         out.push(e.decode(mine)?);
     }
     if let Some(l) = legs.next() {
-        return Err(corrupt(format!("journal_legs: legs of entry {}, which does not exist", l.seq)));
+        return Err(corrupt(format!(
+            "journal_legs: legs of entry {}, which does not exist",
+            l.seq
+        )));
     }
     Ok(out)
 }

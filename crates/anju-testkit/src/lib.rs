@@ -30,7 +30,9 @@ pub fn backends() -> Vec<Backend> {
         match part {
             "sqlite" => out.push(Backend::Sqlite),
             "postgres" => out.push(Backend::Postgres),
-            other => panic!("ANJU_TEST_BACKENDS: unknown backend {other:?} (use sqlite and/or postgres)"),
+            other => {
+                panic!("ANJU_TEST_BACKENDS: unknown backend {other:?} (use sqlite and/or postgres)")
+            }
         }
     }
     assert!(!out.is_empty(), "ANJU_TEST_BACKENDS names no backend");
@@ -72,7 +74,10 @@ fn unique_name() -> String {
 fn announce(backend: Backend, where_: &str) {
     eprintln!("anju-testkit: backend={backend} database={where_}");
     if let Ok(path) = std::env::var("ANJU_BACKEND_LOG")
-        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path)
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
     {
         let _ = writeln!(f, "{backend}");
     }

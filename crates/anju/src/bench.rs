@@ -66,7 +66,9 @@ pub fn scratch(backend: Backend, db: Option<&str>) -> anyhow::Result<Scratch> {
             let name = format!("anju_bench_{}", std::process::id());
             let mut c = postgres::Client::connect(&admin, postgres::NoTls)
                 .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at {admin}: {e}"))?;
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"))?;
+            c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
+            ))?;
             let url = with_db(&admin, &name);
             Ok(Scratch {
                 store: Arc::new(PostgresStore::open(&url)?),
@@ -109,14 +111,25 @@ fn member(i: usize) -> anyhow::Result<AccountNo> {
 }
 
 /// `anju bench post`.
-pub fn post(backend: Backend, db: Option<&str>, accounts: usize, postings: usize) -> anyhow::Result<()> {
-    anyhow::ensure!(accounts > 0 && postings > 0, "--accounts and --postings must be > 0");
+pub fn post(
+    backend: Backend,
+    db: Option<&str>,
+    accounts: usize,
+    postings: usize,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        accounts > 0 && postings > 0,
+        "--accounts and --postings must be > 0"
+    );
     let s = scratch(backend, db)?;
     let store = s.store.as_ref();
     let now = Timestamp::now();
     let start = date(2026, 1, 1);
     open_centre(store, CENTRE, "衢州市住房公积金管理中心", start, now)?;
-    let mut nos: Vec<AccountNo> = BANKS.iter().map(|b| AccountNo::sub("101", b)).collect::<Result<_, _>>()?;
+    let mut nos: Vec<AccountNo> = BANKS
+        .iter()
+        .map(|b| AccountNo::sub("101", b))
+        .collect::<Result<_, _>>()?;
     for i in 0..accounts {
         nos.push(member(i)?);
     }
@@ -156,7 +169,13 @@ pub fn post(backend: Backend, db: Option<&str>, accounts: usize, postings: usize
                 legs.push(Leg::credit(member(i)?, Fen::new(amount)));
                 remaining -= 1;
             }
-            legs.insert(0, Leg::debit(AccountNo::sub("101", BANKS[u % BANKS.len()])?, Fen::new(total)));
+            legs.insert(
+                0,
+                Leg::debit(
+                    AccountNo::sub("101", BANKS[u % BANKS.len()])?,
+                    Fen::new(total),
+                ),
+            );
             if legs.len() < 2 {
                 break;
             }
@@ -201,11 +220,27 @@ pub fn online(backend: Backend, db: Option<&str>, entries: usize) -> anyhow::Res
     }
     open_accounts(store, CENTRE, &nos, day)?;
     // Fund every member first.
-    let mut legs = vec![Leg::debit(AccountNo::sub("101", "ICBC")?, Fen::new(members as i64 * 10_000_000))];
+    let mut legs = vec![Leg::debit(
+        AccountNo::sub("101", "ICBC")?,
+        Fen::new(members as i64 * 10_000_000),
+    )];
     for i in 0..members {
         legs.push(Leg::credit(member(i)?, Fen::new(10_000_000)));
     }
-    post_one(store, CENTRE, EntryRequest::posted("fund", TxCode::OpeningBalance, day, day, legs, "", Stamp::system("bench")), now)?;
+    post_one(
+        store,
+        CENTRE,
+        EntryRequest::posted(
+            "fund",
+            TxCode::OpeningBalance,
+            day,
+            day,
+            legs,
+            "",
+            Stamp::system("bench"),
+        ),
+        now,
+    )?;
     let stamp = Stamp {
         operator: "member:bench".to_owned(),
         channel: Channel::MobileApp,
@@ -233,7 +268,11 @@ pub fn online(backend: Backend, db: Option<&str>, entries: usize) -> anyhow::Res
     }
     let us = t.elapsed().as_micros().max(1);
     lat_us.sort_unstable();
-    let pct = |p: usize| lat_us[((lat_us.len() * p).div_ceil(100)).saturating_sub(1).min(lat_us.len() - 1)];
+    let pct = |p: usize| {
+        lat_us[((lat_us.len() * p).div_ceil(100))
+            .saturating_sub(1)
+            .min(lat_us.len() - 1)]
+    };
     println!(
         "{{\"bench\":\"online\",\"backend\":\"{}\",\"entries\":{entries},\"entries_per_s\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"elapsed_s\":{},\"peak_rss_mb\":{}}}",
         backend.name(),

@@ -190,7 +190,11 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
                 ok,
                 next,
                 next,
-                if ok { "银行已到账" } else { "银行退票：账户已销户" },
+                if ok {
+                    "银行已到账"
+                } else {
+                    "银行退票：账户已销户"
+                },
                 Stamp::system("bank-notice"),
             ));
         }
@@ -198,7 +202,7 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
     }
 
     // A unit pays September twice by mistake; the duplicate is reversed (冲正).
-    let dup_day = date(2026, 10, 20);
+    let dup_day = date(2026, 11, 20);
     set_business_date(store, code, calendar.working_day_on_or_after(dup_day)?)?;
     let day = calendar.working_day_on_or_after(dup_day)?;
     let u = &units[2];

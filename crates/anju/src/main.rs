@@ -168,7 +168,10 @@ fn only_centre(store: &dyn Store, wanted: Option<String>) -> anyhow::Result<Stri
     match codes.as_slice() {
         [one] => Ok(one.clone()),
         [] => anyhow::bail!("the database has no centre yet (run `anju demo` or create one)"),
-        _ => anyhow::bail!("the database has several centres ({}); pick one with --centre", codes.join(", ")),
+        _ => anyhow::bail!(
+            "the database has several centres ({}); pick one with --centre",
+            codes.join(", ")
+        ),
     }
 }
 
@@ -187,12 +190,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     s.members,
                     s.entries
                 ),
-                None => println!("demo centre {} already present in {db}", policy.centre().code),
+                None => println!(
+                    "demo centre {} already present in {db}",
+                    policy.centre().code
+                ),
             }
-            serve(store, policy.centre().code.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
+            serve(
+                store,
+                policy.centre().code.clone(),
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port,
+            )?;
             Ok(0)
         }
-        Cmd::Serve { db, port, bind, centre } => {
+        Cmd::Serve {
+            db,
+            port,
+            bind,
+            centre,
+        } => {
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
             serve(store, centre, bind, port)?;
@@ -200,7 +216,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Migrate { db } => {
             let store = db::open(&db)?;
-            println!("{} is migrated ({})", anju_store::redact_url(&db), store.backend());
+            println!(
+                "{} is migrated ({})",
+                anju_store::redact_url(&db),
+                store.backend()
+            );
             Ok(0)
         }
         Cmd::Audit { db, centre } => {
@@ -219,7 +239,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     );
                 } else {
                     failed = true;
-                    println!("centre {c}: FAILED — {} problem(s); first: {}", r.problem_count, r.problems[0]);
+                    println!(
+                        "centre {c}: FAILED — {} problem(s); first: {}",
+                        r.problem_count, r.problems[0]
+                    );
                     for p in r.problems.iter().skip(1) {
                         println!("  also: {p}");
                     }
@@ -233,10 +256,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Bench { which } => {
             match which {
-                BenchCmd::Post { backend, db, accounts, postings } => {
+                BenchCmd::Post {
+                    backend,
+                    db,
+                    accounts,
+                    postings,
+                } => {
                     bench::post(backend.into(), db.as_deref(), accounts, postings)?;
                 }
-                BenchCmd::Online { backend, db, entries } => {
+                BenchCmd::Online {
+                    backend,
+                    db,
+                    entries,
+                } => {
                     bench::online(backend.into(), db.as_deref(), entries)?;
                 }
             }
@@ -246,7 +278,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn serve(store: Arc<dyn Store>, centre: String, bind: IpAddr, port: u16) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let addr = SocketAddr::new(bind, port);
         let listener = tokio::net::TcpListener::bind(addr)

@@ -128,7 +128,10 @@ impl Auditor {
             ));
         }
         if s.centre != self.centre {
-            self.problem(format!("journal entry {}: belongs to centre {}", s.seq, s.centre));
+            self.problem(format!(
+                "journal entry {}: belongs to centre {}",
+                s.seq, s.centre
+            ));
         }
         if s.prev_hash != self.prev.hash {
             self.problem(format!(
@@ -149,7 +152,10 @@ impl Auditor {
         }
         // References.
         if e.kind.needs_reference() {
-            match e.ref_seq.and_then(|r| self.seen.get(&r).copied().map(|x| (r, x))) {
+            match e
+                .ref_seq
+                .and_then(|r| self.seen.get(&r).copied().map(|x| (r, x)))
+            {
                 None => self.problem(format!(
                     "journal entry {}: refers to entry {:?}, which is not earlier in the chain",
                     s.seq, e.ref_seq
@@ -218,7 +224,10 @@ impl Auditor {
                     r.balance += delta;
                     let start = e.value_date.max(from);
                     r.accrual += delta * i128::from(days_between(start, last).unwrap_or(0));
-                    r.max_value_date = Some(r.max_value_date.map_or(e.value_date, |m| m.max(e.value_date)));
+                    r.max_value_date = Some(
+                        r.max_value_date
+                            .map_or(e.value_date, |m| m.max(e.value_date)),
+                    );
                 };
                 let pend = |r: &mut Recomputed, sign: i128| {
                     if delta < 0 {
@@ -257,13 +266,23 @@ impl Auditor {
         for no in &nos {
             let st = &stored[no];
             let r = self.recomputed.get(no).cloned().unwrap_or_default();
-            let expect_last = r.max_value_date.map_or(st.accrual_from, |m| m.max(st.accrual_from));
+            let expect_last = r
+                .max_value_date
+                .map_or(st.accrual_from, |m| m.max(st.accrual_from));
             let checks: [(&str, i128, i128); 5] = [
                 ("balance", i128::from(st.balance.fen()), r.balance),
-                ("pending_out", i128::from(st.pending_out.fen()), r.pending_out),
+                (
+                    "pending_out",
+                    i128::from(st.pending_out.fen()),
+                    r.pending_out,
+                ),
                 ("pending_in", i128::from(st.pending_in.fen()), r.pending_in),
                 ("accrual (积数)", i128::from(st.accrual), r.accrual),
-                ("entry_count", i128::from(st.entry_count), i128::from(r.count)),
+                (
+                    "entry_count",
+                    i128::from(st.entry_count),
+                    i128::from(r.count),
+                ),
             ];
             for (what, stored, derived) in checks {
                 if stored != derived {
@@ -285,7 +304,9 @@ impl Auditor {
                 ));
             }
             if st.normal != no.chart().normal || st.non_negative != no.chart().non_negative {
-                self.problem(format!("account {no}: side or sign rule differs from the chart"));
+                self.problem(format!(
+                    "account {no}: side or sign rule differs from the chart"
+                ));
             }
             if let Some(parent) = no.parent() {
                 let c = children.entry(parent).or_default();
@@ -351,7 +372,11 @@ mod tests {
         AccountNo::parse_any(s).unwrap()
     }
 
-    fn audit(head: ChainHead, m: &HashMap<AccountNo, AccountState>, es: &[SealedEntry]) -> AuditReport {
+    fn audit(
+        head: ChainHead,
+        m: &HashMap<AccountNo, AccountState>,
+        es: &[SealedEntry],
+    ) -> AuditReport {
         let mut au = Auditor::new("C", m.values().cloned().collect());
         for e in es {
             au.feed(e);
@@ -365,22 +390,42 @@ mod tests {
         for no in ["101", "101.ICBC", "201", "201.M1"] {
             m.insert(a(no), AccountState::open(a(no), d("2025-07-01")));
         }
-        let mut head = ChainHead { seq: 0, hash: genesis_hash("C") };
+        let mut head = ChainHead {
+            seq: 0,
+            hash: genesis_hash("C"),
+        };
         let mut es = Vec::new();
-        for (i, (amount, vd)) in [(1000, "2025-07-10"), (500, "2025-07-03"), (70, "2025-07-15")].iter().enumerate() {
+        for (i, (amount, vd)) in [
+            (1000, "2025-07-10"),
+            (500, "2025-07-03"),
+            (70, "2025-07-15"),
+        ]
+        .iter()
+        .enumerate()
+        {
             let r = EntryRequest::posted(
                 format!("k{i}"),
                 TxCode::Remittance,
                 d("2025-07-20"),
                 d(vd),
-                vec![Leg::debit(a("101.ICBC"), Fen::new(*amount)), Leg::credit(a("201.M1"), Fen::new(*amount))],
+                vec![
+                    Leg::debit(a("101.ICBC"), Fen::new(*amount)),
+                    Leg::credit(a("201.M1"), Fen::new(*amount)),
+                ],
                 "",
                 Stamp::system("t"),
             );
             es.push(post("C", &mut head, &mut m, resolve(&r, None).unwrap(), i as i64).unwrap());
         }
         let rev = EntryRequest::reversal("k1-rev", "k1", d("2025-07-21"), "", Stamp::system("t"));
-        let e = resolve(&rev, Some(Referenced { entry: &es[1], resolved_by: None })).unwrap();
+        let e = resolve(
+            &rev,
+            Some(Referenced {
+                entry: &es[1],
+                resolved_by: None,
+            }),
+        )
+        .unwrap();
         es.push(post("C", &mut head, &mut m, e, 9).unwrap());
         let clean = audit(head, &m, &es);
         assert!(clean.is_clean(), "{:?}", clean.problems);
@@ -393,23 +438,45 @@ mod tests {
         t[0].entry.legs[1].amount = Fen::new(1001);
         let r = audit(head, &m, &t);
         assert!(!r.is_clean());
-        assert!(r.problems[0].contains("journal entry 1"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].contains("journal entry 1"),
+            "{:?}",
+            r.problems
+        );
 
         // A dropped last entry: chain head mismatch and figures drift.
         let r = audit(head, &m, &es[..3]);
-        assert!(r.problems.iter().any(|p| p.contains("chain head")), "{:?}", r.problems);
+        assert!(
+            r.problems.iter().any(|p| p.contains("chain head")),
+            "{:?}",
+            r.problems
+        );
 
         // A cached balance that drifted from the journal.
         let mut m2 = m.clone();
         m2.get_mut(&a("201.M1")).unwrap().balance = Fen::new(1071);
         let r = audit(head, &m2, &es);
-        assert!(r.problems.iter().any(|p| p.contains("201.M1") && p.contains("balance")), "{:?}", r.problems);
-        assert!(r.problems.iter().any(|p| p.contains("control account 201")), "{:?}", r.problems);
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.contains("201.M1") && p.contains("balance")),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            r.problems.iter().any(|p| p.contains("control account 201")),
+            "{:?}",
+            r.problems
+        );
 
         // Drifted 积数.
         let mut m3 = m.clone();
         m3.get_mut(&a("201.M1")).unwrap().accrual += 1;
         let r = audit(head, &m3, &es);
-        assert!(r.problems.iter().any(|p| p.contains("积数")), "{:?}", r.problems);
+        assert!(
+            r.problems.iter().any(|p| p.contains("积数")),
+            "{:?}",
+            r.problems
+        );
     }
 }

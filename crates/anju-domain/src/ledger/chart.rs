@@ -137,28 +137,182 @@ use AccountClass::*;
 
 /// The chart of accounts, in code order. The one table of codes and names.
 pub const CHART: &[ChartAccount] = &[
-    acct("101", "住房公积金存款", "Fund deposits at commissioned banks", Asset, SubLedger::PerBank, false),
-    acct("102", "增值收益存款", "Value-added income deposits", Asset, SubLedger::PerBank, false),
-    acct("111", "应收利息", "Interest receivable", Asset, SubLedger::None, false),
-    acct("112", "其他应收款", "Other receivables", Asset, SubLedger::None, false),
-    acct("121", "委托贷款", "Entrusted loans", Asset, SubLedger::PerLoan, true),
-    acct("131", "国家债券", "Government and policy-bank bonds", Asset, SubLedger::None, false),
-    acct("201", "住房公积金", "Housing provident fund (owed to members)", Liability, SubLedger::PerMember, true),
-    acct("211", "应付利息", "Interest payable", Liability, SubLedger::None, false),
-    acct("212", "其他应付款", "Other payables", Liability, SubLedger::None, false),
-    acct("213", "暂收款", "Suspense receipts (unmatched or partial payments)", Liability, SubLedger::PerUnit, true),
-    acct("214", "城市廉租住房建设补充资金", "Supplementary funds for low-rent housing", Liability, SubLedger::None, false),
-    acct("301", "贷款风险准备", "Loan risk reserve", NetAssets, SubLedger::None, false),
-    acct("302", "增值收益", "Value-added income (undistributed)", NetAssets, SubLedger::None, false),
-    acct("401", "住房公积金利息收入", "Interest income on fund deposits", Income, SubLedger::None, false),
-    acct("402", "委托贷款利息收入", "Interest income on entrusted loans", Income, SubLedger::None, false),
-    acct("403", "国家债券利息收入", "Interest income on bonds", Income, SubLedger::None, false),
-    acct("404", "增值收益利息收入", "Interest income on value-added income deposits", Income, SubLedger::None, false),
-    acct("409", "其他收入", "Other income", Income, SubLedger::None, false),
-    acct("501", "住房公积金利息支出", "Interest expense to members", Expense, SubLedger::None, false),
-    acct("502", "归集手续费支出", "Collection fees", Expense, SubLedger::None, false),
-    acct("503", "委托贷款手续费支出", "Entrusted-loan fees", Expense, SubLedger::None, false),
-    acct("509", "其他支出", "Other expenditure", Expense, SubLedger::None, false),
+    acct(
+        "101",
+        "住房公积金存款",
+        "Fund deposits at commissioned banks",
+        Asset,
+        SubLedger::PerBank,
+        false,
+    ),
+    acct(
+        "102",
+        "增值收益存款",
+        "Value-added income deposits",
+        Asset,
+        SubLedger::PerBank,
+        false,
+    ),
+    acct(
+        "111",
+        "应收利息",
+        "Interest receivable",
+        Asset,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "112",
+        "其他应收款",
+        "Other receivables",
+        Asset,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "121",
+        "委托贷款",
+        "Entrusted loans",
+        Asset,
+        SubLedger::PerLoan,
+        true,
+    ),
+    acct(
+        "131",
+        "国家债券",
+        "Government and policy-bank bonds",
+        Asset,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "201",
+        "住房公积金",
+        "Housing provident fund (owed to members)",
+        Liability,
+        SubLedger::PerMember,
+        true,
+    ),
+    acct(
+        "211",
+        "应付利息",
+        "Interest payable",
+        Liability,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "212",
+        "其他应付款",
+        "Other payables",
+        Liability,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "213",
+        "暂收款",
+        "Suspense receipts (unmatched or partial payments)",
+        Liability,
+        SubLedger::PerUnit,
+        true,
+    ),
+    acct(
+        "214",
+        "城市廉租住房建设补充资金",
+        "Supplementary funds for low-rent housing",
+        Liability,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "301",
+        "贷款风险准备",
+        "Loan risk reserve",
+        NetAssets,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "302",
+        "增值收益",
+        "Value-added income (undistributed)",
+        NetAssets,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "401",
+        "住房公积金利息收入",
+        "Interest income on fund deposits",
+        Income,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "402",
+        "委托贷款利息收入",
+        "Interest income on entrusted loans",
+        Income,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "403",
+        "国家债券利息收入",
+        "Interest income on bonds",
+        Income,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "404",
+        "增值收益利息收入",
+        "Interest income on value-added income deposits",
+        Income,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "409",
+        "其他收入",
+        "Other income",
+        Income,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "501",
+        "住房公积金利息支出",
+        "Interest expense to members",
+        Expense,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "502",
+        "归集手续费支出",
+        "Collection fees",
+        Expense,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "503",
+        "委托贷款手续费支出",
+        "Entrusted-loan fees",
+        Expense,
+        SubLedger::None,
+        false,
+    ),
+    acct(
+        "509",
+        "其他支出",
+        "Other expenditure",
+        Expense,
+        SubLedger::None,
+        false,
+    ),
 ];
 
 /// Looks up a chart line by code.
@@ -177,13 +331,17 @@ pub enum AccountNoError {
     #[error("account {value:?}: code {code:?} is not in the chart of accounts")]
     UnknownCode { value: String, code: String },
     /// The code keeps a sub-ledger, so a sub-account key is required.
-    #[error("account {value:?}: code {code} keeps a sub-ledger; post to {code}.<key>, not to the control account")]
+    #[error(
+        "account {value:?}: code {code} keeps a sub-ledger; post to {code}.<key>, not to the control account"
+    )]
     SubRequired { value: String, code: String },
     /// The code keeps no sub-ledger, so no sub-account key is allowed.
     #[error("account {value:?}: code {code} keeps no sub-ledger; no .<key> allowed")]
     SubNotAllowed { value: String, code: String },
     /// The sub-account key has bad characters or length.
-    #[error("account {value:?}: sub-account key must be 1-{MAX_SUB_LEN} characters of A-Z a-z 0-9 - _")]
+    #[error(
+        "account {value:?}: sub-account key must be 1-{MAX_SUB_LEN} characters of A-Z a-z 0-9 - _"
+    )]
     BadSub { value: String },
 }
 

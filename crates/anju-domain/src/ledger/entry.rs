@@ -6,8 +6,8 @@ use std::fmt;
 use jiff::civil::Date;
 use sm3::{Digest, Sm3};
 
-use super::chart::{AccountNo, Side};
 use super::LedgerError;
+use super::chart::{AccountNo, Side};
 use crate::money::Fen;
 use crate::stamp::Stamp;
 
@@ -356,8 +356,7 @@ impl EntryRequest {
     /// Checks the request's own fields (not against the ledger's state).
     pub fn validate_shape(&self) -> Result<(), LedgerError> {
         validate_key(&self.key)?;
-        if self.memo.chars().count() > MAX_MEMO_CHARS || self.memo.chars().any(char::is_control)
-        {
+        if self.memo.chars().count() > MAX_MEMO_CHARS || self.memo.chars().any(char::is_control) {
             return Err(LedgerError::BadField {
                 field: "memo",
                 value: self.memo.clone(),
@@ -405,10 +404,7 @@ impl EntryRequest {
 }
 
 fn validate_key(key: &str) -> Result<(), LedgerError> {
-    if key.is_empty()
-        || key.len() > MAX_KEY_LEN
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(LedgerError::BadField {
             field: "idempotency_key",
             value: key.to_owned(),
@@ -446,7 +442,9 @@ pub fn validate_legs(legs: &[Leg]) -> Result<(), LedgerError> {
         };
         *total = total
             .checked_add(leg.amount)
-            .map_err(|_| LedgerError::Overflow { what: "entry total" })?;
+            .map_err(|_| LedgerError::Overflow {
+                what: "entry total",
+            })?;
     }
     if debits != credits {
         return Err(LedgerError::Unbalanced { debits, credits });
@@ -833,35 +831,68 @@ mod tests {
             TxCode::Remittance,
             d("2026-01-05"),
             d("2026-01-05"),
-            vec![Leg::debit(a.clone(), Fen::new(100)), Leg::credit(b.clone(), Fen::new(99))],
+            vec![
+                Leg::debit(a.clone(), Fen::new(100)),
+                Leg::credit(b.clone(), Fen::new(99)),
+            ],
             "",
             stamp.clone(),
         );
         let err = unbalanced.validate_shape().unwrap_err();
         assert!(matches!(err, LedgerError::Unbalanced { .. }));
-        assert!(err.to_string().contains("1.00") && err.to_string().contains("0.99"), "{err}");
+        assert!(
+            err.to_string().contains("1.00") && err.to_string().contains("0.99"),
+            "{err}"
+        );
         let mut r = unbalanced.clone();
         r.legs[1].amount = Fen::new(100);
         assert!(r.validate_shape().is_ok());
         let mut neg = r.clone();
-        neg.legs = vec![Leg::debit(a.clone(), Fen::new(-1)), Leg::credit(b.clone(), Fen::new(-1))];
-        assert!(matches!(neg.validate_shape(), Err(LedgerError::NonPositiveAmount { leg: 0, .. })));
+        neg.legs = vec![
+            Leg::debit(a.clone(), Fen::new(-1)),
+            Leg::credit(b.clone(), Fen::new(-1)),
+        ];
+        assert!(matches!(
+            neg.validate_shape(),
+            Err(LedgerError::NonPositiveAmount { leg: 0, .. })
+        ));
         let mut future = r.clone();
         future.value_date = d("2026-01-06");
-        assert!(matches!(future.validate_shape(), Err(LedgerError::BadField { field: "value_date", .. })));
+        assert!(matches!(
+            future.validate_shape(),
+            Err(LedgerError::BadField {
+                field: "value_date",
+                ..
+            })
+        ));
         let mut nokey = r.clone();
         nokey.key = "a b".into();
-        assert!(matches!(nokey.validate_shape(), Err(LedgerError::BadField { field: "idempotency_key", .. })));
+        assert!(matches!(
+            nokey.validate_shape(),
+            Err(LedgerError::BadField {
+                field: "idempotency_key",
+                ..
+            })
+        ));
         let mut one = r.clone();
         one.legs.pop();
-        assert!(matches!(one.validate_shape(), Err(LedgerError::TooFewLegs { legs: 1 })));
+        assert!(matches!(
+            one.validate_shape(),
+            Err(LedgerError::TooFewLegs { legs: 1 })
+        ));
         let mut control = r.clone();
         control.legs[1].account = AccountNo::control("201").unwrap();
-        assert!(matches!(control.validate_shape(), Err(LedgerError::PostToControl { .. })));
+        assert!(matches!(
+            control.validate_shape(),
+            Err(LedgerError::PostToControl { .. })
+        ));
         let rev = EntryRequest::reversal("r", "k", d("2026-01-05"), "", stamp);
         assert!(rev.validate_shape().is_ok());
         let mut rev_legs = rev.clone();
         rev_legs.legs = r.legs.clone();
-        assert!(matches!(rev_legs.validate_shape(), Err(LedgerError::BadField { field: "legs", .. })));
+        assert!(matches!(
+            rev_legs.validate_shape(),
+            Err(LedgerError::BadField { field: "legs", .. })
+        ));
     }
 }

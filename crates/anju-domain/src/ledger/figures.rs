@@ -119,9 +119,12 @@ impl AccountState {
     }
 
     fn shift_pending(&mut self, delta: i64, sign: i64) -> Result<(), LedgerError> {
-        let amount = Fen::new(delta.unsigned_abs().try_into().map_err(|_| LedgerError::Overflow {
-            what: "pending",
-        })?);
+        let amount = Fen::new(
+            delta
+                .unsigned_abs()
+                .try_into()
+                .map_err(|_| LedgerError::Overflow { what: "pending" })?,
+        );
         let slot = if delta < 0 {
             &mut self.pending_out
         } else {
@@ -193,7 +196,10 @@ mod tests {
         // A withdrawal of 200.00 on 07-21: that day already counts the lower balance.
         a.apply_posted(-20_000, d("2025-07-21")).unwrap();
         assert_eq!(a.accrual, 2_500_000);
-        assert_eq!(a.accrual_through(d("2025-07-21")).unwrap(), 2_500_000 + 130_000);
+        assert_eq!(
+            a.accrual_through(d("2025-07-21")).unwrap(),
+            2_500_000 + 130_000
+        );
         // A back-dated deposit of 100.00 with value date 07-16 adds 5 days × 10,000.
         a.apply_posted(10_000, d("2025-07-16")).unwrap();
         assert_eq!(a.accrual, 2_550_000);
@@ -218,7 +224,10 @@ mod tests {
         a.check_non_negative().unwrap();
         a.reserve(-6_000).unwrap();
         let err = a.check_non_negative().unwrap_err();
-        assert!(matches!(err, LedgerError::InsufficientFunds { .. }), "{err}");
+        assert!(
+            matches!(err, LedgerError::InsufficientFunds { .. }),
+            "{err}"
+        );
         a.release(-6_000).unwrap();
         a.check_non_negative().unwrap();
         a.reserve(500).unwrap();

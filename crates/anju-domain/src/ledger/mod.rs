@@ -12,7 +12,8 @@ pub mod posting;
 
 pub use chart::{AccountClass, AccountNo, AccountNoError, CHART, ChartAccount, Side, SubLedger};
 pub use entry::{
-    Digest32, Entry, EntryKind, EntryRequest, HashAlg, Leg, SealedEntry, TxCode, genesis_hash, sm3_hex,
+    Digest32, Entry, EntryKind, EntryRequest, HashAlg, Leg, SealedEntry, TxCode, genesis_hash,
+    sm3_hex,
 };
 pub use figures::AccountState;
 pub use posting::{ChainHead, Referenced, post, resolve, touched_accounts};
@@ -41,7 +42,10 @@ pub enum LedgerError {
     #[error("an entry needs at least 2 legs, this one has {legs}")]
     TooFewLegs { legs: usize },
     /// More legs than the limit.
-    #[error("an entry may have at most {} legs, this one has {legs}", entry::MAX_LEGS)]
+    #[error(
+        "an entry may have at most {} legs, this one has {legs}",
+        entry::MAX_LEGS
+    )]
     TooManyLegs { legs: usize },
     /// A leg amount is zero or negative.
     #[error("leg {leg}: amount {amount} must be greater than zero")]
@@ -56,7 +60,9 @@ pub enum LedgerError {
     #[error("account {account} is not open in this centre")]
     UnknownAccount { account: AccountNo },
     /// The entry would take a never-negative account below zero.
-    #[error("account {account} lacks {shortfall}: the entry would take its available balance below zero")]
+    #[error(
+        "account {account} lacks {shortfall}: the entry would take its available balance below zero"
+    )]
     InsufficientFunds { account: AccountNo, shortfall: Fen },
     /// The value date is before the account's current interest period (or opening).
     #[error(

@@ -34,7 +34,10 @@ pub struct Referenced<'a> {
 /// Turns a request into a complete entry body. Post and void copy the pending entry's
 /// code and legs; a reversal swaps the original's sides and keeps its value date, so 积数
 /// is corrected from the day the original counted.
-pub fn resolve(req: &EntryRequest, referenced: Option<Referenced<'_>>) -> Result<Entry, LedgerError> {
+pub fn resolve(
+    req: &EntryRequest,
+    referenced: Option<Referenced<'_>>,
+) -> Result<Entry, LedgerError> {
     req.validate_shape()?;
     let base = |legs: Vec<Leg>, ref_seq: Option<i64>| Entry {
         key: req.key.clone(),
@@ -254,7 +257,14 @@ mod tests {
     #[test]
     fn two_phase_and_reversal() {
         let (mut head, mut m) = book();
-        let s1 = post("C", &mut head, &mut m, resolve(&remit("r1", 1000), None).unwrap(), 1).unwrap();
+        let s1 = post(
+            "C",
+            &mut head,
+            &mut m,
+            resolve(&remit("r1", 1000), None).unwrap(),
+            1,
+        )
+        .unwrap();
         let pay = EntryRequest::pending(
             "w1",
             TxCode::Withdrawal,
@@ -275,29 +285,77 @@ mod tests {
         let mut m2 = m.clone();
         let mut h2 = head;
         let err = post("C", &mut h2, &mut m2, resolve(&pay2, None).unwrap(), 3).unwrap_err();
-        assert!(matches!(err, LedgerError::InsufficientFunds { .. }), "{err}");
+        assert!(
+            matches!(err, LedgerError::InsufficientFunds { .. }),
+            "{err}"
+        );
         // Post the first.
-        let post_req = EntryRequest::resolve_pending("w1-ok", "w1", true, d("2025-07-11"), d("2025-07-11"), "", Stamp::system("t"));
-        let referenced = Referenced { entry: &s2, resolved_by: None };
+        let post_req = EntryRequest::resolve_pending(
+            "w1-ok",
+            "w1",
+            true,
+            d("2025-07-11"),
+            d("2025-07-11"),
+            "",
+            Stamp::system("t"),
+        );
+        let referenced = Referenced {
+            entry: &s2,
+            resolved_by: None,
+        };
         let e = resolve(&post_req, Some(referenced)).unwrap();
         assert_eq!(e.code, TxCode::Withdrawal);
         post("C", &mut head, &mut m, e, 3).unwrap();
         assert_eq!(m[&a("201.M1")].balance, Fen::new(400));
         assert_eq!(m[&a("201.M1")].pending_out, Fen::ZERO);
         // Voiding it now is refused: already resolved.
-        let void = EntryRequest::resolve_pending("w1-void", "w1", false, d("2025-07-11"), d("2025-07-11"), "", Stamp::system("t"));
-        let err = resolve(&void, Some(Referenced { entry: &s2, resolved_by: Some(3) })).unwrap_err();
+        let void = EntryRequest::resolve_pending(
+            "w1-void",
+            "w1",
+            false,
+            d("2025-07-11"),
+            d("2025-07-11"),
+            "",
+            Stamp::system("t"),
+        );
+        let err = resolve(
+            &void,
+            Some(Referenced {
+                entry: &s2,
+                resolved_by: Some(3),
+            }),
+        )
+        .unwrap_err();
         assert!(matches!(err, LedgerError::BadReference { .. }));
         // Reverse the remittance: member M1 has only 400 left, so it is refused.
         let rev = EntryRequest::reversal("r1-rev", "r1", d("2025-07-12"), "", Stamp::system("t"));
-        let e = resolve(&rev, Some(Referenced { entry: &s1, resolved_by: None })).unwrap();
+        let e = resolve(
+            &rev,
+            Some(Referenced {
+                entry: &s1,
+                resolved_by: None,
+            }),
+        )
+        .unwrap();
         assert_eq!(e.value_date, d("2025-07-10"));
         let err = post("C", &mut head.clone(), &mut m.clone(), e, 4).unwrap_err();
         assert!(matches!(err, LedgerError::InsufficientFunds { .. }));
         // Reversing a pending entry is refused.
         let rev2 = EntryRequest::reversal("w1-rev", "w1", d("2025-07-12"), "", Stamp::system("t"));
-        assert!(resolve(&rev2, Some(Referenced { entry: &s2, resolved_by: None })).is_err());
-        assert!(matches!(resolve(&rev2, None), Err(LedgerError::ReferenceNotFound { .. })));
+        assert!(
+            resolve(
+                &rev2,
+                Some(Referenced {
+                    entry: &s2,
+                    resolved_by: None
+                })
+            )
+            .is_err()
+        );
+        assert!(matches!(
+            resolve(&rev2, None),
+            Err(LedgerError::ReferenceNotFound { .. })
+        ));
     }
 
     #[test]
@@ -306,6 +364,11 @@ mod tests {
         let mut r = remit("r1", 10);
         r.legs[2].account = a("201.M9");
         let err = post("C", &mut head, &mut m, resolve(&r, None).unwrap(), 1).unwrap_err();
-        assert_eq!(err, LedgerError::UnknownAccount { account: a("201.M9") });
+        assert_eq!(
+            err,
+            LedgerError::UnknownAccount {
+                account: a("201.M9")
+            }
+        );
     }
 }

@@ -1,0 +1,1052 @@
+//! A pooled connection with its statement cache, and the transaction that holds one: the
+//! [`StoreTx`] methods, mirroring the SQLite store method by method.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_store::raw::{RawEntry, RawLeg, assemble, parse_date, parse_digest};
+use anju_store::{Backend, CentreRow, LedgerCounts, StoreError, StoreTx};
+use jiff::civil::Date;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+
+use crate::copy::CopyRows;
+use crate::rows::{
+    account_columns, account_from_row, entry_columns, entry_from_row, leg_columns, leg_from_row,
+};
+use crate::{PostgresStore, pg_err};
+
+/// Above this many accounts, `load_accounts` scans the centre instead of looking them up
+/// (as the SQLite store does).
+const SCAN_THRESHOLD: usize = 20_000;
+/// Keys per `= ANY($2)` lookup.
+const ANY_CHUNK: usize = 10_000;
+/// Past this many rows, writes go through binary COPY instead of one statement per row.
+const BULK_ROWS: usize = 64;
+/// Bytes of COPY data encoded before they are handed to the connection.
+const COPY_CHUNK: usize = 256 * 1024;
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+fn database(message: String) -> StoreError {
+    StoreError::Database {
+        backend: Backend::Postgres,
+        message,
+    }
+}
+
+/// Records that the server aborted the transaction and maps the error.
+fn track<T>(failed: &mut bool, r: Result<T, postgres::Error>) -> Result<T, StoreError> {
+    r.map_err(|e| {
+        *failed = true;
+        pg_err(&e)
+    })
+}
+
+/// The error behind a failed write to a COPY stream.
+fn copy_write_err(e: std::io::Error) -> StoreError {
+    let text = e.to_string();
+    match e.into_inner().map(|b| b.downcast::<postgres::Error>()) {
+        Some(Ok(pe)) => pg_err(&pe),
+        _ => database(format!("COPY: {text}")),
+    }
+}
+
+/// ISO text of a date, bound as `$n::text::date`.
+fn date_str(d: Date) -> String {
+    d.to_string()
+}
+
+fn leg_no(i: usize) -> Result<i32, StoreError> {
+    i32::try_from(i).map_err(|_| database(format!("leg number {i} does not fit an INTEGER")))
+}
+
+/// A pooled connection.
+pub(crate) struct PgConn {
+    pub(crate) client: Client,
+    stmts: HashMap<&'static str, Statement>,
+    /// The open transaction hit a server error, so PostgreSQL has aborted it.
+    failed: bool,
+}
+
+impl PgConn {
+    pub(crate) fn new(client: Client) -> PgConn {
+        PgConn {
+            client,
+            stmts: HashMap::new(),
+            failed: false,
+        }
+    }
+
+    /// The prepared statement for `sql`, prepared on first use.
+    fn stmt(&mut self, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = track(&mut self.failed, self.client.prepare(sql))?;
+        self.stmts.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        track(&mut self.failed, self.client.batch_execute(sql))
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> Result<u64, StoreError> {
+        let st = self.stmt(sql)?;
+        track(&mut self.failed, self.client.execute(&st, params))
+    }
+
+    fn query(&mut self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+        let st = self.stmt(sql)?;
+        track(&mut self.failed, self.client.query(&st, params))
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
+        let st = self.stmt(sql)?;
+        track(&mut self.failed, self.client.query_opt(&st, params))
+    }
+
+    fn query_one_i64(&mut self, sql: &'static str, params: &Params<'_>) -> Result<i64, StoreError> {
+        let st = self.stmt(sql)?;
+        let row = track(&mut self.failed, self.client.query_one(&st, params))?;
+        track(&mut self.failed, row.try_get(0))
+    }
+
+    /// Streams the rows of a query into `f` without holding them all.
+    fn for_each(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+        mut f: impl FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let st = self.stmt(sql)?;
+        let mut rows = track(
+            &mut self.failed,
+            self.client.query_raw(&st, params.iter().copied()),
+        )?;
+        while let Some(row) = track(&mut self.failed, rows.next())? {
+            f(&row)?;
+        }
+        Ok(())
+    }
+
+    /// Streams `items` into `COPY … FROM STDIN (FORMAT binary)`; returns the rows copied.
+    fn copy_in<T>(
+        &mut self,
+        sql: &str,
+        items: &[T],
+        mut encode: impl FnMut(&mut CopyRows, &T),
+    ) -> Result<u64, StoreError> {
+        let mut writer = track(&mut self.failed, self.client.copy_in(sql))?;
+        // Any early return drops the writer, which aborts the COPY and so the transaction.
+        self.failed = true;
+        let mut rows = CopyRows::new(COPY_CHUNK + 4096);
+        for item in items {
+            encode(&mut rows, item);
+            if rows.len() >= COPY_CHUNK {
+                writer.write_all(rows.bytes()).map_err(copy_write_err)?;
+                rows.clear();
+            }
+        }
+        rows.finish()
+            .map_err(|n| database(format!("COPY: a value of {n} bytes is too long")))?;
+        writer.write_all(rows.bytes()).map_err(copy_write_err)?;
+        let n = writer.finish().map_err(|e| pg_err(&e))?;
+        self.failed = false;
+        Ok(n)
+    }
+
+    /// Runs `f` under a savepoint: if it fails, its writes are undone and the transaction
+    /// stays usable (PostgreSQL otherwise aborts a transaction on its first error).
+    fn atomic<T>(
+        &mut self,
+        f: impl FnOnce(&mut PgConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.batch("SAVEPOINT anju_op")?;
+        match f(self) {
+            Ok(v) => {
+                self.batch("RELEASE SAVEPOINT anju_op")?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.failed = self
+                    .client
+                    .batch_execute("ROLLBACK TO SAVEPOINT anju_op; RELEASE SAVEPOINT anju_op")
+                    .is_err();
+                Err(e)
+            }
+        }
+    }
+
+    // ---- centres -------------------------------------------------------------------
+
+    fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
+        let business_date = date_str(c.business_date);
+        let hash = c.head.hash.to_hex();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO centres (centre_code, name, business_date, chain_seq, chain_hash,
+                    created_at_us)
+                 VALUES ($1, $2, $3::text::date, $4, $5, $6)",
+                &[
+                    &c.code,
+                    &c.name,
+                    &business_date,
+                    &c.head.seq,
+                    &hash,
+                    &c.created_at_us,
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT centre_code, name, business_date::text, chain_seq, chain_hash, created_at_us
+             FROM centres WHERE centre_code = $1",
+            &[&code],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        let fields = (|| -> Result<(String, String, String, i64, String, i64), postgres::Error> {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+            ))
+        })()
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("centres row: {e}"),
+        })?;
+        let (code, name, bd, seq, hash, created) = fields;
+        Ok(Some(CentreRow {
+            code,
+            name,
+            business_date: parse_date("centres.business_date", &bd)?,
+            head: ChainHead {
+                seq,
+                hash: parse_digest("centres.chain_hash", &hash)?,
+            },
+            created_at_us: created,
+        }))
+    }
+
+    fn centre_codes(&mut self) -> Result<Vec<String>, StoreError> {
+        let rows = self.query("SELECT centre_code FROM centres", &[])?;
+        let mut codes = rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| StoreError::Corrupt {
+                what: format!("centres row: {e}"),
+            })?;
+        // Sorted here, byte-wise like SQLite, whatever the database's collation.
+        codes.sort();
+        Ok(codes)
+    }
+
+    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT chain_seq, chain_hash FROM centres WHERE centre_code = $1 FOR UPDATE",
+                &[&centre],
+            )?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("centre {centre}"),
+            })?;
+        let (seq, hash): (i64, String) =
+            (|| Ok((row.try_get(0)?, row.try_get(1)?)))().map_err(|e: postgres::Error| {
+                StoreError::Corrupt {
+                    what: format!("centres row: {e}"),
+                }
+            })?;
+        Ok(ChainHead {
+            seq,
+            hash: parse_digest("centres.chain_hash", &hash)?,
+        })
+    }
+
+    fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE centres SET chain_seq = $2, chain_hash = $3 WHERE centre_code = $1",
+            &[&centre, &head.seq, &head.hash.to_hex()],
+        )?;
+        Ok(())
+    }
+
+    fn set_business_date(&mut self, centre: &str, date: Date) -> Result<(), StoreError> {
+        let n = self.execute(
+            "UPDATE centres SET business_date = $2::text::date WHERE centre_code = $1",
+            &[&centre, &date_str(date)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("centre {centre}"),
+            });
+        }
+        Ok(())
+    }
+
+    // ---- accounts ------------------------------------------------------------------
+
+    fn insert_accounts(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        if accounts.len() <= BULK_ROWS {
+            return self.atomic(|s| {
+                for a in accounts {
+                    s.insert_account(centre, a).map_err(|e| match e {
+                        StoreError::Conflict { .. } => StoreError::Conflict {
+                            what: format!("account {} in centre {centre}", a.no),
+                        },
+                        other => other,
+                    })?;
+                }
+                Ok(())
+            });
+        }
+        let copied = self.atomic(|s| {
+            s.copy_in(
+                "COPY ledger_accounts (centre_code, account_no, chart_code, parent_no,
+                    normal_side, non_negative, opened_on, balance_fen, pending_out_fen,
+                    pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
+                 FROM STDIN (FORMAT binary)",
+                accounts,
+                |c, a| {
+                    c.row(14);
+                    c.text(centre);
+                    c.text(a.no.as_str());
+                    c.text(a.no.code());
+                    c.opt_text(a.no.parent().as_ref().map(AccountNo::as_str));
+                    c.text(a.normal.code());
+                    c.boolean(a.non_negative);
+                    c.date(a.opened_on);
+                    c.bigint(a.balance.fen());
+                    c.bigint(a.pending_out.fen());
+                    c.bigint(a.pending_in.fen());
+                    c.bigint(a.accrual);
+                    c.date(a.accrual_from);
+                    c.date(a.last_change);
+                    c.bigint(a.entry_count);
+                },
+            )
+        });
+        match copied {
+            Err(StoreError::Conflict { what }) => {
+                // The COPY was undone; name the first account that clashes, as the
+                // row-by-row path (and SQLite) would.
+                let existing =
+                    self.existing_accounts(centre, accounts.iter().map(|a| a.no.as_str()))?;
+                let mut seen = HashSet::new();
+                for a in accounts {
+                    if existing.contains(a.no.as_str()) || !seen.insert(a.no.as_str()) {
+                        return Err(StoreError::Conflict {
+                            what: format!("account {} in centre {centre}", a.no),
+                        });
+                    }
+                }
+                Err(StoreError::Conflict { what })
+            }
+            other => other.map(drop),
+        }
+    }
+
+    fn insert_account(&mut self, centre: &str, a: &AccountState) -> Result<(), StoreError> {
+        let parent = a.no.parent().map(|p| p.as_str().to_owned());
+        self.execute(
+            "INSERT INTO ledger_accounts (centre_code, account_no, chart_code, parent_no,
+                normal_side, non_negative, opened_on, balance_fen, pending_out_fen,
+                pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::date, $8, $9, $10, $11, $12::text::date,
+                $13::text::date, $14)",
+            &[
+                &centre,
+                &a.no.as_str(),
+                &a.no.code(),
+                &parent,
+                &a.normal.code(),
+                &a.non_negative,
+                &date_str(a.opened_on),
+                &a.balance.fen(),
+                &a.pending_out.fen(),
+                &a.pending_in.fen(),
+                &a.accrual,
+                &date_str(a.accrual_from),
+                &date_str(a.last_change),
+                &a.entry_count,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Which of `nos` exist in the centre.
+    fn existing_accounts<'a>(
+        &mut self,
+        centre: &str,
+        nos: impl Iterator<Item = &'a str>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let nos: Vec<&str> = nos.collect();
+        let mut out = HashSet::new();
+        for chunk in nos.chunks(ANY_CHUNK) {
+            let rows = self.query(
+                "SELECT account_no FROM ledger_accounts
+                 WHERE centre_code = $1 AND account_no = ANY($2)",
+                &[&centre, &chunk],
+            )?;
+            for r in rows {
+                out.insert(track(&mut self.failed, r.try_get(0))?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_accounts(
+        &mut self,
+        centre: &str,
+        nos: &[AccountNo],
+    ) -> Result<Vec<AccountState>, StoreError> {
+        if nos.is_empty() {
+            return Ok(Vec::new());
+        }
+        if nos.len() > SCAN_THRESHOLD {
+            let wanted: HashSet<&AccountNo> = nos.iter().collect();
+            let mut all = self.all_accounts(centre)?;
+            all.retain(|a| wanted.contains(&a.no));
+            return Ok(all);
+        }
+        let mut found: HashMap<AccountNo, AccountState> = HashMap::with_capacity(nos.len());
+        let texts: Vec<&str> = nos.iter().map(AccountNo::as_str).collect();
+        for chunk in texts.chunks(ANY_CHUNK) {
+            self.for_each(
+                concat!(
+                    "SELECT ",
+                    account_columns!(),
+                    " FROM ledger_accounts WHERE centre_code = $1 AND account_no = ANY($2)"
+                ),
+                &[&centre, &chunk],
+                |r| {
+                    let a = account_from_row(r)?;
+                    found.insert(a.no.clone(), a);
+                    Ok(())
+                },
+            )?;
+        }
+        // In the order asked for, as the SQLite store returns them.
+        Ok(nos.iter().filter_map(|no| found.get(no).cloned()).collect())
+    }
+
+    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        if accounts.len() <= BULK_ROWS {
+            return self.atomic(|s| {
+                for a in accounts {
+                    let n = s.execute(
+                        "UPDATE ledger_accounts SET balance_fen = $3, pending_out_fen = $4,
+                            pending_in_fen = $5, accrual_fen_days = $6,
+                            accrual_from = $7::text::date, last_change = $8::text::date,
+                            entry_count = $9
+                         WHERE centre_code = $1 AND account_no = $2",
+                        &[
+                            &centre,
+                            &a.no.as_str(),
+                            &a.balance.fen(),
+                            &a.pending_out.fen(),
+                            &a.pending_in.fen(),
+                            &a.accrual,
+                            &date_str(a.accrual_from),
+                            &date_str(a.last_change),
+                            &a.entry_count,
+                        ],
+                    )?;
+                    if n != 1 {
+                        return Err(StoreError::NotFound {
+                            what: format!("account {} in centre {centre}", a.no),
+                        });
+                    }
+                }
+                Ok(())
+            });
+        }
+        // One row per account; if an account appears twice its last figures win, as when
+        // updating row by row.
+        let strictly_sorted = accounts.windows(2).all(|w| w[0].no < w[1].no);
+        let unique: Vec<&AccountState> = if strictly_sorted {
+            accounts.iter().collect()
+        } else {
+            let mut seen = HashSet::with_capacity(accounts.len());
+            let mut v: Vec<&AccountState> = accounts
+                .iter()
+                .rev()
+                .filter(|a| seen.insert(&a.no))
+                .collect();
+            v.reverse();
+            v
+        };
+        self.atomic(|s| {
+            s.batch(
+                "CREATE TEMP TABLE anju_stage_accounts (
+                    account_no        TEXT    NOT NULL,
+                    balance_fen       BIGINT  NOT NULL,
+                    pending_out_fen   BIGINT  NOT NULL,
+                    pending_in_fen    BIGINT  NOT NULL,
+                    accrual_fen_days  BIGINT  NOT NULL,
+                    accrual_from      DATE    NOT NULL,
+                    last_change       DATE    NOT NULL,
+                    entry_count       BIGINT  NOT NULL
+                 ) ON COMMIT DROP",
+            )?;
+            s.copy_in(
+                "COPY anju_stage_accounts (account_no, balance_fen, pending_out_fen,
+                    pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
+                 FROM STDIN (FORMAT binary)",
+                &unique,
+                |c, a| {
+                    c.row(8);
+                    c.text(a.no.as_str());
+                    c.bigint(a.balance.fen());
+                    c.bigint(a.pending_out.fen());
+                    c.bigint(a.pending_in.fen());
+                    c.bigint(a.accrual);
+                    c.date(a.accrual_from);
+                    c.date(a.last_change);
+                    c.bigint(a.entry_count);
+                },
+            )?;
+            // Not a cached statement: the staging table is new each time.
+            let updated = track(
+                &mut s.failed,
+                s.client.execute(
+                    "UPDATE ledger_accounts AS a SET balance_fen = s.balance_fen,
+                        pending_out_fen = s.pending_out_fen, pending_in_fen = s.pending_in_fen,
+                        accrual_fen_days = s.accrual_fen_days, accrual_from = s.accrual_from,
+                        last_change = s.last_change, entry_count = s.entry_count
+                     FROM anju_stage_accounts AS s
+                     WHERE a.centre_code = $1 AND a.account_no = s.account_no",
+                    &[&centre],
+                ),
+            )?;
+            s.batch("DROP TABLE anju_stage_accounts")?;
+            if updated != unique.len() as u64 {
+                let existing = s.existing_accounts(centre, unique.iter().map(|a| a.no.as_str()))?;
+                let missing = accounts
+                    .iter()
+                    .find(|a| !existing.contains(a.no.as_str()))
+                    .map_or_else(
+                        || "some accounts".to_owned(),
+                        |a| format!("account {}", a.no),
+                    );
+                return Err(StoreError::NotFound {
+                    what: format!("{missing} in centre {centre}"),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each(
+            concat!(
+                "SELECT ",
+                account_columns!(),
+                " FROM ledger_accounts WHERE centre_code = $1"
+            ),
+            &[&centre],
+            |r| {
+                out.push(account_from_row(r)?);
+                Ok(())
+            },
+        )?;
+        // Sorted here, byte-wise like SQLite (and `AccountNo`'s order), whatever the
+        // database's collation; sorting in the server could also spill to disk.
+        out.sort_unstable_by(|a, b| a.no.cmp(&b.no));
+        Ok(out)
+    }
+
+    // ---- journal -------------------------------------------------------------------
+
+    /// Entries with the given sequence numbers (sorted, distinct), with their legs.
+    fn entries_by_seqs(
+        &mut self,
+        centre: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        let mut entries: Vec<RawEntry> = Vec::with_capacity(seqs.len());
+        let mut legs: Vec<RawLeg> = Vec::new();
+        for chunk in seqs.chunks(ANY_CHUNK) {
+            self.for_each(
+                concat!(
+                    "SELECT ",
+                    entry_columns!(),
+                    " FROM journal_entries WHERE centre_code = $1 AND seq = ANY($2) ORDER BY seq"
+                ),
+                &[&centre, &chunk],
+                |r| {
+                    entries.push(entry_from_row(r)?);
+                    Ok(())
+                },
+            )?;
+            self.for_each(
+                concat!(
+                    "SELECT ",
+                    leg_columns!(),
+                    " FROM journal_legs WHERE centre_code = $1 AND seq = ANY($2)
+                      ORDER BY seq, leg_no"
+                ),
+                &[&centre, &chunk],
+                |r| {
+                    legs.push(leg_from_row(r)?);
+                    Ok(())
+                },
+            )?;
+        }
+        assemble(entries, legs)
+    }
+
+    /// Entries with `after < seq ≤ last`, with their legs, in order.
+    fn entries_in_range(
+        &mut self,
+        centre: &str,
+        after: i64,
+        last: i64,
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        let mut entries: Vec<RawEntry> = Vec::new();
+        self.for_each(
+            concat!(
+                "SELECT ",
+                entry_columns!(),
+                " FROM journal_entries WHERE centre_code = $1 AND seq > $2 AND seq <= $3
+                  ORDER BY seq"
+            ),
+            &[&centre, &after, &last],
+            |r| {
+                entries.push(entry_from_row(r)?);
+                Ok(())
+            },
+        )?;
+        let mut legs: Vec<RawLeg> = Vec::new();
+        self.for_each(
+            concat!(
+                "SELECT ",
+                leg_columns!(),
+                " FROM journal_legs WHERE centre_code = $1 AND seq > $2 AND seq <= $3
+                  ORDER BY seq, leg_no"
+            ),
+            &[&centre, &after, &last],
+            |r| {
+                legs.push(leg_from_row(r)?);
+                Ok(())
+            },
+        )?;
+        assemble(entries, legs)
+    }
+
+    fn entries_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        let mut seqs = Vec::new();
+        for chunk in keys.chunks(ANY_CHUNK) {
+            for r in self.query(
+                "SELECT seq FROM journal_entries WHERE centre_code = $1 AND idempotency_key = ANY($2)",
+                &[&centre, &chunk],
+            )? {
+                seqs.push(track(&mut self.failed, r.try_get::<_, i64>(0))?);
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.entries_by_seqs(centre, &seqs)
+    }
+
+    fn referring_entries(
+        &mut self,
+        centre: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut wanted = seqs.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut by_ref: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in wanted.chunks(ANY_CHUNK) {
+            for r in self.query(
+                "SELECT ref_seq, seq FROM journal_entries
+                 WHERE centre_code = $1 AND ref_seq = ANY($2) ORDER BY seq",
+                &[&centre, &chunk],
+            )? {
+                let (rs, s): (i64, i64) =
+                    track(&mut self.failed, (|| Ok((r.try_get(0)?, r.try_get(1)?)))())?;
+                by_ref.entry(rs).or_default().push(s);
+            }
+        }
+        // For each asked-for seq in turn, its referrers in order, as SQLite returns them.
+        let mut out = Vec::new();
+        for &r in seqs {
+            if let Some(found) = by_ref.get(&r) {
+                out.extend(found.iter().map(|&s| (r, s)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
+        let legs: usize = entries.iter().map(|s| s.entry.legs.len()).sum();
+        if entries.len() + legs <= BULK_ROWS {
+            return self.atomic(|s| {
+                for e in entries {
+                    s.insert_entry(centre, e)?;
+                }
+                Ok(())
+            });
+        }
+        let copied = self.atomic(|s| {
+            s.copy_in(
+                "COPY journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
+                    tx_code, business_date, value_date, memo, operator, channel, service_point,
+                    on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash)
+                 FROM STDIN (FORMAT binary)",
+                entries,
+                |c, s| {
+                    let e = &s.entry;
+                    c.row(18);
+                    c.text(centre);
+                    c.bigint(s.seq);
+                    c.text(&e.key);
+                    c.text(e.kind.code());
+                    c.opt_bigint(e.ref_seq);
+                    c.text(e.code.code());
+                    c.date(e.business_date);
+                    c.date(e.value_date);
+                    c.text(&e.memo);
+                    c.text(&e.stamp.operator);
+                    c.text(e.stamp.channel.code());
+                    c.text(&e.stamp.service_point);
+                    c.opt_text(e.stamp.on_behalf_of.as_deref());
+                    c.bigint(s.recorded_at_us);
+                    c.text(s.alg.code());
+                    c.text(&s.body_hash.to_hex());
+                    c.text(&s.prev_hash.to_hex());
+                    c.text(&s.hash.to_hex());
+                },
+            )?;
+            let mut legs_flat: Vec<(i64, i32, &anju_domain::ledger::Leg)> =
+                Vec::with_capacity(legs);
+            for s in entries {
+                for (i, leg) in s.entry.legs.iter().enumerate() {
+                    legs_flat.push((s.seq, leg_no(i)?, leg));
+                }
+            }
+            s.copy_in(
+                "COPY journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
+                 FROM STDIN (FORMAT binary)",
+                &legs_flat,
+                |c, (seq, no, leg)| {
+                    c.row(6);
+                    c.text(centre);
+                    c.bigint(*seq);
+                    c.integer(*no);
+                    c.text(leg.account.as_str());
+                    c.text(leg.side.code());
+                    c.bigint(leg.amount.fen());
+                },
+            )?;
+            Ok(())
+        });
+        match copied {
+            Err(StoreError::Conflict { what }) => {
+                match self.first_entry_conflict(centre, entries)? {
+                    Some(e) => Err(e),
+                    None => Err(StoreError::Conflict { what }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn insert_entry(&mut self, centre: &str, s: &SealedEntry) -> Result<(), StoreError> {
+        let e = &s.entry;
+        self.execute(
+            "INSERT INTO journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
+                tx_code, business_date, value_date, memo, operator, channel, service_point,
+                on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::date, $8::text::date, $9, $10, $11, $12,
+                $13, $14, $15, $16, $17, $18)",
+            &[
+                &centre,
+                &s.seq,
+                &e.key,
+                &e.kind.code(),
+                &e.ref_seq,
+                &e.code.code(),
+                &date_str(e.business_date),
+                &date_str(e.value_date),
+                &e.memo,
+                &e.stamp.operator,
+                &e.stamp.channel.code(),
+                &e.stamp.service_point,
+                &e.stamp.on_behalf_of,
+                &s.recorded_at_us,
+                &s.alg.code(),
+                &s.body_hash.to_hex(),
+                &s.prev_hash.to_hex(),
+                &s.hash.to_hex(),
+            ],
+        )
+        .map_err(|err| match err {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!("journal entry seq {} or key {:?}", s.seq, e.key),
+            },
+            other => other,
+        })?;
+        for (i, leg) in e.legs.iter().enumerate() {
+            self.execute(
+                "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &centre,
+                    &s.seq,
+                    &leg_no(i)?,
+                    &leg.account.as_str(),
+                    &leg.side.code(),
+                    &leg.amount.fen(),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// After a failed bulk insert (undone), the first entry whose seq or key is taken,
+    /// named as the row-by-row path names it.
+    fn first_entry_conflict(
+        &mut self,
+        centre: &str,
+        entries: &[SealedEntry],
+    ) -> Result<Option<StoreError>, StoreError> {
+        let seqs: Vec<i64> = entries.iter().map(|s| s.seq).collect();
+        let keys: Vec<&str> = entries.iter().map(|s| s.entry.key.as_str()).collect();
+        let mut taken_seqs = HashSet::new();
+        for chunk in seqs.chunks(ANY_CHUNK) {
+            for r in self.query(
+                "SELECT seq FROM journal_entries WHERE centre_code = $1 AND seq = ANY($2)",
+                &[&centre, &chunk],
+            )? {
+                taken_seqs.insert(track(&mut self.failed, r.try_get::<_, i64>(0))?);
+            }
+        }
+        let mut taken_keys = HashSet::new();
+        for chunk in keys.chunks(ANY_CHUNK) {
+            for r in self.query(
+                "SELECT idempotency_key FROM journal_entries
+                 WHERE centre_code = $1 AND idempotency_key = ANY($2)",
+                &[&centre, &chunk],
+            )? {
+                taken_keys.insert(track(&mut self.failed, r.try_get::<_, String>(0))?);
+            }
+        }
+        let mut seen_seqs = HashSet::new();
+        let mut seen_keys = HashSet::new();
+        for s in entries {
+            let key = s.entry.key.as_str();
+            if taken_seqs.contains(&s.seq)
+                || taken_keys.contains(key)
+                || !seen_seqs.insert(s.seq)
+                || !seen_keys.insert(key)
+            {
+                return Ok(Some(StoreError::Conflict {
+                    what: format!("journal entry seq {} or key {:?}", s.seq, s.entry.key),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn scan_entries(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let row = self.query_opt(
+            "SELECT MAX(seq) FROM (SELECT seq FROM journal_entries
+             WHERE centre_code = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS page",
+            &[&centre, &after, &limit],
+        )?;
+        let last: Option<i64> = match row {
+            Some(r) => track(&mut self.failed, r.try_get(0))?,
+            None => None,
+        };
+        match last {
+            None => Ok(Vec::new()),
+            Some(last) => self.entries_in_range(centre, after, last),
+        }
+    }
+
+    fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError> {
+        Ok(LedgerCounts {
+            accounts: self.query_one_i64(
+                "SELECT COUNT(*) FROM ledger_accounts WHERE centre_code = $1",
+                &[&centre],
+            )?,
+            entries: self.query_one_i64(
+                "SELECT COUNT(*) FROM journal_entries WHERE centre_code = $1",
+                &[&centre],
+            )?,
+            legs: self.query_one_i64(
+                "SELECT COUNT(*) FROM journal_legs WHERE centre_code = $1",
+                &[&centre],
+            )?,
+        })
+    }
+}
+
+/// A PostgreSQL transaction holding a pooled connection; rolls back when dropped
+/// uncommitted, then returns the connection to the pool.
+pub(crate) struct PgTx<'a> {
+    store: &'a PostgresStore,
+    conn: Option<PgConn>,
+    done: bool,
+}
+
+impl<'a> PgTx<'a> {
+    pub(crate) fn new(store: &'a PostgresStore, conn: PgConn) -> PgTx<'a> {
+        PgTx {
+            store,
+            conn: Some(conn),
+            done: false,
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut PgConn, StoreError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| database("the transaction has already ended".to_owned()))
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        // A connection whose rollback fails is in an unknown state: it is discarded.
+        let usable = self.done || conn.client.batch_execute("ROLLBACK").is_ok();
+        conn.failed = false;
+        self.store.release(usable.then_some(conn));
+    }
+}
+
+impl StoreTx for PgTx<'_> {
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        if conn.failed {
+            // COMMIT would succeed and quietly roll back; say so instead.
+            return Err(database(
+                "the transaction was aborted by an earlier error and has been rolled back"
+                    .to_owned(),
+            ));
+        }
+        conn.batch("COMMIT")?;
+        self.done = true;
+        Ok(())
+    }
+
+    fn insert_centre(&mut self, centre: &CentreRow) -> Result<(), StoreError> {
+        self.conn()?.insert_centre(centre)
+    }
+
+    fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
+        self.conn()?.centre(code)
+    }
+
+    fn centre_codes(&mut self) -> Result<Vec<String>, StoreError> {
+        self.conn()?.centre_codes()
+    }
+
+    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
+        self.conn()?.lock_chain_head(centre)
+    }
+
+    fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
+        self.conn()?.set_chain_head(centre, head)
+    }
+
+    fn set_business_date(&mut self, centre: &str, date: Date) -> Result<(), StoreError> {
+        self.conn()?.set_business_date(centre, date)
+    }
+
+    fn insert_accounts(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_accounts(centre, accounts)
+    }
+
+    fn load_accounts(
+        &mut self,
+        centre: &str,
+        nos: &[AccountNo],
+    ) -> Result<Vec<AccountState>, StoreError> {
+        self.conn()?.load_accounts(centre, nos)
+    }
+
+    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+        self.conn()?.save_accounts(centre, accounts)
+    }
+
+    fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
+        self.conn()?.all_accounts(centre)
+    }
+
+    fn entries_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        self.conn()?.entries_by_keys(centre, keys)
+    }
+
+    fn referring_entries(
+        &mut self,
+        centre: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.conn()?.referring_entries(centre, seqs)
+    }
+
+    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
+        self.conn()?.insert_entries(centre, entries)
+    }
+
+    fn scan_entries(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<SealedEntry>, StoreError> {
+        self.conn()?.scan_entries(centre, after, limit)
+    }
+
+    fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError> {
+        self.conn()?.counts(centre)
+    }
+}

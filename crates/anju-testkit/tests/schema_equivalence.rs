@@ -1,0 +1,34 @@
+//! The PostgreSQL and SQLite migrations must produce the same schema: the same tables,
+//! columns (name, portable type, nullability, order), primary keys and secondary indexes.
+//! Needs PostgreSQL, and fails (never skips) when it cannot be reached.
+
+use anju_store::Backend;
+use anju_testkit::TestDb;
+
+#[test]
+fn postgres_and_sqlite_schemas_are_equal() {
+    let sqlite = TestDb::fresh(Backend::Sqlite);
+    let postgres = TestDb::fresh(Backend::Postgres);
+    let s = sqlite.store.schema().expect("SQLite schema");
+    let p = postgres.store.schema().expect("PostgreSQL schema");
+    let names: Vec<&str> = s.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "centres",
+            "journal_entries",
+            "journal_legs",
+            "ledger_accounts"
+        ],
+        "SQLite tables: {s:#?}"
+    );
+    assert!(
+        s.iter()
+            .all(|t| !t.columns.is_empty() && !t.primary_key.is_empty()),
+        "every table has columns and a primary key: {s:#?}"
+    );
+    assert_eq!(
+        s, p,
+        "schemas differ\n--- SQLite ---\n{s:#?}\n--- PostgreSQL ---\n{p:#?}"
+    );
+}

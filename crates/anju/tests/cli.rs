@@ -1,0 +1,185 @@
+//! The `anju` binary as a user runs it: identifier checks, URLs, the demo server, and the
+//! audit catching a tampered database file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn anju() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_anju"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = anju().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_id_card() {
+    let (code, out, _) = run(&["check", "id-card", "11010519491231002x"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("110105") && out.contains("1949-12-31") && out.contains("female"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["check", "id-card", " 11010519491231002X\r"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["check", "id-card", "110105194912310021"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("invalid: ") && out.contains("check character"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["check", "id-card", "110105491231002"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("15-digit") || out.contains("first-generation"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["check", "id-card", "991231194912310020"]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn check_credit_code() {
+    let (code, out, _) = run(&["check", "credit-code", "91330802MA28F0Q135"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("330802") && out.contains("MA28F0Q13"), "{out}");
+    let (code, out, _) = run(&["check", "credit-code", "91330802MA28F0Q136"]);
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) = run(&["check", "credit-code", "91330802MA28F0QI35"]);
+    assert_eq!(code, 1);
+    assert!(out.contains('I'), "{out}");
+}
+
+#[test]
+fn check_stdin_answers_line_by_line() {
+    let mut child = anju()
+        .args(["check", "id-card", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"11010519491231002X\n\n110105491231002\r\n11010519491231002x\nabc")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines[0], "valid");
+    assert_eq!(lines[1], "invalid: empty");
+    assert!(lines[2].starts_with("invalid: "), "{text}");
+    assert_eq!(lines[3], "valid");
+    assert!(lines[4].starts_with("invalid: "), "{text}");
+}
+
+#[test]
+fn bad_database_urls_are_refused() {
+    let (code, _, err) = run(&["migrate", "--db", "mysql://x"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["audit", "--db", "anju.db"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("must start with"), "{err}");
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, buf)
+}
+
+#[test]
+fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    // Port 0: the OS picks a free port, which the binary prints.
+    let mut child = anju()
+        .args(["demo", "--db", &db, "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut addr = None;
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(rest) = line.split("http://").nth(1) {
+            addr = Some(rest.trim_end_matches('/').to_owned());
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no URL printed: {seen}"));
+    assert!(seen.contains("seeded demo centre"), "{seen}");
+    let (status, body) = get(&addr, "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("衢州市住房公积金管理中心") && body.contains("住房公积金"),
+        "{body}"
+    );
+    let (status, body) = get(&addr, "/api/v1/status");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("\"centre_code\":\"330800000000000\""),
+        "{body}"
+    );
+    let (status, body) = get(&addr, "/audit");
+    assert_eq!(status, 200);
+    assert!(body.contains("全部通过"), "{body}");
+    drop(server);
+
+    let (code, out, err) = run(&["audit", "--db", &db]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("OK"), "{out}");
+
+    // Alter one byte of one journal row behind Anju's back.
+    let path = dir.path().join("demo.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER journal_legs_no_update;
+         UPDATE journal_legs SET amount_fen = amount_fen + 1 WHERE seq = 7 AND leg_no = 3;",
+    )
+    .unwrap();
+    drop(c);
+    let (code, out, _) = run(&["audit", "--db", &db]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAILED") && out.contains("journal entry 7"),
+        "{out}"
+    );
+}
