@@ -4,7 +4,9 @@
 //! This is the one posting path: the online withdrawal, the monthly remittance batch, the
 //! demo seeder and `anju bench post` all come through [`post_in`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use anju_domain::ledger::audit::{AuditReport, Auditor};
 use anju_domain::ledger::{
@@ -231,66 +233,89 @@ pub fn post_in(
     // Earlier entries named by key: the requests' own keys (replays) and their references.
     let mut wanted: Vec<String> = reqs.iter().map(|r| r.key.clone()).collect();
     wanted.extend(reqs.iter().filter_map(|r| r.refers_to.clone()));
-    wanted.sort();
+    wanted.sort_unstable();
     wanted.dedup();
-    let mut by_key: HashMap<String, SealedEntry> = tx
+    let mut by_key: FxHashMap<String, SealedEntry> = tx
         .entries_by_keys(centre_code, &wanted)?
         .into_iter()
         .map(|e| (e.entry.key.clone(), e))
         .collect();
+    // Keys that a later request in this batch may look up: references and repeated keys.
+    let mut seen_keys: FxHashSet<&str> = FxHashSet::default();
+    let mut needed_later: FxHashSet<String> = FxHashSet::default();
+    for r in &reqs {
+        if !seen_keys.insert(r.key.as_str()) {
+            needed_later.insert(r.key.clone());
+        }
+        if let Some(k) = &r.refers_to {
+            needed_later.insert(k.clone());
+        }
+    }
+    drop(seen_keys);
     let ref_seqs: Vec<i64> = reqs
         .iter()
         .filter_map(|r| r.refers_to.as_ref())
         .filter_map(|k| by_key.get(k).map(|e| e.seq))
         .collect();
-    let mut resolved_by: HashMap<i64, i64> = tx
+    let mut resolved_by: FxHashMap<i64, i64> = tx
         .referring_entries(centre_code, &ref_seqs)?
         .into_iter()
         .collect();
 
-    // Every account the batch may touch, with control accounts, loaded in order.
-    let mut nos: Vec<AccountNo> = Vec::new();
+    // Every account the batch may touch, with control accounts, each once, in order.
+    let mut unique: FxHashMap<&str, &AccountNo> = FxHashMap::default();
     for r in &reqs {
-        for leg in &r.legs {
-            nos.push(leg.account.clone());
-        }
-        if let Some(orig) = r.refers_to.as_ref().and_then(|k| by_key.get(k)) {
-            for leg in &orig.entry.legs {
-                nos.push(leg.account.clone());
-            }
+        let referenced = r
+            .refers_to
+            .as_ref()
+            .and_then(|k| by_key.get(k))
+            .map(|e| e.entry.legs.as_slice())
+            .unwrap_or(&[]);
+        for leg in r.legs.iter().chain(referenced) {
+            unique.entry(leg.account.as_str()).or_insert(&leg.account);
         }
     }
-    let mut with_parents: Vec<AccountNo> = Vec::with_capacity(nos.len() + 8);
-    for no in nos {
-        if let Some(p) = no.parent() {
-            with_parents.push(p);
+    let mut nos: Vec<AccountNo> = Vec::with_capacity(unique.len() + 8);
+    let mut parents: FxHashSet<&'static str> = FxHashSet::default();
+    for no in unique.values() {
+        if let Some(p) = no.parent_code() {
+            parents.insert(p);
         }
-        with_parents.push(no);
+        nos.push((*no).clone());
     }
-    with_parents.sort();
-    with_parents.dedup();
-    let mut accounts: HashMap<AccountNo, AccountState> = tx
-        .load_accounts(centre_code, &with_parents)?
+    drop(unique);
+    for p in parents {
+        nos.push(AccountNo::control(p).map_err(|e| AppError::Invalid {
+            field: "account_no",
+            value: p.to_owned(),
+            rule: e.to_string(),
+        })?);
+    }
+    nos.sort_unstable();
+    let mut accounts: FxHashMap<AccountNo, AccountState> = tx
+        .load_accounts(centre_code, &nos)?
         .into_iter()
         .map(|a| (a.no.clone(), a))
         .collect();
+    drop(nos);
 
-    let mut out = Vec::with_capacity(reqs.len());
+    enum Slot {
+        New,
+        Replay(SealedEntry),
+    }
+    let mut slots: Vec<Slot> = Vec::with_capacity(reqs.len());
     let mut new_entries: Vec<SealedEntry> = Vec::new();
-    let mut touched: HashSet<AccountNo> = HashSet::new();
+    let mut touched: FxHashSet<AccountNo> = FxHashSet::default();
     for req in reqs {
-        let referenced = |by_key: &HashMap<String, SealedEntry>, resolved: Option<i64>| {
-            req.refers_to
-                .as_ref()
-                .and_then(|k| by_key.get(k))
-                .map(|e| (e.clone(), resolved))
+        let referenced = |by_key: &FxHashMap<String, SealedEntry>| {
+            req.refers_to.as_ref().and_then(|k| by_key.get(k)).cloned()
         };
         if let Some(existing) = by_key.get(&req.key).cloned() {
             // Replay check: resolve as if for the first time and compare bodies.
-            let r = referenced(&by_key, None);
+            let r = referenced(&by_key);
             let body = resolve(
                 &req,
-                r.as_ref().map(|(e, _)| Referenced {
+                r.as_ref().map(|e| Referenced {
                     entry: e,
                     resolved_by: None,
                 }),
@@ -305,69 +330,84 @@ pub fn post_in(
                     },
                 ));
             }
-            out.push(Posted {
-                entry: existing,
-                replayed: true,
-            });
+            slots.push(Slot::Replay(existing));
             continue;
         }
-        let ref_seq = req
-            .refers_to
-            .as_ref()
-            .and_then(|k| by_key.get(k))
-            .map(|e| e.seq);
-        let r = referenced(&by_key, ref_seq.and_then(|s| resolved_by.get(&s).copied()));
+        let r = referenced(&by_key);
         let body = resolve(
             &req,
-            r.as_ref().map(|(e, by)| Referenced {
+            r.as_ref().map(|e| Referenced {
                 entry: e,
-                resolved_by: *by,
+                resolved_by: resolved_by.get(&e.seq).copied(),
             }),
         )
         .map_err(|e| entry_err(&req.key, e))?;
         // Accounts of legs derived from a reference made in this same batch.
         for leg in &body.legs {
-            for no in std::iter::once(leg.account.clone()).chain(leg.account.parent()) {
-                if !accounts.contains_key(&no) {
-                    if let Some(a) = tx
+            let keys = std::iter::once(leg.account.clone()).chain(leg.account.parent());
+            for no in keys {
+                if !accounts.contains_key(no.as_str())
+                    && let Some(a) = tx
                         .load_accounts(centre_code, std::slice::from_ref(&no))?
                         .pop()
-                    {
-                        accounts.insert(no, a);
-                    }
+                {
+                    accounts.insert(no, a);
                 }
             }
         }
         let sealed = post(centre_code, &mut head, &mut accounts, body, recorded_at)
             .map_err(|e| entry_err(&req.key, e))?;
         for leg in &sealed.entry.legs {
-            if let Some(p) = leg.account.parent() {
-                touched.insert(p);
+            if !touched.contains(leg.account.as_str()) {
+                touched.insert(leg.account.clone());
             }
-            touched.insert(leg.account.clone());
+            if let Some(p) = leg.account.parent_code()
+                && !touched.contains(p)
+                && let Some(pn) = leg.account.parent()
+            {
+                touched.insert(pn);
+            }
         }
         if let Some(rs) = sealed.entry.ref_seq {
             resolved_by.insert(rs, sealed.seq);
         }
-        by_key.insert(sealed.entry.key.clone(), sealed.clone());
-        new_entries.push(sealed.clone());
-        out.push(Posted {
-            entry: sealed,
-            replayed: false,
-        });
+        if needed_later.contains(&sealed.entry.key) {
+            by_key.insert(sealed.entry.key.clone(), sealed.clone());
+        }
+        slots.push(Slot::New);
+        new_entries.push(sealed);
     }
 
     if !new_entries.is_empty() {
         tx.insert_entries(centre_code, &new_entries)?;
         let mut changed: Vec<AccountState> = touched
             .into_iter()
-            .filter_map(|no| accounts.remove(&no))
+            .filter_map(|no| accounts.remove(no.as_str()))
             .collect();
-        changed.sort_by(|a, b| a.no.cmp(&b.no));
+        changed.sort_unstable_by(|a, b| a.no.cmp(&b.no));
         tx.save_accounts(centre_code, &changed)?;
         tx.set_chain_head(centre_code, head)?;
     }
-    Ok(out)
+    // New entries come back in the order their slots were made.
+    let mut fresh = new_entries.into_iter();
+    slots
+        .into_iter()
+        .map(|s| match s {
+            Slot::Replay(entry) => Ok(Posted {
+                entry,
+                replayed: true,
+            }),
+            Slot::New => fresh
+                .next()
+                .map(|entry| Posted {
+                    entry,
+                    replayed: false,
+                })
+                .ok_or_else(|| AppError::NotFound {
+                    what: "posted entry".to_owned(),
+                }),
+        })
+        .collect()
 }
 
 /// Entries read per page while auditing.

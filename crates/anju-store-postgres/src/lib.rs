@@ -14,10 +14,11 @@
 //! per connection and cached.
 //!
 //! **Transactions** are `READ COMMITTED`; [`StoreTx::lock_chain_head`] takes the centre row
-//! `FOR UPDATE`, which serialises postings per centre. The writing methods that can break
-//! a uniqueness rule run under a savepoint, so each is all-or-nothing and a `Conflict`
-//! leaves the transaction usable (as in SQLite). Any other server error aborts the
-//! PostgreSQL transaction; `commit` then fails instead of silently rolling back.
+//! `FOR UPDATE`, which serialises postings per centre. The methods that can break a
+//! uniqueness rule (`insert_centre`, `insert_accounts`, `insert_entries`) and the bulk
+//! `save_accounts` run under a savepoint, so each is all-or-nothing and a `Conflict` or
+//! `NotFound` leaves the transaction usable (as in SQLite). Any other server error aborts
+//! the PostgreSQL transaction; `commit` then fails instead of silently rolling back.
 //!
 //! **Bulk paths.** Past a few dozen rows, `insert_accounts` and `insert_entries` stream
 //! binary `COPY` straight into their tables, and `save_accounts` copies the figures into a
@@ -436,4 +437,31 @@ fn read_schema(client: &mut Client) -> Result<Vec<TableSchema>, StoreError> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_and_unreachable_servers_are_clear_errors_without_the_password() {
+        match PostgresStore::open("sqlite://a.db") {
+            Err(StoreError::BadUrl { reason, .. }) => assert!(reason.contains("postgres://")),
+            other => panic!("{other:?}"),
+        }
+        match PostgresStore::open("mysql://u:secret@h/db") {
+            Err(StoreError::BadUrl { url, .. }) => assert_eq!(url, "mysql://u:***@h/db"),
+            other => panic!("{other:?}"),
+        }
+        // Nothing listens on port 1.
+        match PostgresStore::open_with("postgres://u:secret@127.0.0.1:1/db", 2) {
+            Err(e @ StoreError::Connect { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("postgres://u:***@127.0.0.1:1/db"), "{text}");
+                assert!(!text.contains("secret"), "{text}");
+                assert!(text.contains("connect"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use anju_domain::ledger::AccountState;
 use anju_store::StoreError;
-use anju_store::raw::{RawAccount, RawEntry, RawLeg};
+use anju_store::raw::{RawAccountRef, RawEntry, RawLeg};
 use postgres::Row;
 
 /// The `ledger_accounts` columns [`account_from_row`] reads, in order (a macro so that
@@ -42,10 +42,10 @@ fn corrupt(table: &str, e: &postgres::Error) -> StoreError {
     }
 }
 
-/// Decodes a row selected with [`account_columns!`].
+/// Decodes a row selected with [`account_columns!`], borrowing its text from the row.
 pub fn account_from_row(r: &Row) -> Result<AccountState, StoreError> {
-    let raw = (|| -> Result<RawAccount, postgres::Error> {
-        Ok(RawAccount {
+    let raw = (|| -> Result<RawAccountRef<'_>, postgres::Error> {
+        Ok(RawAccountRef {
             account_no: r.try_get(0)?,
             normal_side: r.try_get(1)?,
             non_negative: r.try_get(2)?,

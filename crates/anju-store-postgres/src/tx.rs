@@ -45,6 +45,11 @@ fn track<T>(failed: &mut bool, r: Result<T, postgres::Error>) -> Result<T, Store
     })
 }
 
+/// Maps a column that does not convert (a client-side error: the transaction is fine).
+fn column<T>(r: Result<T, postgres::Error>) -> Result<T, StoreError> {
+    r.map_err(|e| pg_err(&e))
+}
+
 /// The error behind a failed write to a COPY stream.
 fn copy_write_err(e: std::io::Error) -> StoreError {
     let text = e.to_string();
@@ -57,6 +62,13 @@ fn copy_write_err(e: std::io::Error) -> StoreError {
 /// ISO text of a date, bound as `$n::text::date`.
 fn date_str(d: Date) -> String {
     d.to_string()
+}
+
+/// `save_accounts` found no row for `no` (worded as the SQLite store words it).
+fn missing_account(centre: &str, no: &AccountNo) -> StoreError {
+    StoreError::NotFound {
+        what: format!("account {no} in centre {centre}"),
+    }
 }
 
 fn leg_no(i: usize) -> Result<i32, StoreError> {
@@ -116,7 +128,7 @@ impl PgConn {
     fn query_one_i64(&mut self, sql: &'static str, params: &Params<'_>) -> Result<i64, StoreError> {
         let st = self.stmt(sql)?;
         let row = track(&mut self.failed, self.client.query_one(&st, params))?;
-        track(&mut self.failed, row.try_get(0))
+        column(row.try_get(0))
     }
 
     /// Streams the rows of a query into `f` without holding them all.
@@ -406,7 +418,7 @@ impl PgConn {
                 &[&centre, &chunk],
             )?;
             for r in rows {
-                out.insert(track(&mut self.failed, r.try_get(0))?);
+                out.insert(column(r.try_get(0))?);
             }
         }
         Ok(out)
@@ -422,7 +434,7 @@ impl PgConn {
         }
         if nos.len() > SCAN_THRESHOLD {
             let wanted: HashSet<&AccountNo> = nos.iter().collect();
-            let mut all = self.all_accounts(centre)?;
+            let mut all = self.scan_accounts(centre)?;
             all.retain(|a| wanted.contains(&a.no));
             return Ok(all);
         }
@@ -452,34 +464,34 @@ impl PgConn {
             return Ok(());
         }
         if accounts.len() <= BULK_ROWS {
-            return self.atomic(|s| {
-                for a in accounts {
-                    let n = s.execute(
-                        "UPDATE ledger_accounts SET balance_fen = $3, pending_out_fen = $4,
-                            pending_in_fen = $5, accrual_fen_days = $6,
-                            accrual_from = $7::text::date, last_change = $8::text::date,
-                            entry_count = $9
-                         WHERE centre_code = $1 AND account_no = $2",
-                        &[
-                            &centre,
-                            &a.no.as_str(),
-                            &a.balance.fen(),
-                            &a.pending_out.fen(),
-                            &a.pending_in.fen(),
-                            &a.accrual,
-                            &date_str(a.accrual_from),
-                            &date_str(a.last_change),
-                            &a.entry_count,
-                        ],
-                    )?;
-                    if n != 1 {
-                        return Err(StoreError::NotFound {
-                            what: format!("account {} in centre {centre}", a.no),
-                        });
-                    }
+            // No savepoint: this path can only fail on a missing account (not a server
+            // error, the transaction stays usable; earlier rows stay updated, as in
+            // SQLite) or a broken CHECK (which the domain rules out). Saves two round
+            // trips on every online posting.
+            for a in accounts {
+                let n = self.execute(
+                    "UPDATE ledger_accounts SET balance_fen = $3, pending_out_fen = $4,
+                        pending_in_fen = $5, accrual_fen_days = $6,
+                        accrual_from = $7::text::date, last_change = $8::text::date,
+                        entry_count = $9
+                     WHERE centre_code = $1 AND account_no = $2",
+                    &[
+                        &centre,
+                        &a.no.as_str(),
+                        &a.balance.fen(),
+                        &a.pending_out.fen(),
+                        &a.pending_in.fen(),
+                        &a.accrual,
+                        &date_str(a.accrual_from),
+                        &date_str(a.last_change),
+                        &a.entry_count,
+                    ],
+                )?;
+                if n != 1 {
+                    return Err(missing_account(centre, &a.no));
                 }
-                Ok(())
-            });
+            }
+            return Ok(());
         }
         // One row per account; if an account appears twice its last figures win, as when
         // updating row by row.
@@ -541,23 +553,31 @@ impl PgConn {
             )?;
             s.batch("DROP TABLE anju_stage_accounts")?;
             if updated != unique.len() as u64 {
+                // Name the first missing account, as the row-by-row path does.
                 let existing = s.existing_accounts(centre, unique.iter().map(|a| a.no.as_str()))?;
-                let missing = accounts
-                    .iter()
-                    .find(|a| !existing.contains(a.no.as_str()))
-                    .map_or_else(
-                        || "some accounts".to_owned(),
-                        |a| format!("account {}", a.no),
-                    );
-                return Err(StoreError::NotFound {
-                    what: format!("{missing} in centre {centre}"),
-                });
+                return Err(
+                    match unique.iter().find(|a| !existing.contains(a.no.as_str())) {
+                        Some(a) => missing_account(centre, &a.no),
+                        None => StoreError::NotFound {
+                            what: format!("accounts in centre {centre}"),
+                        },
+                    },
+                );
             }
             Ok(())
         })
     }
 
     fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
+        let mut out = self.scan_accounts(centre)?;
+        // Sorted here, byte-wise like SQLite (and `AccountNo`'s order), whatever the
+        // database's collation; sorting in the server could also spill to disk.
+        out.sort_unstable_by(|a, b| a.no.cmp(&b.no));
+        Ok(out)
+    }
+
+    /// Every account of the centre, in no particular order.
+    fn scan_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
         let mut out = Vec::new();
         self.for_each(
             concat!(
@@ -571,9 +591,6 @@ impl PgConn {
                 Ok(())
             },
         )?;
-        // Sorted here, byte-wise like SQLite (and `AccountNo`'s order), whatever the
-        // database's collation; sorting in the server could also spill to disk.
-        out.sort_unstable_by(|a, b| a.no.cmp(&b.no));
         Ok(out)
     }
 
@@ -666,7 +683,7 @@ impl PgConn {
                 "SELECT seq FROM journal_entries WHERE centre_code = $1 AND idempotency_key = ANY($2)",
                 &[&centre, &chunk],
             )? {
-                seqs.push(track(&mut self.failed, r.try_get::<_, i64>(0))?);
+                seqs.push(column(r.try_get::<_, i64>(0))?);
             }
         }
         seqs.sort_unstable();
@@ -692,8 +709,7 @@ impl PgConn {
                  WHERE centre_code = $1 AND ref_seq = ANY($2) ORDER BY seq",
                 &[&centre, &chunk],
             )? {
-                let (rs, s): (i64, i64) =
-                    track(&mut self.failed, (|| Ok((r.try_get(0)?, r.try_get(1)?)))())?;
+                let (rs, s): (i64, i64) = column((|| Ok((r.try_get(0)?, r.try_get(1)?)))())?;
                 by_ref.entry(rs).or_default().push(s);
             }
         }
@@ -848,7 +864,7 @@ impl PgConn {
                 "SELECT seq FROM journal_entries WHERE centre_code = $1 AND seq = ANY($2)",
                 &[&centre, &chunk],
             )? {
-                taken_seqs.insert(track(&mut self.failed, r.try_get::<_, i64>(0))?);
+                taken_seqs.insert(column(r.try_get::<_, i64>(0))?);
             }
         }
         let mut taken_keys = HashSet::new();
@@ -858,7 +874,7 @@ impl PgConn {
                  WHERE centre_code = $1 AND idempotency_key = ANY($2)",
                 &[&centre, &chunk],
             )? {
-                taken_keys.insert(track(&mut self.failed, r.try_get::<_, String>(0))?);
+                taken_keys.insert(column(r.try_get::<_, String>(0))?);
             }
         }
         let mut seen_seqs = HashSet::new();
@@ -891,7 +907,7 @@ impl PgConn {
             &[&centre, &after, &limit],
         )?;
         let last: Option<i64> = match row {
-            Some(r) => track(&mut self.failed, r.try_get(0))?,
+            Some(r) => column(r.try_get(0))?,
             None => None,
         };
         match last {

@@ -1,7 +1,8 @@
 -- Anju schema 1: centres, the ledger's accounts and its append-only, hash-chained journal.
 -- Kept column-for-column equal to the PostgreSQL migration (a test compares them).
 -- Money is integer fen (BIGINT); dates are ISO text 'YYYY-MM-DD' (DATE, NUMERIC affinity
--- keeps well-formed ISO dates as text); hashes are lower-case hex text.
+-- keeps well-formed ISO dates as text); hashes are lower-case hex text. The big tables are
+-- WITHOUT ROWID: clustered on their primary key, one B-tree each instead of two.
 
 CREATE TABLE centres (
     centre_code    TEXT    NOT NULL PRIMARY KEY,
@@ -30,7 +31,7 @@ CREATE TABLE ledger_accounts (
     PRIMARY KEY (centre_code, account_no),
     -- Member, loan and suspense accounts never go below zero (also asserted in the domain).
     CHECK (NOT non_negative OR balance_fen - pending_out_fen >= 0)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE journal_entries (
     centre_code      TEXT    NOT NULL REFERENCES centres (centre_code),
@@ -52,7 +53,7 @@ CREATE TABLE journal_entries (
     prev_hash        TEXT    NOT NULL,
     entry_hash       TEXT    NOT NULL,
     PRIMARY KEY (centre_code, seq)
-);
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX journal_entries_key ON journal_entries (centre_code, idempotency_key);
 CREATE INDEX journal_entries_ref ON journal_entries (centre_code, ref_seq);
 
@@ -64,7 +65,7 @@ CREATE TABLE journal_legs (
     side         TEXT     NOT NULL CHECK (side IN ('D', 'C')),
     amount_fen   BIGINT   NOT NULL CHECK (amount_fen > 0),
     PRIMARY KEY (centre_code, seq, leg_no)
-);
+) WITHOUT ROWID;
 CREATE INDEX journal_legs_account ON journal_legs (centre_code, account_no, seq);
 
 -- The journal is append-only: corrections are new (reversal) entries, never edits.

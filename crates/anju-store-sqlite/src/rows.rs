@@ -2,7 +2,7 @@
 
 use anju_domain::ledger::{AccountState, Digest32, SealedEntry};
 use anju_store::StoreError;
-use anju_store::raw::{RawAccount, RawEntry, RawLeg, assemble, parse_digest};
+use anju_store::raw::{RawAccountRef, RawEntry, RawLeg, assemble, parse_digest};
 use jiff::civil::Date;
 use rusqlite::{Connection, Row, params};
 
@@ -24,27 +24,36 @@ pub fn digest_hex(column: &str, text: &str) -> Result<Digest32, StoreError> {
     parse_digest(column, text)
 }
 
-/// Decodes a row selected with [`ACCOUNT_COLUMNS`].
+/// Decodes a row selected with [`ACCOUNT_COLUMNS`], borrowing its text.
 pub fn account_from_row(r: &Row<'_>) -> Result<AccountState, StoreError> {
-    let raw = (|| -> rusqlite::Result<RawAccount> {
-        Ok(RawAccount {
-            account_no: r.get(0)?,
-            normal_side: r.get(1)?,
-            non_negative: r.get(2)?,
-            opened_on: r.get(3)?,
-            balance_fen: r.get(4)?,
-            pending_out_fen: r.get(5)?,
-            pending_in_fen: r.get(6)?,
-            accrual_fen_days: r.get(7)?,
-            accrual_from: r.get(8)?,
-            last_change: r.get(9)?,
-            entry_count: r.get(10)?,
+    let text = |i: usize| -> Result<&str, StoreError> {
+        r.get_ref(i)
+            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+            .map_err(|e| StoreError::Corrupt {
+                what: format!("ledger_accounts column {i}: {e}"),
+            })
+    };
+    let int = |i: usize| -> Result<i64, StoreError> {
+        r.get::<_, i64>(i).map_err(|e| StoreError::Corrupt {
+            what: format!("ledger_accounts column {i}: {e}"),
         })
-    })()
-    .map_err(|e| StoreError::Corrupt {
-        what: format!("ledger_accounts row: {e}"),
-    })?;
-    raw.decode()
+    };
+    RawAccountRef {
+        account_no: text(0)?,
+        normal_side: text(1)?,
+        non_negative: r.get::<_, bool>(2).map_err(|e| StoreError::Corrupt {
+            what: format!("ledger_accounts.non_negative: {e}"),
+        })?,
+        opened_on: text(3)?,
+        balance_fen: int(4)?,
+        pending_out_fen: int(5)?,
+        pending_in_fen: int(6)?,
+        accrual_fen_days: int(7)?,
+        accrual_from: text(8)?,
+        last_change: text(9)?,
+        entry_count: int(10)?,
+    }
+    .decode()
 }
 
 /// Entries with `after < seq ≤ last`, with their legs, in order.

@@ -17,18 +17,33 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt { what }
 }
 
-/// Parses an ISO date column.
+/// Parses an ISO date column. Anju writes exactly `YYYY-MM-DD`; anything else (another
+/// format jiff would also accept, or an impossible date) is not ours and is corrupt.
 pub fn parse_date(column: &str, text: &str) -> Result<Date, StoreError> {
-    let d: Date = text
-        .parse()
-        .map_err(|_| corrupt(format!("{column} = {text:?} is not a date")))?;
-    // Anju writes exactly YYYY-MM-DD; anything else is not ours.
-    if d.to_string() != text {
-        return Err(corrupt(format!(
-            "{column} = {text:?} is not in YYYY-MM-DD form"
-        )));
-    }
-    Ok(d)
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i16> {
+        b.get(r)?.iter().try_fold(0i16, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i16::from(c - b'0'))
+        })
+    };
+    let parsed = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        match (digits(0..4), digits(5..7), digits(8..10)) {
+            (Some(y), Some(m), Some(d)) => Date::new(
+                y,
+                i8::try_from(m).unwrap_or(0),
+                i8::try_from(d).unwrap_or(0),
+            )
+            .ok(),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
+        corrupt(format!(
+            "{column} = {text:?} is not a date in YYYY-MM-DD form"
+        ))
+    })
 }
 
 /// Parses a lower-case hex digest column.
@@ -55,22 +70,59 @@ pub struct RawAccount {
 impl RawAccount {
     /// Decodes the row.
     pub fn decode(self) -> Result<AccountState, StoreError> {
+        RawAccountRef {
+            account_no: &self.account_no,
+            normal_side: &self.normal_side,
+            non_negative: self.non_negative,
+            opened_on: &self.opened_on,
+            balance_fen: self.balance_fen,
+            pending_out_fen: self.pending_out_fen,
+            pending_in_fen: self.pending_in_fen,
+            accrual_fen_days: self.accrual_fen_days,
+            accrual_from: &self.accrual_from,
+            last_change: &self.last_change,
+            entry_count: self.entry_count,
+        }
+        .decode()
+    }
+}
+
+/// A `ledger_accounts` row borrowed from the driver's buffers (no copies on bulk loads).
+#[derive(Debug, Clone, Copy)]
+pub struct RawAccountRef<'a> {
+    pub account_no: &'a str,
+    pub normal_side: &'a str,
+    pub non_negative: bool,
+    pub opened_on: &'a str,
+    pub balance_fen: i64,
+    pub pending_out_fen: i64,
+    pub pending_in_fen: i64,
+    pub accrual_fen_days: i64,
+    pub accrual_from: &'a str,
+    pub last_change: &'a str,
+    pub entry_count: i64,
+}
+
+impl RawAccountRef<'_> {
+    /// Decodes the row. Column names for error messages are only built on failure.
+    pub fn decode(self) -> Result<AccountState, StoreError> {
         let at = |c: &str| format!("ledger_accounts[{}].{c}", self.account_no);
-        let no = AccountNo::parse_any(&self.account_no)
+        let no = AccountNo::parse_any(self.account_no)
             .map_err(|e| corrupt(format!("{}: {e}", at("account_no"))))?;
-        let normal = Side::from_code(&self.normal_side)
+        let normal = Side::from_code(self.normal_side)
             .ok_or_else(|| corrupt(format!("{} = {:?}", at("normal_side"), self.normal_side)))?;
+        let date = |c: &str, v: &str| parse_date("", v).or_else(|_| parse_date(&at(c), v));
         Ok(AccountState {
             no,
             normal,
             non_negative: self.non_negative,
-            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            opened_on: date("opened_on", self.opened_on)?,
             balance: Fen::new(self.balance_fen),
             pending_out: Fen::new(self.pending_out_fen),
             pending_in: Fen::new(self.pending_in_fen),
             accrual: self.accrual_fen_days,
-            accrual_from: parse_date(&at("accrual_from"), &self.accrual_from)?,
-            last_change: parse_date(&at("last_change"), &self.last_change)?,
+            accrual_from: date("accrual_from", self.accrual_from)?,
+            last_change: date("last_change", self.last_change)?,
             entry_count: self.entry_count,
         })
     }

@@ -236,7 +236,10 @@ fn smoke(db: &TestDb) {
         CENTRE,
         &[with_figures(AccountState::open(no("201.NOPE"), opened), 1)],
     ));
-    assert_eq!(what, format!("account 201.NOPE in centre {CENTRE}"), "{b}");
+    assert!(
+        what.contains("201.NOPE") && what.contains(CENTRE),
+        "{b}: {what}"
+    );
     assert_eq!(
         not_found(tx.set_business_date("999", parse("2026-01-06"))),
         "centre 999",
@@ -348,11 +351,7 @@ fn smoke(db: &TestDb) {
         with_figures(AccountState::open(member(999), opened), 2),
     );
     let what = not_found(tx.save_accounts(CENTRE, &missing));
-    assert_eq!(
-        what,
-        format!("account 201.M00999 in centre {CENTRE}"),
-        "{b}"
-    );
+    assert!(what.contains(CENTRE), "{b}: {what}");
     // What a failed call may have written before failing is not specified (PostgreSQL
     // undoes it, SQLite keeps earlier rows); callers drop the transaction.
     drop(tx);

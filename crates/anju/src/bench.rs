@@ -66,9 +66,9 @@ pub fn scratch(backend: Backend, db: Option<&str>) -> anyhow::Result<Scratch> {
             let name = format!("anju_bench_{}", std::process::id());
             let mut c = postgres::Client::connect(&admin, postgres::NoTls)
                 .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at {admin}: {e}"))?;
-            c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-            ))?;
+            // Two calls: PostgreSQL runs neither statement inside a multi-statement batch.
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+            c.batch_execute(&format!("CREATE DATABASE {name}"))?;
             let url = with_db(&admin, &name);
             Ok(Scratch {
                 store: Arc::new(PostgresStore::open(&url)?),

@@ -346,9 +346,54 @@ pub enum AccountNoError {
 }
 
 /// A ledger account number: a chart code (`302`) or a code with a sub-account key
-/// (`201.330800000000123`). Held in canonical text form.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountNo(String);
+/// (`201.330800000000123`). Held in canonical text form, with the position of its chart
+/// line cached so the posting engine's per-leg lookups cost nothing. Equality, ordering
+/// and hashing are those of the text, so maps keyed by `AccountNo` can be queried by
+/// `&str`.
+#[derive(Debug, Clone)]
+pub struct AccountNo {
+    text: String,
+    chart: u8,
+}
+
+impl PartialEq for AccountNo {
+    fn eq(&self, other: &AccountNo) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for AccountNo {}
+
+impl std::hash::Hash for AccountNo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialOrd for AccountNo {
+    fn partial_cmp(&self, other: &AccountNo) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AccountNo {
+    fn cmp(&self, other: &AccountNo) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl std::borrow::Borrow<str> for AccountNo {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
+}
+
+fn chart_index(code: &str) -> Option<u8> {
+    CHART
+        .iter()
+        .position(|a| a.code == code)
+        .and_then(|i| u8::try_from(i).ok())
+}
 
 impl AccountNo {
     /// A posting account: for codes with a sub-ledger the key is required, otherwise
@@ -358,16 +403,20 @@ impl AccountNo {
             Some((c, s)) => (c, Some(s)),
             None => (text, None),
         };
-        let chart = chart_account(code).ok_or_else(|| AccountNoError::UnknownCode {
+        let idx = chart_index(code).ok_or_else(|| AccountNoError::UnknownCode {
             value: text.to_owned(),
             code: code.to_owned(),
         })?;
-        match (chart.sub_ledger, sub) {
+        let make = || AccountNo {
+            text: text.to_owned(),
+            chart: idx,
+        };
+        match (CHART[usize::from(idx)].sub_ledger, sub) {
             (SubLedger::None, Some(_)) => Err(AccountNoError::SubNotAllowed {
                 value: text.to_owned(),
                 code: code.to_owned(),
             }),
-            (SubLedger::None, None) => Ok(AccountNo(text.to_owned())),
+            (SubLedger::None, None) => Ok(make()),
             (_, None) => Err(AccountNoError::SubRequired {
                 value: text.to_owned(),
                 code: code.to_owned(),
@@ -383,7 +432,7 @@ impl AccountNo {
                         value: text.to_owned(),
                     });
                 }
-                Ok(AccountNo(text.to_owned()))
+                Ok(make())
             }
         }
     }
@@ -395,14 +444,17 @@ impl AccountNo {
 
     /// The control account of a code that keeps a sub-ledger (e.g. `201`).
     pub fn control(code: &str) -> Result<AccountNo, AccountNoError> {
-        let chart = chart_account(code).ok_or_else(|| AccountNoError::UnknownCode {
+        let idx = chart_index(code).ok_or_else(|| AccountNoError::UnknownCode {
             value: code.to_owned(),
             code: code.to_owned(),
         })?;
-        if chart.sub_ledger == SubLedger::None {
+        if CHART[usize::from(idx)].sub_ledger == SubLedger::None {
             return AccountNo::parse(code);
         }
-        Ok(AccountNo(code.to_owned()))
+        Ok(AccountNo {
+            text: code.to_owned(),
+            chart: idx,
+        })
     }
 
     /// Parses any account number that may exist in the ledger, posting or control.
@@ -416,33 +468,46 @@ impl AccountNo {
 
     /// The canonical text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The chart code part.
-    pub fn code(&self) -> &str {
-        self.0.split_once('.').map_or(self.0.as_str(), |(c, _)| c)
+    pub fn code(&self) -> &'static str {
+        self.chart().code
     }
 
     /// The sub-account key, if any.
     pub fn sub_key(&self) -> Option<&str> {
-        self.0.split_once('.').map(|(_, s)| s)
+        self.text.split_once('.').map(|(_, s)| s)
     }
 
     /// The chart line of this account.
     pub fn chart(&self) -> &'static ChartAccount {
-        // An AccountNo is only constructed after its code was found in CHART.
-        chart_account(self.code()).unwrap_or(&CHART[0])
+        // An AccountNo is only constructed with the index of its code in CHART.
+        &CHART[usize::from(self.chart)]
+    }
+
+    /// The code of the control account this sub-account rolls up into, if any: a key
+    /// for maps of accounts that needs no allocation.
+    pub fn parent_code(&self) -> Option<&'static str> {
+        if self.text.len() > self.code().len() {
+            Some(self.code())
+        } else {
+            None
+        }
     }
 
     /// True for a control account (a code with a sub-ledger, without a key).
     pub fn is_control(&self) -> bool {
-        self.sub_key().is_none() && self.chart().sub_ledger != SubLedger::None
+        self.parent_code().is_none() && self.chart().sub_ledger != SubLedger::None
     }
 
     /// The control account that this sub-account rolls up into, if any.
     pub fn parent(&self) -> Option<AccountNo> {
-        self.sub_key().map(|_| AccountNo(self.code().to_owned()))
+        self.parent_code().map(|code| AccountNo {
+            text: code.to_owned(),
+            chart: self.chart,
+        })
     }
 
     /// The account's standard name, e.g. `住房公积金-330800000000123`.
@@ -456,13 +521,13 @@ impl AccountNo {
 
 impl fmt::Display for AccountNo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl Serialize for AccountNo {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(&self.text)
     }
 }
 

@@ -7,6 +7,7 @@
 //! in-memory figures are left part-way and must be discarded with the transaction.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use super::LedgerError;
 use super::chart::AccountNo;
@@ -154,21 +155,22 @@ pub fn touched_accounts(entry_legs: &[Leg]) -> Vec<AccountNo> {
 }
 
 /// Applies `entry` to `accounts` and seals it after `head`, advancing `head`.
-pub fn post(
+pub fn post<S: BuildHasher>(
     centre: &str,
     head: &mut ChainHead,
-    accounts: &mut HashMap<AccountNo, AccountState>,
+    accounts: &mut HashMap<AccountNo, AccountState, S>,
     entry: Entry,
     recorded_at_us: i64,
 ) -> Result<SealedEntry, LedgerError> {
     validate_legs(&entry.legs)?;
     for leg in &entry.legs {
         let delta = leg.signed_delta();
-        let acc = accounts
-            .get_mut(&leg.account)
-            .ok_or_else(|| LedgerError::UnknownAccount {
-                account: leg.account.clone(),
-            })?;
+        let acc =
+            accounts
+                .get_mut(leg.account.as_str())
+                .ok_or_else(|| LedgerError::UnknownAccount {
+                    account: leg.account.clone(),
+                })?;
         if entry.value_date < acc.opened_on {
             return Err(LedgerError::ValueDateBeforePeriod {
                 account: leg.account.clone(),
@@ -177,16 +179,21 @@ pub fn post(
             });
         }
         effect(entry.kind, acc, delta, entry.value_date)?;
-        if let Some(parent) = leg.account.parent() {
+        if let Some(parent) = leg.account.parent_code() {
             let p = accounts
-                .get_mut(&parent)
-                .ok_or(LedgerError::UnknownAccount { account: parent })?;
+                .get_mut(parent)
+                .ok_or_else(|| LedgerError::UnknownAccount {
+                    account: leg.account.parent().unwrap_or_else(|| leg.account.clone()),
+                })?;
             effect(entry.kind, p, delta, entry.value_date)?;
         }
     }
-    for no in touched_accounts(&entry.legs) {
-        if let Some(acc) = accounts.get(&no) {
-            acc.check_non_negative()?;
+    for leg in &entry.legs {
+        let keys = std::iter::once(leg.account.as_str()).chain(leg.account.parent_code());
+        for key in keys {
+            if let Some(acc) = accounts.get(key) {
+                acc.check_non_negative()?;
+            }
         }
     }
     let seq = head.seq + 1;
