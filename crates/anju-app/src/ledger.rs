@@ -301,7 +301,7 @@ pub fn post_in(
 
     enum Slot {
         New,
-        Replay(SealedEntry),
+        Replay(Box<SealedEntry>),
     }
     let mut slots: Vec<Slot> = Vec::with_capacity(reqs.len());
     let mut new_entries: Vec<SealedEntry> = Vec::new();
@@ -330,7 +330,7 @@ pub fn post_in(
                     },
                 ));
             }
-            slots.push(Slot::Replay(existing));
+            slots.push(Slot::Replay(Box::new(existing)));
             continue;
         }
         let r = referenced(&by_key);
@@ -394,7 +394,7 @@ pub fn post_in(
         .into_iter()
         .map(|s| match s {
             Slot::Replay(entry) => Ok(Posted {
-                entry,
+                entry: *entry,
                 replayed: true,
             }),
             Slot::New => fresh

@@ -2,6 +2,8 @@
 //! fresh database: posting, idempotency, two-phase money, reversal, refusals that write
 //! nothing, and a clean audit at the end.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use anju_app::AppError;
 use anju_app::ledger::{
     audit, open_accounts, open_centre, post_batch, post_one, set_business_date,

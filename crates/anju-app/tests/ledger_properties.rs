@@ -3,6 +3,8 @@
 //! every backend, and member balances match a simple independent model. Refused
 //! operations leave the database unchanged.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::collections::HashMap;
 
 use anju_app::ledger::{audit, open_accounts, open_centre, post_one, set_business_date};

@@ -3,6 +3,8 @@
 //! triggers) makes `audit` fail; restoring the value makes it pass again. Deleting an
 //! entry or a leg is caught too.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use anju_app::ledger::{audit, open_accounts, open_centre, post_batch, set_business_date};
 use anju_domain::codes::Channel;
 use anju_domain::ledger::{AccountNo, EntryRequest, Leg, TxCode};

@@ -4,6 +4,8 @@
 //! transaction rolls back. Row counts on both sides of the bulk threshold, so the
 //! PostgreSQL store's statement and COPY paths both run.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::fmt::Debug;
 use std::str::FromStr;
 

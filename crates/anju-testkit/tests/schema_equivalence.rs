@@ -2,6 +2,8 @@
 //! columns (name, portable type, nullability, order), primary keys and secondary indexes.
 //! Needs PostgreSQL, and fails (never skips) when it cannot be reached.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use anju_store::Backend;
 use anju_testkit::TestDb;
 

@@ -164,7 +164,7 @@ pub fn post(
                 if remaining == 0 {
                     break;
                 }
-                let amount = 500_00 + (i as i64 % 1000) * 3;
+                let amount = 50_000 + (i as i64 % 1000) * 3;
                 total += amount;
                 legs.push(Leg::credit(member(i)?, Fen::new(amount)));
                 remaining -= 1;
@@ -256,8 +256,8 @@ pub fn online(backend: Backend, db: Option<&str>, entries: usize) -> anyhow::Res
             day,
             day,
             vec![
-                Leg::debit(member(i % members)?, Fen::new(1_00)),
-                Leg::credit(AccountNo::sub("101", "ICBC")?, Fen::new(1_00)),
+                Leg::debit(member(i % members)?, Fen::new(100)),
+                Leg::credit(AccountNo::sub("101", "ICBC")?, Fen::new(100)),
             ],
             "提取",
             stamp.clone(),

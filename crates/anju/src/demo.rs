@@ -209,8 +209,8 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
     let mut legs = Vec::new();
     let mut total = Fen::ZERO;
     for (no, _) in u.members.iter().take(3) {
-        legs.push(Leg::credit(no.clone(), Fen::new(100_00)));
-        total = total.checked_add(Fen::new(100_00))?;
+        legs.push(Leg::credit(no.clone(), Fen::new(10_000)));
+        total = total.checked_add(Fen::new(10_000))?;
     }
     legs.insert(0, Leg::debit(AccountNo::sub("101", u.bank)?, total));
     let dup_key = format!("remit:{}:202609:dup", u.code);

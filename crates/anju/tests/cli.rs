@@ -1,6 +1,8 @@
 //! The `anju` binary as a user runs it: identifier checks, URLs, the demo server, and the
 //! audit catching a tampered database file.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
