@@ -34,7 +34,6 @@ use std::fmt;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use anju_domain::ledger::sm3_hex;
 use anju_store::{
     Backend, ColumnSchema, Store, StoreError, StoreTx, TableSchema, parse_url, redact_url,
 };
@@ -265,7 +264,7 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
     .map_err(db)?;
     let mut applied_now = Vec::new();
     for (version, name, sql) in MIGRATIONS {
-        let checksum = sm3_hex(sql.as_bytes());
+        let checksum = anju_store::migration_checksum(sql);
         let applied: Option<String> = tx
             .query_opt(
                 "SELECT checksum FROM schema_migrations WHERE version = $1",
@@ -273,17 +272,8 @@ fn migrate(client: &mut Client) -> Result<(), StoreError> {
             )
             .and_then(|row| row.map(|r| r.try_get(0)).transpose())
             .map_err(db)?;
-        match applied {
-            Some(c) if c == checksum => continue,
-            Some(c) => {
-                return Err(StoreError::Migration {
-                    version: *version,
-                    reason: format!(
-                        "applied with checksum {c}, but this build's {name} migration has {checksum}"
-                    ),
-                });
-            }
-            None => {}
+        if !anju_store::migration_needed(*version, name, sql, applied.as_deref())? {
+            continue;
         }
         tx.batch_execute(sql).map_err(|e| StoreError::Migration {
             version: *version,

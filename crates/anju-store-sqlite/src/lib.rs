@@ -13,9 +13,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry, sm3_hex};
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_store::{
     Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
+    migration_checksum, migration_needed,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -194,7 +195,7 @@ impl SqliteStore {
         )
         .map_err(db_err)?;
         for (version, name, sql) in MIGRATIONS {
-            let checksum = sm3_hex(sql.as_bytes());
+            let checksum = migration_checksum(sql);
             let applied: Option<String> = conn
                 .query_row(
                     "SELECT checksum FROM schema_migrations WHERE version = ?1",
@@ -203,17 +204,8 @@ impl SqliteStore {
                 )
                 .optional()
                 .map_err(db_err)?;
-            match applied {
-                Some(c) if c == checksum => continue,
-                Some(c) => {
-                    return Err(StoreError::Migration {
-                        version: *version,
-                        reason: format!(
-                            "applied with checksum {c}, but this build's {name} migration has {checksum}"
-                        ),
-                    });
-                }
-                None => {}
+            if !migration_needed(*version, name, sql, applied.as_deref())? {
+                continue;
             }
             let tx = conn.transaction().map_err(db_err)?;
             tx.execute_batch(sql).map_err(|e| StoreError::Migration {

@@ -215,6 +215,33 @@ pub fn parse_url(url: &str) -> Result<(Backend, &str), StoreError> {
     })
 }
 
+/// The checksum recorded for an embedded migration: SM3 of its SQL text.
+pub fn migration_checksum(sql: &str) -> String {
+    anju_domain::ledger::sm3_hex(sql.as_bytes())
+}
+
+/// Whether embedded migration `version` must be applied, given the checksum recorded
+/// when it was applied (if it was). A migration that was applied with different SQL
+/// stops the start: the database and this build disagree about the schema.
+pub fn migration_needed(
+    version: i64,
+    name: &str,
+    sql: &str,
+    applied_checksum: Option<&str>,
+) -> Result<bool, StoreError> {
+    let checksum = migration_checksum(sql);
+    match applied_checksum {
+        None => Ok(true),
+        Some(c) if c == checksum => Ok(false),
+        Some(c) => Err(StoreError::Migration {
+            version,
+            reason: format!(
+                "applied with checksum {c}, but this build's {name} migration has {checksum}"
+            ),
+        }),
+    }
+}
+
 /// Hides the password in a PostgreSQL URL for logs and messages.
 pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://")
@@ -250,5 +277,17 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn changed_migrations_stop_the_start() {
+        let sum = migration_checksum("CREATE TABLE t (x INTEGER)");
+        assert!(migration_needed(1, "t", "CREATE TABLE t (x INTEGER)", None).unwrap());
+        assert!(!migration_needed(1, "t", "CREATE TABLE t (x INTEGER)", Some(&sum)).unwrap());
+        let err = migration_needed(1, "t", "CREATE TABLE t (x BIGINT)", Some(&sum)).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Migration { version: 1, .. }),
+            "{err}"
+        );
     }
 }
