@@ -11,7 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use anju_domain::ledger::audit::{AuditReport, Auditor};
 use anju_domain::ledger::{
     AccountNo, AccountState, CHART, ChainHead, EntryRequest, LedgerError, Referenced, SealedEntry,
-    SubLedger, genesis_hash, post, resolve,
+    SubLedger, genesis_hash, post, resolve, resolve_owned,
 };
 use anju_store::{CentreRow, Store, StoreError, StoreTx};
 use jiff::Timestamp;
@@ -334,29 +334,31 @@ pub fn post_in(
             continue;
         }
         let r = referenced(&by_key);
-        let body = resolve(
-            &req,
+        let key = req.key.clone();
+        let body = resolve_owned(
+            req,
             r.as_ref().map(|e| Referenced {
                 entry: e,
                 resolved_by: resolved_by.get(&e.seq).copied(),
             }),
         )
-        .map_err(|e| entry_err(&req.key, e))?;
+        .map_err(|e| entry_err(&key, e))?;
         // Accounts of legs derived from a reference made in this same batch.
-        for leg in &body.legs {
-            let keys = std::iter::once(leg.account.clone()).chain(leg.account.parent());
-            for no in keys {
-                if !accounts.contains_key(no.as_str())
-                    && let Some(a) = tx
-                        .load_accounts(centre_code, std::slice::from_ref(&no))?
-                        .pop()
-                {
-                    accounts.insert(no, a);
+        if body.kind.needs_reference() {
+            for leg in &body.legs {
+                for no in std::iter::once(leg.account.clone()).chain(leg.account.parent()) {
+                    if !accounts.contains_key(no.as_str())
+                        && let Some(a) = tx
+                            .load_accounts(centre_code, std::slice::from_ref(&no))?
+                            .pop()
+                    {
+                        accounts.insert(no, a);
+                    }
                 }
             }
         }
         let sealed = post(centre_code, &mut head, &mut accounts, body, recorded_at)
-            .map_err(|e| entry_err(&req.key, e))?;
+            .map_err(|e| entry_err(&key, e))?;
         for leg in &sealed.entry.legs {
             if !touched.contains(leg.account.as_str()) {
                 touched.insert(leg.account.clone());

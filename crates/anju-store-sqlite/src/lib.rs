@@ -669,7 +669,7 @@ impl StoreTx for SqliteTx<'_> {
         }
         drop(e_stmt);
         // Legs, many rows per statement.
-        let legs: Vec<(i64, i64, &anju_domain::ledger::Leg)> = entries
+        let mut legs: Vec<(i64, i64, &anju_domain::ledger::Leg)> = entries
             .iter()
             .flat_map(|s| {
                 s.entry
@@ -679,6 +679,11 @@ impl StoreTx for SqliteTx<'_> {
                     .map(move |(i, l)| (s.seq, i as i64, l))
             })
             .collect();
+        // In account order, the (centre, account, seq) index is filled page by page rather
+        // than at random; the table itself only grows at its right edge either way.
+        if legs.len() > CHUNK_ROWS {
+            legs.sort_unstable_by(|a, b| a.2.account.cmp(&b.2.account).then(a.0.cmp(&b.0)));
+        }
         for chunk in legs.chunks(CHUNK_ROWS) {
             let values = numbered_rows(chunk.len(), 5, Some(1));
             let sql = format!(

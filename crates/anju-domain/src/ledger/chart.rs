@@ -13,6 +13,7 @@
 //! transaction, and `anju audit` checks control = Σ sub-accounts (总分核对).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -349,10 +350,10 @@ pub enum AccountNoError {
 /// (`201.330800000000123`). Held in canonical text form, with the position of its chart
 /// line cached so the posting engine's per-leg lookups cost nothing. Equality, ordering
 /// and hashing are those of the text, so maps keyed by `AccountNo` can be queried by
-/// `&str`.
+/// `&str`. The text is shared (`Arc<str>`), so copying an account number is cheap.
 #[derive(Debug, Clone)]
 pub struct AccountNo {
-    text: String,
+    text: Arc<str>,
     chart: u8,
 }
 
@@ -408,7 +409,7 @@ impl AccountNo {
             code: code.to_owned(),
         })?;
         let make = || AccountNo {
-            text: text.to_owned(),
+            text: Arc::from(text),
             chart: idx,
         };
         match (CHART[usize::from(idx)].sub_ledger, sub) {
@@ -452,7 +453,7 @@ impl AccountNo {
             return AccountNo::parse(code);
         }
         Ok(AccountNo {
-            text: code.to_owned(),
+            text: Arc::from(code),
             chart: idx,
         })
     }
@@ -505,7 +506,7 @@ impl AccountNo {
     /// The control account that this sub-account rolls up into, if any.
     pub fn parent(&self) -> Option<AccountNo> {
         self.parent_code().map(|code| AccountNo {
-            text: code.to_owned(),
+            text: Arc::from(code),
             chart: self.chart,
         })
     }
