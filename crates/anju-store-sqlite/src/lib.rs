@@ -19,6 +19,7 @@ use anju_store::{
     migration_checksum, migration_needed,
 };
 use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use rows::{ACCOUNT_COLUMNS, account_from_row, date_str, digest_hex, entries_with_legs};
 
@@ -76,8 +77,44 @@ fn db_err(e: rusqlite::Error) -> StoreError {
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    conn: Mutex<Inner>,
     _checkpointer: Checkpointer,
+}
+
+/// Most accounts kept in the figures cache (about 130 bytes each); beyond this the cache
+/// is not filled further, and loads go to the database.
+const CACHE_MAX_ACCOUNTS: usize = 1_000_000;
+
+/// The writer connection and a cache of account figures as last committed.
+///
+/// The cache is only trusted while `PRAGMA data_version` is unchanged: SQLite changes it
+/// exactly when another connection (another process, or a tool editing the file) commits,
+/// and every transaction here begins with `BEGIN IMMEDIATE`, so no one else can commit
+/// between the check and our own commit. Writes of a transaction are kept aside and only
+/// enter the cache when it commits. The audit never reads the cache.
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    cache_version: Option<i64>,
+    cache: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
+    cached: usize,
+}
+
+impl Inner {
+    fn cache_clear(&mut self) {
+        self.cache.clear();
+        self.cached = 0;
+    }
+
+    fn cache_put(&mut self, centre: &str, a: AccountState) {
+        let map = match self.cache.get_mut(centre) {
+            Some(m) => m,
+            None => self.cache.entry(centre.to_owned()).or_default(),
+        };
+        if map.insert(a.no.clone(), a).is_none() {
+            self.cached += 1;
+        }
+    }
 }
 
 /// How often the background thread checkpoints the WAL into the database file.
@@ -165,7 +202,12 @@ impl SqliteStore {
         .map_err(|e| connect(e.to_string()))?;
         let store = SqliteStore {
             path: path.to_owned(),
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Inner {
+                conn,
+                cache_version: None,
+                cache: FxHashMap::default(),
+                cached: 0,
+            }),
             _checkpointer: Checkpointer::start(path)?,
         };
         store.migrate()?;
@@ -177,7 +219,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Database {
             backend: Backend::Sqlite,
             message: "connection mutex poisoned by an earlier panic".to_owned(),
@@ -186,7 +228,8 @@ impl SqliteStore {
 
     /// Applies pending migrations; refuses to run if an applied one has changed.
     pub fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
+        let mut inner = self.lock()?;
+        let conn = &mut inner.conn;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
                 version BIGINT NOT NULL PRIMARY KEY,
@@ -234,14 +277,30 @@ impl Store for SqliteStore {
     }
 
     fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
-        let conn = self.lock()?;
+        let mut inner = self.lock()?;
         // IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade.
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-        Ok(Box::new(SqliteTx { conn, done: false }))
+        inner
+            .conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db_err)?;
+        let version: i64 = inner
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db_err)?;
+        if inner.cache_version != Some(version) {
+            inner.cache_clear();
+            inner.cache_version = Some(version);
+        }
+        Ok(Box::new(SqliteTx {
+            g: inner,
+            written: FxHashMap::default(),
+            done: false,
+        }))
     }
 
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError> {
-        let conn = self.lock()?;
+        let inner = self.lock()?;
+        let conn = &inner.conn;
         let mut tables: Vec<String> = conn
             .prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'table'
@@ -313,7 +372,9 @@ impl Store for SqliteStore {
 
 /// A SQLite transaction holding the connection.
 struct SqliteTx<'a> {
-    conn: MutexGuard<'a, Connection>,
+    g: MutexGuard<'a, Inner>,
+    /// Accounts inserted or saved by this transaction (by centre), for the cache on commit.
+    written: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
     done: bool,
 }
 
@@ -322,20 +383,50 @@ impl Drop for SqliteTx<'_> {
         if !self.done {
             // Nothing else can be done with a failing rollback; the connection reports
             // the error again on its next use.
-            let _ = self.conn.execute_batch("ROLLBACK");
+            let _ = self.g.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl SqliteTx<'_> {
+    /// Remembers accounts this transaction wrote, for the cache if it commits.
+    fn remember(&mut self, centre: &str, accounts: &[AccountState]) {
+        let map = match self.written.get_mut(centre) {
+            Some(m) => m,
+            None => self.written.entry(centre.to_owned()).or_default(),
+        };
+        for a in accounts {
+            map.insert(a.no.clone(), a.clone());
         }
     }
 }
 
 impl StoreTx for SqliteTx<'_> {
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        if let Err(e) = self.g.conn.execute_batch("COMMIT") {
+            self.g.cache_clear();
+            return Err(db_err(e));
+        }
         self.done = true;
+        let written = std::mem::take(&mut self.written);
+        for (centre, accounts) in written {
+            for (_, a) in accounts {
+                if self.g.cached < CACHE_MAX_ACCOUNTS
+                    || self
+                        .g
+                        .cache
+                        .get(&centre)
+                        .is_some_and(|m| m.contains_key(a.no.as_str()))
+                {
+                    self.g.cache_put(&centre, a);
+                }
+            }
+        }
         Ok(())
     }
 
     fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
-        self.conn
+        self.g.conn
             .execute(
                 "INSERT INTO centres (centre_code, name, business_date, chain_seq, chain_hash, created_at_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -354,6 +445,7 @@ impl StoreTx for SqliteTx<'_> {
 
     fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
         let row = self
+            .g
             .conn
             .query_row(
                 "SELECT centre_code, name, business_date, chain_seq, chain_hash, created_at_us
@@ -388,7 +480,8 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn centre_codes(&mut self) -> Result<Vec<String>, StoreError> {
-        self.conn
+        self.g
+            .conn
             .prepare("SELECT centre_code FROM centres ORDER BY centre_code")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .map_err(db_err)
@@ -397,6 +490,7 @@ impl StoreTx for SqliteTx<'_> {
     fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
         // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
         let (seq, hash): (i64, String) = self
+            .g
             .conn
             .query_row(
                 "SELECT chain_seq, chain_hash FROM centres WHERE centre_code = ?1",
@@ -415,7 +509,8 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
-        self.conn
+        self.g
+            .conn
             .execute(
                 "UPDATE centres SET chain_seq = ?2, chain_hash = ?3 WHERE centre_code = ?1",
                 params![centre, head.seq, head.hash.to_hex()],
@@ -430,6 +525,7 @@ impl StoreTx for SqliteTx<'_> {
         date: jiff::civil::Date,
     ) -> Result<(), StoreError> {
         let n = self
+            .g
             .conn
             .execute(
                 "UPDATE centres SET business_date = ?2 WHERE centre_code = ?1",
@@ -450,6 +546,7 @@ impl StoreTx for SqliteTx<'_> {
         accounts: &[AccountState],
     ) -> Result<(), StoreError> {
         let mut stmt = self
+            .g
             .conn
             .prepare_cached(
                 "INSERT INTO ledger_accounts (centre_code, account_no, chart_code, parent_no,
@@ -482,6 +579,8 @@ impl StoreTx for SqliteTx<'_> {
                 other => other,
             })?;
         }
+        drop(stmt);
+        self.remember(centre, accounts);
         Ok(())
     }
 
@@ -490,28 +589,59 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         nos: &[AccountNo],
     ) -> Result<Vec<AccountState>, StoreError> {
-        if nos.len() > SCAN_THRESHOLD {
-            let wanted: std::collections::HashSet<&AccountNo> = nos.iter().collect();
-            let mut all = self.all_accounts(centre)?;
-            all.retain(|a| wanted.contains(&a.no));
-            return Ok(all);
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 AND account_no = ?2"
-            ))
-            .map_err(db_err)?;
+        // This transaction's own writes first, then the committed-state cache, then the
+        // database for whatever is left.
+        let own = self.written.get(centre);
         let mut out = Vec::with_capacity(nos.len());
-        for no in nos {
-            let row = stmt
-                .query_row(params![centre, no.as_str()], |r| Ok(account_from_row(r)))
-                .optional()
-                .map_err(db_err)?;
-            if let Some(a) = row {
-                out.push(a?);
+        let mut missing: Vec<&AccountNo> = Vec::new();
+        {
+            let cached = self.g.cache.get(centre);
+            for no in nos {
+                if let Some(a) = own.and_then(|m| m.get(no.as_str())) {
+                    out.push(a.clone());
+                } else if let Some(a) = cached.and_then(|m| m.get(no.as_str())) {
+                    out.push(a.clone());
+                } else {
+                    missing.push(no);
+                }
             }
         }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let fetched = if missing.len() > SCAN_THRESHOLD {
+            let wanted: FxHashSet<&str> = missing.iter().map(|n| n.as_str()).collect();
+            let mut all = self.all_accounts(centre)?;
+            all.retain(|a| wanted.contains(a.no.as_str()));
+            all
+        } else {
+            let mut stmt = self
+                .g
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 AND account_no = ?2"
+                ))
+                .map_err(db_err)?;
+            let mut fetched = Vec::with_capacity(missing.len());
+            for no in &missing {
+                let row = stmt
+                    .query_row(params![centre, no.as_str()], |r| Ok(account_from_row(r)))
+                    .optional()
+                    .map_err(db_err)?;
+                if let Some(a) = row {
+                    fetched.push(a?);
+                }
+            }
+            fetched
+        };
+        // What came from the database is committed state (this transaction has not
+        // written these accounts), so it may enter the cache now.
+        for a in &fetched {
+            if self.g.cached < CACHE_MAX_ACCOUNTS {
+                self.g.cache_put(centre, a.clone());
+            }
+        }
+        out.extend(fetched);
         Ok(out)
     }
 
@@ -519,6 +649,7 @@ impl StoreTx for SqliteTx<'_> {
         // One keyed UPDATE per account: SQLite's UPDATE … FROM (VALUES …) would join
         // without an index on the values. Dates are formatted into reused buffers.
         let mut stmt = self
+            .g
             .conn
             .prepare_cached(
                 "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
@@ -553,11 +684,14 @@ impl StoreTx for SqliteTx<'_> {
                 });
             }
         }
+        drop(stmt);
+        self.remember(centre, accounts);
         Ok(())
     }
 
     fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
         let mut stmt = self
+            .g
             .conn
             .prepare_cached(&format!(
                 "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 ORDER BY account_no"
@@ -581,6 +715,7 @@ impl StoreTx for SqliteTx<'_> {
         let mut seqs = Vec::new();
         {
             let mut stmt = self
+                .g
                 .conn
                 .prepare_cached(
                     "SELECT seq FROM journal_entries WHERE centre_code = ?1 AND idempotency_key = ?2",
@@ -600,7 +735,7 @@ impl StoreTx for SqliteTx<'_> {
         seqs.dedup();
         let mut out = Vec::with_capacity(seqs.len());
         for s in seqs {
-            out.extend(entries_with_legs(&self.conn, centre, s - 1, s)?);
+            out.extend(entries_with_legs(&self.g.conn, centre, s - 1, s)?);
         }
         Ok(out)
     }
@@ -611,6 +746,7 @@ impl StoreTx for SqliteTx<'_> {
         seqs: &[i64],
     ) -> Result<Vec<(i64, i64)>, StoreError> {
         let mut stmt = self
+            .g
             .conn
             .prepare_cached(
                 "SELECT seq FROM journal_entries WHERE centre_code = ?1 AND ref_seq = ?2 ORDER BY seq",
@@ -629,6 +765,7 @@ impl StoreTx for SqliteTx<'_> {
 
     fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
         let mut e_stmt = self
+            .g
             .conn
             .prepare_cached(
                 "INSERT INTO journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
@@ -690,7 +827,7 @@ impl StoreTx for SqliteTx<'_> {
                 "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
                  VALUES {values}"
             );
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
             stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
             for (i, (seq, leg_no, leg)) in chunk.iter().enumerate() {
                 let base = 2 + i * 5;
@@ -715,6 +852,7 @@ impl StoreTx for SqliteTx<'_> {
         limit: usize,
     ) -> Result<Vec<SealedEntry>, StoreError> {
         let last: Option<i64> = self
+            .g
             .conn
             .query_row(
                 "SELECT MAX(seq) FROM (SELECT seq FROM journal_entries
@@ -725,13 +863,14 @@ impl StoreTx for SqliteTx<'_> {
             .map_err(db_err)?;
         match last {
             None => Ok(Vec::new()),
-            Some(last) => entries_with_legs(&self.conn, centre, after, last),
+            Some(last) => entries_with_legs(&self.g.conn, centre, after, last),
         }
     }
 
     fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError> {
         let q = |sql: &str| -> Result<i64, StoreError> {
-            self.conn
+            self.g
+                .conn
                 .query_row(sql, [centre], |r| r.get(0))
                 .map_err(db_err)
         };
