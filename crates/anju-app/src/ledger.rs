@@ -211,11 +211,12 @@ pub fn post_in(
 ) -> Result<Vec<Posted>, AppError> {
     let recorded_at = micros(now);
     // Lock the chain first so concurrent posters to this centre serialise before reading.
-    let mut head = tx.lock_chain_head(centre_code).map_err(|e| match e {
+    let locked = tx.lock_centre(centre_code).map_err(|e| match e {
         StoreError::NotFound { what } => AppError::NotFound { what },
         other => AppError::Store(other),
     })?;
-    let business_date = centre(tx, centre_code)?.business_date;
+    let mut head = locked.head;
+    let business_date = locked.business_date;
     for r in &reqs {
         r.validate_shape().map_err(|e| entry_err(&r.key, e))?;
         if r.business_date != business_date {

@@ -13,7 +13,7 @@
 //! `DateStyle = ISO` so `date::text` is always `YYYY-MM-DD`. Statements are prepared once
 //! per connection and cached.
 //!
-//! **Transactions** are `READ COMMITTED`; [`StoreTx::lock_chain_head`] takes the centre row
+//! **Transactions** are `READ COMMITTED`; [`StoreTx::lock_centre`] takes the centre row
 //! `FOR UPDATE`, which serialises postings per centre. The methods that can break a
 //! uniqueness rule (`insert_centre`, `insert_accounts`, `insert_entries`) and the bulk
 //! `save_accounts` run under a savepoint, so each is all-or-nothing and a `Conflict` or

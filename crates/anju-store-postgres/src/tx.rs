@@ -221,9 +221,22 @@ impl PgConn {
     }
 
     fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
+        self.centre_row(code, false)
+    }
+
+    fn centre_row(
+        &mut self,
+        code: &str,
+        for_update: bool,
+    ) -> Result<Option<CentreRow>, StoreError> {
         let row = self.query_opt(
-            "SELECT centre_code, name, business_date::text, chain_seq, chain_hash, created_at_us
-             FROM centres WHERE centre_code = $1",
+            if for_update {
+                "SELECT centre_code, name, business_date::text, chain_seq, chain_hash, created_at_us
+                 FROM centres WHERE centre_code = $1 FOR UPDATE"
+            } else {
+                "SELECT centre_code, name, business_date::text, chain_seq, chain_hash, created_at_us
+                 FROM centres WHERE centre_code = $1"
+            },
             &[&code],
         )?;
         let Some(r) = row else { return Ok(None) };
@@ -267,25 +280,11 @@ impl PgConn {
         Ok(codes)
     }
 
-    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
-        let row = self
-            .query_opt(
-                "SELECT chain_seq, chain_hash FROM centres WHERE centre_code = $1 FOR UPDATE",
-                &[&centre],
-            )?
+    fn lock_centre(&mut self, centre: &str) -> Result<CentreRow, StoreError> {
+        self.centre_row(centre, true)?
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("centre {centre}"),
-            })?;
-        let (seq, hash): (i64, String) =
-            (|| Ok((row.try_get(0)?, row.try_get(1)?)))().map_err(|e: postgres::Error| {
-                StoreError::Corrupt {
-                    what: format!("centres row: {e}"),
-                }
-            })?;
-        Ok(ChainHead {
-            seq,
-            hash: parse_digest("centres.chain_hash", &hash)?,
-        })
+            })
     }
 
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
@@ -997,8 +996,8 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.centre_codes()
     }
 
-    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
-        self.conn()?.lock_chain_head(centre)
+    fn lock_centre(&mut self, centre: &str) -> Result<CentreRow, StoreError> {
+        self.conn()?.lock_centre(centre)
     }
 
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {

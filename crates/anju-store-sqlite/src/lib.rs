@@ -487,24 +487,10 @@ impl StoreTx for SqliteTx<'_> {
             .map_err(db_err)
     }
 
-    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError> {
+    fn lock_centre(&mut self, centre: &str) -> Result<CentreRow, StoreError> {
         // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
-        let (seq, hash): (i64, String) = self
-            .g
-            .conn
-            .query_row(
-                "SELECT chain_seq, chain_hash FROM centres WHERE centre_code = ?1",
-                [centre],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?
-            .ok_or_else(|| StoreError::NotFound {
-                what: format!("centre {centre}"),
-            })?;
-        Ok(ChainHead {
-            seq,
-            hash: digest_hex("centres.chain_hash", &hash)?,
+        self.centre(centre)?.ok_or_else(|| StoreError::NotFound {
+            what: format!("centre {centre}"),
         })
     }
 

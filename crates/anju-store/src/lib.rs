@@ -142,9 +142,10 @@ pub trait StoreTx {
     fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError>;
     /// All centre codes.
     fn centre_codes(&mut self) -> Result<Vec<String>, StoreError>;
-    /// Reads the chain head and locks it until the transaction ends, so postings to one
-    /// centre are serialised (the chain is strictly sequential).
-    fn lock_chain_head(&mut self, centre: &str) -> Result<ChainHead, StoreError>;
+    /// Reads the centre (business date and chain head) and locks its row until the
+    /// transaction ends, so postings to one centre are serialised (the chain is strictly
+    /// sequential). `NotFound` if there is no such centre.
+    fn lock_centre(&mut self, centre: &str) -> Result<CentreRow, StoreError>;
     /// Moves the chain head.
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError>;
     /// Moves the business date.

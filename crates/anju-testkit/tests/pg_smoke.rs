@@ -159,7 +159,7 @@ fn smoke(db: &TestDb) {
         "{b}"
     );
     assert_eq!(
-        tx.lock_chain_head(CENTRE).expect("head"),
+        tx.lock_centre(CENTRE).expect("head").head,
         centre.head,
         "{b}"
     );
@@ -217,7 +217,7 @@ fn smoke(db: &TestDb) {
         vec![(1, 2)],
         "{b}"
     );
-    assert_eq!(tx.lock_chain_head(CENTRE).expect("head"), head, "{b}");
+    assert_eq!(tx.lock_centre(CENTRE).expect("head").head, head, "{b}");
     for e in &journal {
         e.verify().expect("stored entry verifies");
     }
@@ -248,7 +248,7 @@ fn smoke(db: &TestDb) {
         "{b}"
     );
     assert!(
-        matches!(tx.lock_chain_head("999"), Err(StoreError::NotFound { .. })),
+        matches!(tx.lock_centre("999"), Err(StoreError::NotFound { .. })),
         "{b}"
     );
     assert_eq!(
