@@ -160,7 +160,11 @@ pub fn open_accounts(
 /// Moves the centre's business date (营业日) forward (never back).
 pub fn set_business_date(store: &dyn Store, centre_code: &str, date: Date) -> Result<(), AppError> {
     let mut tx = store.begin()?;
-    let c = centre(tx.as_mut(), centre_code)?;
+    // Locked, so two concurrent moves cannot take the date backwards.
+    let c = tx.lock_centre(centre_code).map_err(|e| match e {
+        StoreError::NotFound { what } => AppError::NotFound { what },
+        other => AppError::Store(other),
+    })?;
     if date < c.business_date {
         return Err(AppError::Invalid {
             field: "business_date",
@@ -219,16 +223,6 @@ pub fn post_in(
     let business_date = locked.business_date;
     for r in &reqs {
         r.validate_shape().map_err(|e| entry_err(&r.key, e))?;
-        if r.business_date != business_date {
-            return Err(entry_err(
-                &r.key,
-                LedgerError::BadField {
-                    field: "business_date",
-                    value: r.business_date.to_string(),
-                    rule: "must be the centre's current business date (营业日)",
-                },
-            ));
-        }
     }
 
     // Earlier entries named by key: the requests' own keys (replays) and their references.
@@ -312,17 +306,22 @@ pub fn post_in(
             req.refers_to.as_ref().and_then(|k| by_key.get(k)).cloned()
         };
         if let Some(existing) = by_key.get(&req.key).cloned() {
-            // Replay check: resolve as if for the first time and compare bodies.
+            // Replay check: resolve as if for the first time and compare bodies. The
+            // booking date is the system's, not the caller's: a retry that arrives after
+            // the business date moved on (a bank notice sent again the next day) is still
+            // the same request and gets the first entry back.
             let r = referenced(&by_key);
-            let body = resolve(
-                &req,
+            let mut probe = req.clone();
+            probe.business_date = existing.entry.business_date;
+            let same = resolve(
+                &probe,
                 r.as_ref().map(|e| Referenced {
                     entry: e,
                     resolved_by: None,
                 }),
             )
-            .map_err(|e| entry_err(&req.key, e))?;
-            if body.body_hash(existing.alg) != existing.body_hash {
+            .is_ok_and(|body| body.body_hash(existing.alg) == existing.body_hash);
+            if !same {
                 return Err(entry_err(
                     &req.key,
                     LedgerError::IdempotencyConflict {
@@ -333,6 +332,16 @@ pub fn post_in(
             }
             slots.push(Slot::Replay(Box::new(existing)));
             continue;
+        }
+        if req.business_date != business_date {
+            return Err(entry_err(
+                &req.key,
+                LedgerError::BadField {
+                    field: "business_date",
+                    value: req.business_date.to_string(),
+                    rule: "must be the centre's current business date (营业日)",
+                },
+            ));
         }
         let r = referenced(&by_key);
         let key = req.key.clone();
@@ -420,7 +429,8 @@ const AUDIT_PAGE: usize = 20_000;
 /// `anju_domain::ledger::audit`). A row that does not even decode is reported as a
 /// problem (tampering or corruption), not as an error.
 pub fn audit(store: &dyn Store, centre_code: &str) -> Result<AuditReport, AppError> {
-    let mut tx = store.begin()?;
+    // One snapshot: postings may go on while the audit reads.
+    let mut tx = store.begin_read()?;
     let c = centre(tx.as_mut(), centre_code)?;
     let accounts = match tx.all_accounts(centre_code) {
         Ok(a) => a,

@@ -251,6 +251,24 @@ fn two_phase_withdrawal_and_reversal() {
             .unwrap();
         assert_eq!(acc.last_change, d("2026-01-06"));
         assert_eq!(acc.accrual_through(d("2026-01-07")).unwrap(), 150_000);
+        // The bank sends its confirmation of W1 once more, two days later: still a replay,
+        // although the business date has moved on.
+        let mut late = EntryRequest::resolve_pending(
+            "W1-ok",
+            "W1",
+            true,
+            d("2026-01-08"),
+            d("2026-01-06"),
+            "银行已到账",
+            Stamp::system("bank"),
+        );
+        let again = post_one(s, C, late.clone(), now()).unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.entry.entry.business_date, d("2026-01-06"));
+        // …but the same key with another value date is still a conflict.
+        late.value_date = d("2026-01-07");
+        let err = post_one(s, C, late, now()).unwrap_err();
+        assert_eq!(err.code(), "idempotency_conflict", "{err}");
         // Reversing twice is refused.
         let rev = EntryRequest::reversal("R3", "U0001-202602", d("2026-01-08"), "", clerk());
         assert!(post_one(s, C, rev, now()).is_err());

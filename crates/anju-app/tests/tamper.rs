@@ -319,6 +319,31 @@ fn any_altered_journal_column_is_detected() {
                 );
             }
         }
+        // Moving a member's interest period start (dropping days of 积数) is caught, and so
+        // is making a member account overdraftable.
+        let at =
+            format!("FROM ledger_accounts WHERE centre_code = '{C}' AND account_no = '201.M1'");
+        let orig = raw.text(&format!("SELECT CAST(accrual_from AS TEXT) {at}"));
+        raw.exec(&format!("UPDATE ledger_accounts SET accrual_from = '2026-01-06' WHERE centre_code = '{C}' AND account_no = '201.M1'"));
+        let r = audit(s, C).unwrap();
+        assert!(
+            r.problems.iter().any(|p| p.contains("interest period")),
+            "{}: {:?}",
+            db.backend,
+            r.problems
+        );
+        raw.exec(&format!("UPDATE ledger_accounts SET accrual_from = {} WHERE centre_code = '{C}' AND account_no = '201.M1'", lit(&orig)));
+        assert!(audit(s, C).unwrap().is_clean());
+        raw.exec(&format!("UPDATE ledger_accounts SET non_negative = FALSE WHERE centre_code = '{C}' AND account_no = '201.M1'"));
+        let r = audit(s, C).unwrap();
+        assert!(
+            r.problems.iter().any(|p| p.contains("chart of accounts")),
+            "{}: {:?}",
+            db.backend,
+            r.problems
+        );
+        raw.exec(&format!("UPDATE ledger_accounts SET non_negative = TRUE WHERE centre_code = '{C}' AND account_no = '201.M1'"));
+        assert!(audit(s, C).unwrap().is_clean());
         // Deleting a leg, then the last entry, is caught.
         raw.exec(&format!(
             "DELETE FROM journal_legs WHERE centre_code = '{C}' AND seq = 1 AND leg_no = 2"

@@ -129,6 +129,32 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Starts a transaction with `begin_sql`, on a pooled connection. A pooled connection
+    /// may have been closed by the server since it was last used; such a connection is
+    /// dropped and the next one tried.
+    fn begin_with(&self, begin_sql: &str) -> Result<Box<dyn StoreTx + '_>, StoreError> {
+        let mut last = None;
+        for _ in 0..=self.max_conns {
+            let mut conn = self.acquire()?;
+            match conn.client.batch_execute(begin_sql) {
+                Ok(()) => return Ok(Box::new(PgTx::new(self, conn))),
+                Err(e) => {
+                    let closed = e.is_closed() || conn.client.is_closed();
+                    let err = pg_err(&e);
+                    self.release(if closed { None } else { Some(conn) });
+                    if !closed {
+                        return Err(err);
+                    }
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| StoreError::Database {
+            backend: Backend::Postgres,
+            message: "no usable connection".to_owned(),
+        }))
+    }
+
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database`, no TLS) and
     /// applies pending migrations, with a pool of at most [`DEFAULT_MAX_CONNS`] connections.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
@@ -303,31 +329,12 @@ impl Store for PostgresStore {
     }
 
     fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
-        // A pooled connection may have been closed by the server since it was last used;
-        // such a connection is dropped and the next one tried.
-        let mut last = None;
-        for _ in 0..=self.max_conns {
-            let mut conn = self.acquire()?;
-            match conn
-                .client
-                .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            {
-                Ok(()) => return Ok(Box::new(PgTx::new(self, conn))),
-                Err(e) => {
-                    let closed = e.is_closed() || conn.client.is_closed();
-                    let err = pg_err(&e);
-                    self.release(if closed { None } else { Some(conn) });
-                    if !closed {
-                        return Err(err);
-                    }
-                    last = Some(err);
-                }
-            }
-        }
-        Err(last.unwrap_or_else(|| StoreError::Database {
-            backend: Backend::Postgres,
-            message: "no usable connection".to_owned(),
-        }))
+        self.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
+        // One snapshot for the whole read (an audit must not see half a posting).
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     }
 
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError> {

@@ -55,7 +55,9 @@ CREATE TABLE journal_entries (
     PRIMARY KEY (centre_code, seq)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX journal_entries_key ON journal_entries (centre_code, idempotency_key);
-CREATE INDEX journal_entries_ref ON journal_entries (centre_code, ref_seq);
+-- An entry is posted, voided or reversed at most once.
+CREATE UNIQUE INDEX journal_entries_ref ON journal_entries (centre_code, ref_seq)
+    WHERE ref_seq IS NOT NULL;
 
 CREATE TABLE journal_legs (
     centre_code  TEXT     NOT NULL,

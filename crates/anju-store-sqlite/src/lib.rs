@@ -78,6 +78,8 @@ fn db_err(e: rusqlite::Error) -> StoreError {
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Inner>,
+    /// A read-only connection for snapshot reads (WAL lets it run beside the writer).
+    reader: Mutex<Inner>,
     _checkpointer: Checkpointer,
 }
 
@@ -95,6 +97,8 @@ const CACHE_MAX_ACCOUNTS: usize = 1_000_000;
 #[derive(Debug)]
 struct Inner {
     conn: Connection,
+    /// False on the reader connection: snapshot reads always go to the database.
+    cache_enabled: bool,
     cache_version: Option<i64>,
     cache: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
     cached: usize,
@@ -119,6 +123,21 @@ impl Inner {
 
 /// How often the background thread checkpoints the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
+/// Opens the read-only snapshot connection.
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Connect {
+        url: format!("sqlite://{}", path.display()),
+        reason: e.to_string(),
+    })?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384;")
+        .map_err(db_err)?;
+    Ok(conn)
+}
 
 /// A background thread that checkpoints the WAL on its own connection, so committing
 /// writers never pay for a checkpoint (SQLite's automatic checkpoint runs inside the
@@ -202,8 +221,16 @@ impl SqliteStore {
         .map_err(|e| connect(e.to_string()))?;
         let store = SqliteStore {
             path: path.to_owned(),
+            reader: Mutex::new(Inner {
+                conn: open_reader(path)?,
+                cache_enabled: false,
+                cache_version: None,
+                cache: FxHashMap::default(),
+                cached: 0,
+            }),
             conn: Mutex::new(Inner {
                 conn,
+                cache_enabled: true,
                 cache_version: None,
                 cache: FxHashMap::default(),
                 cached: 0,
@@ -283,14 +310,35 @@ impl Store for SqliteStore {
             .conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(db_err)?;
-        let version: i64 = inner
+        let version: i64 = match inner
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(db_err)?;
+        {
+            Ok(v) => v,
+            Err(e) => {
+                // Never leave the write lock held by a transaction nobody owns.
+                let _ = inner.conn.execute_batch("ROLLBACK");
+                return Err(db_err(e));
+            }
+        };
         if inner.cache_version != Some(version) {
             inner.cache_clear();
             inner.cache_version = Some(version);
         }
+        Ok(Box::new(SqliteTx {
+            g: inner,
+            written: FxHashMap::default(),
+            done: false,
+        }))
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
+        let inner = self.reader.lock().map_err(|_| StoreError::Database {
+            backend: Backend::Sqlite,
+            message: "reader mutex poisoned by an earlier panic".to_owned(),
+        })?;
+        // A deferred transaction: its snapshot is taken at the first read and kept.
+        inner.conn.execute_batch("BEGIN DEFERRED").map_err(db_err)?;
         Ok(Box::new(SqliteTx {
             g: inner,
             written: FxHashMap::default(),
@@ -389,43 +437,35 @@ impl Drop for SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
-    /// Remembers accounts this transaction wrote, for the cache if it commits.
-    fn remember(&mut self, centre: &str, accounts: &[AccountState]) {
-        let map = match self.written.get_mut(centre) {
-            Some(m) => m,
-            None => self.written.entry(centre.to_owned()).or_default(),
-        };
-        for a in accounts {
-            map.insert(a.no.clone(), a.clone());
-        }
-    }
-}
-
-impl StoreTx for SqliteTx<'_> {
-    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        if let Err(e) = self.g.conn.execute_batch("COMMIT") {
-            self.g.cache_clear();
-            return Err(db_err(e));
-        }
-        self.done = true;
-        let written = std::mem::take(&mut self.written);
-        for (centre, accounts) in written {
-            for (_, a) in accounts {
-                if self.g.cached < CACHE_MAX_ACCOUNTS
-                    || self
-                        .g
-                        .cache
-                        .get(&centre)
-                        .is_some_and(|m| m.contains_key(a.no.as_str()))
-                {
-                    self.g.cache_put(&centre, a);
-                }
+    /// Runs one write method all-or-nothing: on error its partial rows are rolled back to
+    /// a savepoint, and the transaction stays usable (as on PostgreSQL).
+    fn atomic<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.g
+            .conn
+            .execute_batch("SAVEPOINT anju_write")
+            .map_err(db_err)?;
+        match f(self) {
+            Ok(r) => {
+                self.g
+                    .conn
+                    .execute_batch("RELEASE anju_write")
+                    .map_err(db_err)?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self
+                    .g
+                    .conn
+                    .execute_batch("ROLLBACK TO anju_write; RELEASE anju_write");
+                Err(e)
             }
         }
-        Ok(())
     }
 
-    fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
+    fn insert_centre_raw(&mut self, c: &CentreRow) -> Result<(), StoreError> {
         self.g.conn
             .execute(
                 "INSERT INTO centres (centre_code, name, business_date, chain_seq, chain_hash, created_at_us)
@@ -440,6 +480,243 @@ impl StoreTx for SqliteTx<'_> {
                 ],
             )
             .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn insert_accounts_raw(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "INSERT INTO ledger_accounts (centre_code, account_no, chart_code, parent_no,
+                    normal_side, non_negative, opened_on, balance_fen, pending_out_fen,
+                    pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )
+            .map_err(db_err)?;
+        for a in accounts {
+            stmt.execute(params![
+                centre,
+                a.no.as_str(),
+                a.no.code(),
+                a.no.parent().map(|p| p.as_str().to_owned()),
+                a.normal.code(),
+                a.non_negative,
+                date_str(a.opened_on),
+                a.balance.fen(),
+                a.pending_out.fen(),
+                a.pending_in.fen(),
+                a.accrual,
+                date_str(a.accrual_from),
+                date_str(a.last_change),
+                a.entry_count,
+            ])
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("account {} in centre {centre}", a.no),
+                },
+                other => other,
+            })?;
+        }
+        drop(stmt);
+        self.remember(centre, accounts);
+        Ok(())
+    }
+
+    fn save_accounts_raw(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        // One keyed UPDATE per account: SQLite's UPDATE … FROM (VALUES …) would join
+        // without an index on the values. Dates are formatted into reused buffers.
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
+                    pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
+                    last_change = ?8, entry_count = ?9
+                 WHERE centre_code = ?1 AND account_no = ?2",
+            )
+            .map_err(db_err)?;
+        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+        let (mut from, mut last) = (String::with_capacity(10), String::with_capacity(10));
+        for a in accounts {
+            use std::fmt::Write as _;
+            from.clear();
+            last.clear();
+            let _ = write!(from, "{}", a.accrual_from);
+            let _ = write!(last, "{}", a.last_change);
+            stmt.raw_bind_parameter(2, a.no.as_str()).map_err(db_err)?;
+            stmt.raw_bind_parameter(3, a.balance.fen())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(4, a.pending_out.fen())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(5, a.pending_in.fen())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(6, a.accrual).map_err(db_err)?;
+            stmt.raw_bind_parameter(7, from.as_str()).map_err(db_err)?;
+            stmt.raw_bind_parameter(8, last.as_str()).map_err(db_err)?;
+            stmt.raw_bind_parameter(9, a.entry_count).map_err(db_err)?;
+            let n = stmt.raw_execute().map_err(db_err)?;
+            if n != 1 {
+                return Err(StoreError::NotFound {
+                    what: format!("account {} in centre {centre}", a.no),
+                });
+            }
+        }
+        drop(stmt);
+        self.remember(centre, accounts);
+        Ok(())
+    }
+
+    fn insert_entries_raw(
+        &mut self,
+        centre: &str,
+        entries: &[SealedEntry],
+    ) -> Result<(), StoreError> {
+        let mut e_stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "INSERT INTO journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
+                    tx_code, business_date, value_date, memo, operator, channel, service_point,
+                    on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )
+            .map_err(db_err)?;
+        for s in entries {
+            let e = &s.entry;
+            e_stmt
+                .execute(params![
+                    centre,
+                    s.seq,
+                    e.key,
+                    e.kind.code(),
+                    e.ref_seq,
+                    e.code.code(),
+                    date_str(e.business_date),
+                    date_str(e.value_date),
+                    e.memo,
+                    e.stamp.operator,
+                    e.stamp.channel.code(),
+                    e.stamp.service_point,
+                    e.stamp.on_behalf_of,
+                    s.recorded_at_us,
+                    s.alg.code(),
+                    s.body_hash.to_hex(),
+                    s.prev_hash.to_hex(),
+                    s.hash.to_hex(),
+                ])
+                .map_err(|err| match db_err(err) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!("journal entry seq {} or key {:?}", s.seq, e.key),
+                    },
+                    other => other,
+                })?;
+        }
+        drop(e_stmt);
+        // Legs, many rows per statement.
+        let mut legs: Vec<(i64, i64, &anju_domain::ledger::Leg)> = entries
+            .iter()
+            .flat_map(|s| {
+                s.entry
+                    .legs
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (s.seq, i as i64, l))
+            })
+            .collect();
+        // In account order, the (centre, account, seq) index is filled page by page rather
+        // than at random; the table itself only grows at its right edge either way.
+        if legs.len() > CHUNK_ROWS {
+            legs.sort_unstable_by(|a, b| a.2.account.cmp(&b.2.account).then(a.0.cmp(&b.0)));
+        }
+        for chunk in legs.chunks(CHUNK_ROWS) {
+            let values = numbered_rows(chunk.len(), 5, Some(1));
+            let sql = format!(
+                "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
+                 VALUES {values}"
+            );
+            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+            stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+            for (i, (seq, leg_no, leg)) in chunk.iter().enumerate() {
+                let base = 2 + i * 5;
+                stmt.raw_bind_parameter(base, *seq).map_err(db_err)?;
+                stmt.raw_bind_parameter(base + 1, *leg_no).map_err(db_err)?;
+                stmt.raw_bind_parameter(base + 2, leg.account.as_str())
+                    .map_err(db_err)?;
+                stmt.raw_bind_parameter(base + 3, leg.side.code())
+                    .map_err(db_err)?;
+                stmt.raw_bind_parameter(base + 4, leg.amount.fen())
+                    .map_err(db_err)?;
+            }
+            stmt.raw_execute().map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers accounts this transaction wrote, for the cache if it commits.
+    fn remember(&mut self, centre: &str, accounts: &[AccountState]) {
+        let map = match self.written.get_mut(centre) {
+            Some(m) => m,
+            None => self.written.entry(centre.to_owned()).or_default(),
+        };
+        for a in accounts {
+            map.insert(a.no.clone(), a.clone());
+        }
+    }
+}
+
+impl StoreTx for SqliteTx<'_> {
+    fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
+        self.atomic(|t| t.insert_centre_raw(c))
+    }
+
+    fn insert_accounts(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        self.atomic(|t| t.insert_accounts_raw(centre, accounts))
+    }
+
+    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
+        self.atomic(|t| t.save_accounts_raw(centre, accounts))
+    }
+
+    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
+        self.atomic(|t| t.insert_entries_raw(centre, entries))
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        if let Err(e) = self.g.conn.execute_batch("COMMIT") {
+            self.g.cache_clear();
+            return Err(db_err(e));
+        }
+        self.done = true;
+        let written = std::mem::take(&mut self.written);
+        if !self.g.cache_enabled {
+            return Ok(());
+        }
+        for (centre, accounts) in written {
+            for (_, a) in accounts {
+                if self.g.cached < CACHE_MAX_ACCOUNTS
+                    || self
+                        .g
+                        .cache
+                        .get(&centre)
+                        .is_some_and(|m| m.contains_key(a.no.as_str()))
+                {
+                    self.g.cache_put(&centre, a);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -526,50 +803,6 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn insert_accounts(
-        &mut self,
-        centre: &str,
-        accounts: &[AccountState],
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "INSERT INTO ledger_accounts (centre_code, account_no, chart_code, parent_no,
-                    normal_side, non_negative, opened_on, balance_fen, pending_out_fen,
-                    pending_in_fen, accrual_fen_days, accrual_from, last_change, entry_count)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )
-            .map_err(db_err)?;
-        for a in accounts {
-            stmt.execute(params![
-                centre,
-                a.no.as_str(),
-                a.no.code(),
-                a.no.parent().map(|p| p.as_str().to_owned()),
-                a.normal.code(),
-                a.non_negative,
-                date_str(a.opened_on),
-                a.balance.fen(),
-                a.pending_out.fen(),
-                a.pending_in.fen(),
-                a.accrual,
-                date_str(a.accrual_from),
-                date_str(a.last_change),
-                a.entry_count,
-            ])
-            .map_err(|e| match db_err(e) {
-                StoreError::Conflict { .. } => StoreError::Conflict {
-                    what: format!("account {} in centre {centre}", a.no),
-                },
-                other => other,
-            })?;
-        }
-        drop(stmt);
-        self.remember(centre, accounts);
-        Ok(())
-    }
-
     fn load_accounts(
         &mut self,
         centre: &str,
@@ -581,7 +814,11 @@ impl StoreTx for SqliteTx<'_> {
         let mut out = Vec::with_capacity(nos.len());
         let mut missing: Vec<&AccountNo> = Vec::new();
         {
-            let cached = self.g.cache.get(centre);
+            let cached = if self.g.cache_enabled {
+                self.g.cache.get(centre)
+            } else {
+                None
+            };
             for no in nos {
                 if let Some(a) = own.and_then(|m| m.get(no.as_str())) {
                     out.push(a.clone());
@@ -623,56 +860,12 @@ impl StoreTx for SqliteTx<'_> {
         // What came from the database is committed state (this transaction has not
         // written these accounts), so it may enter the cache now.
         for a in &fetched {
-            if self.g.cached < CACHE_MAX_ACCOUNTS {
+            if self.g.cache_enabled && self.g.cached < CACHE_MAX_ACCOUNTS {
                 self.g.cache_put(centre, a.clone());
             }
         }
         out.extend(fetched);
         Ok(out)
-    }
-
-    fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
-        // One keyed UPDATE per account: SQLite's UPDATE … FROM (VALUES …) would join
-        // without an index on the values. Dates are formatted into reused buffers.
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
-                    pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
-                    last_change = ?8, entry_count = ?9
-                 WHERE centre_code = ?1 AND account_no = ?2",
-            )
-            .map_err(db_err)?;
-        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
-        let (mut from, mut last) = (String::with_capacity(10), String::with_capacity(10));
-        for a in accounts {
-            use std::fmt::Write as _;
-            from.clear();
-            last.clear();
-            let _ = write!(from, "{}", a.accrual_from);
-            let _ = write!(last, "{}", a.last_change);
-            stmt.raw_bind_parameter(2, a.no.as_str()).map_err(db_err)?;
-            stmt.raw_bind_parameter(3, a.balance.fen())
-                .map_err(db_err)?;
-            stmt.raw_bind_parameter(4, a.pending_out.fen())
-                .map_err(db_err)?;
-            stmt.raw_bind_parameter(5, a.pending_in.fen())
-                .map_err(db_err)?;
-            stmt.raw_bind_parameter(6, a.accrual).map_err(db_err)?;
-            stmt.raw_bind_parameter(7, from.as_str()).map_err(db_err)?;
-            stmt.raw_bind_parameter(8, last.as_str()).map_err(db_err)?;
-            stmt.raw_bind_parameter(9, a.entry_count).map_err(db_err)?;
-            let n = stmt.raw_execute().map_err(db_err)?;
-            if n != 1 {
-                return Err(StoreError::NotFound {
-                    what: format!("account {} in centre {centre}", a.no),
-                });
-            }
-        }
-        drop(stmt);
-        self.remember(centre, accounts);
-        Ok(())
     }
 
     fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
@@ -747,88 +940,6 @@ impl StoreTx for SqliteTx<'_> {
             out.extend(found.into_iter().map(|s| (r, s)));
         }
         Ok(out)
-    }
-
-    fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {
-        let mut e_stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "INSERT INTO journal_entries (centre_code, seq, idempotency_key, kind, ref_seq,
-                    tx_code, business_date, value_date, memo, operator, channel, service_point,
-                    on_behalf_of, recorded_at_us, hash_alg, body_hash, prev_hash, entry_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )
-            .map_err(db_err)?;
-        for s in entries {
-            let e = &s.entry;
-            e_stmt
-                .execute(params![
-                    centre,
-                    s.seq,
-                    e.key,
-                    e.kind.code(),
-                    e.ref_seq,
-                    e.code.code(),
-                    date_str(e.business_date),
-                    date_str(e.value_date),
-                    e.memo,
-                    e.stamp.operator,
-                    e.stamp.channel.code(),
-                    e.stamp.service_point,
-                    e.stamp.on_behalf_of,
-                    s.recorded_at_us,
-                    s.alg.code(),
-                    s.body_hash.to_hex(),
-                    s.prev_hash.to_hex(),
-                    s.hash.to_hex(),
-                ])
-                .map_err(|err| match db_err(err) {
-                    StoreError::Conflict { .. } => StoreError::Conflict {
-                        what: format!("journal entry seq {} or key {:?}", s.seq, e.key),
-                    },
-                    other => other,
-                })?;
-        }
-        drop(e_stmt);
-        // Legs, many rows per statement.
-        let mut legs: Vec<(i64, i64, &anju_domain::ledger::Leg)> = entries
-            .iter()
-            .flat_map(|s| {
-                s.entry
-                    .legs
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, l)| (s.seq, i as i64, l))
-            })
-            .collect();
-        // In account order, the (centre, account, seq) index is filled page by page rather
-        // than at random; the table itself only grows at its right edge either way.
-        if legs.len() > CHUNK_ROWS {
-            legs.sort_unstable_by(|a, b| a.2.account.cmp(&b.2.account).then(a.0.cmp(&b.0)));
-        }
-        for chunk in legs.chunks(CHUNK_ROWS) {
-            let values = numbered_rows(chunk.len(), 5, Some(1));
-            let sql = format!(
-                "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
-                 VALUES {values}"
-            );
-            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
-            stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
-            for (i, (seq, leg_no, leg)) in chunk.iter().enumerate() {
-                let base = 2 + i * 5;
-                stmt.raw_bind_parameter(base, *seq).map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 1, *leg_no).map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 2, leg.account.as_str())
-                    .map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 3, leg.side.code())
-                    .map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 4, leg.amount.fen())
-                    .map_err(db_err)?;
-            }
-            stmt.raw_execute().map_err(db_err)?;
-        }
-        Ok(())
     }
 
     fn scan_entries(

@@ -56,6 +56,18 @@ pub fn account_from_row(r: &Row<'_>) -> Result<AccountState, StoreError> {
     .decode()
 }
 
+/// A value of the wrong type is corruption; anything else (busy, I/O) is a database error.
+fn row_err(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt {
+            what: format!("journal row: {e}"),
+        },
+        other => db_err(other),
+    }
+}
+
 /// Entries with `after < seq ≤ last`, with their legs, in order.
 pub fn entries_with_legs(
     conn: &Connection,
@@ -63,9 +75,7 @@ pub fn entries_with_legs(
     after: i64,
     last: i64,
 ) -> Result<Vec<SealedEntry>, StoreError> {
-    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
-        what: format!("journal row: {e}"),
-    };
+    let corrupt = row_err;
     let mut stmt = conn
         .prepare_cached(
             "SELECT centre_code, seq, idempotency_key, kind, ref_seq, tx_code, business_date,

@@ -126,6 +126,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
     /// Starts a read-write transaction. Dropping it without `commit` rolls back.
     fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError>;
+    /// Starts a read-only transaction that sees one consistent snapshot and does not
+    /// block writers (audits, reports, pages). Write methods on it fail.
+    fn begin_read(&self) -> Result<Box<dyn StoreTx + '_>, StoreError>;
     /// The application tables as they are in the database, normalised.
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError>;
 }

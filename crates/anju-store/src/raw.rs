@@ -111,6 +111,16 @@ impl RawAccountRef<'_> {
             .map_err(|e| corrupt(format!("{}: {e}", at("account_no"))))?;
         let normal = Side::from_code(self.normal_side)
             .ok_or_else(|| corrupt(format!("{} = {:?}", at("normal_side"), self.normal_side)))?;
+        // The sign rules come from the chart of accounts, not from the row: a row that
+        // says otherwise (e.g. a member account made overdraftable) is corrupt.
+        if normal != no.chart().normal || self.non_negative != no.chart().non_negative {
+            return Err(corrupt(format!(
+                "{}: normal side {:?} / non_negative {} differ from the chart of accounts",
+                at("normal_side"),
+                self.normal_side,
+                self.non_negative
+            )));
+        }
         let date = |c: &str, v: &str| parse_date("", v).or_else(|_| parse_date(&at(c), v));
         Ok(AccountState {
             no,

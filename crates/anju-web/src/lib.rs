@@ -120,7 +120,7 @@ pub struct Status {
 }
 
 fn load_status(store: &dyn Store, centre: &str) -> Result<Status, AppError> {
-    let mut tx = store.begin()?;
+    let mut tx = store.begin_read()?;
     let c = ledger::centre(tx.as_mut(), centre)?;
     let counts = tx.counts(centre)?;
     let nos: Vec<AccountNo> = CHART

@@ -164,7 +164,7 @@ fn only_centre(store: &dyn Store, wanted: Option<String>) -> anyhow::Result<Stri
     if let Some(c) = wanted {
         return Ok(c);
     }
-    let codes = store.begin()?.centre_codes()?;
+    let codes = store.begin_read()?.centre_codes()?;
     match codes.as_slice() {
         [one] => Ok(one.clone()),
         [] => anyhow::bail!("the database has no centre yet (run `anju demo` or create one)"),
@@ -227,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let store = db::open(&db)?;
             let centres = match centre {
                 Some(c) => vec![c],
-                None => store.begin()?.centre_codes()?,
+                None => store.begin_read()?.centre_codes()?,
             };
             let mut failed = false;
             for c in centres {

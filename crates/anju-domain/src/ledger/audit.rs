@@ -40,6 +40,8 @@ struct Recomputed {
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     kind: EntryKind,
+    code: super::entry::TxCode,
+    value_date: Date,
     legs_digest: u64,
     resolved: bool,
 }
@@ -180,6 +182,19 @@ impl Auditor {
                             "journal entry {}: legs do not match referenced entry {r}",
                             s.seq
                         ));
+                    } else if e.kind == EntryKind::Reversal && e.value_date != target.value_date {
+                        self.problem(format!(
+                            "journal entry {}: a reversal must keep the value date {} of entry {r}, not {}",
+                            s.seq, target.value_date, e.value_date
+                        ));
+                    } else if e.kind != EntryKind::Reversal && e.code != target.code {
+                        self.problem(format!(
+                            "journal entry {}: {} of entry {r} must carry its code {}, not {}",
+                            s.seq,
+                            e.kind.code(),
+                            target.code.code(),
+                            e.code.code()
+                        ));
                     }
                     if let Some(t) = self.seen.get_mut(&r) {
                         t.resolved = true;
@@ -193,10 +208,18 @@ impl Auditor {
                 e.kind.code()
             ));
         }
+        if e.value_date > e.business_date {
+            self.problem(format!(
+                "journal entry {}: value date {} is after its business date {}",
+                s.seq, e.value_date, e.business_date
+            ));
+        }
         self.seen.insert(
             s.seq,
             Seen {
                 kind: e.kind,
+                code: e.code,
+                value_date: e.value_date,
                 legs_digest: legs_digest(&e.legs, false),
                 resolved: false,
             },
@@ -217,7 +240,18 @@ impl Auditor {
                     ));
                     continue;
                 };
-                let (from, last) = (st.accrual_from, st.last_change);
+                let (from, last, opened) = (st.accrual_from, st.last_change, st.opened_on);
+                if e.value_date < opened
+                    && matches!(
+                        e.kind,
+                        EntryKind::Posted | EntryKind::PostPending | EntryKind::Reversal
+                    )
+                {
+                    self.problem(format!(
+                        "journal entry {}: value date {} is before account {no} was opened ({opened})",
+                        s.seq, e.value_date
+                    ));
+                }
                 let r = self.recomputed.entry(no).or_default();
                 r.count += 1;
                 let post = |r: &mut Recomputed| {
@@ -263,6 +297,16 @@ impl Auditor {
         let mut debit_total: i128 = 0;
         let mut credit_total: i128 = 0;
         let mut children: HashMap<AccountNo, (i128, i128, i128)> = HashMap::new();
+        // 积数 of every account carried to one common day, so a control account's can be
+        // compared with the sum of its sub-ledger's (each has its own last change date).
+        let common_day = stored.values().map(|a| a.last_change).max();
+        let accrual_at = |a: &AccountState| -> i128 {
+            let days = common_day
+                .map(|d| i128::from(days_between(a.last_change, d).unwrap_or(0)))
+                .unwrap_or(0);
+            i128::from(a.accrual) + i128::from(a.balance.fen()) * days
+        };
+        let mut child_accruals: HashMap<AccountNo, i128> = HashMap::new();
         for no in &nos {
             let st = &stored[no];
             let r = self.recomputed.get(no).cloned().unwrap_or_default();
@@ -297,6 +341,15 @@ impl Auditor {
                     st.last_change
                 ));
             }
+            // Nothing moves an interest period's start yet (interest settlement will, with
+            // journal entries the audit can follow), so it must be the opening date: a
+            // later start would silently drop days of 积数.
+            if st.accrual_from != st.opened_on {
+                self.problem(format!(
+                    "account {no}: interest period starts {} but the account was opened {}",
+                    st.accrual_from, st.opened_on
+                ));
+            }
             if st.non_negative && st.balance.fen() - st.pending_out.fen() < 0 {
                 self.problem(format!(
                     "account {no}: available balance {} is negative",
@@ -309,6 +362,7 @@ impl Auditor {
                 ));
             }
             if let Some(parent) = no.parent() {
+                *child_accruals.entry(parent.clone()).or_default() += accrual_at(st);
                 let c = children.entry(parent).or_default();
                 c.0 += i128::from(st.balance.fen());
                 c.1 += i128::from(st.pending_out.fen());
@@ -338,6 +392,15 @@ impl Auditor {
                     st.balance.fen(),
                     st.pending_out.fen(),
                     st.pending_in.fen()
+                ));
+            }
+            let sub = child_accruals.get(no).copied().unwrap_or_default();
+            if accrual_at(st) != sub {
+                self.problem(format!(
+                    "control account {no} ({}): 积数 {} but its sub-ledger sums to {sub} (carried to {})",
+                    no.chart().name_zh,
+                    accrual_at(st),
+                    common_day.map_or_else(String::new, |d| d.to_string())
                 ));
             }
         }
