@@ -97,3 +97,30 @@ fn changes_by_another_connection_invalidate_the_cache() {
     drop(other);
     assert_eq!(balance(&store, &no), 123);
 }
+
+#[test]
+fn a_failed_write_cannot_be_committed_and_leaves_nothing() {
+    let (_dir, store, no) = setup();
+    let mut tx = store.begin().unwrap();
+    let fresh = AccountNo::parse("201.M2").unwrap();
+    // The second account exists already: the call fails after writing the first.
+    let err = tx
+        .insert_accounts(
+            C,
+            &[
+                AccountState::open(fresh.clone(), d("2026-01-05")),
+                AccountState::open(no.clone(), d("2026-01-05")),
+            ],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, anju_store::StoreError::Conflict { .. }),
+        "{err}"
+    );
+    assert!(
+        tx.commit().is_err(),
+        "a transaction with a failed write must not commit"
+    );
+    let mut tx = store.begin().unwrap();
+    assert!(tx.load_accounts(C, &[fresh]).unwrap().is_empty());
+}

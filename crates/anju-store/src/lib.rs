@@ -133,7 +133,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError>;
 }
 
-/// One database transaction. Every method either does all it says or errors.
+/// One database transaction. Every method either does all it says or errors; after a
+/// write method errors, the caller drops the transaction (which rolls back) — a backend
+/// may refuse to commit it.
 pub trait StoreTx {
     /// Commits.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -222,19 +222,26 @@ fn smoke(db: &TestDb) {
         e.verify().expect("stored entry verifies");
     }
 
-    // ---- duplicates are conflicts, and the transaction carries on ----------------------
-    let what = conflict(tx.insert_accounts(CENTRE, std::slice::from_ref(&alice)));
+    // ---- duplicates are conflicts (each failing call in its own transaction: after a
+    // failed write a transaction is only dropped) -------------------------------------
+    drop(tx);
+    let what = conflict(
+        store
+            .begin()
+            .expect("begin")
+            .insert_accounts(CENTRE, std::slice::from_ref(&alice)),
+    );
     assert_eq!(what, format!("account 201.A1 in centre {CENTRE}"), "{b}");
-    let what = conflict(tx.insert_centre(&centre));
+    let what = conflict(store.begin().expect("begin").insert_centre(&centre));
     assert_eq!(what, "UNIQUE constraint failed: centres.centre_code", "{b}");
     let mut h = head;
     let dup = seal(
         &mut h,
         vec![entry("k1", EntryKind::Posted, None, &alice.no, 5)],
     );
-    let what = conflict(tx.insert_entries(CENTRE, &dup));
+    let what = conflict(store.begin().expect("begin").insert_entries(CENTRE, &dup));
     assert_eq!(what, "journal entry seq 3 or key \"k1\"", "{b}");
-    let what = not_found(tx.save_accounts(
+    let what = not_found(store.begin().expect("begin").save_accounts(
         CENTRE,
         &[with_figures(AccountState::open(no("201.NOPE"), opened), 1)],
     ));
@@ -242,6 +249,7 @@ fn smoke(db: &TestDb) {
         what.contains("201.NOPE") && what.contains(CENTRE),
         "{b}: {what}"
     );
+    let mut tx = store.begin().expect("begin");
     assert_eq!(
         not_found(tx.set_business_date("999", parse("2026-01-06"))),
         "centre 999",
@@ -330,7 +338,13 @@ fn smoke(db: &TestDb) {
         .map(|i| AccountState::open(member(i), opened))
         .collect();
     again.push(AccountState::open(member(7), opened));
-    let what = conflict(tx.insert_accounts(CENTRE, &again));
+    drop(tx);
+    let what = conflict(
+        store
+            .begin()
+            .expect("begin")
+            .insert_accounts(CENTRE, &again),
+    );
     assert_eq!(
         what,
         format!("account 201.M00007 in centre {CENTRE}"),
@@ -341,7 +355,12 @@ fn smoke(db: &TestDb) {
         .map(|i| entry(&format!("more-{i}"), EntryKind::Posted, None, &member(i), 3))
         .collect();
     bodies[60].key = "bulk-5".to_owned();
-    let what = conflict(tx.insert_entries(CENTRE, &seal(&mut h, bodies)));
+    let what = conflict(
+        store
+            .begin()
+            .expect("begin")
+            .insert_entries(CENTRE, &seal(&mut h, bodies)),
+    );
     assert_eq!(
         what,
         format!("journal entry seq {} or key \"bulk-5\"", head.seq + 61),
@@ -352,11 +371,24 @@ fn smoke(db: &TestDb) {
         150,
         with_figures(AccountState::open(member(999), opened), 2),
     );
-    let what = not_found(tx.save_accounts(CENTRE, &missing));
+    let what = not_found(
+        store
+            .begin()
+            .expect("begin")
+            .save_accounts(CENTRE, &missing),
+    );
     assert!(what.contains(CENTRE), "{b}: {what}");
-    // What a failed call may have written before failing is not specified (PostgreSQL
-    // undoes it, SQLite keeps earlier rows); callers drop the transaction.
-    drop(tx);
+    // Nothing a failed call wrote survives: its transaction was dropped.
+    assert_eq!(
+        store
+            .begin()
+            .expect("begin")
+            .counts(CENTRE)
+            .expect("counts")
+            .accounts,
+        302,
+        "{b}"
+    );
 
     // ---- a dropped transaction rolls back ----------------------------------------------
     let mut tx = store.begin().expect("begin");
