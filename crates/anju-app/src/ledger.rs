@@ -429,6 +429,16 @@ const AUDIT_PAGE: usize = 20_000;
 /// `anju_domain::ledger::audit`). A row that does not even decode is reported as a
 /// problem (tampering or corruption), not as an error.
 pub fn audit(store: &dyn Store, centre_code: &str) -> Result<AuditReport, AppError> {
+    audit_anchored(store, centre_code, &[])
+}
+
+/// [`audit`] that also checks chain heads recorded outside the database (see
+/// `Auditor::with_anchors`).
+pub fn audit_anchored(
+    store: &dyn Store,
+    centre_code: &str,
+    anchors: &[ChainHead],
+) -> Result<AuditReport, AppError> {
     // One snapshot: postings may go on while the audit reads.
     let mut tx = store.begin_read()?;
     let c = centre(tx.as_mut(), centre_code)?;
@@ -437,7 +447,7 @@ pub fn audit(store: &dyn Store, centre_code: &str) -> Result<AuditReport, AppErr
         Err(StoreError::Corrupt { what }) => return Ok(corrupt_report(centre_code, what)),
         Err(e) => return Err(e.into()),
     };
-    let mut auditor = Auditor::new(centre_code, accounts);
+    let mut auditor = Auditor::new(centre_code, accounts).with_anchors(anchors);
     let mut after = 0;
     loop {
         let page = match tx.scan_entries(centre_code, after, AUDIT_PAGE) {
@@ -462,5 +472,9 @@ fn corrupt_report(centre: &str, what: String) -> AuditReport {
         accounts: 0,
         problems: vec![format!("stored data is corrupt: {what}")],
         problem_count: 1,
+        head: ChainHead {
+            seq: 0,
+            hash: genesis_hash(centre),
+        },
     }
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anju_app::ledger;
+use anju_domain::ledger::{ChainHead, Digest32};
 use anju_domain::policy::{Policy, QUZHOU_POLICY};
 use anju_store::{Backend, Store};
 use clap::{Parser, Subcommand};
@@ -68,6 +69,10 @@ enum Cmd {
         /// Centre to audit (default: every centre in the database).
         #[arg(long)]
         centre: Option<String>,
+        /// A chain head recorded outside the database by an earlier audit, as SEQ:HASH
+        /// (repeatable): the entry at SEQ must still have HASH.
+        #[arg(long = "anchor", value_name = "SEQ:HASH")]
+        anchors: Vec<String>,
     },
     /// Check a resident ID number or a unified social credit code.
     Check {
@@ -223,7 +228,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(0)
         }
-        Cmd::Audit { db, centre } => {
+        Cmd::Audit {
+            db,
+            centre,
+            anchors,
+        } => {
+            let anchors = anchors
+                .iter()
+                .map(|a| parse_anchor(a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let store = db::open(&db)?;
             let centres = match centre {
                 Some(c) => vec![c],
@@ -231,11 +244,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let mut failed = false;
             for c in centres {
-                let r = ledger::audit(store.as_ref(), &c)?;
+                let r = ledger::audit_anchored(store.as_ref(), &c, &anchors)?;
                 if r.is_clean() {
                     println!(
                         "centre {c}: OK — {} entries, {} legs, {} accounts; hash chain intact; trial balance zero; sub-ledgers equal control accounts; no negative member account",
                         r.entries, r.legs, r.accounts
+                    );
+                    println!(
+                        "chain head (keep this outside the database; check it later with --anchor): {}:{}",
+                        r.head.seq, r.head.hash
                     );
                 } else {
                     failed = true;
@@ -275,6 +292,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Parses `SEQ:HASH`.
+fn parse_anchor(text: &str) -> anyhow::Result<ChainHead> {
+    let (seq, hash) = text
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--anchor {text:?}: expected SEQ:HASH"))?;
+    let seq: i64 = seq
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--anchor {text:?}: SEQ must be a whole number"))?;
+    let hash = Digest32::from_hex(hash).map_err(|e| anyhow::anyhow!("--anchor {text:?}: {e}"))?;
+    Ok(ChainHead { seq, hash })
 }
 
 fn serve(store: Arc<dyn Store>, centre: String, bind: IpAddr, port: u16) -> anyhow::Result<()> {

@@ -168,6 +168,28 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let (code, out, err) = run(&["audit", "--db", &db]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("OK"), "{out}");
+    // The audit prints the chain head to keep outside the database…
+    let anchor = out
+        .lines()
+        .find_map(|l| l.split("--anchor): ").nth(1))
+        .unwrap_or_else(|| panic!("no chain head printed: {out}"))
+        .trim()
+        .to_owned();
+    let (code, out, _) = run(&["audit", "--db", &db, "--anchor", &anchor]);
+    assert_eq!(code, 0, "{out}");
+    // …and a different recorded hash for that position means the chain was rewritten.
+    let (seq, hash) = anchor.split_once(':').unwrap();
+    let flipped = format!(
+        "{seq}:{}{}",
+        if hash.starts_with('0') { "1" } else { "0" },
+        &hash[1..]
+    );
+    let (code, out, _) = run(&["audit", "--db", &db, "--anchor", &flipped]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("anchor"), "{out}");
+    let (code, _, err) = run(&["audit", "--db", &db, "--anchor", "x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("SEQ:HASH"), "{err}");
 
     // Alter one byte of one journal row behind Anju's back.
     let path = dir.path().join("demo.db");

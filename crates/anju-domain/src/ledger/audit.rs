@@ -61,6 +61,8 @@ pub struct AuditReport {
     pub problems: Vec<String>,
     /// How many problems in all.
     pub problem_count: usize,
+    /// The chain head the journal ends at (record it outside the database: an anchor).
+    pub head: ChainHead,
 }
 
 impl AuditReport {
@@ -81,6 +83,7 @@ pub struct Auditor {
     legs: i64,
     problems: Vec<String>,
     problem_count: usize,
+    anchors: HashMap<i64, super::entry::Digest32>,
 }
 
 fn legs_digest(legs: &[Leg], swapped: bool) -> u64 {
@@ -110,7 +113,20 @@ impl Auditor {
             legs: 0,
             problems: Vec::new(),
             problem_count: 0,
+            anchors: HashMap::new(),
         }
+    }
+
+    /// Adds anchors: chain heads recorded outside the database (a printed audit report,
+    /// a register kept by the auditor, a message to the provincial platform). The hash
+    /// chain alone shows that entries were changed unless *every* later hash and the
+    /// stored head were recomputed too; an anchor shows that as well, because the entry
+    /// at that position must still have the recorded hash.
+    pub fn with_anchors(mut self, anchors: &[ChainHead]) -> Auditor {
+        for a in anchors {
+            self.anchors.insert(a.seq, a.hash);
+        }
+        self
     }
 
     fn problem(&mut self, text: String) {
@@ -148,6 +164,14 @@ impl Auditor {
             seq: s.seq,
             hash: s.hash,
         };
+        if let Some(want) = self.anchors.remove(&s.seq)
+            && want != s.hash
+        {
+            self.problem(format!(
+                "journal entry {}: hash {} differs from the anchor recorded outside the database ({want}); the chain was rewritten",
+                s.seq, s.hash
+            ));
+        }
         let e = &s.entry;
         if let Err(err) = validate_legs(&e.legs) {
             self.problem(format!("journal entry {}: {err}", s.seq));
@@ -291,6 +315,13 @@ impl Auditor {
                 head.seq, head.hash, self.prev.seq, self.prev.hash
             ));
         }
+        let missing: Vec<i64> = self.anchors.keys().copied().collect();
+        for seq in missing {
+            self.problem(format!(
+                "anchor at entry {seq}: the journal has no such entry (it ends at {})",
+                self.prev.seq
+            ));
+        }
         let stored = std::mem::take(&mut self.stored);
         let mut nos: Vec<AccountNo> = stored.keys().cloned().collect();
         nos.sort();
@@ -410,6 +441,7 @@ impl Auditor {
             ));
         }
         AuditReport {
+            head: self.prev,
             centre: self.centre,
             entries: self.prev.seq,
             legs: self.legs,
@@ -541,5 +573,72 @@ mod tests {
             "{:?}",
             r.problems
         );
+    }
+
+    #[test]
+    fn anchors_catch_a_rewritten_chain() {
+        let mut m = HashMap::new();
+        for no in ["101", "101.ICBC", "201", "201.M1"] {
+            m.insert(a(no), AccountState::open(a(no), d("2025-07-01")));
+        }
+        let mut head = ChainHead {
+            seq: 0,
+            hash: genesis_hash("C"),
+        };
+        let mut es = Vec::new();
+        for i in 0..3 {
+            let r = EntryRequest::posted(
+                format!("k{i}"),
+                TxCode::Remittance,
+                d("2025-07-20"),
+                d("2025-07-20"),
+                vec![
+                    Leg::debit(a("101.ICBC"), Fen::new(100)),
+                    Leg::credit(a("201.M1"), Fen::new(100)),
+                ],
+                "汇缴",
+                Stamp::system("t"),
+            );
+            es.push(post("C", &mut head, &mut m, resolve(&r, None).unwrap(), 1).unwrap());
+        }
+        let anchor = ChainHead {
+            seq: 2,
+            hash: es[1].hash,
+        };
+        // Someone with database rights changes entry 1's memo and re-seals every entry
+        // after it, and the stored head: the chain alone still verifies…
+        let mut forged = Vec::new();
+        let mut prev = genesis_hash("C");
+        for (i, e) in es.iter().enumerate() {
+            let mut body = e.entry.clone();
+            if i == 0 {
+                body.memo = "改".into();
+            }
+            let s = SealedEntry::seal("C", e.seq, prev, e.recorded_at_us, body);
+            prev = s.hash;
+            forged.push(s);
+        }
+        let forged_head = ChainHead { seq: 3, hash: prev };
+        assert!(audit(forged_head, &m, &forged).is_clean());
+        // …but not against the head recorded outside the database.
+        let mut au = Auditor::new("C", m.values().cloned().collect()).with_anchors(&[anchor]);
+        for e in &forged {
+            au.feed(e);
+        }
+        let r = au.finish(forged_head);
+        assert!(
+            r.problems.iter().any(|p| p.contains("anchor")),
+            "{:?}",
+            r.problems
+        );
+        // An anchor beyond the journal's end is reported too.
+        let mut au = Auditor::new("C", m.values().cloned().collect()).with_anchors(&[ChainHead {
+            seq: 9,
+            hash: anchor.hash,
+        }]);
+        for e in &es {
+            au.feed(e);
+        }
+        assert!(!au.finish(head).is_clean());
     }
 }
