@@ -311,3 +311,38 @@ fn centre_and_accounts_are_validated() {
         assert_eq!(err.code(), "not_found", "{err}");
     });
 }
+
+#[test]
+fn two_processes_posting_to_one_database_never_see_stale_figures() {
+    for_each_backend(|db| {
+        let a_store = db.store.as_ref();
+        setup(a_store);
+        let b_store = db.open_another();
+        let b_store = b_store.as_ref();
+        let pay = |key: &str, fen: i64| {
+            EntryRequest::posted(
+                key,
+                TxCode::Remittance,
+                d("2026-01-05"),
+                d("2026-01-05"),
+                vec![
+                    Leg::debit(a("101.ICBC"), Fen::new(fen)),
+                    Leg::credit(a("201.M1"), Fen::new(fen)),
+                ],
+                "",
+                clerk(),
+            )
+        };
+        // A posts (and may cache M1), B posts to the same accounts, A posts again: A
+        // must build on B's figures, not on what it cached.
+        post_one(a_store, C, pay("A1", 100), now()).unwrap();
+        post_one(b_store, C, pay("B1", 20), now()).unwrap();
+        post_one(a_store, C, pay("A2", 3), now()).unwrap();
+        post_one(b_store, C, pay("B2", 4_000), now()).unwrap();
+        post_one(a_store, C, pay("A3", 50_000), now()).unwrap();
+        assert_eq!(balance(a_store, "201.M1").0, 54_123);
+        assert_eq!(balance(b_store, "201.M1").0, 54_123);
+        let report = audit(b_store, C).unwrap();
+        assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
+    });
+}

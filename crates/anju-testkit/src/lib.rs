@@ -149,6 +149,22 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A second, independent store on the same database — as another process would
+    /// open it (its own connections and caches).
+    pub fn open_another(&self) -> Box<dyn Store> {
+        match self.backend {
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                Box::new(SqliteStore::open(std::path::Path::new(path)).expect("reopen SQLite"))
+            }
+            Backend::Postgres => {
+                Box::new(PostgresStore::open(&self.url).expect("reopen PostgreSQL"))
+            }
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
