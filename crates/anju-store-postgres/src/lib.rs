@@ -117,6 +117,9 @@ pub struct PostgresStore {
     max_conns: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Committed account figures per centre, trusted only while the centre's chain head
+    /// is the one this process last saw (see `tx::PgTx`).
+    pub(crate) cache: Mutex<tx::PgCache>,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -137,7 +140,10 @@ impl PostgresStore {
         for _ in 0..=self.max_conns {
             let mut conn = self.acquire()?;
             match conn.client.batch_execute(begin_sql) {
-                Ok(()) => return Ok(Box::new(PgTx::new(self, conn))),
+                Ok(()) => {
+                    let read_only = begin_sql.contains("READ ONLY");
+                    return Ok(Box::new(PgTx::new(self, conn, read_only)));
+                }
                 Err(e) => {
                     let closed = e.is_closed() || conn.client.is_closed();
                     let err = pg_err(&e);
@@ -192,6 +198,7 @@ impl PostgresStore {
                 live: 0,
             }),
             returned: Condvar::new(),
+            cache: Mutex::new(tx::PgCache::default()),
         };
         let mut conn = store.acquire()?;
         let migrated = migrate(&mut conn.client);

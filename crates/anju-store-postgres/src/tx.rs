@@ -2,6 +2,8 @@
 //! [`StoreTx`] methods, mirroring the SQLite store method by method.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Write;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
@@ -935,18 +937,114 @@ impl PgConn {
 
 /// A PostgreSQL transaction holding a pooled connection; rolls back when dropped
 /// uncommitted, then returns the connection to the pool.
+/// Most accounts cached per centre.
+const CACHE_MAX_ACCOUNTS: usize = 1_000_000;
+
+/// Committed account figures of one centre, as of chain head `head`.
+#[derive(Debug)]
+pub(crate) struct CentreCache {
+    head: ChainHead,
+    accounts: FxHashMap<AccountNo, AccountState>,
+}
+
+/// The process's account-figures cache.
+///
+/// Every change of an account's figures is part of a posting, and every posting moves
+/// the centre's chain head in the same transaction. So a transaction that has locked the
+/// centre row (`lock_centre`, `FOR UPDATE`) and finds the head this process last saw
+/// knows no one else has changed any figures since, and may read them from here; any
+/// other head empties the centre's cache. New accounts (which do not move the head) are
+/// simply not found here and are read from the database. Read-only snapshots and
+/// transactions that did not lock the centre always read the database; the audit never
+/// reads the cache.
+#[derive(Debug, Default)]
+pub(crate) struct PgCache {
+    centres: FxHashMap<String, CentreCache>,
+}
+
 pub(crate) struct PgTx<'a> {
     store: &'a PostgresStore,
     conn: Option<PgConn>,
     done: bool,
+    read_only: bool,
+    /// Centres locked in this transaction, with the head seen when locking.
+    trusted: FxHashMap<String, ChainHead>,
+    /// Accounts this transaction inserted or saved, by centre.
+    written: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
+    /// Chain heads this transaction set.
+    new_heads: FxHashMap<String, ChainHead>,
 }
 
 impl<'a> PgTx<'a> {
-    pub(crate) fn new(store: &'a PostgresStore, conn: PgConn) -> PgTx<'a> {
+    pub(crate) fn new(store: &'a PostgresStore, conn: PgConn, read_only: bool) -> PgTx<'a> {
         PgTx {
             store,
             conn: Some(conn),
             done: false,
+            read_only,
+            trusted: FxHashMap::default(),
+            written: FxHashMap::default(),
+            new_heads: FxHashMap::default(),
+        }
+    }
+
+    fn cache(&self) -> Option<std::sync::MutexGuard<'_, PgCache>> {
+        // A poisoned cache is only a lost optimisation: read the database instead.
+        self.store.cache.lock().ok()
+    }
+
+    fn remember(&mut self, centre: &str, accounts: &[AccountState]) {
+        if self.read_only {
+            return;
+        }
+        let map = self.written.entry(centre.to_owned()).or_default();
+        for a in accounts {
+            map.insert(a.no.clone(), a.clone());
+        }
+    }
+
+    /// After a successful commit: the cache takes this transaction's writes, or forgets
+    /// a centre it can no longer vouch for.
+    fn publish(&mut self) {
+        let written = std::mem::take(&mut self.written);
+        let new_heads = std::mem::take(&mut self.new_heads);
+        let trusted = std::mem::take(&mut self.trusted);
+        let Some(mut cache) = self.cache() else {
+            return;
+        };
+        let mut centres: FxHashSet<&String> = written.keys().collect();
+        centres.extend(new_heads.keys());
+        for centre in centres {
+            let accounts = written.get(centre);
+            match new_heads.get(centre) {
+                Some(new_head) => {
+                    let ok = trusted.get(centre).is_some_and(|seen| {
+                        cache.centres.get(centre).is_some_and(|c| c.head == *seen)
+                    });
+                    if !ok {
+                        cache.centres.remove(centre);
+                        continue;
+                    }
+                    if let Some(c) = cache.centres.get_mut(centre) {
+                        c.head = *new_head;
+                        for (no, a) in accounts.into_iter().flatten() {
+                            if c.accounts.len() < CACHE_MAX_ACCOUNTS || c.accounts.contains_key(no)
+                            {
+                                c.accounts.insert(no.clone(), a.clone());
+                            }
+                        }
+                    }
+                }
+                None => {
+                    // Figures changed without a posting: nothing in Anju does this, but
+                    // if it happens the cache must not keep older figures.
+                    if let Some(c) = cache.centres.get_mut(centre) {
+                        for no in accounts.into_iter().flat_map(|m| m.keys()) {
+                            c.accounts.remove(no);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -981,6 +1079,7 @@ impl StoreTx for PgTx<'_> {
         }
         conn.batch("COMMIT")?;
         self.done = true;
+        self.publish();
         Ok(())
     }
 
@@ -997,11 +1096,38 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn lock_centre(&mut self, centre: &str) -> Result<CentreRow, StoreError> {
-        self.conn()?.lock_centre(centre)
+        let row = self.conn()?.lock_centre(centre)?;
+        if self.read_only {
+            return Ok(row);
+        }
+        let locked_cache = match self.cache() {
+            Some(mut cache) => {
+                let stale = cache.centres.get(centre).is_none_or(|c| c.head != row.head);
+                if stale {
+                    cache.centres.insert(
+                        centre.to_owned(),
+                        CentreCache {
+                            head: row.head,
+                            accounts: FxHashMap::default(),
+                        },
+                    );
+                }
+                true
+            }
+            None => false,
+        };
+        if locked_cache {
+            self.trusted.insert(centre.to_owned(), row.head);
+        }
+        Ok(row)
     }
 
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
-        self.conn()?.set_chain_head(centre, head)
+        self.conn()?.set_chain_head(centre, head)?;
+        if !self.read_only {
+            self.new_heads.insert(centre.to_owned(), head);
+        }
+        Ok(())
     }
 
     fn set_business_date(&mut self, centre: &str, date: Date) -> Result<(), StoreError> {
@@ -1013,7 +1139,9 @@ impl StoreTx for PgTx<'_> {
         centre: &str,
         accounts: &[AccountState],
     ) -> Result<(), StoreError> {
-        self.conn()?.insert_accounts(centre, accounts)
+        self.conn()?.insert_accounts(centre, accounts)?;
+        self.remember(centre, accounts);
+        Ok(())
     }
 
     fn load_accounts(
@@ -1021,11 +1149,52 @@ impl StoreTx for PgTx<'_> {
         centre: &str,
         nos: &[AccountNo],
     ) -> Result<Vec<AccountState>, StoreError> {
-        self.conn()?.load_accounts(centre, nos)
+        let Some(seen) = self.trusted.get(centre).copied() else {
+            return self.conn()?.load_accounts(centre, nos);
+        };
+        let mut out = Vec::with_capacity(nos.len());
+        let mut missing: Vec<AccountNo> = Vec::new();
+        {
+            let own = self.written.get(centre);
+            let cache = self.cache();
+            let cached = cache
+                .as_ref()
+                .and_then(|c| c.centres.get(centre))
+                .filter(|c| c.head == seen);
+            for no in nos {
+                if let Some(a) = own.and_then(|m| m.get(no.as_str())) {
+                    out.push(a.clone());
+                } else if let Some(a) = cached.and_then(|c| c.accounts.get(no.as_str())) {
+                    out.push(a.clone());
+                } else {
+                    missing.push(no.clone());
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let fetched = self.conn()?.load_accounts(centre, &missing)?;
+        // Read under the centre lock with the head unchanged: committed, current figures.
+        if let Some(mut cache) = self.cache()
+            && let Some(c) = cache.centres.get_mut(centre)
+            && c.head == seen
+        {
+            for a in &fetched {
+                if c.accounts.len() >= CACHE_MAX_ACCOUNTS {
+                    break;
+                }
+                c.accounts.insert(a.no.clone(), a.clone());
+            }
+        }
+        out.extend(fetched);
+        Ok(out)
     }
 
     fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
-        self.conn()?.save_accounts(centre, accounts)
+        self.conn()?.save_accounts(centre, accounts)?;
+        self.remember(centre, accounts);
+        Ok(())
     }
 
     fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
