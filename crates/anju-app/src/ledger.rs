@@ -397,7 +397,7 @@ pub fn post_in(
             .filter_map(|no| accounts.remove(no.as_str()))
             .collect();
         changed.sort_unstable_by(|a, b| a.no.cmp(&b.no));
-        tx.save_accounts(centre_code, &changed)?;
+        tx.save_accounts_owned(centre_code, changed)?;
         tx.set_chain_head(centre_code, head)?;
     }
     // New entries come back in the order their slots were made.

@@ -1197,6 +1197,21 @@ impl StoreTx for PgTx<'_> {
         Ok(())
     }
 
+    fn save_accounts_owned(
+        &mut self,
+        centre: &str,
+        accounts: Vec<AccountState>,
+    ) -> Result<(), StoreError> {
+        self.conn()?.save_accounts(centre, &accounts)?;
+        if !self.read_only {
+            let map = self.written.entry(centre.to_owned()).or_default();
+            for a in accounts {
+                map.insert(a.no.clone(), a);
+            }
+        }
+        Ok(())
+    }
+
     fn all_accounts(&mut self, centre: &str) -> Result<Vec<AccountState>, StoreError> {
         self.conn()?.all_accounts(centre)
     }

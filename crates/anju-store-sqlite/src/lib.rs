@@ -530,7 +530,7 @@ impl SqliteTx<'_> {
         Ok(())
     }
 
-    fn save_accounts_raw(
+    fn save_accounts_unremembered(
         &mut self,
         centre: &str,
         accounts: &[AccountState],
@@ -573,7 +573,14 @@ impl SqliteTx<'_> {
                 });
             }
         }
-        drop(stmt);
+        Ok(())
+    }
+    fn save_accounts_raw(
+        &mut self,
+        centre: &str,
+        accounts: &[AccountState],
+    ) -> Result<(), StoreError> {
+        self.save_accounts_unremembered(centre, accounts)?;
         self.remember(centre, accounts);
         Ok(())
     }
@@ -691,6 +698,22 @@ impl StoreTx for SqliteTx<'_> {
 
     fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError> {
         self.atomic(|t| t.save_accounts_raw(centre, accounts))
+    }
+
+    fn save_accounts_owned(
+        &mut self,
+        centre: &str,
+        accounts: Vec<AccountState>,
+    ) -> Result<(), StoreError> {
+        self.atomic(|t| t.save_accounts_unremembered(centre, &accounts))?;
+        let map = match self.written.get_mut(centre) {
+            Some(m) => m,
+            None => self.written.entry(centre.to_owned()).or_default(),
+        };
+        for a in accounts {
+            map.insert(a.no.clone(), a);
+        }
+        Ok(())
     }
 
     fn insert_entries(&mut self, centre: &str, entries: &[SealedEntry]) -> Result<(), StoreError> {

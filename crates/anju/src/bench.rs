@@ -166,7 +166,8 @@ pub fn post(
                 }
                 let amount = 50_000 + (i as i64 % 1000) * 3;
                 total += amount;
-                legs.push(Leg::credit(member(i)?, Fen::new(amount)));
+                // The roster's account numbers, as a remittance job has them.
+                legs.push(Leg::credit(nos[BANKS.len() + i].clone(), Fen::new(amount)));
                 remaining -= 1;
             }
             legs.insert(
