@@ -203,6 +203,120 @@ pub fn post_batch(
     Ok(out)
 }
 
+/// Batches at least this big run the posting engine on a worker thread.
+const PIPELINE_MIN_ENTRIES: usize = 256;
+/// Entries written per store call in a pipelined batch.
+const PIPELINE_CHUNK: usize = 512;
+
+/// Where a request's result sits in the output.
+enum Slot {
+    New,
+    Replay(Box<SealedEntry>),
+}
+
+/// What one request became.
+enum Step {
+    New(SealedEntry),
+    Replay(Box<SealedEntry>),
+}
+
+/// The in-memory side of a batch: everything the domain engine needs, nothing of the store.
+struct Engine<'c> {
+    centre: &'c str,
+    business_date: Date,
+    recorded_at: i64,
+    head: ChainHead,
+    by_key: FxHashMap<String, SealedEntry>,
+    resolved_by: FxHashMap<i64, i64>,
+    needed_later: FxHashSet<String>,
+    accounts: FxHashMap<AccountNo, AccountState>,
+    touched: FxHashSet<AccountNo>,
+}
+
+impl Engine<'_> {
+    /// Replays or posts one request. Every account it can touch was loaded up front:
+    /// its own legs, and the legs of the entry it refers to (in the database or earlier
+    /// in the batch, whose legs are themselves requests of the batch).
+    fn step(&mut self, req: EntryRequest) -> Result<Step, AppError> {
+        let referenced = |by_key: &FxHashMap<String, SealedEntry>| {
+            req.refers_to.as_ref().and_then(|k| by_key.get(k)).cloned()
+        };
+        if let Some(existing) = self.by_key.get(&req.key).cloned() {
+            // Replay check: resolve as if for the first time and compare bodies. The
+            // booking date is the system's, not the caller's: a retry that arrives after
+            // the business date moved on (a bank notice sent again the next day) is still
+            // the same request and gets the first entry back.
+            let r = referenced(&self.by_key);
+            let mut probe = req.clone();
+            probe.business_date = existing.entry.business_date;
+            let same = resolve(
+                &probe,
+                r.as_ref().map(|e| Referenced {
+                    entry: e,
+                    resolved_by: None,
+                }),
+            )
+            .is_ok_and(|body| body.body_hash(existing.alg) == existing.body_hash);
+            if !same {
+                return Err(entry_err(
+                    &req.key,
+                    LedgerError::IdempotencyConflict {
+                        key: req.key.clone(),
+                        seq: existing.seq,
+                    },
+                ));
+            }
+            return Ok(Step::Replay(Box::new(existing)));
+        }
+        if req.business_date != self.business_date {
+            return Err(entry_err(
+                &req.key,
+                LedgerError::BadField {
+                    field: "business_date",
+                    value: req.business_date.to_string(),
+                    rule: "must be the centre's current business date (营业日)",
+                },
+            ));
+        }
+        let r = referenced(&self.by_key);
+        let key = req.key.clone();
+        let body = resolve_owned(
+            req,
+            r.as_ref().map(|e| Referenced {
+                entry: e,
+                resolved_by: self.resolved_by.get(&e.seq).copied(),
+            }),
+        )
+        .map_err(|e| entry_err(&key, e))?;
+        let sealed = post(
+            self.centre,
+            &mut self.head,
+            &mut self.accounts,
+            body,
+            self.recorded_at,
+        )
+        .map_err(|e| entry_err(&key, e))?;
+        for leg in &sealed.entry.legs {
+            if !self.touched.contains(leg.account.as_str()) {
+                self.touched.insert(leg.account.clone());
+            }
+            if let Some(p) = leg.account.parent_code()
+                && !self.touched.contains(p)
+                && let Some(pn) = leg.account.parent()
+            {
+                self.touched.insert(pn);
+            }
+        }
+        if let Some(rs) = sealed.entry.ref_seq {
+            self.resolved_by.insert(rs, sealed.seq);
+        }
+        if self.needed_later.contains(&sealed.entry.key) {
+            self.by_key.insert(sealed.entry.key.clone(), sealed.clone());
+        }
+        Ok(Step::New(sealed))
+    }
+}
+
 /// Posts requests inside `tx`, in order, through the domain's posting engine:
 /// idempotency (same key + same body → the first entry; different body → error),
 /// reference resolution for post/void/reversal, running figures, non-negativity and the
@@ -219,7 +333,7 @@ pub fn post_in(
         StoreError::NotFound { what } => AppError::NotFound { what },
         other => AppError::Store(other),
     })?;
-    let mut head = locked.head;
+    let head = locked.head;
     let business_date = locked.business_date;
     for r in &reqs {
         r.validate_shape().map_err(|e| entry_err(&r.key, e))?;
@@ -230,7 +344,7 @@ pub fn post_in(
     wanted.extend(reqs.iter().filter_map(|r| r.refers_to.clone()));
     wanted.sort_unstable();
     wanted.dedup();
-    let mut by_key: FxHashMap<String, SealedEntry> = tx
+    let by_key: FxHashMap<String, SealedEntry> = tx
         .entries_by_keys(centre_code, &wanted)?
         .into_iter()
         .map(|e| (e.entry.key.clone(), e))
@@ -252,7 +366,7 @@ pub fn post_in(
         .filter_map(|r| r.refers_to.as_ref())
         .filter_map(|k| by_key.get(k).map(|e| e.seq))
         .collect();
-    let mut resolved_by: FxHashMap<i64, i64> = tx
+    let resolved_by: FxHashMap<i64, i64> = tx
         .referring_entries(centre_code, &ref_seqs)?
         .into_iter()
         .collect();
@@ -287,111 +401,100 @@ pub fn post_in(
         })?);
     }
     nos.sort_unstable();
-    let mut accounts: FxHashMap<AccountNo, AccountState> = tx
+    let accounts: FxHashMap<AccountNo, AccountState> = tx
         .load_accounts(centre_code, &nos)?
         .into_iter()
         .map(|a| (a.no.clone(), a))
         .collect();
     drop(nos);
 
-    enum Slot {
-        New,
-        Replay(Box<SealedEntry>),
-    }
+    let mut engine = Engine {
+        centre: centre_code,
+        business_date,
+        recorded_at,
+        head,
+        by_key,
+        resolved_by,
+        needed_later,
+        accounts,
+        touched: FxHashSet::default(),
+    };
     let mut slots: Vec<Slot> = Vec::with_capacity(reqs.len());
     let mut new_entries: Vec<SealedEntry> = Vec::new();
-    let mut touched: FxHashSet<AccountNo> = FxHashSet::default();
-    for req in reqs {
-        let referenced = |by_key: &FxHashMap<String, SealedEntry>| {
-            req.refers_to.as_ref().and_then(|k| by_key.get(k)).cloned()
-        };
-        if let Some(existing) = by_key.get(&req.key).cloned() {
-            // Replay check: resolve as if for the first time and compare bodies. The
-            // booking date is the system's, not the caller's: a retry that arrives after
-            // the business date moved on (a bank notice sent again the next day) is still
-            // the same request and gets the first entry back.
-            let r = referenced(&by_key);
-            let mut probe = req.clone();
-            probe.business_date = existing.entry.business_date;
-            let same = resolve(
-                &probe,
-                r.as_ref().map(|e| Referenced {
-                    entry: e,
-                    resolved_by: None,
-                }),
-            )
-            .is_ok_and(|body| body.body_hash(existing.alg) == existing.body_hash);
-            if !same {
-                return Err(entry_err(
-                    &req.key,
-                    LedgerError::IdempotencyConflict {
-                        key: req.key.clone(),
-                        seq: existing.seq,
-                    },
-                ));
-            }
-            slots.push(Slot::Replay(Box::new(existing)));
-            continue;
-        }
-        if req.business_date != business_date {
-            return Err(entry_err(
-                &req.key,
-                LedgerError::BadField {
-                    field: "business_date",
-                    value: req.business_date.to_string(),
-                    rule: "must be the centre's current business date (营业日)",
-                },
-            ));
-        }
-        let r = referenced(&by_key);
-        let key = req.key.clone();
-        let body = resolve_owned(
-            req,
-            r.as_ref().map(|e| Referenced {
-                entry: e,
-                resolved_by: resolved_by.get(&e.seq).copied(),
-            }),
-        )
-        .map_err(|e| entry_err(&key, e))?;
-        // Accounts of legs derived from a reference made in this same batch.
-        if body.kind.needs_reference() {
-            for leg in &body.legs {
-                for no in std::iter::once(leg.account.clone()).chain(leg.account.parent()) {
-                    if !accounts.contains_key(no.as_str())
-                        && let Some(a) = tx
-                            .load_accounts(centre_code, std::slice::from_ref(&no))?
-                            .pop()
-                    {
-                        accounts.insert(no, a);
-                    }
+    if reqs.len() < PIPELINE_MIN_ENTRIES {
+        for req in reqs {
+            match engine.step(req)? {
+                Step::Replay(e) => slots.push(Slot::Replay(e)),
+                Step::New(sealed) => {
+                    slots.push(Slot::New);
+                    new_entries.push(sealed);
                 }
             }
         }
-        let sealed = post(centre_code, &mut head, &mut accounts, body, recorded_at)
-            .map_err(|e| entry_err(&key, e))?;
-        for leg in &sealed.entry.legs {
-            if !touched.contains(leg.account.as_str()) {
-                touched.insert(leg.account.clone());
+        if !new_entries.is_empty() {
+            tx.insert_entries(centre_code, &new_entries)?;
+        }
+    } else {
+        // A big batch is a pipeline over the two cores: the engine (resolution, figures,
+        // SM3 sealing) runs on a worker thread while this thread writes the entries it
+        // has sealed so far. Only this thread touches the transaction.
+        engine = std::thread::scope(|scope| -> Result<Engine<'_>, AppError> {
+            let (out, inbox) = std::sync::mpsc::sync_channel::<Result<Step, AppError>>(1024);
+            let worker = scope.spawn(move || {
+                for req in reqs {
+                    let step = engine.step(req);
+                    let failed = step.is_err();
+                    if out.send(step).is_err() || failed {
+                        break;
+                    }
+                }
+                engine
+            });
+            let mut pending: Vec<SealedEntry> = Vec::with_capacity(PIPELINE_CHUNK);
+            let mut outcome: Result<(), AppError> = Ok(());
+            for step in &inbox {
+                match step {
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                    Ok(Step::Replay(e)) => slots.push(Slot::Replay(e)),
+                    Ok(Step::New(sealed)) => {
+                        slots.push(Slot::New);
+                        pending.push(sealed);
+                        if pending.len() >= PIPELINE_CHUNK {
+                            if let Err(e) = tx.insert_entries(centre_code, &pending) {
+                                outcome = Err(e.into());
+                                break;
+                            }
+                            new_entries.append(&mut pending);
+                        }
+                    }
+                }
             }
-            if let Some(p) = leg.account.parent_code()
-                && !touched.contains(p)
-                && let Some(pn) = leg.account.parent()
-            {
-                touched.insert(pn);
+            // Dropping the inbox stops a worker that is still sending after a failure.
+            drop(inbox);
+            let engine = worker.join().map_err(|_| AppError::Invalid {
+                field: "batch",
+                value: String::new(),
+                rule: "the posting worker panicked".to_owned(),
+            })?;
+            outcome?;
+            if !pending.is_empty() {
+                tx.insert_entries(centre_code, &pending)?;
+                new_entries.append(&mut pending);
             }
-        }
-        if let Some(rs) = sealed.entry.ref_seq {
-            resolved_by.insert(rs, sealed.seq);
-        }
-        if needed_later.contains(&sealed.entry.key) {
-            by_key.insert(sealed.entry.key.clone(), sealed.clone());
-        }
-        slots.push(Slot::New);
-        new_entries.push(sealed);
+            Ok(engine)
+        })?;
     }
 
     if !new_entries.is_empty() {
-        tx.insert_entries(centre_code, &new_entries)?;
+        let Engine {
+            mut accounts,
+            touched,
+            head,
+            ..
+        } = engine;
         let mut changed: Vec<AccountState> = touched
             .into_iter()
             .filter_map(|no| accounts.remove(no.as_str()))

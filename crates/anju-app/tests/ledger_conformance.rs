@@ -346,3 +346,70 @@ fn two_processes_posting_to_one_database_never_see_stale_figures() {
         assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
     });
 }
+
+#[test]
+fn a_big_batch_is_pipelined_and_still_all_or_nothing() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        // 400 requests (the engine runs on a worker thread from 256 on), with a pending
+        // entry and its posting, a repeated key and a reversal inside the batch.
+        let mut reqs: Vec<EntryRequest> =
+            (0..400).map(|i| remit(&format!("R{i}"), 100, 1)).collect();
+        reqs.insert(
+            10,
+            EntryRequest::pending(
+                "P1",
+                TxCode::Withdrawal,
+                d("2026-01-05"),
+                vec![
+                    Leg::debit(a("201.M1"), Fen::new(500)),
+                    Leg::credit(a("101.ICBC"), Fen::new(500)),
+                ],
+                "",
+                clerk(),
+            ),
+        );
+        reqs.push(EntryRequest::resolve_pending(
+            "P1-ok",
+            "P1",
+            true,
+            d("2026-01-05"),
+            d("2026-01-05"),
+            "",
+            Stamp::system("bank"),
+        ));
+        reqs.push(remit("R7", 100, 1));
+        reqs.push(EntryRequest::reversal(
+            "R8-rev",
+            "R8",
+            d("2026-01-05"),
+            "",
+            clerk(),
+        ));
+        let keys: Vec<String> = reqs.iter().map(|r| r.key.clone()).collect();
+        let out = post_batch(s, C, reqs, now()).unwrap();
+        assert_eq!(out.len(), keys.len());
+        for (p, k) in out.iter().zip(&keys) {
+            assert_eq!(&p.entry.entry.key, k, "results come back in request order");
+        }
+        assert!(
+            out[keys.len() - 2].replayed,
+            "the repeated key R7 is a replay"
+        );
+        assert_eq!(out.iter().filter(|p| p.replayed).count(), 1);
+        assert_eq!(entries(s), 403);
+        // 400 × 100 − 100 (R8 reversed) − 500 (P1 paid).
+        assert_eq!(balance(s, "201.M1").0, 400 * 100 - 100 - 500);
+        assert_eq!(balance(s, "201.M2").0, 400 - 1);
+        // A bad request deep in a big batch: an error naming it, and nothing written.
+        let mut bad: Vec<EntryRequest> = (0..400).map(|i| remit(&format!("S{i}"), 1, 1)).collect();
+        bad[333].legs[1].account = a("201.NOPE");
+        let err = post_batch(s, C, bad, now()).unwrap_err();
+        assert!(err.to_string().contains("S333"), "{err}");
+        assert_eq!(entries(s), 403);
+        assert_eq!(balance(s, "201.M1").0, 400 * 100 - 100 - 500);
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
+    });
+}
