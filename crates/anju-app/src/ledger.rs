@@ -217,7 +217,7 @@ enum Slot {
 /// What one request became.
 enum Step {
     New(SealedEntry),
-    Replay(Box<SealedEntry>),
+    Replay(SealedEntry),
 }
 
 /// The in-memory side of a batch: everything the domain engine needs, nothing of the store.
@@ -266,7 +266,7 @@ impl Engine<'_> {
                     },
                 ));
             }
-            return Ok(Step::Replay(Box::new(existing)));
+            return Ok(Step::Replay(existing));
         }
         if req.business_date != self.business_date {
             return Err(entry_err(
@@ -424,7 +424,7 @@ pub fn post_in(
     if reqs.len() < PIPELINE_MIN_ENTRIES {
         for req in reqs {
             match engine.step(req)? {
-                Step::Replay(e) => slots.push(Slot::Replay(e)),
+                Step::Replay(e) => slots.push(Slot::Replay(Box::new(e))),
                 Step::New(sealed) => {
                     slots.push(Slot::New);
                     new_entries.push(sealed);
@@ -458,7 +458,7 @@ pub fn post_in(
                         outcome = Err(e);
                         break;
                     }
-                    Ok(Step::Replay(e)) => slots.push(Slot::Replay(e)),
+                    Ok(Step::Replay(e)) => slots.push(Slot::Replay(Box::new(e))),
                     Ok(Step::New(sealed)) => {
                         slots.push(Slot::New);
                         pending.push(sealed);
