@@ -433,7 +433,9 @@ fn failed_error() -> StoreError {
 struct SqliteTx<'a> {
     g: MutexGuard<'a, Inner>,
     /// Accounts inserted or saved by this transaction (by centre), for the cache on commit.
-    written: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
+    /// (A log in write order; later rows supersede earlier ones. Indexed only when a
+    /// load in the same transaction needs it, so a batch hashes each account once.)
+    written: FxHashMap<String, Vec<AccountState>>,
     /// Set when a write failed part-way: the transaction may then only roll back.
     failed: bool,
     done: bool,
@@ -673,13 +675,14 @@ impl SqliteTx<'_> {
 
     /// Remembers accounts this transaction wrote, for the cache if it commits.
     fn remember(&mut self, centre: &str, accounts: &[AccountState]) {
-        let map = match self.written.get_mut(centre) {
-            Some(m) => m,
-            None => self.written.entry(centre.to_owned()).or_default(),
-        };
-        for a in accounts {
-            map.insert(a.no.clone(), a.clone());
+        self.log(centre).extend_from_slice(accounts);
+    }
+
+    fn log(&mut self, centre: &str) -> &mut Vec<AccountState> {
+        if !self.written.contains_key(centre) {
+            self.written.insert(centre.to_owned(), Vec::new());
         }
+        self.written.entry(centre.to_owned()).or_default()
     }
 }
 
@@ -706,12 +709,11 @@ impl StoreTx for SqliteTx<'_> {
         accounts: Vec<AccountState>,
     ) -> Result<(), StoreError> {
         self.atomic(|t| t.save_accounts_unremembered(centre, &accounts))?;
-        let map = match self.written.get_mut(centre) {
-            Some(m) => m,
-            None => self.written.entry(centre.to_owned()).or_default(),
-        };
-        for a in accounts {
-            map.insert(a.no.clone(), a);
+        let log = self.log(centre);
+        if log.is_empty() {
+            *log = accounts;
+        } else {
+            log.extend(accounts);
         }
         Ok(())
     }
@@ -734,7 +736,7 @@ impl StoreTx for SqliteTx<'_> {
             return Ok(());
         }
         for (centre, accounts) in written {
-            for (_, a) in accounts {
+            for a in accounts {
                 if self.g.cached < CACHE_MAX_ACCOUNTS
                     || self
                         .g
@@ -839,8 +841,13 @@ impl StoreTx for SqliteTx<'_> {
     ) -> Result<Vec<AccountState>, StoreError> {
         // This transaction's own writes first, then the committed-state cache, then the
         // database for whatever is left.
-        let own = self.written.get(centre);
-        let mut out = Vec::with_capacity(nos.len());
+        let own: Option<FxHashMap<&str, &AccountState>> = self
+            .written
+            .get(centre)
+            .filter(|log| !log.is_empty())
+            .map(|log| log.iter().map(|a| (a.no.as_str(), a)).collect());
+        let own = own.as_ref();
+        let mut out: Vec<AccountState> = Vec::with_capacity(nos.len());
         let mut missing: Vec<&AccountNo> = Vec::new();
         {
             let cached = if self.g.cache_enabled {
@@ -850,7 +857,7 @@ impl StoreTx for SqliteTx<'_> {
             };
             for no in nos {
                 if let Some(a) = own.and_then(|m| m.get(no.as_str())) {
-                    out.push(a.clone());
+                    out.push(AccountState::clone(a));
                 } else if let Some(a) = cached.and_then(|m| m.get(no.as_str())) {
                     out.push(a.clone());
                 } else {
