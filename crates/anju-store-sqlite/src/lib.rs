@@ -735,16 +735,20 @@ impl StoreTx for SqliteTx<'_> {
         if !self.g.cache_enabled {
             return Ok(());
         }
+        let inner = &mut *self.g;
         for (centre, accounts) in written {
+            let map = inner.cache.entry(centre).or_default();
             for a in accounts {
-                if self.g.cached < CACHE_MAX_ACCOUNTS
-                    || self
-                        .g
-                        .cache
-                        .get(&centre)
-                        .is_some_and(|m| m.contains_key(a.no.as_str()))
-                {
-                    self.g.cache_put(&centre, a);
+                match map.entry(a.no.clone()) {
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        o.insert(a);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        if inner.cached < CACHE_MAX_ACCOUNTS {
+                            v.insert(a);
+                            inner.cached += 1;
+                        }
+                    }
                 }
             }
         }
