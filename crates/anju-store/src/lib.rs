@@ -169,7 +169,9 @@ pub trait StoreTx {
         centre: &str,
         nos: &[AccountNo],
     ) -> Result<Vec<AccountState>, StoreError>;
-    /// Saves the running figures of existing accounts.
+    /// Saves the running figures of existing accounts. Figures change only by posting, so
+    /// a transaction that saves figures also moves the chain head (`set_chain_head`): the
+    /// PostgreSQL account cache relies on it.
     fn save_accounts(&mut self, centre: &str, accounts: &[AccountState]) -> Result<(), StoreError>;
     /// [`StoreTx::save_accounts`] taking the accounts by value, so a backend that keeps
     /// what it wrote (for a cache) need not copy 200,000 rows.
