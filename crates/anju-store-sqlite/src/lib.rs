@@ -577,6 +577,7 @@ impl SqliteTx<'_> {
         }
         Ok(())
     }
+
     fn save_accounts_raw(
         &mut self,
         centre: &str,
