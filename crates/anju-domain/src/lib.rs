@@ -7,6 +7,7 @@
 
 pub mod calendar;
 pub mod codes;
+pub mod collection;
 pub mod ids;
 pub mod ledger;
 pub mod money;
