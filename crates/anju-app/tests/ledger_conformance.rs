@@ -413,3 +413,33 @@ fn a_big_batch_is_pipelined_and_still_all_or_nothing() {
         assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
     });
 }
+
+#[test]
+fn concurrent_posters_keep_one_chain_and_post_each_key_once() {
+    for_each_backend(|db| {
+        setup(db.store.as_ref());
+        // Four posters — two threads on each of two store instances (as two processes
+        // would) — post 25 entries each; every entry is also sent a second time by
+        // another poster, as a retry racing the original.
+        let other = db.open_another();
+        let stores: [&dyn Store; 2] = [db.store.as_ref(), other.as_ref()];
+        std::thread::scope(|scope| {
+            for t in 0..4usize {
+                let store = stores[t % 2];
+                scope.spawn(move || {
+                    for i in 0..25usize {
+                        for key in [format!("T{t}-{i}"), format!("T{}-{i}", (t + 1) % 4)] {
+                            let r = post_one(store, C, remit(&key, 10, 1), now());
+                            assert!(r.is_ok(), "{key}: {r:?}");
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(entries(db.store.as_ref()), 100);
+        assert_eq!(balance(db.store.as_ref(), "201.M1").0, 1_000);
+        let report = audit(other.as_ref(), C).unwrap();
+        assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
+        assert_eq!(report.entries, 100);
+    });
+}
