@@ -5,5 +5,6 @@
 
 pub mod error;
 pub mod ledger;
+pub mod registry;
 
 pub use error::AppError;

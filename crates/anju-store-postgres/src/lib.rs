@@ -43,8 +43,14 @@ use postgres::{Client, NoTls};
 use tx::{PgConn, PgTx};
 
 /// Embedded migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
+    (
+        2,
+        "registry",
+        include_str!("../migrations/0002_registry.sql"),
+    ),
+];
 
 /// Key of the advisory lock held while migrating ("anjumigr").
 const MIGRATION_LOCK: i64 = 0x616e_6a75_6d69_6772;

@@ -7,7 +7,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Write;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
-use anju_store::raw::{RawEntry, RawLeg, assemble, parse_date, parse_digest};
+use anju_store::raw::{
+    RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
+};
+use anju_store::registry::{EventRow, MemberRow, UnitRow};
 use anju_store::{Backend, CentreRow, LedgerCounts, StoreError, StoreTx};
 use jiff::civil::Date;
 use postgres::fallible_iterator::FallibleIterator;
@@ -933,6 +936,295 @@ impl PgConn {
             )?,
         })
     }
+
+    // ---- collection registry -------------------------------------------------------
+
+    fn insert_unit(&mut self, centre: &str, u: &UnitRow) -> Result<(), StoreError> {
+        let opened = date_str(u.opened_on);
+        let (ur, mr) = (u.unit_ratio.units(), u.member_ratio.units());
+        let status = u.status.code();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO units (centre_code, unit_no, credit_code, name, address, legal_rep,
+                    payday, bank_code, unit_ratio, member_ratio, status, opened_on)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::date)",
+                &[
+                    &centre,
+                    &u.unit_no,
+                    &u.credit_code,
+                    &u.name,
+                    &u.address,
+                    &u.legal_rep,
+                    &u.payday,
+                    &u.bank_code,
+                    &ur,
+                    &mr,
+                    &status,
+                    &opened,
+                ],
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!(
+                    "unit {} or credit code {} in centre {centre}",
+                    u.unit_no, u.credit_code
+                ),
+            },
+            other => other,
+        })
+    }
+
+    fn update_unit(&mut self, centre: &str, u: &UnitRow) -> Result<(), StoreError> {
+        let (ur, mr) = (u.unit_ratio.units(), u.member_ratio.units());
+        let status = u.status.code();
+        let n = self.execute(
+            "UPDATE units SET name = $3, address = $4, legal_rep = $5, payday = $6,
+                bank_code = $7, unit_ratio = $8, member_ratio = $9, status = $10
+             WHERE centre_code = $1 AND unit_no = $2",
+            &[
+                &centre,
+                &u.unit_no,
+                &u.name,
+                &u.address,
+                &u.legal_rep,
+                &u.payday,
+                &u.bank_code,
+                &ur,
+                &mr,
+                &status,
+            ],
+        )?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("unit {} in centre {centre}", u.unit_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn unit_from(row: Option<Row>) -> Result<Option<UnitRow>, StoreError> {
+        let Some(r) = row else { return Ok(None) };
+        RawUnit {
+            unit_no: column(r.try_get(0))?,
+            credit_code: column(r.try_get(1))?,
+            name: column(r.try_get(2))?,
+            address: column(r.try_get(3))?,
+            legal_rep: column(r.try_get(4))?,
+            payday: column(r.try_get(5))?,
+            bank_code: column(r.try_get(6))?,
+            unit_ratio: column(r.try_get(7))?,
+            member_ratio: column(r.try_get(8))?,
+            status: column(r.try_get(9))?,
+            opened_on: column(r.try_get(10))?,
+        }
+        .decode()
+        .map(Some)
+    }
+
+    fn unit(&mut self, centre: &str, unit_no: &str) -> Result<Option<UnitRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
+                unit_ratio, member_ratio, status, opened_on::text
+             FROM units WHERE centre_code = $1 AND unit_no = $2",
+            &[&centre, &unit_no],
+        )?;
+        Self::unit_from(row)
+    }
+
+    fn unit_by_credit_code(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<UnitRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
+                unit_ratio, member_ratio, status, opened_on::text
+             FROM units WHERE centre_code = $1 AND credit_code = $2",
+            &[&centre, &code],
+        )?;
+        Self::unit_from(row)
+    }
+
+    fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COUNT(*) FROM units WHERE centre_code = $1",
+            &[&centre],
+        )
+    }
+
+    fn insert_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
+        let opened = date_str(m.opened_on);
+        let base = m.base.fen();
+        let status = m.status.code();
+        let before = m.before_freeze.map(|b| b.code());
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO members (centre_code, account_no, id_number, name, unit_no, base_fen,
+                    status, before_freeze, opened_on)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::date)",
+                &[
+                    &centre,
+                    &m.account_no,
+                    &m.id_number,
+                    &m.name,
+                    &m.unit_no,
+                    &base,
+                    &status,
+                    &before,
+                    &opened,
+                ],
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!(
+                    "personal account {} or its ID number in centre {centre}",
+                    m.account_no
+                ),
+            },
+            other => other,
+        })
+    }
+
+    fn update_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
+        let base = m.base.fen();
+        let status = m.status.code();
+        let before = m.before_freeze.map(|b| b.code());
+        let n = self.execute(
+            "UPDATE members SET name = $3, unit_no = $4, base_fen = $5, status = $6,
+                before_freeze = $7
+             WHERE centre_code = $1 AND account_no = $2",
+            &[
+                &centre,
+                &m.account_no,
+                &m.name,
+                &m.unit_no,
+                &base,
+                &status,
+                &before,
+            ],
+        )?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("personal account {} in centre {centre}", m.account_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn member_from(row: Option<Row>) -> Result<Option<MemberRow>, StoreError> {
+        let Some(r) = row else { return Ok(None) };
+        RawMember {
+            account_no: column(r.try_get(0))?,
+            id_number: column(r.try_get(1))?,
+            name: column(r.try_get(2))?,
+            unit_no: column(r.try_get(3))?,
+            base_fen: column(r.try_get(4))?,
+            status: column(r.try_get(5))?,
+            before_freeze: column(r.try_get(6))?,
+            opened_on: column(r.try_get(7))?,
+        }
+        .decode()
+        .map(Some)
+    }
+
+    fn member(&mut self, centre: &str, account_no: &str) -> Result<Option<MemberRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze,
+                opened_on::text
+             FROM members WHERE centre_code = $1 AND account_no = $2",
+            &[&centre, &account_no],
+        )?;
+        Self::member_from(row)
+    }
+
+    fn member_by_id_number(
+        &mut self,
+        centre: &str,
+        id: &str,
+    ) -> Result<Option<MemberRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze,
+                opened_on::text
+             FROM members WHERE centre_code = $1 AND id_number = $2",
+            &[&centre, &id],
+        )?;
+        Self::member_from(row)
+    }
+
+    fn count_members(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COUNT(*) FROM members WHERE centre_code = $1",
+            &[&centre],
+        )
+    }
+
+    fn append_event(&mut self, centre: &str, e: &EventRow) -> Result<(), StoreError> {
+        let date = date_str(e.date);
+        let business = e.business.code();
+        let channel = e.stamp.channel.code();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO status_events (centre_code, subject, event_no, event_date, business,
+                    from_status, to_status, reason, operator, channel, service_point,
+                    on_behalf_of, recorded_at_us)
+                 VALUES ($1, $2, $3, $4::text::date, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                &[
+                    &centre,
+                    &e.subject,
+                    &e.event_no,
+                    &date,
+                    &business,
+                    &e.from_status,
+                    &e.to_status,
+                    &e.reason,
+                    &e.stamp.operator,
+                    &channel,
+                    &e.stamp.service_point,
+                    &e.stamp.on_behalf_of,
+                    &e.recorded_at_us,
+                ],
+            )
+            .map(drop)
+        })
+        .map_err(|err| match err {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!("event {} of {} in centre {centre}", e.event_no, e.subject),
+            },
+            other => other,
+        })
+    }
+
+    fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self.query(
+            "SELECT subject, event_no, event_date::text, business, from_status, to_status, reason,
+                operator, channel, service_point, on_behalf_of, recorded_at_us
+             FROM status_events WHERE centre_code = $1 AND subject = $2 ORDER BY event_no",
+            &[&centre, &subject],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                RawEvent {
+                    subject: column(r.try_get(0))?,
+                    event_no: column(r.try_get(1))?,
+                    event_date: column(r.try_get(2))?,
+                    business: column(r.try_get(3))?,
+                    from_status: column(r.try_get(4))?,
+                    to_status: column(r.try_get(5))?,
+                    reason: column(r.try_get(6))?,
+                    operator: column(r.try_get(7))?,
+                    channel: column(r.try_get(8))?,
+                    service_point: column(r.try_get(9))?,
+                    on_behalf_of: column(r.try_get(10))?,
+                    recorded_at_us: column(r.try_get(11))?,
+                }
+                .decode()
+            })
+            .collect()
+    }
 }
 
 /// A PostgreSQL transaction holding a pooled connection; rolls back when dropped
@@ -1247,5 +1539,61 @@ impl StoreTx for PgTx<'_> {
 
     fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError> {
         self.conn()?.counts(centre)
+    }
+
+    fn insert_unit(&mut self, centre: &str, unit: &UnitRow) -> Result<(), StoreError> {
+        self.conn()?.insert_unit(centre, unit)
+    }
+
+    fn update_unit(&mut self, centre: &str, unit: &UnitRow) -> Result<(), StoreError> {
+        self.conn()?.update_unit(centre, unit)
+    }
+
+    fn unit(&mut self, centre: &str, unit_no: &str) -> Result<Option<UnitRow>, StoreError> {
+        self.conn()?.unit(centre, unit_no)
+    }
+
+    fn unit_by_credit_code(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<UnitRow>, StoreError> {
+        self.conn()?.unit_by_credit_code(centre, code)
+    }
+
+    fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_units(centre)
+    }
+
+    fn insert_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError> {
+        self.conn()?.insert_member(centre, member)
+    }
+
+    fn update_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError> {
+        self.conn()?.update_member(centre, member)
+    }
+
+    fn member(&mut self, centre: &str, account_no: &str) -> Result<Option<MemberRow>, StoreError> {
+        self.conn()?.member(centre, account_no)
+    }
+
+    fn member_by_id_number(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<MemberRow>, StoreError> {
+        self.conn()?.member_by_id_number(centre, id_number)
+    }
+
+    fn count_members(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_members(centre)
+    }
+
+    fn append_event(&mut self, centre: &str, event: &EventRow) -> Result<(), StoreError> {
+        self.conn()?.append_event(centre, event)
+    }
+
+    fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError> {
+        self.conn()?.events(centre, subject)
     }
 }

@@ -14,6 +14,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_store::raw::{RawEvent, RawMember, RawUnit};
+use anju_store::registry::{EventRow, MemberRow, UnitRow};
 use anju_store::{
     Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
     migration_checksum, migration_needed,
@@ -24,8 +26,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use rows::{ACCOUNT_COLUMNS, account_from_row, date_str, digest_hex, entries_with_legs};
 
 /// Embedded migrations, in order: (version, name, SQL).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
+    (
+        2,
+        "registry",
+        include_str!("../migrations/0002_registry.sql"),
+    ),
+];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
 const CHUNK_ROWS: usize = 200;
@@ -452,6 +460,70 @@ impl Drop for SqliteTx<'_> {
 }
 
 impl SqliteTx<'_> {
+    fn unit_where(
+        &mut self,
+        column: &'static str,
+        centre: &str,
+        value: &str,
+    ) -> Result<Option<UnitRow>, StoreError> {
+        let sql = format!(
+            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
+                unit_ratio, member_ratio, status, opened_on
+             FROM units WHERE centre_code = ?1 AND {column} = ?2"
+        );
+        let raw = self
+            .g
+            .conn
+            .query_row(&sql, params![centre, value], |r| {
+                Ok(RawUnit {
+                    unit_no: r.get(0)?,
+                    credit_code: r.get(1)?,
+                    name: r.get(2)?,
+                    address: r.get(3)?,
+                    legal_rep: r.get(4)?,
+                    payday: r.get(5)?,
+                    bank_code: r.get(6)?,
+                    unit_ratio: r.get(7)?,
+                    member_ratio: r.get(8)?,
+                    status: r.get(9)?,
+                    opened_on: r.get(10)?,
+                })
+            })
+            .optional()
+            .map_err(db_err)?;
+        raw.map(RawUnit::decode).transpose()
+    }
+
+    fn member_where(
+        &mut self,
+        column: &'static str,
+        centre: &str,
+        value: &str,
+    ) -> Result<Option<MemberRow>, StoreError> {
+        let sql = format!(
+            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze, opened_on
+             FROM members WHERE centre_code = ?1 AND {column} = ?2"
+        );
+        let raw = self
+            .g
+            .conn
+            .query_row(&sql, params![centre, value], |r| {
+                Ok(RawMember {
+                    account_no: r.get(0)?,
+                    id_number: r.get(1)?,
+                    name: r.get(2)?,
+                    unit_no: r.get(3)?,
+                    base_fen: r.get(4)?,
+                    status: r.get(5)?,
+                    before_freeze: r.get(6)?,
+                    opened_on: r.get(7)?,
+                })
+            })
+            .optional()
+            .map_err(db_err)?;
+        raw.map(RawMember::decode).transpose()
+    }
+
     /// Runs one write method. If it fails part-way, the transaction is marked failed and
     /// can no longer commit: its partial rows go with the rollback when it is dropped.
     /// (A savepoint per call would allow carrying on, but on a 224,000-row batch SQLite's
@@ -1017,5 +1089,238 @@ impl StoreTx for SqliteTx<'_> {
             entries: q("SELECT COUNT(*) FROM journal_entries WHERE centre_code = ?1")?,
             legs: q("SELECT COUNT(*) FROM journal_legs WHERE centre_code = ?1")?,
         })
+    }
+
+    fn insert_unit(&mut self, centre: &str, u: &UnitRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO units (centre_code, unit_no, credit_code, name, address, legal_rep,
+                    payday, bank_code, unit_ratio, member_ratio, status, opened_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    centre,
+                    u.unit_no,
+                    u.credit_code,
+                    u.name,
+                    u.address,
+                    u.legal_rep,
+                    u.payday,
+                    u.bank_code,
+                    u.unit_ratio.units(),
+                    u.member_ratio.units(),
+                    u.status.code(),
+                    date_str(u.opened_on)
+                ],
+            )
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!(
+                        "unit {} or credit code {} in centre {centre}",
+                        u.unit_no, u.credit_code
+                    ),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn update_unit(&mut self, centre: &str, u: &UnitRow) -> Result<(), StoreError> {
+        let n = self
+            .g
+            .conn
+            .execute(
+                "UPDATE units SET name = ?3, address = ?4, legal_rep = ?5, payday = ?6,
+                    bank_code = ?7, unit_ratio = ?8, member_ratio = ?9, status = ?10
+                 WHERE centre_code = ?1 AND unit_no = ?2",
+                params![
+                    centre,
+                    u.unit_no,
+                    u.name,
+                    u.address,
+                    u.legal_rep,
+                    u.payday,
+                    u.bank_code,
+                    u.unit_ratio.units(),
+                    u.member_ratio.units(),
+                    u.status.code()
+                ],
+            )
+            .map_err(db_err)?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("unit {} in centre {centre}", u.unit_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn unit(&mut self, centre: &str, unit_no: &str) -> Result<Option<UnitRow>, StoreError> {
+        self.unit_where("unit_no", centre, unit_no)
+    }
+
+    fn unit_by_credit_code(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<UnitRow>, StoreError> {
+        self.unit_where("credit_code", centre, code)
+    }
+
+    fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.g
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM units WHERE centre_code = ?1",
+                [centre],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+
+    fn insert_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO members (centre_code, account_no, id_number, name, unit_no, base_fen,
+                    status, before_freeze, opened_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    centre,
+                    m.account_no,
+                    m.id_number,
+                    m.name,
+                    m.unit_no,
+                    m.base.fen(),
+                    m.status.code(),
+                    m.before_freeze.map(|s| s.code()),
+                    date_str(m.opened_on)
+                ],
+            )
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!(
+                        "personal account {} or its ID number in centre {centre}",
+                        m.account_no
+                    ),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn update_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
+        let n = self
+            .g
+            .conn
+            .execute(
+                "UPDATE members SET name = ?3, unit_no = ?4, base_fen = ?5, status = ?6,
+                    before_freeze = ?7
+                 WHERE centre_code = ?1 AND account_no = ?2",
+                params![
+                    centre,
+                    m.account_no,
+                    m.name,
+                    m.unit_no,
+                    m.base.fen(),
+                    m.status.code(),
+                    m.before_freeze.map(|s| s.code())
+                ],
+            )
+            .map_err(db_err)?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("personal account {} in centre {centre}", m.account_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn member(&mut self, centre: &str, account_no: &str) -> Result<Option<MemberRow>, StoreError> {
+        self.member_where("account_no", centre, account_no)
+    }
+
+    fn member_by_id_number(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<MemberRow>, StoreError> {
+        self.member_where("id_number", centre, id_number)
+    }
+
+    fn count_members(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.g
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM members WHERE centre_code = ?1",
+                [centre],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+
+    fn append_event(&mut self, centre: &str, e: &EventRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO status_events (centre_code, subject, event_no, event_date, business,
+                    from_status, to_status, reason, operator, channel, service_point,
+                    on_behalf_of, recorded_at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    centre,
+                    e.subject,
+                    e.event_no,
+                    date_str(e.date),
+                    e.business.code(),
+                    e.from_status,
+                    e.to_status,
+                    e.reason,
+                    e.stamp.operator,
+                    e.stamp.channel.code(),
+                    e.stamp.service_point,
+                    e.stamp.on_behalf_of,
+                    e.recorded_at_us
+                ],
+            )
+            .map_err(|err| match db_err(err) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("event {} of {} in centre {centre}", e.event_no, e.subject),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT subject, event_no, event_date, business, from_status, to_status, reason,
+                    operator, channel, service_point, on_behalf_of, recorded_at_us
+                 FROM status_events WHERE centre_code = ?1 AND subject = ?2 ORDER BY event_no",
+            )
+            .map_err(db_err)?;
+        let raws: Vec<RawEvent> = stmt
+            .query_map(params![centre, subject], |r| {
+                Ok(RawEvent {
+                    subject: r.get(0)?,
+                    event_no: r.get(1)?,
+                    event_date: r.get(2)?,
+                    business: r.get(3)?,
+                    from_status: r.get(4)?,
+                    to_status: r.get(5)?,
+                    reason: r.get(6)?,
+                    operator: r.get(7)?,
+                    channel: r.get(8)?,
+                    service_point: r.get(9)?,
+                    on_behalf_of: r.get(10)?,
+                    recorded_at_us: r.get(11)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawEvent::decode).collect()
     }
 }

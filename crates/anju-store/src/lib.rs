@@ -10,11 +10,13 @@
 //! swallow an error as "not found".
 
 pub mod raw;
+pub mod registry;
 
 use std::fmt;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use jiff::civil::Date;
+use registry::{EventRow, MemberRow, UnitRow};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,6 +211,40 @@ pub trait StoreTx {
     ) -> Result<Vec<SealedEntry>, StoreError>;
     /// Row counts.
     fn counts(&mut self, centre: &str) -> Result<LedgerCounts, StoreError>;
+
+    // ---- collection registry -------------------------------------------------------
+    /// Registers a unit; `Conflict` if its number or credit code exists.
+    fn insert_unit(&mut self, centre: &str, unit: &UnitRow) -> Result<(), StoreError>;
+    /// Saves a unit's changeable fields (everything but its number and credit code).
+    fn update_unit(&mut self, centre: &str, unit: &UnitRow) -> Result<(), StoreError>;
+    /// A unit by number.
+    fn unit(&mut self, centre: &str, unit_no: &str) -> Result<Option<UnitRow>, StoreError>;
+    /// A unit by unified social credit code.
+    fn unit_by_credit_code(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<UnitRow>, StoreError>;
+    /// Number of units ever registered in the centre.
+    fn count_units(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Opens a personal account; `Conflict` if its number or ID number exists.
+    fn insert_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError>;
+    /// Saves a member's changeable fields (unit, base, status).
+    fn update_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError>;
+    /// A member by personal account number.
+    fn member(&mut self, centre: &str, account_no: &str) -> Result<Option<MemberRow>, StoreError>;
+    /// A member by resident ID number.
+    fn member_by_id_number(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<MemberRow>, StoreError>;
+    /// Number of personal accounts ever opened in the centre.
+    fn count_members(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Appends a status event (its `event_no` must be the subject's next).
+    fn append_event(&mut self, centre: &str, event: &EventRow) -> Result<(), StoreError>;
+    /// A subject's events in order.
+    fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

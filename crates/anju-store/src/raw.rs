@@ -257,3 +257,119 @@ pub fn assemble(entries: Vec<RawEntry>, legs: Vec<RawLeg>) -> Result<Vec<SealedE
     }
     Ok(out)
 }
+
+/// A `units` row as read.
+#[derive(Debug, Clone)]
+pub struct RawUnit {
+    pub unit_no: String,
+    pub credit_code: String,
+    pub name: String,
+    pub address: String,
+    pub legal_rep: String,
+    pub payday: i32,
+    pub bank_code: String,
+    pub unit_ratio: i64,
+    pub member_ratio: i64,
+    pub status: String,
+    pub opened_on: String,
+}
+
+impl RawUnit {
+    /// Decodes the row.
+    pub fn decode(self) -> Result<crate::registry::UnitRow, StoreError> {
+        let at = |c: &str| format!("units[{}].{c}", self.unit_no);
+        Ok(crate::registry::UnitRow {
+            status: anju_domain::codes::UnitAccountStatus::from_code(&self.status)
+                .map_err(|e| corrupt(format!("{}: {e}", at("status"))))?,
+            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            unit_ratio: anju_domain::money::Rate::from_units(self.unit_ratio),
+            member_ratio: anju_domain::money::Rate::from_units(self.member_ratio),
+            unit_no: self.unit_no,
+            credit_code: self.credit_code,
+            name: self.name,
+            address: self.address,
+            legal_rep: self.legal_rep,
+            payday: self.payday,
+            bank_code: self.bank_code,
+        })
+    }
+}
+
+/// A `members` row as read.
+#[derive(Debug, Clone)]
+pub struct RawMember {
+    pub account_no: String,
+    pub id_number: String,
+    pub name: String,
+    pub unit_no: Option<String>,
+    pub base_fen: i64,
+    pub status: String,
+    pub before_freeze: Option<String>,
+    pub opened_on: String,
+}
+
+impl RawMember {
+    /// Decodes the row.
+    pub fn decode(self) -> Result<crate::registry::MemberRow, StoreError> {
+        use anju_domain::codes::PersonalAccountStatus;
+        let at = |c: &str| format!("members[{}].{c}", self.account_no);
+        Ok(crate::registry::MemberRow {
+            status: PersonalAccountStatus::from_code(&self.status)
+                .map_err(|e| corrupt(format!("{}: {e}", at("status"))))?,
+            before_freeze: self
+                .before_freeze
+                .as_deref()
+                .map(PersonalAccountStatus::from_code)
+                .transpose()
+                .map_err(|e| corrupt(format!("{}: {e}", at("before_freeze"))))?,
+            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            base: Fen::new(self.base_fen),
+            account_no: self.account_no,
+            id_number: self.id_number,
+            name: self.name,
+            unit_no: self.unit_no,
+        })
+    }
+}
+
+/// A `status_events` row as read.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub subject: String,
+    pub event_no: i64,
+    pub event_date: String,
+    pub business: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub reason: String,
+    pub operator: String,
+    pub channel: String,
+    pub service_point: String,
+    pub on_behalf_of: Option<String>,
+    pub recorded_at_us: i64,
+}
+
+impl RawEvent {
+    /// Decodes the row.
+    pub fn decode(self) -> Result<crate::registry::EventRow, StoreError> {
+        let at = |c: &str| format!("status_events[{}, {}].{c}", self.subject, self.event_no);
+        Ok(crate::registry::EventRow {
+            date: parse_date(&at("event_date"), &self.event_date)?,
+            business: anju_domain::codes::CollectionBusinessType::from_code(&self.business)
+                .map_err(|e| corrupt(format!("{}: {e}", at("business"))))?,
+            stamp: Stamp {
+                channel: Channel::from_code(&self.channel)
+                    .map_err(|e| corrupt(format!("{}: {e}", at("channel"))))?,
+                operator: self.operator,
+                service_point: self.service_point,
+                on_behalf_of: self.on_behalf_of,
+            },
+            subject: self.subject,
+            event_no: self.event_no,
+            from_status: self.from_status,
+            to_status: self.to_status,
+            reason: self.reason,
+            recorded_at_us: self.recorded_at_us,
+        })
+    }
+}

@@ -20,7 +20,10 @@ fn postgres_and_sqlite_schemas_are_equal() {
             "centres",
             "journal_entries",
             "journal_legs",
-            "ledger_accounts"
+            "ledger_accounts",
+            "members",
+            "status_events",
+            "units"
         ],
         "SQLite tables: {s:#?}"
     );

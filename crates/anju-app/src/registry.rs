@@ -1,0 +1,400 @@
+//! The collection registry (issue 3, first part): registering units, opening members'
+//! personal accounts (one per person), and their status changes — each a dated event with
+//! its standard business type, recorded in the same transaction as the change and, for
+//! openings, the ledger sub-account.
+
+use anju_domain::codes::{CodeList, CollectionBusinessType, PersonalAccountStatus};
+use anju_domain::collection::{
+    BaseNotice, CloseCause, CollectionError, MemberStatus, StatusChange, UnitStatus,
+    base_from_wage, check_ratios,
+};
+use anju_domain::ids::{CreditCode, IdCard};
+use anju_domain::ledger::{AccountNo, AccountState};
+use anju_domain::money::{Fen, Rate};
+use anju_domain::policy::Policy;
+use anju_domain::stamp::Stamp;
+use anju_store::registry::{EventRow, MemberRow, UnitRow};
+use anju_store::{CentreRow, Store, StoreError, StoreTx};
+use jiff::Timestamp;
+
+use crate::AppError;
+
+fn rule_err(e: CollectionError) -> AppError {
+    AppError::Invalid {
+        field: "collection",
+        value: String::new(),
+        rule: e.to_string(),
+    }
+}
+
+fn invalid(field: &'static str, value: &str, rule: &str) -> AppError {
+    AppError::Invalid {
+        field,
+        value: value.to_owned(),
+        rule: rule.to_owned(),
+    }
+}
+
+fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<String, AppError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max_chars || v.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            value,
+            &format!("must be 1-{max_chars} printable characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
+    tx.lock_centre(centre).map_err(|e| match e {
+        StoreError::NotFound { what } => AppError::NotFound { what },
+        other => AppError::Store(other),
+    })
+}
+
+/// Appends `change` to `subject`'s history; an opening has no status before it.
+fn record<S: CodeList>(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    subject: &str,
+    change: &StatusChange<S>,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let from_code = if change.business == CollectionBusinessType::Opening {
+        ""
+    } else {
+        change.from.code()
+    };
+    let to_code = change.to.code();
+    let next = tx.events(centre, subject)?.len() as i64 + 1;
+    tx.append_event(
+        centre,
+        &EventRow {
+            subject: subject.to_owned(),
+            event_no: next,
+            date: change.date,
+            business: change.business,
+            from_status: from_code.to_owned(),
+            to_status: to_code.to_owned(),
+            reason: change.reason.clone(),
+            stamp: stamp.clone(),
+            recorded_at_us: now.as_microsecond(),
+        },
+    )?;
+    Ok(())
+}
+
+/// What a unit clerk or counter clerk enters to register a unit (单位登记开户).
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    /// Unified social credit code.
+    pub credit_code: CreditCode,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Legal representative.
+    pub legal_rep: String,
+    /// Payday, day of month.
+    pub payday: i32,
+    /// Collection bank code (a commissioned bank the centre has a deposit account with).
+    pub bank_code: String,
+    /// Unit ratio.
+    pub unit_ratio: Rate,
+    /// Member ratio.
+    pub member_ratio: Rate,
+}
+
+/// Registers a unit: one per credit code (a second registration is refused and names the
+/// existing unit), ratios within the policy in force, the collection bank one of the
+/// centre's; opens its suspense sub-account `213.<unit_no>` and records event 03 开户.
+pub fn register_unit(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    new: NewUnit,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<UnitRow, AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    let name = text_field("name", &new.name, 100)?;
+    let address = text_field("address", &new.address, 200)?;
+    let legal_rep = text_field("legal_rep", &new.legal_rep, 50)?;
+    if !(1..=31).contains(&new.payday) {
+        return Err(invalid(
+            "payday",
+            &new.payday.to_string(),
+            "must be a day of the month, 1-31",
+        ));
+    }
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let rule = policy
+        .contribution_on(c.business_date)
+        .map_err(|e| invalid("policy", "", &e.to_string()))?;
+    check_ratios(new.unit_ratio, new.member_ratio, rule).map_err(rule_err)?;
+    let bank = AccountNo::sub("101", &new.bank_code)
+        .map_err(|e| invalid("bank_code", &new.bank_code, &e.to_string()))?;
+    if tx.load_accounts(centre, &[bank])?.is_empty() {
+        return Err(invalid(
+            "bank_code",
+            &new.bank_code,
+            "is not a commissioned bank of this centre (no fund deposit account 101.<bank>)",
+        ));
+    }
+    if let Some(existing) = tx.unit_by_credit_code(centre, new.credit_code.as_str())? {
+        return Err(invalid(
+            "credit_code",
+            new.credit_code.as_str(),
+            &format!(
+                "is already registered as unit {} ({}); one unit per credit code",
+                existing.unit_no, existing.name
+            ),
+        ));
+    }
+    let unit_no = format!("{}{:06}", &centre[..6], tx.count_units(centre)? + 1);
+    let status = UnitStatus::registered();
+    let row = UnitRow {
+        unit_no: unit_no.clone(),
+        credit_code: new.credit_code.as_str().to_owned(),
+        name,
+        address,
+        legal_rep,
+        payday: new.payday,
+        bank_code: new.bank_code,
+        unit_ratio: new.unit_ratio,
+        member_ratio: new.member_ratio,
+        status: status.0,
+        opened_on: c.business_date,
+    };
+    tx.insert_unit(centre, &row)?;
+    let suspense = AccountNo::sub("213", &unit_no)
+        .map_err(|e| invalid("unit_no", &unit_no, &e.to_string()))?;
+    tx.insert_accounts(centre, &[AccountState::open(suspense, c.business_date)])?;
+    let change = StatusChange {
+        date: c.business_date,
+        business: CollectionBusinessType::Opening,
+        from: status.0,
+        to: status.0,
+        reason: "单位登记开户".to_owned(),
+    };
+    record(
+        tx.as_mut(),
+        centre,
+        &format!("unit:{unit_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// What is entered to open a member's personal account (个人账户设立).
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    /// Resident ID number.
+    pub id_card: IdCard,
+    /// Name.
+    pub name: String,
+    /// The unit hiring the member.
+    pub unit_no: String,
+    /// Previous-year average monthly wage declared by the unit (REG Art. 16).
+    pub wage: Fen,
+}
+
+/// Opens a member's personal account in a unit: one account per person in the centre (a
+/// second opening is refused and names the existing account), base from the declared wage
+/// clamped to the policy's floor/cap (the notice is returned), ledger sub-account
+/// `201.<account_no>`, event 03 开户.
+pub fn open_member(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    new: NewMember,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(MemberRow, Option<BaseNotice>), AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    let name = text_field("name", &new.name, 50)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    new.id_card
+        .ensure_born_by(c.business_date)
+        .map_err(|e| invalid("id_card", &new.id_card.masked(), &e.to_string()))?;
+    if let Some(existing) = tx.member_by_id_number(centre, new.id_card.as_str())? {
+        return Err(invalid(
+            "id_card",
+            &new.id_card.masked(),
+            &format!(
+                "already has personal account {} (status {}); one account per person — hire or unseal that account instead",
+                existing.account_no, existing.status
+            ),
+        ));
+    }
+    let unit = tx
+        .unit(centre, &new.unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {}", new.unit_no),
+        })?;
+    if !UnitStatus(unit.status).may_remit() {
+        return Err(invalid(
+            "unit_no",
+            &new.unit_no,
+            &format!("unit is {}; it cannot take on members", unit.status),
+        ));
+    }
+    let rule = policy
+        .contribution_on(c.business_date)
+        .map_err(|e| invalid("policy", "", &e.to_string()))?;
+    let (base, notice) = base_from_wage(new.wage, rule).map_err(rule_err)?;
+    let account_no = format!("{}{:08}", &centre[..6], tx.count_members(centre)? + 1);
+    let status = MemberStatus::opened();
+    let row = MemberRow {
+        account_no: account_no.clone(),
+        id_number: new.id_card.as_str().to_owned(),
+        name,
+        unit_no: Some(unit.unit_no),
+        base,
+        status: status.status,
+        before_freeze: None,
+        opened_on: c.business_date,
+    };
+    tx.insert_member(centre, &row)?;
+    let ledger = AccountNo::sub("201", &account_no)
+        .map_err(|e| invalid("account_no", &account_no, &e.to_string()))?;
+    tx.insert_accounts(centre, &[AccountState::open(ledger, c.business_date)])?;
+    let change = StatusChange {
+        date: c.business_date,
+        business: CollectionBusinessType::Opening,
+        from: status.status,
+        to: status.status,
+        reason: "个人账户设立".to_owned(),
+    };
+    record(
+        tx.as_mut(),
+        centre,
+        &format!("member:{account_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok((row, notice))
+}
+
+/// A status change of a member's account.
+#[derive(Debug, Clone)]
+pub enum MemberAct {
+    /// 封存: the member left the unit; the account stays, without a unit.
+    Seal,
+    /// 启封: the member is hired by `unit_no` (the same or another unit).
+    Unseal { unit_no: String },
+    /// 冻结, e.g. by court order.
+    Freeze,
+    /// 解冻.
+    Unfreeze,
+    /// 销户 for a cause.
+    Close(CloseCause),
+}
+
+/// Applies a status change to a member's account on the business date, with its reason,
+/// and records the event.
+pub fn change_member(
+    store: &dyn Store,
+    centre: &str,
+    account_no: &str,
+    act: MemberAct,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    let reason = text_field("reason", reason, 200)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut m = tx
+        .member(centre, account_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        })?;
+    let before = MemberStatus {
+        status: m.status,
+        before_freeze: m.before_freeze,
+    };
+    let day = c.business_date;
+    let (after, change) = match &act {
+        MemberAct::Seal => before.seal(day, &reason),
+        MemberAct::Unseal { .. } => before.unseal(day, &reason),
+        MemberAct::Freeze => before.freeze(day, &reason),
+        MemberAct::Unfreeze => before.unfreeze(day, &reason),
+        MemberAct::Close(cause) => before.close(day, *cause, &reason),
+    }
+    .map_err(rule_err)?;
+    match act {
+        MemberAct::Seal => m.unit_no = None,
+        MemberAct::Unseal { unit_no } => {
+            let unit = tx
+                .unit(centre, &unit_no)?
+                .ok_or_else(|| AppError::NotFound {
+                    what: format!("unit {unit_no}"),
+                })?;
+            if !UnitStatus(unit.status).may_remit() {
+                return Err(invalid(
+                    "unit_no",
+                    &unit_no,
+                    &format!("unit is {}; it cannot take on members", unit.status),
+                ));
+            }
+            m.unit_no = Some(unit_no);
+        }
+        MemberAct::Close(_) => m.unit_no = None,
+        MemberAct::Freeze | MemberAct::Unfreeze => {}
+    }
+    m.status = after.status;
+    m.before_freeze = after.before_freeze;
+    tx.update_member(centre, &m)?;
+    record(
+        tx.as_mut(),
+        centre,
+        &format!("member:{account_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(m)
+}
+
+/// A member's status history, oldest first.
+pub fn member_history(
+    store: &dyn Store,
+    centre: &str,
+    account_no: &str,
+) -> Result<Vec<EventRow>, AppError> {
+    let mut tx = store.begin_read()?;
+    if tx.member(centre, account_no)?.is_none() {
+        return Err(AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        });
+    }
+    Ok(tx.events(centre, &format!("member:{account_no}"))?)
+}
+
+/// Whether money may be credited to the member's account now.
+pub fn may_receive(status: PersonalAccountStatus) -> bool {
+    MemberStatus {
+        status,
+        before_freeze: None,
+    }
+    .may_receive()
+}
