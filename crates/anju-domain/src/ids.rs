@@ -715,6 +715,23 @@ impl CreditCode {
         CreditCode::parse(&format!("{body}{check}"))
     }
 
+    /// Builds a valid code from its parts — registration authority and entity type
+    /// (`"91"`), six-digit region, and the first eight characters of the organisation
+    /// code — computing both check characters; for data generators such as the demo.
+    pub fn from_parts(
+        authority_type: &str,
+        region: &str,
+        org8: &str,
+    ) -> Result<CreditCode, IdError> {
+        let org8 = org8.trim().to_ascii_uppercase();
+        let org_check = if org8.len() == 8 && org8.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            org_check_char(org8.as_bytes())
+        } else {
+            '0'
+        };
+        CreditCode::with_check_char(&format!("{authority_type}{region}{org8}{org_check}"))
+    }
+
     /// The full normalised code.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -1361,5 +1378,16 @@ mod tests {
             let _ = IdCard::parse(&s);
             let _ = CreditCode::parse(&s);
         }
+    }
+
+    #[test]
+    fn credit_codes_can_be_built_from_parts() {
+        let c = CreditCode::from_parts("91", "330802", "MA28F0Q1").unwrap();
+        assert_eq!(c.as_str(), "91330802MA28F0Q135");
+        assert!(CreditCode::from_parts("91", "330802", "MA28F0Q").is_err());
+        assert!(
+            CreditCode::from_parts("91", "330802", "MA28F0QI").is_err(),
+            "I is not allowed"
+        );
     }
 }

@@ -105,6 +105,10 @@ pub struct Status {
     pub centre_name: String,
     /// Business date.
     pub business_date: String,
+    /// Registered units (缴存单位).
+    pub units: i64,
+    /// Personal accounts (个人账户).
+    pub members: i64,
     /// Ledger accounts.
     pub accounts: i64,
     /// Journal entries.
@@ -123,6 +127,8 @@ fn load_status(store: &dyn Store, centre: &str) -> Result<Status, AppError> {
     let mut tx = store.begin_read()?;
     let c = ledger::centre(tx.as_mut(), centre)?;
     let counts = tx.counts(centre)?;
+    let units = tx.count_units(centre)?;
+    let members = tx.count_members(centre)?;
     let nos: Vec<AccountNo> = CHART
         .iter()
         .filter_map(|a| {
@@ -149,6 +155,8 @@ fn load_status(store: &dyn Store, centre: &str) -> Result<Status, AppError> {
         centre_code: c.code,
         centre_name: c.name,
         business_date: c.business_date.to_string(),
+        units,
+        members,
         accounts: counts.accounts,
         entries: counts.entries,
         legs: counts.legs,
@@ -164,6 +172,8 @@ struct StatusPage {
     centre_code: String,
     centre_name: String,
     business_date: String,
+    units: i64,
+    members: i64,
     accounts: i64,
     entries: i64,
     legs: i64,
@@ -200,6 +210,8 @@ async fn status_page(State(st): State<AppState>) -> Result<Response, WebError> {
         centre_code: s.centre_code,
         centre_name: s.centre_name,
         business_date: s.business_date,
+        units: s.units,
+        members: s.members,
         accounts: s.accounts,
         entries: s.entries,
         legs: s.legs,

@@ -4,8 +4,10 @@
 //! something to see and to audit. Deterministic: the same seed gives the same ledger.
 
 use anju_app::ledger::{self, open_accounts, open_centre, post_batch, set_business_date};
+use anju_app::registry::{NewMember, NewUnit, open_member, register_unit};
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
+use anju_domain::ids::{CreditCode, IdCard};
 use anju_domain::ledger::{AccountNo, EntryRequest, Leg, TxCode};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::Policy;
@@ -22,6 +24,46 @@ pub const BANKS: &[(&str, &str)] = &[
     ("BOC", "中国银行衢州分行"),
     ("QZRCB", "衢州农村商业银行"),
 ];
+
+/// Quzhou's districts and counties (GB/T 2260): 柯城区, 衢江区, 常山县, 开化县, 龙游县, 江山市.
+const DISTRICTS: &[&str] = &["330802", "330803", "330822", "330824", "330825", "330881"];
+/// Characters allowed in a unified social credit code.
+const CODE_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const NAME_PARTS: &[&str] = &[
+    "宏远", "信达", "衢东", "柯城", "江南", "华瑞", "龙游", "开元", "钱塘", "新安",
+];
+const INDUSTRIES: &[&str] = &[
+    "科技",
+    "机械制造",
+    "建材",
+    "食品",
+    "物流",
+    "电子",
+    "纺织",
+    "医药",
+];
+const STREETS: &[&str] = &[
+    "荷花中路",
+    "新桥街",
+    "三衢路",
+    "花园大道",
+    "世纪大道",
+    "百汇路",
+];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "毛", "郑", "祝", "余",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀英", "建华", "志强", "海燕", "晓东", "丽君",
+];
+
+/// A plausible Chinese personal name.
+fn person_name(rng: &mut Prng) -> String {
+    let s = SURNAMES[rng.range(0, SURNAMES.len() as i64) as usize];
+    let g = GIVEN[rng.range(0, GIVEN.len() as i64) as usize];
+    format!("{s}{g}")
+}
 
 /// A small deterministic generator (xorshift64*), so the demo needs no randomness crate.
 #[derive(Debug)]
@@ -68,11 +110,6 @@ struct Unit {
     members: Vec<(AccountNo, Fen)>,
 }
 
-/// A member's personal account number (个人账号): region code + 7 digits.
-pub fn member_account(n: usize) -> String {
-    format!("330800{n:07}")
-}
-
 /// Creates and seeds the demo centre unless it exists already. Returns `None` if the
 /// centre was already there.
 pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Result<Option<Seeded>> {
@@ -87,34 +124,93 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
 
     let mut rng = Prng::new(20_211_020);
     let rule = policy.contribution_on(start)?.clone();
-    let mut nos: Vec<AccountNo> = Vec::new();
+    let mut banks: Vec<AccountNo> = Vec::new();
     for (b, _) in BANKS {
-        nos.push(AccountNo::sub("101", b)?);
+        banks.push(AccountNo::sub("101", b)?);
     }
+    open_accounts(store, code, &banks, start)?;
+
+    // Units and members go through the registry, as a counter clerk would enter them.
+    let registrar = Stamp {
+        operator: "staff:demo-clerk".to_owned(),
+        channel: Channel::Counter,
+        service_point: "hall-kecheng".to_owned(),
+        on_behalf_of: None,
+    };
     let mut units = Vec::new();
     let mut member_n = 0usize;
+    let mut used_ids = std::collections::HashSet::new();
     for u in 0..30usize {
-        let ucode = format!("U{:05}", u + 1);
-        nos.push(AccountNo::sub("213", &ucode)?);
+        let region = DISTRICTS[u % DISTRICTS.len()];
+        let org8: String = std::iter::once('M')
+            .chain(std::iter::once('A'))
+            .chain((0..6).map(|_| {
+                let i = rng.range(0, CODE_CHARS.len() as i64) as usize;
+                char::from(CODE_CHARS[i])
+            }))
+            .collect();
         // Ratios 5 %–12 % in whole percent, the same for unit and member here.
         let ratio = Rate::from_percent(rng.range(5, 13));
+        let unit_row = register_unit(
+            store,
+            code,
+            policy,
+            NewUnit {
+                credit_code: CreditCode::from_parts("91", region, &org8)?,
+                name: format!(
+                    "衢州{}{}有限公司",
+                    NAME_PARTS[u % NAME_PARTS.len()],
+                    INDUSTRIES[(u / NAME_PARTS.len() + u) % INDUSTRIES.len()]
+                ),
+                address: format!("衢州市{}路{}号", STREETS[u % STREETS.len()], u * 7 + 1),
+                legal_rep: person_name(&mut rng),
+                payday: 5,
+                bank_code: BANKS[u % BANKS.len()].0.to_owned(),
+                unit_ratio: ratio,
+                member_ratio: ratio,
+            },
+            &registrar,
+            now,
+        )?;
         let size = rng.range(8, 70) as usize;
         let mut members = Vec::with_capacity(size);
         for _ in 0..size {
             member_n += 1;
-            let no = AccountNo::sub("201", &member_account(member_n))?;
-            nos.push(no.clone());
-            let base = Fen::new(rng.range(rule.base_floor.fen(), rule.base_cap.fen() / 2));
-            members.push((no, base));
+            let birth = date(
+                i16::try_from(rng.range(1968, 2004))?,
+                i8::try_from(rng.range(1, 13))?,
+                i8::try_from(rng.range(1, 29))?,
+            );
+            // Sequence numbers 001–999 per region and birth date keep every ID distinct.
+            let mut seq = member_n % 999 + 1;
+            let mut first17 = format!("{region}{}{seq:03}", birth.strftime("%Y%m%d"));
+            while !used_ids.insert(first17.clone()) {
+                seq = seq % 999 + 1;
+                first17 = format!("{region}{}{seq:03}", birth.strftime("%Y%m%d"));
+            }
+            let wage = Fen::new(rng.range(rule.base_floor.fen() / 2, rule.base_cap.fen() * 3 / 4));
+            let (m, _notice) = open_member(
+                store,
+                code,
+                policy,
+                NewMember {
+                    id_card: IdCard::with_check_char(&first17)?,
+                    name: person_name(&mut rng),
+                    unit_no: unit_row.unit_no.clone(),
+                    wage,
+                },
+                &registrar,
+                now,
+            )?;
+            members.push((AccountNo::sub("201", &m.account_no)?, m.base));
         }
         units.push(Unit {
-            code: ucode,
+            code: unit_row.unit_no,
             bank: BANKS[u % BANKS.len()].0,
             ratio,
             members,
         });
     }
-    open_accounts(store, code, &nos, start)?;
 
     let clerk = |unit: &str| Stamp {
         operator: "staff:demo-clerk".to_owned(),

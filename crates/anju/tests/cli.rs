@@ -154,12 +154,17 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         body.contains("衢州市住房公积金管理中心") && body.contains("住房公积金"),
         "{body}"
     );
+    assert!(
+        body.contains("缴存单位") && body.contains(">30<"),
+        "30 registered units: {body}"
+    );
     let (status, body) = get(&addr, "/api/v1/status");
     assert_eq!(status, 200);
     assert!(
         body.contains("\"centre_code\":\"330800000000000\""),
         "{body}"
     );
+    assert!(body.contains("\"members\":1270"), "{body}");
     let (status, body) = get(&addr, "/audit");
     assert_eq!(status, 200);
     assert!(body.contains("全部通过"), "{body}");
