@@ -79,7 +79,8 @@ fn announce(backend: Backend, where_: &str) {
             .append(true)
             .open(&path)
     {
-        let _ = writeln!(f, "{backend}");
+        // One write of the whole line: appends from parallel tests never interleave.
+        let _ = f.write_all(format!("{backend}\n").as_bytes());
     }
 }
 
