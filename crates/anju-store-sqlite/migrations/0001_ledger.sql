@@ -1,8 +1,9 @@
 -- Anju schema 1: centres, the ledger's accounts and its append-only, hash-chained journal.
 -- Kept column-for-column equal to the PostgreSQL migration (a test compares them).
 -- Money is integer fen (BIGINT); dates are ISO text 'YYYY-MM-DD' (DATE, NUMERIC affinity
--- keeps well-formed ISO dates as text); hashes are lower-case hex text. The big tables are
--- WITHOUT ROWID: clustered on their primary key, one B-tree each instead of two.
+-- keeps well-formed ISO dates as text); hashes are lower-case hex text. The journal tables
+-- are WITHOUT ROWID (clustered on their keys, one B-tree each). Accounts keep a row id: the
+-- store saves figures by row id, an integer seek, instead of by the 30-byte text key.
 
 CREATE TABLE centres (
     centre_code    TEXT    NOT NULL PRIMARY KEY,
@@ -31,7 +32,7 @@ CREATE TABLE ledger_accounts (
     PRIMARY KEY (centre_code, account_no),
     -- Member, loan and suspense accounts never go below zero (also asserted in the domain).
     CHECK (NOT non_negative OR balance_fen - pending_out_fen >= 0)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE journal_entries (
     centre_code      TEXT    NOT NULL REFERENCES centres (centre_code),

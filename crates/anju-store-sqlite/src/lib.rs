@@ -110,12 +110,18 @@ struct Inner {
     cache_version: Option<i64>,
     cache: FxHashMap<String, FxHashMap<AccountNo, AccountState>>,
     cached: usize,
+    /// Row ids of committed account rows, under the same `data_version` rule as the
+    /// cache: figures are saved by row id (one B-tree seek on an integer) instead of by
+    /// the 30-byte text key. (Another connection's VACUUM, which may renumber row ids,
+    /// changes `data_version` too.)
+    rowids: FxHashMap<String, FxHashMap<AccountNo, i64>>,
 }
 
 impl Inner {
     fn cache_clear(&mut self) {
         self.cache.clear();
         self.cached = 0;
+        self.rowids.clear();
     }
 
     fn cache_put(&mut self, centre: &str, a: AccountState) {
@@ -235,6 +241,7 @@ impl SqliteStore {
                 cache_version: None,
                 cache: FxHashMap::default(),
                 cached: 0,
+                rowids: FxHashMap::default(),
             }),
             conn: Mutex::new(Inner {
                 conn,
@@ -242,6 +249,7 @@ impl SqliteStore {
                 cache_version: None,
                 cache: FxHashMap::default(),
                 cached: 0,
+                rowids: FxHashMap::default(),
             }),
             _checkpointer: Checkpointer::start(path)?,
         };
@@ -336,6 +344,7 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx {
             g: inner,
             written: FxHashMap::default(),
+            new_rowids: FxHashMap::default(),
             failed: false,
             done: false,
         }))
@@ -351,6 +360,7 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx {
             g: inner,
             written: FxHashMap::default(),
+            new_rowids: FxHashMap::default(),
             failed: false,
             done: false,
         }))
@@ -444,6 +454,8 @@ struct SqliteTx<'a> {
     /// (A log in write order; later rows supersede earlier ones. Indexed only when a
     /// load in the same transaction needs it, so a batch hashes each account once.)
     written: FxHashMap<String, Vec<AccountState>>,
+    /// Row ids of accounts this transaction inserted (by centre), for the cache on commit.
+    new_rowids: FxHashMap<String, FxHashMap<AccountNo, i64>>,
     /// Set when a write failed part-way: the transaction may then only roll back.
     failed: bool,
     done: bool,
@@ -598,6 +610,11 @@ impl SqliteTx<'_> {
                 },
                 other => other,
             })?;
+            let rowid = self.g.conn.last_insert_rowid();
+            self.new_rowids
+                .entry(centre.to_owned())
+                .or_default()
+                .insert(a.no.clone(), rowid);
         }
         drop(stmt);
         self.remember(centre, accounts);
@@ -609,19 +626,29 @@ impl SqliteTx<'_> {
         centre: &str,
         accounts: &[AccountState],
     ) -> Result<(), StoreError> {
-        // One keyed UPDATE per account: SQLite's UPDATE … FROM (VALUES …) would join
-        // without an index on the values. Dates are formatted into reused buffers.
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
-                    pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
-                    last_change = ?8, entry_count = ?9
-                 WHERE centre_code = ?1 AND account_no = ?2",
-            )
-            .map_err(db_err)?;
-        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+        // One UPDATE per account, by row id where it is known (an integer seek) and by
+        // key otherwise; SQLite's UPDATE … FROM (VALUES …) would join without an index on
+        // the values. Dates are formatted into reused buffers.
+        let by_key_sql = "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
+                pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
+                last_change = ?8, entry_count = ?9
+             WHERE centre_code = ?1 AND account_no = ?2";
+        let by_rowid_sql = "UPDATE ledger_accounts SET balance_fen = ?3, pending_out_fen = ?4,
+                pending_in_fen = ?5, accrual_fen_days = ?6, accrual_from = ?7,
+                last_change = ?8, entry_count = ?9
+             WHERE rowid = ?10 AND centre_code = ?1 AND account_no = ?2";
+        let committed = self.g.rowids.get(centre);
+        let fresh = self.new_rowids.get(centre);
+        let rowid_of = |no: &AccountNo| {
+            committed
+                .and_then(|m| m.get(no.as_str()))
+                .or_else(|| fresh.and_then(|m| m.get(no.as_str())))
+                .copied()
+        };
+        let mut by_key = self.g.conn.prepare_cached(by_key_sql).map_err(db_err)?;
+        let mut by_rowid = self.g.conn.prepare_cached(by_rowid_sql).map_err(db_err)?;
+        by_key.raw_bind_parameter(1, centre).map_err(db_err)?;
+        by_rowid.raw_bind_parameter(1, centre).map_err(db_err)?;
         let (mut from, mut last) = (String::with_capacity(10), String::with_capacity(10));
         for a in accounts {
             use std::fmt::Write as _;
@@ -629,6 +656,12 @@ impl SqliteTx<'_> {
             last.clear();
             let _ = write!(from, "{}", a.accrual_from);
             let _ = write!(last, "{}", a.last_change);
+            let rowid = rowid_of(&a.no);
+            let stmt = if rowid.is_some() {
+                &mut by_rowid
+            } else {
+                &mut by_key
+            };
             stmt.raw_bind_parameter(2, a.no.as_str()).map_err(db_err)?;
             stmt.raw_bind_parameter(3, a.balance.fen())
                 .map_err(db_err)?;
@@ -640,6 +673,9 @@ impl SqliteTx<'_> {
             stmt.raw_bind_parameter(7, from.as_str()).map_err(db_err)?;
             stmt.raw_bind_parameter(8, last.as_str()).map_err(db_err)?;
             stmt.raw_bind_parameter(9, a.entry_count).map_err(db_err)?;
+            if let Some(id) = rowid {
+                stmt.raw_bind_parameter(10, id).map_err(db_err)?;
+            }
             let n = stmt.raw_execute().map_err(db_err)?;
             if n != 1 {
                 return Err(StoreError::NotFound {
@@ -808,7 +844,11 @@ impl StoreTx for SqliteTx<'_> {
         if !self.g.cache_enabled {
             return Ok(());
         }
+        let new_rowids = std::mem::take(&mut self.new_rowids);
         let inner = &mut *self.g;
+        for (centre, ids) in new_rowids {
+            inner.rowids.entry(centre).or_default().extend(ids);
+        }
         for (centre, accounts) in written {
             let map = inner.cache.entry(centre).or_default();
             for a in accounts {
@@ -945,23 +985,41 @@ impl StoreTx for SqliteTx<'_> {
         if missing.is_empty() {
             return Ok(out);
         }
-        let fetched = if missing.len() > SCAN_THRESHOLD {
+        let with_rowid =
+            |r: &rusqlite::Row<'_>| -> rusqlite::Result<Result<(AccountState, i64), StoreError>> {
+                let id: i64 = r.get(11)?;
+                Ok(account_from_row(r).map(|a| (a, id)))
+            };
+        let fetched: Vec<(AccountState, i64)> = if missing.len() > SCAN_THRESHOLD {
             let wanted: FxHashSet<&str> = missing.iter().map(|n| n.as_str()).collect();
-            let mut all = self.all_accounts(centre)?;
-            all.retain(|a| wanted.contains(a.no.as_str()));
+            let mut stmt = self
+                .g
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {ACCOUNT_COLUMNS}, rowid FROM ledger_accounts WHERE centre_code = ?1"
+                ))
+                .map_err(db_err)?;
+            let rows = stmt.query_map([centre], with_rowid).map_err(db_err)?;
+            let mut all = Vec::with_capacity(wanted.len());
+            for row in rows {
+                let (a, id) = row.map_err(db_err)??;
+                if wanted.contains(a.no.as_str()) {
+                    all.push((a, id));
+                }
+            }
             all
         } else {
             let mut stmt = self
                 .g
                 .conn
                 .prepare_cached(&format!(
-                    "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE centre_code = ?1 AND account_no = ?2"
+                    "SELECT {ACCOUNT_COLUMNS}, rowid FROM ledger_accounts WHERE centre_code = ?1 AND account_no = ?2"
                 ))
                 .map_err(db_err)?;
             let mut fetched = Vec::with_capacity(missing.len());
             for no in &missing {
                 let row = stmt
-                    .query_row(params![centre, no.as_str()], |r| Ok(account_from_row(r)))
+                    .query_row(params![centre, no.as_str()], with_rowid)
                     .optional()
                     .map_err(db_err)?;
                 if let Some(a) = row {
@@ -970,13 +1028,23 @@ impl StoreTx for SqliteTx<'_> {
             }
             fetched
         };
-        // What came from the database is committed state (this transaction has not
-        // written these accounts), so it may enter the cache now.
-        for a in &fetched {
-            if self.g.cache_enabled && self.g.cached < CACHE_MAX_ACCOUNTS {
-                self.g.cache_put(centre, a.clone());
+        // What came from the database is committed state (this transaction's own writes
+        // were served above), so it may enter the cache, with its row id, now.
+        let mut out_fetched = Vec::with_capacity(fetched.len());
+        for (a, id) in fetched {
+            if self.g.cache_enabled {
+                if self.g.cached < CACHE_MAX_ACCOUNTS {
+                    self.g.cache_put(centre, a.clone());
+                }
+                self.g
+                    .rowids
+                    .entry(centre.to_owned())
+                    .or_default()
+                    .insert(a.no.clone(), id);
             }
+            out_fetched.push(a);
         }
+        let fetched = out_fetched;
         out.extend(fetched);
         Ok(out)
     }
