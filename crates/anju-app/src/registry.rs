@@ -87,6 +87,47 @@ fn record<S: CodeList>(
     Ok(())
 }
 
+/// Opens the ledger sub-account `code.key` on `day`.
+fn open_subaccount(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    code: &str,
+    key: &str,
+    day: jiff::civil::Date,
+) -> Result<(), AppError> {
+    let no = AccountNo::sub(code, key).map_err(|e| invalid("account_no", key, &e.to_string()))?;
+    tx.insert_accounts(centre, &[AccountState::open(no, day)])?;
+    Ok(())
+}
+
+/// The opening event (03 开户) of an account whose first status is `status`.
+fn opening<S: Copy>(status: S, day: jiff::civil::Date, reason: &str) -> StatusChange<S> {
+    StatusChange {
+        date: day,
+        business: CollectionBusinessType::Opening,
+        from: status,
+        to: status,
+        reason: reason.to_owned(),
+    }
+}
+
+/// The unit a member is being hired into: it must exist and be able to remit.
+fn hiring_unit(tx: &mut dyn StoreTx, centre: &str, unit_no: &str) -> Result<UnitRow, AppError> {
+    let unit = tx
+        .unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
+    if !UnitStatus(unit.status).may_remit() {
+        return Err(invalid(
+            "unit_no",
+            unit_no,
+            &format!("unit is {}; it cannot take on members", unit.status),
+        ));
+    }
+    Ok(unit)
+}
+
 /// What a unit clerk or counter clerk enters to register a unit (单位登记开户).
 #[derive(Debug, Clone)]
 pub struct NewUnit {
@@ -173,16 +214,8 @@ pub fn register_unit(
         opened_on: c.business_date,
     };
     tx.insert_unit(centre, &row)?;
-    let suspense = AccountNo::sub("213", &unit_no)
-        .map_err(|e| invalid("unit_no", &unit_no, &e.to_string()))?;
-    tx.insert_accounts(centre, &[AccountState::open(suspense, c.business_date)])?;
-    let change = StatusChange {
-        date: c.business_date,
-        business: CollectionBusinessType::Opening,
-        from: status.0,
-        to: status.0,
-        reason: "单位登记开户".to_owned(),
-    };
+    open_subaccount(tx.as_mut(), centre, "213", &unit_no, c.business_date)?;
+    let change = opening(status.0, c.business_date, "单位登记开户");
     record(
         tx.as_mut(),
         centre,
@@ -239,18 +272,7 @@ pub fn open_member(
             ),
         ));
     }
-    let unit = tx
-        .unit(centre, &new.unit_no)?
-        .ok_or_else(|| AppError::NotFound {
-            what: format!("unit {}", new.unit_no),
-        })?;
-    if !UnitStatus(unit.status).may_remit() {
-        return Err(invalid(
-            "unit_no",
-            &new.unit_no,
-            &format!("unit is {}; it cannot take on members", unit.status),
-        ));
-    }
+    let unit = hiring_unit(tx.as_mut(), centre, &new.unit_no)?;
     let rule = policy
         .contribution_on(c.business_date)
         .map_err(|e| invalid("policy", "", &e.to_string()))?;
@@ -268,16 +290,8 @@ pub fn open_member(
         opened_on: c.business_date,
     };
     tx.insert_member(centre, &row)?;
-    let ledger = AccountNo::sub("201", &account_no)
-        .map_err(|e| invalid("account_no", &account_no, &e.to_string()))?;
-    tx.insert_accounts(centre, &[AccountState::open(ledger, c.business_date)])?;
-    let change = StatusChange {
-        date: c.business_date,
-        business: CollectionBusinessType::Opening,
-        from: status.status,
-        to: status.status,
-        reason: "个人账户设立".to_owned(),
-    };
+    open_subaccount(tx.as_mut(), centre, "201", &account_no, c.business_date)?;
+    let change = opening(status.status, c.business_date, "个人账户设立");
     record(
         tx.as_mut(),
         centre,
