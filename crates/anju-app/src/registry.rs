@@ -389,6 +389,93 @@ pub fn change_member(
     Ok(m)
 }
 
+/// A status change of a unit's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitAct {
+    /// 缓缴 with approval (the reason carries the approval reference).
+    Defer,
+    /// The deferral ends.
+    EndDeferral,
+    /// 封存.
+    Seal,
+    /// 启封.
+    Unseal,
+    /// 销户: only when no personal account is still attached to the unit.
+    Close,
+}
+
+/// Applies a status change to a unit's account on the business date and records it.
+pub fn change_unit(
+    store: &dyn Store,
+    centre: &str,
+    unit_no: &str,
+    act: UnitAct,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<UnitRow, AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    let reason = text_field("reason", reason, 200)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut u = tx
+        .unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
+    if act == UnitAct::Close {
+        let attached = tx.count_unit_members(centre, unit_no)?;
+        if attached > 0 {
+            return Err(invalid(
+                "unit_no",
+                unit_no,
+                &format!(
+                    "{attached} personal account(s) are still in the unit; seal or transfer them before closing it"
+                ),
+            ));
+        }
+    }
+    let before = UnitStatus(u.status);
+    let day = c.business_date;
+    let (after, change) = match act {
+        UnitAct::Defer => before.defer(day, &reason),
+        UnitAct::EndDeferral => before.end_deferral(day, &reason),
+        UnitAct::Seal => before.seal(day, &reason),
+        UnitAct::Unseal => before.unseal(day, &reason),
+        UnitAct::Close => before.close(day, &reason),
+    }
+    .map_err(rule_err)?;
+    u.status = after.0;
+    tx.update_unit(centre, &u)?;
+    record(
+        tx.as_mut(),
+        centre,
+        &format!("unit:{unit_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(u)
+}
+
+/// A unit's status history, oldest first.
+pub fn unit_history(
+    store: &dyn Store,
+    centre: &str,
+    unit_no: &str,
+) -> Result<Vec<EventRow>, AppError> {
+    let mut tx = store.begin_read()?;
+    if tx.unit(centre, unit_no)?.is_none() {
+        return Err(AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        });
+    }
+    Ok(tx.events(centre, &format!("unit:{unit_no}"))?)
+}
+
 /// A member's status history, oldest first.
 pub fn member_history(
     store: &dyn Store,

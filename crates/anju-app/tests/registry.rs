@@ -6,7 +6,8 @@
 
 use anju_app::ledger::{audit, open_accounts, open_centre, set_business_date};
 use anju_app::registry::{
-    MemberAct, NewMember, NewUnit, change_member, member_history, open_member, register_unit,
+    MemberAct, NewMember, NewUnit, UnitAct, change_member, change_unit, member_history,
+    open_member, register_unit, unit_history,
 };
 use anju_domain::codes::{Channel, PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::collection::{BaseNotice, CloseCause};
@@ -278,5 +279,79 @@ fn one_account_per_person_and_a_dated_history() {
         assert_eq!(h[2].reason, "（2026）浙0802执123号");
         assert_eq!(h[2].stamp.operator, "staff:S0001");
         assert!(audit(s, C).unwrap().is_clean());
+    });
+}
+
+#[test]
+fn unit_lifecycle_is_recorded_and_a_unit_with_members_cannot_close() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let p = policy();
+        let u = register_unit(s, C, &p, unit("91330802MA28F0Q135"), &clerk(), now()).unwrap();
+        let (m, _) = open_member(
+            s,
+            C,
+            &p,
+            person("33080219900101123", &u.unit_no, "6000.00"),
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        // An opened unit that never paid cannot defer.
+        let err = change_unit(
+            s,
+            C,
+            &u.unit_no,
+            UnitAct::Defer,
+            "衢公积金缓〔2026〕3号",
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("defer"), "{err}");
+        set_business_date(s, C, d("2026-04-01")).unwrap();
+        let u2 = change_unit(s, C, &u.unit_no, UnitAct::Seal, "停业", &clerk(), now()).unwrap();
+        assert_eq!(u2.status, UnitAccountStatus::Sealed);
+        // A sealed unit cannot take on members.
+        let err = open_member(
+            s,
+            C,
+            &p,
+            person("33080219920202222", &u.unit_no, "6000.00"),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot take on members"), "{err}");
+        let u3 = change_unit(s, C, &u.unit_no, UnitAct::Unseal, "复业", &clerk(), now()).unwrap();
+        assert_eq!(u3.status, UnitAccountStatus::Normal);
+        // Closing with a member still attached is refused; after the member leaves it works.
+        let err =
+            change_unit(s, C, &u.unit_no, UnitAct::Close, "注销", &clerk(), now()).unwrap_err();
+        assert!(err.to_string().contains("still in the unit"), "{err}");
+        change_member(
+            s,
+            C,
+            &m.account_no,
+            MemberAct::Seal,
+            "单位注销",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        let u4 = change_unit(s, C, &u.unit_no, UnitAct::Close, "注销", &clerk(), now()).unwrap();
+        assert_eq!(u4.status, UnitAccountStatus::Closed);
+        let h = unit_history(s, C, &u.unit_no).unwrap();
+        let codes: Vec<(&str, &str)> = h
+            .iter()
+            .map(|e| (e.business.code(), e.to_status.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![("03", "02"), ("05", "05"), ("04", "01"), ("99", "04")],
+            "{}",
+            db.backend
+        );
     });
 }

@@ -1054,6 +1054,13 @@ impl PgConn {
         )
     }
 
+    fn count_unit_members(&mut self, centre: &str, unit_no: &str) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COUNT(*) FROM members WHERE centre_code = $1 AND unit_no = $2",
+            &[&centre, &unit_no],
+        )
+    }
+
     fn insert_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
         let opened = date_str(m.opened_on);
         let base = m.base.fen();
@@ -1563,6 +1570,10 @@ impl StoreTx for PgTx<'_> {
 
     fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
         self.conn()?.count_units(centre)
+    }
+
+    fn count_unit_members(&mut self, centre: &str, unit_no: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_unit_members(centre, unit_no)
     }
 
     fn insert_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError> {

@@ -1246,6 +1246,17 @@ impl StoreTx for SqliteTx<'_> {
             .map_err(db_err)
     }
 
+    fn count_unit_members(&mut self, centre: &str, unit_no: &str) -> Result<i64, StoreError> {
+        self.g
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM members WHERE centre_code = ?1 AND unit_no = ?2",
+                params![centre, unit_no],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+
     fn insert_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
         self.g
             .conn

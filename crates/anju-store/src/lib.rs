@@ -227,6 +227,8 @@ pub trait StoreTx {
     ) -> Result<Option<UnitRow>, StoreError>;
     /// Number of units ever registered in the centre.
     fn count_units(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Number of personal accounts currently attached to a unit.
+    fn count_unit_members(&mut self, centre: &str, unit_no: &str) -> Result<i64, StoreError>;
     /// Opens a personal account; `Conflict` if its number or ID number exists.
     fn insert_member(&mut self, centre: &str, member: &MemberRow) -> Result<(), StoreError>;
     /// Saves a member's changeable fields (unit, base, status).
