@@ -311,6 +311,8 @@ pub enum MemberAct {
     Seal,
     /// 启封: the member is hired by `unit_no` (the same or another unit).
     Unseal { unit_no: String },
+    /// 内部转移: a contributing member moves to another unit, keeping the account.
+    Transfer { unit_no: String },
     /// 冻结, e.g. by court order.
     Freeze,
     /// 解冻.
@@ -349,6 +351,7 @@ pub fn change_member(
     let (after, change) = match &act {
         MemberAct::Seal => before.seal(day, &reason),
         MemberAct::Unseal { .. } => before.unseal(day, &reason),
+        MemberAct::Transfer { .. } => before.transfer(day, &reason),
         MemberAct::Freeze => before.freeze(day, &reason),
         MemberAct::Unfreeze => before.unfreeze(day, &reason),
         MemberAct::Close(cause) => before.close(day, *cause, &reason),
@@ -357,19 +360,17 @@ pub fn change_member(
     match act {
         MemberAct::Seal => m.unit_no = None,
         MemberAct::Unseal { unit_no } => {
-            let unit = tx
-                .unit(centre, &unit_no)?
-                .ok_or_else(|| AppError::NotFound {
-                    what: format!("unit {unit_no}"),
-                })?;
-            if !UnitStatus(unit.status).may_remit() {
+            m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
+        }
+        MemberAct::Transfer { unit_no } => {
+            if m.unit_no.as_deref() == Some(unit_no.as_str()) {
                 return Err(invalid(
                     "unit_no",
                     &unit_no,
-                    &format!("unit is {}; it cannot take on members", unit.status),
+                    "the member already contributes through this unit",
                 ));
             }
-            m.unit_no = Some(unit_no);
+            m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
         }
         MemberAct::Close(_) => m.unit_no = None,
         MemberAct::Freeze | MemberAct::Unfreeze => {}

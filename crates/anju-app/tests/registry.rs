@@ -251,6 +251,40 @@ fn one_account_per_person_and_a_dated_history() {
         assert_eq!(m.status, PersonalAccountStatus::Normal);
         assert_eq!(m.unit_no.as_deref(), Some(u.unit_no.as_str()));
 
+        // An internal transfer to a second unit keeps the account; to the same unit it is refused.
+        let mut second = unit("91330100716105852F");
+        second.unit_ratio = Rate::from_percent(5);
+        second.member_ratio = Rate::from_percent(5);
+        let u2 = register_unit(s, C, &p, second, &clerk(), now()).unwrap();
+        let err = change_member(
+            s,
+            C,
+            &m.account_no,
+            MemberAct::Transfer {
+                unit_no: u.unit_no.clone(),
+            },
+            "同单位",
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("already"), "{err}");
+        set_business_date(s, C, d("2026-06-15")).unwrap();
+        let m = change_member(
+            s,
+            C,
+            &m.account_no,
+            MemberAct::Transfer {
+                unit_no: u2.unit_no.clone(),
+            },
+            "调入子公司",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(m.unit_no.as_deref(), Some(u2.unit_no.as_str()));
+        assert_eq!(m.status, PersonalAccountStatus::Normal);
+
         let h = member_history(s, C, &m.account_no).unwrap();
         let got: Vec<(i64, String, &str, &str, String)> = h
             .iter()
@@ -272,6 +306,7 @@ fn one_account_per_person_and_a_dated_history() {
                 (3, "2026-04-15".into(), "14", "06", "02".into()),
                 (4, "2026-05-20".into(), "15", "02", "06".into()),
                 (5, "2026-06-01".into(), "04", "01", "02".into()),
+                (6, "2026-06-15".into(), "06", "01", "01".into()),
             ],
             "{}",
             db.backend

@@ -381,6 +381,22 @@ impl MemberStatus {
         ))
     }
 
+    /// Moves a contributing member to another unit of the centre (内部转移); the account
+    /// and its balance stay as they are.
+    pub fn transfer(
+        self,
+        date: Date,
+        reason: &str,
+    ) -> Result<(MemberStatus, StatusChange<PersonalAccountStatus>), CollectionError> {
+        if self.status != PersonalAccountStatus::Normal {
+            return Err(self.refuse(
+                "internal transfer",
+                "only a normal (contributing) account moves between units; unseal a sealed one into the new unit",
+            ));
+        }
+        Ok(self.change(date, CollectionBusinessType::InternalTransfer, self, reason))
+    }
+
     /// Freezes the account (冻结), e.g. by court order; remembers the status to return to.
     pub fn freeze(
         self,
@@ -755,6 +771,12 @@ mod tests {
         );
         assert!(n.unseal(d("2026-06-02"), "").is_err());
         assert!(n.unfreeze(d("2026-06-02"), "").is_err());
+        let (t, ev) = n.transfer(d("2026-06-15"), "调入子公司").unwrap();
+        assert_eq!((t, ev.business.code()), (n, "06"));
+        assert!(
+            u.transfer(d("2026-06-15"), "").is_err(),
+            "a sealed account is unsealed instead"
+        );
         let (c, ev) = n
             .close(d("2026-07-01"), CloseCause::Withdrawal, "退休")
             .unwrap();
