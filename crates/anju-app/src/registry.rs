@@ -3,7 +3,7 @@
 //! its standard business type, recorded in the same transaction as the change and, for
 //! openings, the ledger sub-account.
 
-use anju_domain::codes::{CodeList, CollectionBusinessType, PersonalAccountStatus};
+use anju_domain::codes::{CodeList, CollectionBusinessType};
 use anju_domain::collection::{
     BaseNotice, CloseCause, CollectionError, MemberStatus, StatusChange, UnitStatus,
     base_from_wage, check_ratios,
@@ -45,6 +45,12 @@ fn text_field(field: &'static str, value: &str, max_chars: usize) -> Result<Stri
         ));
     }
     Ok(v.to_owned())
+}
+
+fn check_stamp(stamp: &Stamp) -> Result<(), AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))
 }
 
 fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
@@ -160,9 +166,7 @@ pub fn register_unit(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<UnitRow, AppError> {
-    stamp
-        .validate()
-        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    check_stamp(stamp)?;
     let name = text_field("name", &new.name, 100)?;
     let address = text_field("address", &new.address, 200)?;
     let legal_rep = text_field("legal_rep", &new.legal_rep, 50)?;
@@ -253,9 +257,7 @@ pub fn open_member(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<(MemberRow, Option<BaseNotice>), AppError> {
-    stamp
-        .validate()
-        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    check_stamp(stamp)?;
     let name = text_field("name", &new.name, 50)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
@@ -332,9 +334,7 @@ pub fn change_member(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<MemberRow, AppError> {
-    stamp
-        .validate()
-        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    check_stamp(stamp)?;
     let reason = text_field("reason", reason, 200)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
@@ -415,9 +415,7 @@ pub fn change_unit(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<UnitRow, AppError> {
-    stamp
-        .validate()
-        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    check_stamp(stamp)?;
     let reason = text_field("reason", reason, 200)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
@@ -490,13 +488,4 @@ pub fn member_history(
         });
     }
     Ok(tx.events(centre, &format!("member:{account_no}"))?)
-}
-
-/// Whether money may be credited to the member's account now.
-pub fn may_receive(status: PersonalAccountStatus) -> bool {
-    MemberStatus {
-        status,
-        before_freeze: None,
-    }
-    .may_receive()
 }

@@ -1031,18 +1031,23 @@ impl StoreTx for SqliteTx<'_> {
         // What came from the database is committed state (this transaction's own writes
         // were served above), so it may enter the cache, with its row id, now.
         let mut out_fetched = Vec::with_capacity(fetched.len());
-        for (a, id) in fetched {
-            if self.g.cache_enabled {
+        if self.g.cache_enabled {
+            if !self.g.rowids.contains_key(centre) {
+                self.g
+                    .rowids
+                    .insert(centre.to_owned(), FxHashMap::default());
+            }
+            for (a, id) in fetched {
                 if self.g.cached < CACHE_MAX_ACCOUNTS {
                     self.g.cache_put(centre, a.clone());
                 }
-                self.g
-                    .rowids
-                    .entry(centre.to_owned())
-                    .or_default()
-                    .insert(a.no.clone(), id);
+                if let Some(ids) = self.g.rowids.get_mut(centre) {
+                    ids.insert(a.no.clone(), id);
+                }
+                out_fetched.push(a);
             }
-            out_fetched.push(a);
+        } else {
+            out_fetched.extend(fetched.into_iter().map(|(a, _)| a));
         }
         let fetched = out_fetched;
         out.extend(fetched);

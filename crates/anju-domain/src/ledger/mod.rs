@@ -16,7 +16,7 @@ pub use entry::{
     sm3_hex,
 };
 pub use figures::AccountState;
-pub use posting::{ChainHead, Referenced, post, resolve, resolve_owned, touched_accounts};
+pub use posting::{ChainHead, Referenced, post, resolve, resolve_owned};
 
 use jiff::civil::Date;
 

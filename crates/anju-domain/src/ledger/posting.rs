@@ -163,20 +163,6 @@ fn effect(
     }
 }
 
-/// The accounts an entry touches: each leg's account and its control account.
-pub fn touched_accounts(entry_legs: &[Leg]) -> Vec<AccountNo> {
-    let mut out: Vec<AccountNo> = Vec::with_capacity(entry_legs.len() + 2);
-    for leg in entry_legs {
-        out.push(leg.account.clone());
-        if let Some(p) = leg.account.parent() {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// Applies `entry` to `accounts` and seals it after `head`, advancing `head`.
 pub fn post<S: BuildHasher>(
     centre: &str,
