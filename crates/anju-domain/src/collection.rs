@@ -47,6 +47,9 @@ pub enum CollectionError {
     /// Arithmetic failed.
     #[error(transparent)]
     Money(#[from] MoneyError),
+    /// The business calendar does not cover a date.
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
 }
 
 /// A contribution month (缴存年月, e.g. the 缴至年月 "paid up to" month).
@@ -258,6 +261,28 @@ pub fn monthly_contribution(
         unit_share: base.mul_rate(unit_ratio, rule.rounding)?,
         member_share: base.mul_rate(member_ratio, rule.rounding)?,
     })
+}
+
+/// The last day a unit may pay a month's contributions (REG Art. 19): its payday in that
+/// month (the month's last day when the month is shorter) plus the policy's deadline,
+/// counted in working days of the business calendar. After this day the bill is in
+/// arrears (欠缴) and the unit is reminded (催缴).
+pub fn remittance_due(
+    month: YearMonth,
+    payday: i32,
+    rule: &ContributionRule,
+    calendar: &crate::calendar::BusinessCalendar,
+) -> Result<Date, CollectionError> {
+    let first = month.first_day();
+    let day = i8::try_from(payday.clamp(1, 31)).unwrap_or(1);
+    let pay = first
+        .with()
+        .day(day.min(first.days_in_month()))
+        .build()
+        .map_err(|_| CollectionError::BadMonth {
+            value: month.to_string(),
+        })?;
+    Ok(calendar.add_working_days(pay, rule.payment_deadline_days_after_payday)?)
 }
 
 /// A dated status change with its standard business type (the account's event history).
@@ -818,5 +843,37 @@ mod tests {
         let (u, _) = u.close(d("2026-12-31"), "注销").unwrap();
         assert_eq!(u.0, UnitAccountStatus::Closed);
         assert!(u.close(d("2027-01-01"), "").is_err());
+    }
+}
+
+#[cfg(test)]
+mod due_tests {
+    use super::*;
+    use crate::calendar::BusinessCalendar;
+    use crate::policy::{Policy, QUZHOU_POLICY};
+
+    #[test]
+    fn due_date_counts_working_days_after_payday() {
+        let p = Policy::from_toml(QUZHOU_POLICY).unwrap();
+        let rule = p.contribution_on("2025-10-01".parse().unwrap()).unwrap();
+        let cal = BusinessCalendar::cn().unwrap();
+        let m = |s: &str| YearMonth::parse(s).unwrap();
+        // Payday Wed 2025-07-09: 5 working days later is Wed 07-16.
+        assert_eq!(
+            remittance_due(m("2025-07"), 9, rule, &cal).unwrap().to_string(),
+            "2025-07-16"
+        );
+        // Payday 2025-09-30, then the National Day holiday (Oct 1-8): Oct 9, 10, the
+        // make-up working Saturday Oct 11, then 13 and 14.
+        assert_eq!(
+            remittance_due(m("2025-09"), 30, rule, &cal).unwrap().to_string(),
+            "2025-10-14"
+        );
+        // Payday 31 in February means the month's last day (Sat 02-28, a make-up
+        // working day); then Mon 03-02 … Fri 03-06.
+        assert_eq!(
+            remittance_due(m("2026-02"), 31, rule, &cal).unwrap().to_string(),
+            "2026-03-06"
+        );
     }
 }

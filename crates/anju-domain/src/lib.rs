@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod codes;
 pub mod collection;
 pub mod ids;
+pub mod interest;
 pub mod ledger;
 pub mod money;
 pub mod policy;

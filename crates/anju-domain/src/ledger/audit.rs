@@ -24,6 +24,9 @@ use super::entry::{EntryKind, Leg, SealedEntry, genesis_hash, validate_legs};
 use super::figures::{AccountState, days_between};
 use super::posting::ChainHead;
 
+/// The member-account code whose interest periods year-end settlements roll.
+const MEMBER_CODE: &str = "201";
+
 /// Most problems kept in a report (the count is always exact).
 pub const MAX_REPORTED: usize = 50;
 
@@ -84,6 +87,9 @@ pub struct Auditor {
     problems: Vec<String>,
     problem_count: usize,
     anchors: HashMap<i64, super::entry::Digest32>,
+    /// First days of the interest periods opened by year-end settlements (the day after
+    /// each 年终结息 entry's value date).
+    rolls: Vec<Date>,
 }
 
 fn legs_digest(legs: &[Leg], swapped: bool) -> u64 {
@@ -114,6 +120,7 @@ impl Auditor {
             problems: Vec::new(),
             problem_count: 0,
             anchors: HashMap::new(),
+            rolls: Vec::new(),
         }
     }
 
@@ -237,6 +244,13 @@ impl Auditor {
                 "journal entry {}: value date {} is after its business date {}",
                 s.seq, e.value_date, e.business_date
             ));
+        }
+        if e.kind == EntryKind::Posted
+            && e.code == super::entry::TxCode::InterestSettlement
+            && let Ok(start) = e.value_date.tomorrow()
+            && !self.rolls.contains(&start)
+        {
+            self.rolls.push(start);
         }
         self.seen.insert(
             s.seq,
@@ -372,12 +386,23 @@ impl Auditor {
                     st.last_change
                 ));
             }
-            // Nothing moves an interest period's start yet (interest settlement will, with
-            // journal entries the audit can follow), so it must be the opening date: a
-            // later start would silently drop days of 积数.
-            if st.accrual_from != st.opened_on {
+            // An interest period starts on the opening date, or — for member accounts
+            // (201) — on the day after the latest year-end settlement (年终结息 entry)
+            // since the opening: a start the journal does not explain would silently drop
+            // days of 积数.
+            let expect_from = if no.code() == MEMBER_CODE {
+                self.rolls
+                    .iter()
+                    .copied()
+                    .filter(|f| *f > st.opened_on)
+                    .max()
+                    .unwrap_or(st.opened_on)
+            } else {
+                st.opened_on
+            };
+            if st.accrual_from != expect_from {
                 self.problem(format!(
-                    "account {no}: interest period starts {} but the account was opened {}",
+                    "account {no}: interest period starts {} but the journal gives {expect_from} (opened {})",
                     st.accrual_from, st.opened_on
                 ));
             }

@@ -35,8 +35,12 @@ pub enum TxCode {
     LoanDisbursement,
     /// 还款: loan repayment.
     LoanRepayment,
-    /// 结息: year-end interest settlement on member accounts.
+    /// 年终结息: year-end interest settlement on member accounts; closes the interest
+    /// period of every member account (the audit follows it).
     InterestSettlement,
+    /// 销户结息: interest to the day paid with the principal when an account is closed or
+    /// transferred out mid-year.
+    ClosingInterest,
     /// 冲正: reversal of an earlier entry.
     Reversal,
     /// 转入: transfer in from another centre.
@@ -67,6 +71,7 @@ impl TxCode {
         TxCode::LoanDisbursement,
         TxCode::LoanRepayment,
         TxCode::InterestSettlement,
+        TxCode::ClosingInterest,
         TxCode::Reversal,
         TxCode::TransferIn,
         TxCode::TransferOut,
@@ -88,6 +93,7 @@ impl TxCode {
             TxCode::LoanDisbursement => "loan-disburse",
             TxCode::LoanRepayment => "loan-repay",
             TxCode::InterestSettlement => "interest",
+            TxCode::ClosingInterest => "closing-interest",
             TxCode::Reversal => "reversal",
             TxCode::TransferIn => "transfer-in",
             TxCode::TransferOut => "transfer-out",
@@ -109,7 +115,8 @@ impl TxCode {
             TxCode::Withdrawal => "提取",
             TxCode::LoanDisbursement => "放款",
             TxCode::LoanRepayment => "还款",
-            TxCode::InterestSettlement => "结息",
+            TxCode::InterestSettlement => "年终结息",
+            TxCode::ClosingInterest => "销户结息",
             TxCode::Reversal => "冲正",
             TxCode::TransferIn => "转入",
             TxCode::TransferOut => "转出",

@@ -107,6 +107,33 @@ impl AccountState {
         Ok(())
     }
 
+    /// Closes the current interest period and starts a new one on `new_start` (the day
+    /// after the year-end settlement date): returns the closed period's 积数 (every day
+    /// before `new_start`), then sets 积数 to zero and both the period start and the
+    /// last change to `new_start`. The balance carries over and counts from `new_start`.
+    /// Refused if money already moved with a value date after `new_start` (the closed
+    /// period's figure could no longer be separated) or if the period would not move
+    /// forward.
+    pub fn roll_period(&mut self, new_start: Date) -> Result<i64, LedgerError> {
+        if self.last_change > new_start || new_start <= self.accrual_from {
+            return Err(LedgerError::PeriodRoll {
+                account: self.no.clone(),
+                new_start,
+                last_change: self.last_change,
+                period_start: self.accrual_from,
+            });
+        }
+        let closed = self.accrual_through(
+            new_start
+                .yesterday()
+                .map_err(|_| LedgerError::Overflow { what: "date" })?,
+        )?;
+        self.accrual = 0;
+        self.accrual_from = new_start;
+        self.last_change = new_start;
+        Ok(closed)
+    }
+
     /// Reserves a pending amount: an outflow (`delta < 0`) raises `pending_out`, an inflow
     /// raises `pending_in`. Balances and 积数 do not change.
     pub fn reserve(&mut self, delta: i64) -> Result<(), LedgerError> {
@@ -205,6 +232,28 @@ mod tests {
         assert_eq!(a.accrual, 2_550_000);
         assert_eq!(a.last_change, d("2025-07-21"));
         assert_eq!(a.balance, Fen::new(140_000));
+    }
+
+    #[test]
+    fn rolling_the_period_returns_its_accrual_and_restarts() {
+        let mut a = AccountState::open(AccountNo::parse("201.M1").unwrap(), d("2025-03-01"));
+        a.apply_posted(100_000, d("2025-03-01")).unwrap();
+        a.apply_posted(20_000, d("2025-06-21")).unwrap();
+        // March 1 – June 20: 112 days × 1,000.00; June 21 – 30: 10 days × 1,200.00.
+        assert_eq!(a.roll_period(d("2025-07-01")).unwrap(), 100_000 * 112 + 120_000 * 10);
+        assert_eq!((a.accrual, a.accrual_from, a.last_change), (0, d("2025-07-01"), d("2025-07-01")));
+        assert_eq!(a.balance, Fen::new(120_000));
+        // The balance counts from the new period's first day.
+        assert_eq!(a.accrual_through(d("2025-07-02")).unwrap(), 240_000);
+        // Not twice, and not once money moved after the new start.
+        assert!(matches!(a.roll_period(d("2025-07-01")), Err(LedgerError::PeriodRoll { .. })));
+        a.apply_posted(1, d("2025-07-05")).unwrap();
+        assert!(matches!(a.roll_period(d("2025-07-03")), Err(LedgerError::PeriodRoll { .. })));
+        // And a value date in the closed period is refused afterwards.
+        assert!(matches!(
+            a.apply_posted(1, d("2025-06-30")),
+            Err(LedgerError::ValueDateBeforePeriod { .. })
+        ));
     }
 
     #[test]

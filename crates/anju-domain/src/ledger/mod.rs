@@ -15,7 +15,7 @@ pub use entry::{
     Digest32, Entry, EntryKind, EntryRequest, HashAlg, Leg, SealedEntry, TxCode, genesis_hash,
     sm3_hex,
 };
-pub use figures::AccountState;
+pub use figures::{AccountState, days_between};
 pub use posting::{ChainHead, Referenced, post, resolve, resolve_owned};
 
 use jiff::civil::Date;
@@ -71,6 +71,16 @@ pub enum LedgerError {
     ValueDateBeforePeriod {
         account: AccountNo,
         value_date: Date,
+        period_start: Date,
+    },
+    /// An interest period cannot be closed on this day.
+    #[error(
+        "account {account}: cannot start a new interest period on {new_start} (current period starts {period_start}, money last moved with value date {last_change}); settle interest before booking value dates after the period end"
+    )]
+    PeriodRoll {
+        account: AccountNo,
+        new_start: Date,
+        last_change: Date,
         period_start: Date,
     },
     /// The same idempotency key was used with a different body.
