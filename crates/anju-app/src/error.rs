@@ -27,6 +27,29 @@ pub enum AppError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Rows of a list (an uploaded file or a bulk request) break rules: every bad row is
+    /// listed, and nothing was written.
+    #[error("{} bad row(s): {}", problems.len(), problems.iter().take(20).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Rows { problems: Vec<RowProblem> },
+}
+
+/// One bad row of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// Row number (as the user sees it: in a spreadsheet the header is row 1).
+    pub row: usize,
+    /// Column or field.
+    pub field: String,
+    /// The value found.
+    pub value: String,
+    /// The rule it breaks.
+    pub rule: String,
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "第{}行 {} {:?}: {}", self.row, self.field, self.value, self.rule)
+    }
 }
 
 impl AppError {
@@ -43,6 +66,7 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::Store(StoreError::Conflict { .. }) => "conflict",
             AppError::Store(_) => "storage_error",
+            AppError::Rows { .. } => "invalid_rows",
         }
     }
 }

@@ -6,5 +6,7 @@
 pub mod error;
 pub mod ledger;
 pub mod registry;
+pub mod interest;
+pub mod remittance;
 
-pub use error::AppError;
+pub use error::{AppError, RowProblem};

@@ -61,7 +61,7 @@ fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
 }
 
 /// Appends `change` to `subject`'s history; an opening has no status before it.
-fn record<S: CodeList>(
+pub(crate) fn record_event<S: CodeList>(
     tx: &mut dyn StoreTx,
     centre: &str,
     subject: &str,
@@ -220,7 +220,7 @@ pub fn register_unit(
     tx.insert_unit(centre, &row)?;
     open_subaccount(tx.as_mut(), centre, "213", &unit_no, c.business_date)?;
     let change = opening(status.0, c.business_date, "单位登记开户");
-    record(
+    record_event(
         tx.as_mut(),
         centre,
         &format!("unit:{unit_no}"),
@@ -290,11 +290,13 @@ pub fn open_member(
         status: status.status,
         before_freeze: None,
         opened_on: c.business_date,
+        paid_to: None,
+        flexible_ratio: None,
     };
     tx.insert_member(centre, &row)?;
     open_subaccount(tx.as_mut(), centre, "201", &account_no, c.business_date)?;
     let change = opening(status.status, c.business_date, "个人账户设立");
-    record(
+    record_event(
         tx.as_mut(),
         centre,
         &format!("member:{account_no}"),
@@ -315,6 +317,8 @@ pub enum MemberAct {
     Unseal { unit_no: String },
     /// 内部转移: a contributing member moves to another unit, keeping the account.
     Transfer { unit_no: String },
+    /// A flexible worker resumes contributing after stopping (启封 without a unit).
+    Resume,
     /// 冻结, e.g. by court order.
     Freeze,
     /// 解冻.
@@ -350,7 +354,7 @@ pub fn change_member(
     let day = c.business_date;
     let (after, change) = match &act {
         MemberAct::Seal => before.seal(day, &reason),
-        MemberAct::Unseal { .. } => before.unseal(day, &reason),
+        MemberAct::Unseal { .. } | MemberAct::Resume => before.unseal(day, &reason),
         MemberAct::Transfer { .. } => before.transfer(day, &reason),
         MemberAct::Freeze => before.freeze(day, &reason),
         MemberAct::Unfreeze => before.unfreeze(day, &reason),
@@ -360,6 +364,9 @@ pub fn change_member(
     match act {
         MemberAct::Seal => m.unit_no = None,
         MemberAct::Unseal { unit_no } => {
+            if m.flexible_ratio.is_some() {
+                m.flexible_ratio = None;
+            }
             m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
         }
         MemberAct::Transfer { unit_no } => {
@@ -373,12 +380,21 @@ pub fn change_member(
             m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
         }
         MemberAct::Close(_) => m.unit_no = None,
+        MemberAct::Resume => {
+            if m.flexible_ratio.is_none() {
+                return Err(invalid(
+                    "account_no",
+                    account_no,
+                    "only a flexible-employment account resumes on its own; an employee is unsealed into a unit",
+                ));
+            }
+        }
         MemberAct::Freeze | MemberAct::Unfreeze => {}
     }
     m.status = after.status;
     m.before_freeze = after.before_freeze;
     tx.update_member(centre, &m)?;
-    record(
+    record_event(
         tx.as_mut(),
         centre,
         &format!("member:{account_no}"),
@@ -448,7 +464,7 @@ pub fn change_unit(
     .map_err(rule_err)?;
     u.status = after.0;
     tx.update_unit(centre, &u)?;
-    record(
+    record_event(
         tx.as_mut(),
         centre,
         &format!("unit:{unit_no}"),
@@ -488,4 +504,228 @@ pub fn member_history(
         });
     }
     Ok(tx.events(centre, &format!("member:{account_no}"))?)
+}
+
+/// What a self-employed person enters to open a voluntary account (灵活就业人员开户).
+#[derive(Debug, Clone)]
+pub struct NewFlexible {
+    /// Resident ID number.
+    pub id_card: IdCard,
+    /// Name.
+    pub name: String,
+    /// Chosen monthly base, within the floor and cap.
+    pub base: Fen,
+    /// Chosen combined ratio, within the policy's flexible-employment bounds.
+    pub ratio: Rate,
+}
+
+/// Opens a flexible-employment account (DOMAIN.md §0, §1): from the policy's
+/// `flexible_employment_from` (the 2026 amendment's date unless the centre opened earlier); age within the policy's bounds
+/// for the person's sex; base within floor and cap; combined ratio within the flexible
+/// bounds; one account per person. The account has no unit; the person pays monthly or
+/// in advance (`remittance::voluntary_bill`), stops (seal) and resumes.
+pub fn open_flexible(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    new: NewFlexible,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    check_stamp(stamp)?;
+    let name = text_field("name", &new.name, 50)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let effective = policy.centre().flexible_employment_from;
+    if c.business_date < effective {
+        return Err(invalid(
+            "business_date",
+            &c.business_date.to_string(),
+            &format!("flexible-employment accounts open from {effective} (policy centre.flexible_employment_from)"),
+        ));
+    }
+    let rule = policy
+        .contribution_on(c.business_date)
+        .map_err(|e| invalid("policy", "", &e.to_string()))?;
+    let age = new
+        .id_card
+        .birth_date()
+        .until((jiff::Unit::Year, c.business_date))
+        .map_or(0, |span| i64::from(span.get_years()));
+    let max_age = match new.id_card.sex() {
+        anju_domain::ids::Sex::Male => rule.flexible_max_age_male,
+        anju_domain::ids::Sex::Female => rule.flexible_max_age_female,
+    };
+    if age < i64::from(rule.flexible_min_age) || age >= i64::from(max_age) {
+        return Err(invalid(
+            "id_card",
+            &new.id_card.masked(),
+            &format!(
+                "age {age}: flexible-employment contributors must be at least {} and under {max_age}",
+                rule.flexible_min_age
+            ),
+        ));
+    }
+    if !rule.flexible_ratio.contains(new.ratio) {
+        return Err(invalid(
+            "ratio",
+            &new.ratio.to_string(),
+            &format!(
+                "must be between {} and {} for flexible employment",
+                rule.flexible_ratio.min, rule.flexible_ratio.max
+            ),
+        ));
+    }
+    let base = anju_domain::collection::check_base(new.base, rule).map_err(rule_err)?;
+    if let Some(existing) = tx.member_by_id_number(centre, new.id_card.as_str())? {
+        return Err(invalid(
+            "id_card",
+            &new.id_card.masked(),
+            &format!(
+                "already has personal account {} (status {}); one account per person",
+                existing.account_no, existing.status
+            ),
+        ));
+    }
+    let account_no = format!("{}{:08}", &centre[..6], tx.count_members(centre)? + 1);
+    let status = MemberStatus::opened();
+    let row = MemberRow {
+        account_no: account_no.clone(),
+        id_number: new.id_card.as_str().to_owned(),
+        name,
+        unit_no: None,
+        base,
+        status: status.status,
+        before_freeze: None,
+        opened_on: c.business_date,
+        paid_to: None,
+        flexible_ratio: Some(new.ratio),
+    };
+    tx.insert_member(centre, &row)?;
+    open_subaccount(tx.as_mut(), centre, "201", &account_no, c.business_date)?;
+    let change = opening(status.status, c.business_date, "灵活就业人员开户");
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("member:{account_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// One member's new base in the annual adjustment list (基数调整清册).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseAdjustment {
+    /// Personal account.
+    pub account_no: String,
+    /// Last year's average monthly wage (上年月平均工资).
+    pub wage: Fen,
+}
+
+/// The result for one member of a base adjustment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustedBase {
+    /// Personal account.
+    pub account_no: String,
+    /// Base before.
+    pub old: Fen,
+    /// Base from the new contribution year (July 1).
+    pub new: Fen,
+    /// Shown when the wage was clamped.
+    pub notice: Option<BaseNotice>,
+}
+
+/// The annual base adjustment (基数调整) of a unit's members for the contribution year
+/// starting July 1 of `year`: new base = last year's average monthly wage, clamped to the
+/// new floor/cap (with a notice). Every row is checked first; any bad row refuses the
+/// whole list (each bad row is reported). Each change is a dated event (10 基数调整).
+pub fn adjust_bases(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    unit_no: &str,
+    year: i16,
+    rows: &[BaseAdjustment],
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Vec<AdjustedBase>, AppError> {
+    check_stamp(stamp)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    tx.unit(centre, unit_no)?.ok_or_else(|| AppError::NotFound {
+        what: format!("unit {unit_no}"),
+    })?;
+    let july = jiff::civil::Date::new(year, 7, 1)
+        .map_err(|_| invalid("year", &year.to_string(), "not a year"))?;
+    let rule = policy
+        .contribution_on(july)
+        .map_err(|e| invalid("year", &year.to_string(), &e.to_string()))?;
+    if rows.is_empty() {
+        return Err(invalid("rows", "", "the list is empty"));
+    }
+    let mut problems = Vec::new();
+    let mut planned = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in rows.iter().enumerate() {
+        let row = i + 1;
+        let mut bad = |field: &str, value: &str, rule: String| {
+            problems.push(crate::RowProblem {
+                row,
+                field: field.to_owned(),
+                value: value.to_owned(),
+                rule,
+            });
+        };
+        if !seen.insert(r.account_no.clone()) {
+            bad("account_no", &r.account_no, "listed twice".to_owned());
+            continue;
+        }
+        let Some(m) = tx.member(centre, &r.account_no)? else {
+            bad("account_no", &r.account_no, "no such personal account".to_owned());
+            continue;
+        };
+        if m.unit_no.as_deref() != Some(unit_no) {
+            bad("account_no", &r.account_no, format!("is not a member of unit {unit_no}"));
+            continue;
+        }
+        match base_from_wage(r.wage, rule) {
+            Ok((base, notice)) => planned.push((m, base, notice)),
+            Err(e) => bad("wage", &r.wage.to_string(), e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Rows { problems });
+    }
+    let mut out = Vec::with_capacity(planned.len());
+    for (mut m, base, notice) in planned {
+        let old = m.base;
+        m.base = base;
+        tx.update_member(centre, &m)?;
+        let change = StatusChange {
+            date: c.business_date,
+            business: CollectionBusinessType::BaseAdjustment,
+            from: m.status,
+            to: m.status,
+            reason: format!("{year}年度基数调整 {old} → {base}"),
+        };
+        record_event(
+            tx.as_mut(),
+            centre,
+            &format!("member:{}", m.account_no),
+            &change,
+            stamp,
+            now,
+        )?;
+        out.push(AdjustedBase {
+            account_no: m.account_no,
+            old,
+            new: base,
+            notice,
+        });
+    }
+    tx.commit()?;
+    Ok(out)
 }

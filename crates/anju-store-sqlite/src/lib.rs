@@ -14,6 +14,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_domain::collection::YearMonth;
+use jiff::civil::Date;
+use anju_store::collection::{
+    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
+    RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
 use anju_store::{
@@ -32,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "registry",
         include_str!("../migrations/0002_registry.sql"),
+    ),
+    (
+        3,
+        "remittance",
+        include_str!("../migrations/0003_remittance.sql"),
     ),
 ];
 
@@ -79,6 +90,24 @@ fn db_err(e: rusqlite::Error) -> StoreError {
         backend: Backend::Sqlite,
         message: e.to_string(),
     }
+}
+
+const MEMBER_COLUMNS: &str = "account_no, id_number, name, unit_no, base_fen, status, \
+    before_freeze, opened_on, paid_to, flexible_ratio";
+
+fn raw_member(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMember> {
+    Ok(RawMember {
+        account_no: r.get(0)?,
+        id_number: r.get(1)?,
+        name: r.get(2)?,
+        unit_no: r.get(3)?,
+        base_fen: r.get(4)?,
+        status: r.get(5)?,
+        before_freeze: r.get(6)?,
+        opened_on: r.get(7)?,
+        paid_to: r.get(8)?,
+        flexible_ratio: r.get(9)?,
+    })
 }
 
 /// A SQLite database file.
@@ -513,24 +542,12 @@ impl SqliteTx<'_> {
         value: &str,
     ) -> Result<Option<MemberRow>, StoreError> {
         let sql = format!(
-            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze, opened_on
-             FROM members WHERE centre_code = ?1 AND {column} = ?2"
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND {column} = ?2"
         );
         let raw = self
             .g
             .conn
-            .query_row(&sql, params![centre, value], |r| {
-                Ok(RawMember {
-                    account_no: r.get(0)?,
-                    id_number: r.get(1)?,
-                    name: r.get(2)?,
-                    unit_no: r.get(3)?,
-                    base_fen: r.get(4)?,
-                    status: r.get(5)?,
-                    before_freeze: r.get(6)?,
-                    opened_on: r.get(7)?,
-                })
-            })
+            .query_row(&sql, params![centre, value], raw_member)
             .optional()
             .map_err(db_err)?;
         raw.map(RawMember::decode).transpose()
@@ -1267,8 +1284,8 @@ impl StoreTx for SqliteTx<'_> {
             .conn
             .execute(
                 "INSERT INTO members (centre_code, account_no, id_number, name, unit_no, base_fen,
-                    status, before_freeze, opened_on)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    status, before_freeze, opened_on, paid_to, flexible_ratio)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     centre,
                     m.account_no,
@@ -1278,7 +1295,9 @@ impl StoreTx for SqliteTx<'_> {
                     m.base.fen(),
                     m.status.code(),
                     m.before_freeze.map(|s| s.code()),
-                    date_str(m.opened_on)
+                    date_str(m.opened_on),
+                    m.paid_to.map(|p| p.to_string()),
+                    m.flexible_ratio.map(|r| r.units())
                 ],
             )
             .map_err(|e| match db_err(e) {
@@ -1299,7 +1318,7 @@ impl StoreTx for SqliteTx<'_> {
             .conn
             .execute(
                 "UPDATE members SET name = ?3, unit_no = ?4, base_fen = ?5, status = ?6,
-                    before_freeze = ?7
+                    before_freeze = ?7, paid_to = ?8, flexible_ratio = ?9
                  WHERE centre_code = ?1 AND account_no = ?2",
                 params![
                     centre,
@@ -1308,7 +1327,9 @@ impl StoreTx for SqliteTx<'_> {
                     m.unit_no,
                     m.base.fen(),
                     m.status.code(),
-                    m.before_freeze.map(|s| s.code())
+                    m.before_freeze.map(|s| s.code()),
+                    m.paid_to.map(|p| p.to_string()),
+                    m.flexible_ratio.map(|r| r.units())
                 ],
             )
             .map_err(db_err)?;
@@ -1406,5 +1427,625 @@ impl StoreTx for SqliteTx<'_> {
             .and_then(|rows| rows.collect())
             .map_err(db_err)?;
         raws.into_iter().map(RawEvent::decode).collect()
+    }
+
+    // ---- remittance ----------------------------------------------------------------
+    fn unit_nos(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached("SELECT unit_no FROM units WHERE centre_code = ?1 ORDER BY unit_no")
+            .map_err(db_err)?;
+        stmt.query_map([centre], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+    }
+
+    fn members_of_unit(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND unit_no = ?2
+             ORDER BY account_no"
+        );
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let raws: Vec<RawMember> = stmt
+            .query_map(params![centre, unit_no], raw_member)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawMember::decode).collect()
+    }
+
+    fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        use anju_domain::codes::PersonalAccountStatus as S;
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT account_no FROM members WHERE centre_code = ?1 AND status IN (?2, ?3, ?4)
+                 ORDER BY account_no",
+            )
+            .map_err(db_err)?;
+        stmt.query_map(
+            params![
+                centre,
+                S::ClosedByMerger.code(),
+                S::ClosedByTransferOut.code(),
+                S::ClosedByWithdrawal.code()
+            ],
+            |r| r.get(0),
+        )
+        .and_then(|rows| rows.collect())
+        .map_err(db_err)
+    }
+
+    fn set_paid_to(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+        paid_to: Option<YearMonth>,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .g
+            .conn
+            .execute(
+                "UPDATE members SET paid_to = ?3 WHERE centre_code = ?1 AND account_no = ?2",
+                params![centre, account_no, paid_to.map(|p| p.to_string())],
+            )
+            .map_err(db_err)?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("personal account {account_no} in centre {centre}"),
+            });
+        }
+        Ok(())
+    }
+
+    fn advance_paid_to(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        let prev = month.plus(-1).map(|p| p.to_string()).unwrap_or_default();
+        let n = self
+            .g
+            .conn
+            .prepare_cached(
+                "UPDATE members SET paid_to = ?4
+                 WHERE centre_code = ?1 AND account_no IN (
+                     SELECT account_no FROM bill_lines
+                     WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3 AND month = ?4)
+                   AND (paid_to IS NULL OR paid_to = ?5)",
+            )
+            .and_then(|mut st| st.execute(params![centre, bill_no, entry_key, month.to_string(), prev]))
+            .map_err(db_err)?;
+        Ok(n as u64)
+    }
+
+    fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.g
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM bills WHERE centre_code = ?1",
+                [centre],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+
+    fn insert_bill(
+        &mut self,
+        centre: &str,
+        b: &BillRow,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        self.atomic(|s| {
+            s.g.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO bills ({BILL_COLUMNS}, centre_code)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                ))
+                .and_then(|mut st| st.execute(rusqlite::params_from_iter(bill_params(b, centre))))
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!(
+                            "bill {} or a {} bill of {} for {}",
+                            b.bill_no,
+                            b.kind.label_zh(),
+                            b.payer,
+                            b.month
+                        ),
+                    },
+                    other => other,
+                })?;
+            s.insert_lines(centre, lines)
+        })
+    }
+
+    fn update_bill(&mut self, centre: &str, b: &BillRow) -> Result<(), StoreError> {
+        let n = self
+            .g
+            .conn
+            .execute(
+                "UPDATE bills SET status = ?3, total_fen = ?4, line_count = ?5, confirmed_on = ?6,
+                    paid_on = ?7, due_on = ?8
+                 WHERE centre_code = ?1 AND bill_no = ?2",
+                params![
+                    centre,
+                    b.bill_no,
+                    b.status.code(),
+                    b.total.fen(),
+                    b.line_count,
+                    b.confirmed_on.map(date_str),
+                    b.paid_on.map(date_str),
+                    date_str(b.due_on)
+                ],
+            )
+            .map_err(db_err)?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("bill {} in centre {centre}", b.bill_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn replace_bill_lines(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        self.atomic(|s| {
+            s.g.conn
+                .execute(
+                    "DELETE FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2",
+                    params![centre, bill_no],
+                )
+                .map_err(db_err)?;
+            s.insert_lines(centre, lines)
+        })
+    }
+
+    fn bill(&mut self, centre: &str, bill_no: &str) -> Result<Option<BillRow>, StoreError> {
+        Ok(self
+            .bills_where("bill_no = ?2", params![centre, bill_no])?
+            .pop())
+    }
+
+    fn remittance_bill(
+        &mut self,
+        centre: &str,
+        payer: &str,
+        month: YearMonth,
+    ) -> Result<Option<BillRow>, StoreError> {
+        Ok(self
+            .bills_where(
+                "payer = ?2 AND month = ?3 AND kind = 'remit'",
+                params![centre, payer, month.to_string()],
+            )?
+            .pop())
+    }
+
+    fn bills_of(&mut self, centre: &str, payer: &str) -> Result<Vec<BillRow>, StoreError> {
+        self.bills_where("payer = ?2 ORDER BY bill_no", params![centre, payer])
+    }
+
+    fn unpaid_bills_due_before(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        self.bills_where(
+            "status <> 'paid' AND due_on < ?2 ORDER BY due_on, bill_no",
+            params![centre, date_str(date)],
+        )
+    }
+
+    fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen,
+                    notice, paid_entry
+                 FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2 ORDER BY line_no",
+            )
+            .map_err(db_err)?;
+        let raws: Vec<RawBillLine> = stmt
+            .query_map(params![centre, bill_no], |r| {
+                Ok(RawBillLine {
+                    bill_no: r.get(0)?,
+                    line_no: r.get(1)?,
+                    account_no: r.get(2)?,
+                    name: r.get(3)?,
+                    month: r.get(4)?,
+                    base_fen: r.get(5)?,
+                    unit_fen: r.get(6)?,
+                    member_fen: r.get(7)?,
+                    notice: r.get(8)?,
+                    paid_entry: r.get(9)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawBillLine::decode).collect()
+    }
+
+    fn mark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        line_nos: &[i64],
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        if line_nos.is_empty() {
+            let n = self
+                .g
+                .conn
+                .prepare_cached(
+                    "UPDATE bill_lines SET paid_entry = ?3
+                     WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry IS NULL",
+                )
+                .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+                .map_err(db_err)?;
+            return Ok(n as u64);
+        }
+        self.atomic(|s| {
+            let mut st = s
+                .g
+                .conn
+                .prepare_cached(
+                    "UPDATE bill_lines SET paid_entry = ?3
+                     WHERE centre_code = ?1 AND bill_no = ?2 AND line_no = ?4
+                       AND paid_entry IS NULL",
+                )
+                .map_err(db_err)?;
+            let mut n = 0u64;
+            for line in line_nos {
+                n += st
+                    .execute(params![centre, bill_no, entry_key, line])
+                    .map_err(db_err)? as u64;
+            }
+            Ok(n)
+        })
+    }
+
+    fn unmark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        let n = self
+            .g
+            .conn
+            .execute(
+                "UPDATE bill_lines SET paid_entry = NULL
+                 WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3",
+                params![centre, bill_no, entry_key],
+            )
+            .map_err(db_err)?;
+        Ok(n as u64)
+    }
+
+    fn paid_months(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<YearMonth>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT month FROM bill_lines
+                 WHERE centre_code = ?1 AND account_no = ?2 AND paid_entry IS NOT NULL
+                 ORDER BY month",
+            )
+            .map_err(db_err)?;
+        let months: Vec<String> = stmt
+            .query_map(params![centre, account_no], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        months
+            .iter()
+            .map(|m| parse_month("bill_lines.month", m))
+            .collect()
+    }
+
+    fn insert_receipt(&mut self, centre: &str, r: &ReceiptRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO receipts (centre_code, receipt_key, payer, bill_no, amount_fen,
+                    received_on, bank_code, entry_key, recorded_at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    centre,
+                    r.receipt_key,
+                    r.payer,
+                    r.bill_no,
+                    r.amount.fen(),
+                    date_str(r.received_on),
+                    r.bank_code,
+                    r.entry_key,
+                    r.recorded_at_us
+                ],
+            )
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("receipt {} in centre {centre}", r.receipt_key),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn receipt(&mut self, centre: &str, key: &str) -> Result<Option<ReceiptRow>, StoreError> {
+        Ok(self
+            .receipts_where("receipt_key = ?2", params![centre, key])?
+            .pop())
+    }
+
+    fn receipts_of(&mut self, centre: &str, payer: &str) -> Result<Vec<ReceiptRow>, StoreError> {
+        self.receipts_where(
+            "payer = ?2 ORDER BY received_on, receipt_key",
+            params![centre, payer],
+        )
+    }
+
+    fn insert_reminder(&mut self, centre: &str, r: &ReminderRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO reminders (centre_code, bill_no, sent_on, overdue_days, amount_due_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    centre,
+                    r.bill_no,
+                    date_str(r.sent_on),
+                    r.overdue_days,
+                    r.amount_due.fen()
+                ],
+            )
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("reminder for bill {} on {}", r.bill_no, r.sent_on),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn reminders(&mut self, centre: &str, bill_no: &str) -> Result<Vec<ReminderRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT bill_no, sent_on, overdue_days, amount_due_fen FROM reminders
+                 WHERE centre_code = ?1 AND bill_no = ?2 ORDER BY sent_on",
+            )
+            .map_err(db_err)?;
+        let raws: Vec<RawReminder> = stmt
+            .query_map(params![centre, bill_no], |r| {
+                Ok(RawReminder {
+                    bill_no: r.get(0)?,
+                    sent_on: r.get(1)?,
+                    overdue_days: r.get(2)?,
+                    amount_due_fen: r.get(3)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawReminder::decode).collect()
+    }
+
+    fn insert_interest_run(&mut self, centre: &str, r: &InterestRunRow) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .execute(
+                "INSERT INTO interest_runs (centre_code, year, period_end, accounts, total_fen,
+                    entries, run_on, recorded_at_us)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    centre,
+                    r.year,
+                    date_str(r.period_end),
+                    r.accounts,
+                    r.total.fen(),
+                    r.entries,
+                    date_str(r.run_on),
+                    r.recorded_at_us
+                ],
+            )
+            .map_err(|e| match db_err(e) {
+                StoreError::Conflict { .. } => StoreError::Conflict {
+                    what: format!("interest settlement for {} in centre {centre}", r.year),
+                },
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    fn interest_run(
+        &mut self,
+        centre: &str,
+        year: i16,
+    ) -> Result<Option<InterestRunRow>, StoreError> {
+        let raw = self
+            .g
+            .conn
+            .query_row(
+                "SELECT year, period_end, accounts, total_fen, entries, run_on, recorded_at_us
+                 FROM interest_runs WHERE centre_code = ?1 AND year = ?2",
+                params![centre, year],
+                |r| {
+                    Ok(RawInterestRun {
+                        year: r.get(0)?,
+                        period_end: r.get(1)?,
+                        accounts: r.get(2)?,
+                        total_fen: r.get(3)?,
+                        entries: r.get(4)?,
+                        run_on: r.get(5)?,
+                        recorded_at_us: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)?;
+        raw.map(RawInterestRun::decode).transpose()
+    }
+
+    fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT e.seq, e.idempotency_key, e.kind, e.tx_code, e.business_date,
+                    e.value_date, l.side, l.amount_fen, e.memo
+                 FROM journal_legs l
+                 JOIN journal_entries e ON e.centre_code = l.centre_code AND e.seq = l.seq
+                 WHERE l.centre_code = ?1 AND l.account_no = ?2
+                 ORDER BY l.seq, l.leg_no",
+            )
+            .map_err(db_err)?;
+        let raws: Vec<RawLeg> = stmt
+            .query_map(params![centre, account], |r| {
+                Ok(RawLeg {
+                    seq: r.get(0)?,
+                    key: r.get(1)?,
+                    kind: r.get(2)?,
+                    code: r.get(3)?,
+                    business_date: r.get(4)?,
+                    value_date: r.get(5)?,
+                    side: r.get(6)?,
+                    amount: r.get(7)?,
+                    memo: r.get(8)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawLeg::decode).collect()
+    }
+}
+
+const BILL_COLUMNS: &str = "bill_no, payer, kind, month, status, total_fen, line_count, \
+    bank_code, due_on, created_on, confirmed_on, paid_on";
+
+fn bill_params<'a>(b: &'a BillRow, centre: &'a str) -> Vec<Box<dyn rusqlite::ToSql + 'a>> {
+    vec![
+        Box::new(&b.bill_no),
+        Box::new(&b.payer),
+        Box::new(b.kind.code()),
+        Box::new(b.month.to_string()),
+        Box::new(b.status.code()),
+        Box::new(b.total.fen()),
+        Box::new(b.line_count),
+        Box::new(&b.bank_code),
+        Box::new(date_str(b.due_on)),
+        Box::new(date_str(b.created_on)),
+        Box::new(b.confirmed_on.map(date_str)),
+        Box::new(b.paid_on.map(date_str)),
+        Box::new(centre),
+    ]
+}
+
+impl SqliteTx<'_> {
+    fn insert_lines(&mut self, centre: &str, lines: &[BillLineRow]) -> Result<(), StoreError> {
+        for chunk in lines.chunks(CHUNK_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO bill_lines (centre_code, bill_no, line_no, account_no, name, month,
+                    base_fen, unit_fen, member_fen, notice, paid_entry) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+            }
+            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 11);
+            for l in chunk {
+                use rusqlite::types::Value as V;
+                values.extend([
+                    V::Text(centre.to_owned()),
+                    V::Text(l.bill_no.clone()),
+                    V::Integer(l.line_no),
+                    V::Text(l.account_no.clone()),
+                    V::Text(l.name.clone()),
+                    V::Text(l.month.to_string()),
+                    V::Integer(l.base.fen()),
+                    V::Integer(l.unit_share.fen()),
+                    V::Integer(l.member_share.fen()),
+                    V::Text(l.notice.clone()),
+                    l.paid_entry.clone().map_or(V::Null, V::Text),
+                ]);
+            }
+            stmt.execute(rusqlite::params_from_iter(values))
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    fn bills_where(
+        &mut self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        let sql = format!("SELECT {BILL_COLUMNS} FROM bills WHERE centre_code = ?1 AND {filter}");
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let raws: Vec<RawBill> = stmt
+            .query_map(params, |r| {
+                Ok(RawBill {
+                    bill_no: r.get(0)?,
+                    payer: r.get(1)?,
+                    kind: r.get(2)?,
+                    month: r.get(3)?,
+                    status: r.get(4)?,
+                    total_fen: r.get(5)?,
+                    line_count: r.get(6)?,
+                    bank_code: r.get(7)?,
+                    due_on: r.get(8)?,
+                    created_on: r.get(9)?,
+                    confirmed_on: r.get(10)?,
+                    paid_on: r.get(11)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawBill::decode).collect()
+    }
+
+    fn receipts_where(
+        &mut self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<ReceiptRow>, StoreError> {
+        let sql = format!(
+            "SELECT receipt_key, payer, bill_no, amount_fen, received_on, bank_code, entry_key,
+                recorded_at_us
+             FROM receipts WHERE centre_code = ?1 AND {filter}"
+        );
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let raws: Vec<RawReceipt> = stmt
+            .query_map(params, |r| {
+                Ok(RawReceipt {
+                    receipt_key: r.get(0)?,
+                    payer: r.get(1)?,
+                    bill_no: r.get(2)?,
+                    amount_fen: r.get(3)?,
+                    received_on: r.get(4)?,
+                    bank_code: r.get(5)?,
+                    entry_key: r.get(6)?,
+                    recorded_at_us: r.get(7)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawReceipt::decode).collect()
     }
 }

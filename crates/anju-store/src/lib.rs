@@ -9,6 +9,7 @@
 //! Finders return `Result<Option<T>, StoreError>` (or a possibly shorter `Vec`), never
 //! swallow an error as "not found".
 
+pub mod collection;
 pub mod raw;
 pub mod registry;
 
@@ -16,6 +17,8 @@ use std::fmt;
 
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use jiff::civil::Date;
+use anju_domain::collection::YearMonth;
+use collection::{BillLineRow, BillRow, InterestRunRow, LegRow, ReceiptRow, ReminderRow};
 use registry::{EventRow, MemberRow, UnitRow};
 
 /// Which database engine a store runs on.
@@ -225,6 +228,8 @@ pub trait StoreTx {
         centre: &str,
         code: &str,
     ) -> Result<Option<UnitRow>, StoreError>;
+    /// Every unit number of the centre, in order.
+    fn unit_nos(&mut self, centre: &str) -> Result<Vec<String>, StoreError>;
     /// Number of units ever registered in the centre.
     fn count_units(&mut self, centre: &str) -> Result<i64, StoreError>;
     /// Number of personal accounts currently attached to a unit.
@@ -247,6 +252,106 @@ pub trait StoreTx {
     fn append_event(&mut self, centre: &str, event: &EventRow) -> Result<(), StoreError>;
     /// A subject's events in order.
     fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError>;
+
+    // ---- remittance ----------------------------------------------------------------
+    /// The personal accounts currently attached to a unit, by account number.
+    fn members_of_unit(&mut self, centre: &str, unit_no: &str)
+    -> Result<Vec<MemberRow>, StoreError>;
+    /// Account numbers of closed (销户) personal accounts, by account number.
+    fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError>;
+    /// Sets one member's 缴至年月.
+    fn set_paid_to(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+        paid_to: Option<YearMonth>,
+    ) -> Result<(), StoreError>;
+    /// For the lines of `bill_no` for `month` paid by `entry_key`: sets each member's
+    /// 缴至年月 to `month` where it is unset or the month before (so it never skips a
+    /// gap). Returns how many members moved.
+    fn advance_paid_to(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+        month: YearMonth,
+    ) -> Result<u64, StoreError>;
+    /// Number of bills ever made in the centre.
+    fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Stores a new bill with its lines; `Conflict` if the bill number exists or (for a
+    /// remittance) the payer already has a bill for the month.
+    fn insert_bill(
+        &mut self,
+        centre: &str,
+        bill: &BillRow,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError>;
+    /// Saves a bill's status, totals and dates.
+    fn update_bill(&mut self, centre: &str, bill: &BillRow) -> Result<(), StoreError>;
+    /// Replaces every line of a bill (a draft being adjusted).
+    fn replace_bill_lines(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError>;
+    /// A bill by number.
+    fn bill(&mut self, centre: &str, bill_no: &str) -> Result<Option<BillRow>, StoreError>;
+    /// A payer's remittance bill for a month.
+    fn remittance_bill(
+        &mut self,
+        centre: &str,
+        payer: &str,
+        month: YearMonth,
+    ) -> Result<Option<BillRow>, StoreError>;
+    /// A payer's bills, by bill number.
+    fn bills_of(&mut self, centre: &str, payer: &str) -> Result<Vec<BillRow>, StoreError>;
+    /// Bills not fully paid whose due date is before `date`, by due date then number.
+    fn unpaid_bills_due_before(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<BillRow>, StoreError>;
+    /// A bill's lines, by line number.
+    fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError>;
+    /// Marks lines of a bill as paid by `entry_key`: those numbered in `line_nos`, or every
+    /// unpaid line when `line_nos` is empty. Returns how many lines changed.
+    fn mark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        line_nos: &[i64],
+        entry_key: &str,
+    ) -> Result<u64, StoreError>;
+    /// Marks the lines of a bill paid by `entry_key` as unpaid again (the entry was
+    /// reversed). Returns how many lines changed.
+    fn unmark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<u64, StoreError>;
+    /// The months for which a member has a paid bill line, ascending, each once.
+    fn paid_months(&mut self, centre: &str, account_no: &str)
+    -> Result<Vec<YearMonth>, StoreError>;
+    /// Records money received; `Conflict` if the receipt key exists.
+    fn insert_receipt(&mut self, centre: &str, receipt: &ReceiptRow) -> Result<(), StoreError>;
+    /// A receipt by key.
+    fn receipt(&mut self, centre: &str, key: &str) -> Result<Option<ReceiptRow>, StoreError>;
+    /// A payer's receipts, by business date then key.
+    fn receipts_of(&mut self, centre: &str, payer: &str) -> Result<Vec<ReceiptRow>, StoreError>;
+    /// Records a reminder; `Conflict` if the bill was already reminded that day.
+    fn insert_reminder(&mut self, centre: &str, reminder: &ReminderRow) -> Result<(), StoreError>;
+    /// A bill's reminders, oldest first.
+    fn reminders(&mut self, centre: &str, bill_no: &str) -> Result<Vec<ReminderRow>, StoreError>;
+    /// Records a year-end interest run; `Conflict` if the year was settled.
+    fn insert_interest_run(&mut self, centre: &str, run: &InterestRunRow)
+    -> Result<(), StoreError>;
+    /// The interest run of a year.
+    fn interest_run(&mut self, centre: &str, year: i16)
+    -> Result<Option<InterestRunRow>, StoreError>;
+    /// Every leg on one posting account with its entry's facts, in journal order.
+    fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

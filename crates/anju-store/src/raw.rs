@@ -306,6 +306,8 @@ pub struct RawMember {
     pub status: String,
     pub before_freeze: Option<String>,
     pub opened_on: String,
+    pub paid_to: Option<String>,
+    pub flexible_ratio: Option<i64>,
 }
 
 impl RawMember {
@@ -323,6 +325,12 @@ impl RawMember {
                 .transpose()
                 .map_err(|e| corrupt(format!("{}: {e}", at("before_freeze"))))?,
             opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            paid_to: self
+                .paid_to
+                .as_deref()
+                .map(|m| crate::collection::parse_month(&at("paid_to"), m))
+                .transpose()?,
+            flexible_ratio: self.flexible_ratio.map(anju_domain::money::Rate::from_units),
             base: Fen::new(self.base_fen),
             account_no: self.account_no,
             id_number: self.id_number,

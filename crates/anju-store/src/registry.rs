@@ -2,6 +2,7 @@
 //! (个人账户) and their dated status events. Plain data; the rules that produce them live
 //! in `anju_domain::collection` and the use cases in `anju_app::registry`.
 
+use anju_domain::collection::YearMonth;
 use anju_domain::codes::{CollectionBusinessType, PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::stamp::Stamp;
@@ -54,6 +55,11 @@ pub struct MemberRow {
     pub before_freeze: Option<PersonalAccountStatus>,
     /// Opening date.
     pub opened_on: Date,
+    /// 缴至年月: the last month paid without a gap since the first (none before any).
+    pub paid_to: Option<YearMonth>,
+    /// For a flexible-employment contributor (灵活就业人员): the combined ratio chosen;
+    /// `None` for an employee whose unit pays.
+    pub flexible_ratio: Option<Rate>,
 }
 
 /// One dated status change of a unit or member account.

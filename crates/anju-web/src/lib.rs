@@ -42,7 +42,9 @@ impl From<AppError> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
-            AppError::Invalid { .. } | AppError::Entry { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid { .. } | AppError::Entry { .. } | AppError::Rows { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Store(anju_store::StoreError::Conflict { .. }) => StatusCode::CONFLICT,
             AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

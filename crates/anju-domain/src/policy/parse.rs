@@ -41,6 +41,7 @@ struct RawCentre {
     region_code: Field,
     policy_version: Field,
     regulation_2026_effective: Field,
+    flexible_employment_from: Field,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +232,10 @@ fn centre(c: &mut Check, raw: Option<&RawCentre>) -> Option<Centre> {
         "centre.regulation_2026_effective",
         &raw.regulation_2026_effective,
     );
+    let flexible_employment_from = c.date(
+        "centre.flexible_employment_from",
+        &raw.flexible_employment_from,
+    );
     if let (Some(code), Some(region)) = (&code, &region_code)
         && !code.starts_with(region.as_str())
     {
@@ -248,6 +253,7 @@ fn centre(c: &mut Check, raw: Option<&RawCentre>) -> Option<Centre> {
         region_code: region_code?,
         policy_version: policy_version?,
         regulation_2026_effective: regulation_2026_effective?,
+        flexible_employment_from: flexible_employment_from?,
     })
 }
 

@@ -57,6 +57,10 @@ pub struct Centre {
     /// The day this centre applies the 2026 amendment of the regulation (State Council
     /// Order 844, nationally in force from 2026-09-20).
     pub regulation_2026_effective: Date,
+    /// The first day self-employed people may open voluntary accounts (灵活就业缴存):
+    /// nationwide from the 2026 amendment, earlier where a province's own rules allowed
+    /// it (issue 3 §6).
+    pub flexible_employment_from: Date,
 }
 
 /// An inclusive range of ratios.

@@ -1,0 +1,1278 @@
+//! Monthly remittance (汇缴), back-payment (补缴) and flexible workers' own contributions:
+//! bills generated from the roster, adjusted by the unit while in draft, confirmed, and
+//! paid — in full as one ledger entry that credits every member's sub-account, or in part
+//! into the unit's suspense account (暂收款 `213.<unit>`) until the rest arrives or the unit
+//! says which members the money covers. Arrears (欠缴) and reminders (催缴) follow the
+//! business calendar; a wrong payment is corrected by reversal (冲正).
+//!
+//! 缴至年月 (`paid_to`) moves only when a month is fully paid for the member and never over
+//! a gap: it is the last month of the first unbroken run of paid months.
+
+use std::collections::BTreeMap;
+
+use anju_domain::calendar::BusinessCalendar;
+use anju_domain::collection::{
+    BaseNotice, CollectionError, MemberStatus, UnitStatus, YearMonth, base_from_wage, check_base,
+    monthly_contribution, remittance_due,
+};
+use anju_domain::ledger::{AccountNo, EntryRequest, Leg, TxCode};
+use anju_domain::money::{Fen, Rate};
+use anju_domain::policy::{ContributionRule, Policy};
+use anju_domain::stamp::Stamp;
+use anju_store::collection::{BillKind, BillLineRow, BillRow, BillStatus, ReceiptRow, ReminderRow};
+use anju_store::registry::{MemberRow, UnitRow};
+use anju_store::{CentreRow, Store, StoreError, StoreTx};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::AppError;
+use crate::ledger::{Posted, post_in};
+
+fn invalid(field: &'static str, value: impl Into<String>, rule: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field,
+        value: value.into(),
+        rule: rule.into(),
+    }
+}
+
+fn rule_err(field: &'static str, e: CollectionError) -> AppError {
+    invalid(field, "", e.to_string())
+}
+
+fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
+    tx.lock_centre(centre).map_err(|e| match e {
+        StoreError::NotFound { what } => AppError::NotFound { what },
+        other => AppError::Store(other),
+    })
+}
+
+fn contribution_rule(policy: &Policy, month: YearMonth) -> Result<&ContributionRule, AppError> {
+    policy
+        .contribution_on(month.first_day())
+        .map_err(|e| invalid("month", month.to_string(), e.to_string()))
+}
+
+fn account(code: &str, key: &str) -> Result<AccountNo, AppError> {
+    AccountNo::sub(code, key).map_err(|e| invalid("account_no", key, e.to_string()))
+}
+
+fn unit_of(tx: &mut dyn StoreTx, centre: &str, unit_no: &str) -> Result<UnitRow, AppError> {
+    tx.unit(centre, unit_no)?.ok_or_else(|| AppError::NotFound {
+        what: format!("unit {unit_no}"),
+    })
+}
+
+fn bill_of(tx: &mut dyn StoreTx, centre: &str, bill_no: &str) -> Result<BillRow, AppError> {
+    tx.bill(centre, bill_no)?.ok_or_else(|| AppError::NotFound {
+        what: format!("bill {bill_no}"),
+    })
+}
+
+fn member_of(tx: &mut dyn StoreTx, centre: &str, account_no: &str) -> Result<MemberRow, AppError> {
+    tx.member(centre, account_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        })
+}
+
+fn status_of(m: &MemberRow) -> MemberStatus {
+    MemberStatus {
+        status: m.status,
+        before_freeze: m.before_freeze,
+    }
+}
+
+/// Whether money may be credited to the member: not closed, not frozen.
+fn ensure_may_receive(m: &MemberRow) -> Result<(), AppError> {
+    if !status_of(m).may_receive() {
+        return Err(invalid(
+            "account_no",
+            &m.account_no,
+            format!(
+                "personal account is {} ({}); a closed or frozen account cannot receive money",
+                m.status.label_zh(),
+                m.status
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A bill with its lines and the notices made while computing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bill {
+    /// The bill.
+    pub bill: BillRow,
+    /// Its lines.
+    pub lines: Vec<BillLineRow>,
+}
+
+impl Bill {
+    /// Σ lines not yet paid.
+    pub fn outstanding(&self) -> Fen {
+        Fen::new(
+            self.lines
+                .iter()
+                .filter(|l| l.paid_entry.is_none())
+                .map(|l| l.total().fen())
+                .sum(),
+        )
+    }
+
+    /// Lines that carry a notice (a base clamped to the floor or cap).
+    pub fn notices(&self) -> impl Iterator<Item = &BillLineRow> {
+        self.lines.iter().filter(|l| !l.notice.is_empty())
+    }
+}
+
+/// One member-month of a bill: base and shares under the unit's ratios.
+fn line(
+    bill_no: &str,
+    line_no: i64,
+    m: &MemberRow,
+    month: YearMonth,
+    base: Fen,
+    notice: Option<BaseNotice>,
+    ratios: (Rate, Rate),
+    rule: &ContributionRule,
+) -> Result<BillLineRow, AppError> {
+    let c = monthly_contribution(base, ratios.0, ratios.1, rule).map_err(|e| rule_err("ratio", e))?;
+    Ok(BillLineRow {
+        bill_no: bill_no.to_owned(),
+        line_no,
+        account_no: m.account_no.clone(),
+        name: m.name.clone(),
+        month,
+        base,
+        unit_share: c.unit_share,
+        member_share: c.member_share,
+        notice: notice.map(|n| n.to_string()).unwrap_or_default(),
+        paid_entry: None,
+    })
+}
+
+/// The base for a member's line: the recorded base, brought within the month's floor and
+/// cap with a notice when the bounds moved past it.
+fn line_base(m: &MemberRow, rule: &ContributionRule) -> Result<(Fen, Option<BaseNotice>), AppError> {
+    base_from_wage(m.base, rule).map_err(|e| rule_err("base", e))
+}
+
+fn next_bill_no(tx: &mut dyn StoreTx, centre: &str, kind: BillKind) -> Result<String, AppError> {
+    let prefix = match kind {
+        BillKind::Remittance => "HJ",
+        BillKind::BackPayment => "BJ",
+        BillKind::Voluntary => "ZY",
+    };
+    Ok(format!("{prefix}{:012}", tx.count_bills(centre)? + 1))
+}
+
+fn totals(bill: &mut BillRow, lines: &[BillLineRow]) {
+    bill.total = Fen::new(lines.iter().map(|l| l.total().fen()).sum());
+    bill.line_count = lines.len() as i64;
+}
+
+/// Whether a member on a unit's roster is billed for `month`: contributing (normal), opened
+/// before the month (new starters pay from their second month, REG Art. 17), and not
+/// already paid up to it.
+fn billable(m: &MemberRow, month: YearMonth) -> bool {
+    m.status == anju_domain::codes::PersonalAccountStatus::Normal
+        && YearMonth::of(m.opened_on) < month
+        && m.paid_to.is_none_or(|p| p < month)
+}
+
+/// Generates a unit's remittance bill for `month` inside `tx`.
+fn generate_in(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    policy: &Policy,
+    calendar: &BusinessCalendar,
+    unit: &UnitRow,
+    month: YearMonth,
+) -> Result<Bill, AppError> {
+    let centre = c.code.as_str();
+    if !UnitStatus(unit.status).may_remit() {
+        return Err(invalid(
+            "unit_no",
+            &unit.unit_no,
+            format!("unit is {}; it cannot remit", unit.status.label_zh()),
+        ));
+    }
+    if month > YearMonth::of(c.business_date) {
+        return Err(invalid(
+            "month",
+            month.to_string(),
+            format!(
+                "is after the business month {}; a month is billed from its own payday",
+                YearMonth::of(c.business_date)
+            ),
+        ));
+    }
+    if let Some(existing) = tx.remittance_bill(centre, &unit.unit_no, month)? {
+        return Err(invalid(
+            "month",
+            month.to_string(),
+            format!(
+                "unit {} already has remittance bill {} for this month ({}); adjust it instead",
+                unit.unit_no,
+                existing.bill_no,
+                existing.status.label_zh()
+            ),
+        ));
+    }
+    let rule = contribution_rule(policy, month)?;
+    let roster: Vec<MemberRow> = tx
+        .members_of_unit(centre, &unit.unit_no)?
+        .into_iter()
+        .filter(|m| billable(m, month))
+        .collect();
+    if roster.is_empty() {
+        return Err(invalid(
+            "unit_no",
+            &unit.unit_no,
+            format!("no member of the unit is due to contribute for {month}"),
+        ));
+    }
+    let bill_no = next_bill_no(tx, centre, BillKind::Remittance)?;
+    let mut lines = Vec::with_capacity(roster.len());
+    for (i, m) in roster.iter().enumerate() {
+        let (base, notice) = line_base(m, rule)?;
+        lines.push(line(
+            &bill_no,
+            i as i64 + 1,
+            m,
+            month,
+            base,
+            notice,
+            (unit.unit_ratio, unit.member_ratio),
+            rule,
+        )?);
+    }
+    let mut bill = BillRow {
+        bill_no,
+        payer: unit.unit_no.clone(),
+        kind: BillKind::Remittance,
+        month,
+        status: BillStatus::Draft,
+        total: Fen::ZERO,
+        line_count: 0,
+        bank_code: unit.bank_code.clone(),
+        due_on: remittance_due(month, unit.payday, rule, calendar)
+            .map_err(|e| rule_err("month", e))?,
+        created_on: c.business_date,
+        confirmed_on: None,
+        paid_on: None,
+    };
+    totals(&mut bill, &lines);
+    tx.insert_bill(centre, &bill, &lines)?;
+    Ok(Bill { bill, lines })
+}
+
+/// Generates a unit's remittance bill (汇缴清册) for `month` from its roster: every
+/// contributing member with base × unit ratio and base × member ratio, each rounded as the
+/// policy says; a base outside the month's floor or cap is brought within it with a notice
+/// on the line. The bill starts as a draft the unit may adjust.
+pub fn generate_bill(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    calendar: &BusinessCalendar,
+    unit_no: &str,
+    month: YearMonth,
+) -> Result<Bill, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let unit = unit_of(tx.as_mut(), centre, unit_no)?;
+    let bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month)?;
+    tx.commit()?;
+    Ok(bill)
+}
+
+/// How a base is given when a unit adjusts a bill line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseInput {
+    /// The member's average monthly wage: clamped to floor/cap with a notice.
+    Wage(Fen),
+    /// A base typed directly: must already lie within floor and cap.
+    Base(Fen),
+}
+
+/// One adjustment of a draft bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillChange {
+    /// Adds a member of the unit who is not on the bill, at their recorded base or the
+    /// one given.
+    Add {
+        account_no: String,
+        base: Option<BaseInput>,
+    },
+    /// Removes a member's line.
+    Remove { account_no: String },
+    /// Changes a member's base on this bill.
+    SetBase { account_no: String, base: BaseInput },
+}
+
+fn resolve_base(input: BaseInput, rule: &ContributionRule) -> Result<(Fen, Option<BaseNotice>), AppError> {
+    match input {
+        BaseInput::Wage(w) => base_from_wage(w, rule).map_err(|e| rule_err("wage", e)),
+        BaseInput::Base(b) => check_base(b, rule)
+            .map(|b| (b, None))
+            .map_err(|e| rule_err("base", e)),
+    }
+}
+
+/// Applies a unit's adjustments to a draft bill (add or remove people, change bases within
+/// the rules), all or nothing, and recomputes its lines and total.
+pub fn adjust_bill(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    bill_no: &str,
+    changes: &[BillChange],
+) -> Result<Bill, AppError> {
+    let mut tx = store.begin()?;
+    lock(tx.as_mut(), centre)?;
+    let mut bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    if bill.status != BillStatus::Draft {
+        return Err(invalid(
+            "bill_no",
+            bill_no,
+            format!("bill is {}; only a draft bill can be adjusted", bill.status.label_zh()),
+        ));
+    }
+    if bill.kind != BillKind::Remittance {
+        return Err(invalid("bill_no", bill_no, "only remittance bills are adjusted line by line"));
+    }
+    let unit = unit_of(tx.as_mut(), centre, &bill.payer)?;
+    let rule = contribution_rule(policy, bill.month)?;
+    let ratios = (unit.unit_ratio, unit.member_ratio);
+    let mut lines = tx.bill_lines(centre, bill_no)?;
+    for change in changes {
+        match change {
+            BillChange::Add { account_no, base } => {
+                if lines.iter().any(|l| &l.account_no == account_no) {
+                    return Err(invalid("account_no", account_no, "is already on the bill"));
+                }
+                let m = member_of(tx.as_mut(), centre, account_no)?;
+                if m.unit_no.as_deref() != Some(unit.unit_no.as_str()) {
+                    return Err(invalid(
+                        "account_no",
+                        account_no,
+                        format!(
+                            "is not a member of unit {} (hire or transfer the member first)",
+                            unit.unit_no
+                        ),
+                    ));
+                }
+                ensure_may_receive(&m)?;
+                if m.paid_to.is_some_and(|p| p >= bill.month) {
+                    return Err(invalid(
+                        "account_no",
+                        account_no,
+                        format!("is already paid up to {}", m.paid_to.map(|p| p.to_string()).unwrap_or_default()),
+                    ));
+                }
+                let (b, notice) = match base {
+                    Some(input) => resolve_base(*input, rule)?,
+                    None => line_base(&m, rule)?,
+                };
+                lines.push(line(bill_no, 0, &m, bill.month, b, notice, ratios, rule)?);
+            }
+            BillChange::Remove { account_no } => {
+                let before = lines.len();
+                lines.retain(|l| &l.account_no != account_no);
+                if lines.len() == before {
+                    return Err(invalid("account_no", account_no, "is not on the bill"));
+                }
+            }
+            BillChange::SetBase { account_no, base } => {
+                let Some(pos) = lines.iter().position(|l| &l.account_no == account_no) else {
+                    return Err(invalid("account_no", account_no, "is not on the bill"));
+                };
+                let m = member_of(tx.as_mut(), centre, account_no)?;
+                let (b, notice) = resolve_base(*base, rule)?;
+                lines[pos] = line(bill_no, 0, &m, bill.month, b, notice, ratios, rule)?;
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Err(invalid("bill_no", bill_no, "a bill must keep at least one line"));
+    }
+    for (i, l) in lines.iter_mut().enumerate() {
+        l.line_no = i as i64 + 1;
+    }
+    totals(&mut bill, &lines);
+    tx.replace_bill_lines(centre, bill_no, &lines)?;
+    tx.update_bill(centre, &bill)?;
+    tx.commit()?;
+    Ok(Bill { bill, lines })
+}
+
+/// The unit confirms a draft bill: its lines are fixed and it waits for the money.
+pub fn confirm_bill(store: &dyn Store, centre: &str, bill_no: &str) -> Result<Bill, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    if bill.status != BillStatus::Draft {
+        return Err(invalid(
+            "bill_no",
+            bill_no,
+            format!("bill is {}; only a draft bill is confirmed", bill.status.label_zh()),
+        ));
+    }
+    bill.status = BillStatus::Confirmed;
+    bill.confirmed_on = Some(c.business_date);
+    tx.update_bill(centre, &bill)?;
+    let lines = tx.bill_lines(centre, bill_no)?;
+    tx.commit()?;
+    Ok(Bill { bill, lines })
+}
+
+/// A bill with its lines.
+pub fn bill(store: &dyn Store, centre: &str, bill_no: &str) -> Result<Bill, AppError> {
+    let mut tx = store.begin_read()?;
+    let bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    let lines = tx.bill_lines(centre, bill_no)?;
+    Ok(Bill { bill, lines })
+}
+
+/// Money received for a bill: a bank's arrival notice (到账通知) or a counter payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The bill paid.
+    pub bill_no: String,
+    /// The bank's serial number or the counter voucher number: the idempotency key (the
+    /// same notice twice posts once).
+    pub receipt_key: String,
+    /// Amount received.
+    pub amount: Fen,
+    /// Bank the money arrived at; the bill's bank when `None`.
+    pub bank_code: Option<String>,
+}
+
+/// What a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The bill is paid in full: one entry credited every member on it.
+    Paid {
+        /// The entry.
+        posted: Posted,
+        /// Money left over and held in suspense for the next bill.
+        excess: Fen,
+    },
+    /// Not enough for the whole bill: held in the unit's suspense account.
+    Held {
+        /// The suspense entry.
+        posted: Posted,
+        /// Now held in suspense in all.
+        held: Fen,
+        /// Still owed on the bill.
+        outstanding: Fen,
+    },
+    /// This receipt was recorded before: nothing new.
+    Replayed {
+        /// The receipt as first recorded.
+        receipt: ReceiptRow,
+    },
+}
+
+fn entry_key_for_receipt(receipt_key: &str) -> Result<String, AppError> {
+    if receipt_key.is_empty()
+        || receipt_key.len() > 100
+        || !receipt_key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(invalid(
+            "receipt_key",
+            receipt_key,
+            "must be 1-100 printable ASCII characters without spaces (the bank serial or voucher number)",
+        ));
+    }
+    Ok(format!("rcpt:{receipt_key}"))
+}
+
+/// What a payment will post, decided before posting anything.
+struct PlannedPayment {
+    bill: BillRow,
+    receipt: ReceiptRow,
+    request: EntryRequest,
+    /// Full payment: the lines it settles; `None` for money held in suspense.
+    settles: Option<Vec<BillLineRow>>,
+    held_after: Fen,
+    outstanding_after: Fen,
+    excess: Fen,
+}
+
+/// Credits for the given lines, one leg per member (a back-payment has several months per
+/// member), in account order.
+fn member_credits(lines: &[&BillLineRow]) -> Result<Vec<Leg>, AppError> {
+    let mut per: BTreeMap<&str, i64> = BTreeMap::new();
+    for l in lines {
+        *per.entry(l.account_no.as_str()).or_default() += l.total().fen();
+    }
+    per.into_iter()
+        .filter(|(_, fen)| *fen > 0)
+        .map(|(a, fen)| Ok(Leg::credit(account("201", a)?, Fen::new(fen))))
+        .collect()
+}
+
+fn memo_for(bill: &BillRow) -> String {
+    format!("{} {} {}", bill.kind.label_zh(), bill.month, bill.bill_no)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_payment(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    p: &Payment,
+    held_now: Fen,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Result<PlannedPayment, ReceiptRow>, AppError> {
+    let centre = c.code.as_str();
+    let key = entry_key_for_receipt(&p.receipt_key)?;
+    if let Some(existing) = tx.receipt(centre, &p.receipt_key)? {
+        if existing.bill_no.as_deref() != Some(p.bill_no.as_str()) || existing.amount != p.amount {
+            return Err(invalid(
+                "receipt_key",
+                &p.receipt_key,
+                format!(
+                    "was already recorded for {} on {} (amount {}); a different payment needs its own serial",
+                    existing.bill_no.as_deref().unwrap_or("no bill"),
+                    existing.received_on,
+                    existing.amount
+                ),
+            ));
+        }
+        return Ok(Err(existing));
+    }
+    if p.amount.fen() <= 0 {
+        return Err(invalid("amount", p.amount.to_string(), "must be greater than zero"));
+    }
+    let bill = bill_of(tx, centre, &p.bill_no)?;
+    match bill.status {
+        BillStatus::Draft => {
+            return Err(invalid(
+                "bill_no",
+                &p.bill_no,
+                "bill is still a draft; the unit confirms it before paying",
+            ));
+        }
+        BillStatus::Paid => {
+            return Err(invalid(
+                "bill_no",
+                &p.bill_no,
+                format!(
+                    "bill was already paid in full on {}; a month is paid once",
+                    bill.paid_on.map(|d| d.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        BillStatus::Confirmed => {}
+    }
+    let bank_code = p.bank_code.clone().unwrap_or_else(|| bill.bank_code.clone());
+    let bank = account("101", &bank_code)?;
+    let suspense = account("213", &bill.payer)?;
+    let lines = tx.bill_lines(centre, &p.bill_no)?;
+    let unpaid: Vec<&BillLineRow> = lines.iter().filter(|l| l.paid_entry.is_none()).collect();
+    let outstanding = Fen::new(unpaid.iter().map(|l| l.total().fen()).sum());
+    if bill.kind == BillKind::Voluntary && p.amount != outstanding {
+        return Err(invalid(
+            "amount",
+            p.amount.to_string(),
+            format!("a voluntary contribution is paid in full: {outstanding}"),
+        ));
+    }
+    let available = p.amount.fen() + held_now.fen();
+    let receipt = ReceiptRow {
+        receipt_key: p.receipt_key.clone(),
+        payer: bill.payer.clone(),
+        bill_no: Some(bill.bill_no.clone()),
+        amount: p.amount,
+        received_on: c.business_date,
+        bank_code,
+        entry_key: key.clone(),
+        recorded_at_us: now.as_microsecond(),
+    };
+    if available < outstanding.fen() {
+        let request = EntryRequest::posted(
+            key,
+            TxCode::Suspense,
+            c.business_date,
+            c.business_date,
+            vec![Leg::debit(bank, p.amount), Leg::credit(suspense, p.amount)],
+            format!("{}（部分缴款，暂收）", memo_for(&bill)),
+            stamp.clone(),
+        );
+        let held_after = Fen::new(available);
+        return Ok(Ok(PlannedPayment {
+            outstanding_after: Fen::new(outstanding.fen() - available),
+            bill,
+            receipt,
+            request,
+            settles: None,
+            held_after,
+            excess: Fen::ZERO,
+        }));
+    }
+    for l in &unpaid {
+        let m = member_of(tx, centre, &l.account_no)?;
+        ensure_may_receive(&m)?;
+    }
+    let mut legs = vec![Leg::debit(bank, p.amount)];
+    let excess = available - outstanding.fen();
+    let from_suspense = outstanding.fen() - p.amount.fen();
+    if from_suspense > 0 {
+        legs.push(Leg::debit(suspense.clone(), Fen::new(from_suspense)));
+    } else if from_suspense < 0 {
+        legs.push(Leg::credit(suspense, Fen::new(-from_suspense)));
+    }
+    legs.extend(member_credits(&unpaid)?);
+    let request = EntryRequest::posted(
+        key,
+        bill.kind.tx_code(),
+        c.business_date,
+        c.business_date,
+        legs,
+        memo_for(&bill),
+        stamp.clone(),
+    );
+    let settles = unpaid.into_iter().cloned().collect();
+    Ok(Ok(PlannedPayment {
+        bill,
+        receipt,
+        request,
+        settles: Some(settles),
+        held_after: Fen::new(excess),
+        outstanding_after: Fen::ZERO,
+        excess: Fen::new(excess),
+    }))
+}
+
+/// The balance held in a payer's suspense account.
+fn held(tx: &mut dyn StoreTx, centre: &str, payer: &str) -> Result<Fen, AppError> {
+    let no = account("213", payer)?;
+    Ok(tx
+        .load_accounts(centre, &[no])?
+        .pop()
+        .map_or(Fen::ZERO, |a| a.balance))
+}
+
+/// After the lines of a bill were paid by `entry_key`: moves the members' 缴至年月 and, if
+/// nothing is left unpaid, marks the bill paid (and a unit's first payment).
+fn after_lines_paid(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    bill: &mut BillRow,
+    settled: &[BillLineRow],
+    entry_key: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let centre = c.code.as_str();
+    let months: std::collections::BTreeSet<YearMonth> = settled.iter().map(|l| l.month).collect();
+    if bill.kind == BillKind::Voluntary {
+        // A flexible worker's own months: 缴至年月 is the last month paid (stopped
+        // months are not owed, so they are no gap).
+        if let Some(last) = months.iter().next_back() {
+            tx.set_paid_to(centre, &bill.payer, Some(*last))?;
+        }
+    } else if months.len() == 1 && bill.kind != BillKind::BackPayment {
+        for m in months {
+            tx.advance_paid_to(centre, &bill.bill_no, entry_key, m)?;
+        }
+    } else {
+        // Back-payments fill gaps: recompute from every paid month of each member.
+        let accounts: std::collections::BTreeSet<&str> =
+            settled.iter().map(|l| l.account_no.as_str()).collect();
+        for a in accounts {
+            recompute_paid_to(tx, centre, a)?;
+        }
+    }
+    let left = tx
+        .bill_lines(centre, &bill.bill_no)?
+        .iter()
+        .any(|l| l.paid_entry.is_none());
+    if !left {
+        bill.status = BillStatus::Paid;
+        bill.paid_on = Some(c.business_date);
+        tx.update_bill(centre, bill)?;
+        if bill.kind != BillKind::Voluntary {
+            let mut unit = unit_of(tx, centre, &bill.payer)?;
+            if unit.status == anju_domain::codes::UnitAccountStatus::Opened {
+                let (after, change) = UnitStatus(unit.status)
+                    .first_payment(c.business_date)
+                    .map_err(|e| rule_err("unit", e))?;
+                unit.status = after.0;
+                tx.update_unit(centre, &unit)?;
+                crate::registry::record_event(tx, centre, &format!("unit:{}", unit.unit_no), &change, stamp, now)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets a member's 缴至年月 to the end of the first unbroken run of paid months.
+fn recompute_paid_to(tx: &mut dyn StoreTx, centre: &str, account_no: &str) -> Result<(), AppError> {
+    let months = tx.paid_months(centre, account_no)?;
+    let mut paid_to: Option<YearMonth> = None;
+    for m in months {
+        match paid_to {
+            None => paid_to = Some(m),
+            Some(p) if p.plus(1) == Some(m) => paid_to = Some(m),
+            Some(_) => break,
+        }
+    }
+    tx.set_paid_to(centre, account_no, paid_to)?;
+    Ok(())
+}
+
+/// Records payments inside `tx`: each in full (one entry crediting every unpaid line) or
+/// held in suspense. All requests go through one posting call.
+pub fn pay_bills_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    payments: &[Payment],
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Vec<PaymentOutcome>, AppError> {
+    let c = lock(tx, centre)?;
+    let mut plans: Vec<Result<PlannedPayment, ReceiptRow>> = Vec::with_capacity(payments.len());
+    let mut held_by: BTreeMap<String, Fen> = BTreeMap::new();
+    for p in payments {
+        let payer = bill_of(tx, centre, &p.bill_no)?.payer;
+        let held_now = match held_by.get(&payer) {
+            Some(h) => *h,
+            None => held(tx, centre, &payer)?,
+        };
+        let plan = plan_payment(tx, &c, p, held_now, stamp, now)?;
+        if let Ok(pl) = &plan {
+            if payments
+                .iter()
+                .filter(|q| q.bill_no == p.bill_no)
+                .count()
+                > 1
+            {
+                return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
+            }
+            held_by.insert(payer, pl.held_after);
+        }
+        plans.push(plan);
+    }
+    let requests: Vec<EntryRequest> = plans
+        .iter()
+        .filter_map(|p| p.as_ref().ok().map(|p| p.request.clone()))
+        .collect();
+    let mut posted = post_in(tx, centre, requests, now)?.into_iter();
+    let mut out = Vec::with_capacity(plans.len());
+    for plan in plans {
+        match plan {
+            Err(receipt) => out.push(PaymentOutcome::Replayed { receipt }),
+            Ok(mut pl) => {
+                let entry = posted.next().ok_or_else(|| AppError::NotFound {
+                    what: "posted payment".to_owned(),
+                })?;
+                tx.insert_receipt(centre, &pl.receipt)?;
+                match pl.settles.take() {
+                    Some(lines) => {
+                        tx.mark_lines_paid(centre, &pl.bill.bill_no, &[], &pl.receipt.entry_key)?;
+                        after_lines_paid(tx, &c, &mut pl.bill, &lines, &pl.receipt.entry_key, stamp, now)?;
+                        out.push(PaymentOutcome::Paid {
+                            posted: entry,
+                            excess: pl.excess,
+                        });
+                    }
+                    None => out.push(PaymentOutcome::Held {
+                        posted: entry,
+                        held: pl.held_after,
+                        outstanding: pl.outstanding_after,
+                    }),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Records one payment for a bill (see [`pay_bills_in`]).
+pub fn pay_bill(
+    store: &dyn Store,
+    centre: &str,
+    payment: Payment,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<PaymentOutcome, AppError> {
+    let mut tx = store.begin()?;
+    let mut out = pay_bills_in(tx.as_mut(), centre, std::slice::from_ref(&payment), stamp, now)?;
+    tx.commit()?;
+    out.pop().ok_or_else(|| AppError::NotFound {
+        what: "payment outcome".to_owned(),
+    })
+}
+
+/// The unit says which members the money held in suspense covers: their unpaid lines on
+/// the bill are paid from suspense in one entry (key `key`, idempotent).
+pub fn allocate_suspense(
+    store: &dyn Store,
+    centre: &str,
+    bill_no: &str,
+    account_nos: &[String],
+    key: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Posted, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let entry_key = format!("alloc:{key}");
+    if let Some(e) = tx.entries_by_keys(centre, std::slice::from_ref(&entry_key))?.pop() {
+        return Ok(Posted {
+            entry: e,
+            replayed: true,
+        });
+    }
+    let mut bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    if bill.status != BillStatus::Confirmed {
+        return Err(invalid(
+            "bill_no",
+            bill_no,
+            format!("bill is {}; only a confirmed, unpaid bill takes held money", bill.status.label_zh()),
+        ));
+    }
+    if account_nos.is_empty() {
+        return Err(invalid("account_nos", "", "name at least one member"));
+    }
+    let lines = tx.bill_lines(centre, bill_no)?;
+    let mut chosen: Vec<&BillLineRow> = Vec::new();
+    for a in account_nos {
+        let mine: Vec<&BillLineRow> = lines
+            .iter()
+            .filter(|l| &l.account_no == a && l.paid_entry.is_none())
+            .collect();
+        if mine.is_empty() {
+            return Err(invalid("account_nos", a, "has no unpaid line on the bill"));
+        }
+        let m = member_of(tx.as_mut(), centre, a)?;
+        ensure_may_receive(&m)?;
+        chosen.extend(mine);
+    }
+    let sum = Fen::new(chosen.iter().map(|l| l.total().fen()).sum());
+    let held_now = held(tx.as_mut(), centre, &bill.payer)?;
+    if sum > held_now {
+        return Err(invalid(
+            "account_nos",
+            account_nos.join(","),
+            format!("their lines come to {sum} but only {held_now} is held in suspense"),
+        ));
+    }
+    let mut legs = vec![Leg::debit(account("213", &bill.payer)?, sum)];
+    legs.extend(member_credits(&chosen)?);
+    let req = EntryRequest::posted(
+        entry_key.clone(),
+        bill.kind.tx_code(),
+        c.business_date,
+        c.business_date,
+        legs,
+        format!("{}（暂收款分配）", memo_for(&bill)),
+        stamp.clone(),
+    );
+    let posted = post_in(tx.as_mut(), centre, vec![req], now)?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: "posted allocation".to_owned(),
+        })?;
+    let line_nos: Vec<i64> = chosen.iter().map(|l| l.line_no).collect();
+    let settled: Vec<BillLineRow> = chosen.into_iter().cloned().collect();
+    tx.mark_lines_paid(centre, bill_no, &line_nos, &entry_key)?;
+    after_lines_paid(tx.as_mut(), &c, &mut bill, &settled, &entry_key, stamp, now)?;
+    tx.commit()?;
+    Ok(posted)
+}
+
+/// Corrects a wrong payment by reversal (冲正): the entry that paid lines of the bill is
+/// reversed with its original value date (积数 corrected from that day), the lines become
+/// unpaid, the members' 缴至年月 go back, and the bill returns to draft so the unit can fix
+/// and confirm it again. The money goes back out of the fund account as the original came
+/// in; the refund instruction to the bank is the settlement layer's.
+pub fn correct_payment(
+    store: &dyn Store,
+    centre: &str,
+    bill_no: &str,
+    entry_key: &str,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Posted, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 100 {
+        return Err(invalid("reason", reason, "must be 1-100 characters"));
+    }
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    let lines = tx.bill_lines(centre, bill_no)?;
+    let affected: Vec<String> = lines
+        .iter()
+        .filter(|l| l.paid_entry.as_deref() == Some(entry_key))
+        .map(|l| l.account_no.clone())
+        .collect();
+    if affected.is_empty() {
+        return Err(invalid(
+            "entry_key",
+            entry_key,
+            format!("paid no line of bill {bill_no}"),
+        ));
+    }
+    let req = EntryRequest::reversal(
+        format!("rev:{entry_key}"),
+        entry_key,
+        c.business_date,
+        format!("冲正 {} {reason}", bill.bill_no),
+        stamp.clone(),
+    );
+    let posted = post_in(tx.as_mut(), centre, vec![req], now)?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: "posted reversal".to_owned(),
+        })?;
+    tx.unmark_lines_paid(centre, bill_no, entry_key)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for a in &affected {
+        if seen.insert(a.as_str()) {
+            recompute_paid_to(tx.as_mut(), centre, a)?;
+        }
+    }
+    bill.status = BillStatus::Draft;
+    bill.confirmed_on = None;
+    bill.paid_on = None;
+    tx.update_bill(centre, &bill)?;
+    tx.commit()?;
+    Ok(posted)
+}
+
+/// One row of the arrears list (欠缴清单) for staff to follow up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrear {
+    /// The overdue bill.
+    pub bill: BillRow,
+    /// The payer's name (unit name or member name).
+    pub payer_name: String,
+    /// Still owed on the bill.
+    pub outstanding: Fen,
+    /// Held in the payer's suspense account.
+    pub held: Fen,
+    /// Working days past the due date.
+    pub overdue_days: i64,
+    /// Reminders sent so far.
+    pub reminders: usize,
+}
+
+/// Bills past their due date and not fully paid, on the business date.
+pub fn arrears(
+    store: &dyn Store,
+    centre: &str,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<Arrear>, AppError> {
+    let mut tx = store.begin_read()?;
+    let c = tx.centre(centre)?.ok_or_else(|| AppError::NotFound {
+        what: format!("centre {centre}"),
+    })?;
+    arrears_in(tx.as_mut(), &c, calendar)
+}
+
+fn arrears_in(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<Arrear>, AppError> {
+    let centre = c.code.as_str();
+    let mut out = Vec::new();
+    for bill in tx.unpaid_bills_due_before(centre, c.business_date)? {
+        let lines = tx.bill_lines(centre, &bill.bill_no)?;
+        let outstanding = Fen::new(
+            lines
+                .iter()
+                .filter(|l| l.paid_entry.is_none())
+                .map(|l| l.total().fen())
+                .sum(),
+        );
+        let payer_name = match bill.kind {
+            BillKind::Voluntary => tx.member(centre, &bill.payer)?.map(|m| m.name),
+            _ => tx.unit(centre, &bill.payer)?.map(|u| u.name),
+        }
+        .unwrap_or_default();
+        let overdue_days = calendar
+            .working_days_between(bill.due_on, c.business_date)
+            .map_err(|e| invalid("business_date", c.business_date.to_string(), e.to_string()))?;
+        out.push(Arrear {
+            held: held(tx, centre, &bill.payer)?,
+            reminders: tx.reminders(centre, &bill.bill_no)?.len(),
+            payer_name,
+            outstanding,
+            overdue_days,
+            bill,
+        });
+    }
+    Ok(out)
+}
+
+/// Sends a reminder (催缴通知) for every bill in arrears that was not reminded today, and
+/// returns them. Running it twice on a day reminds once.
+pub fn send_reminders(
+    store: &dyn Store,
+    centre: &str,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<ReminderRow>, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut sent = Vec::new();
+    for a in arrears_in(tx.as_mut(), &c, calendar)? {
+        let already = tx
+            .reminders(centre, &a.bill.bill_no)?
+            .iter()
+            .any(|r| r.sent_on == c.business_date);
+        if already {
+            continue;
+        }
+        let r = ReminderRow {
+            bill_no: a.bill.bill_no.clone(),
+            sent_on: c.business_date,
+            overdue_days: a.overdue_days,
+            amount_due: Fen::new(a.outstanding.fen() - a.held.fen().min(a.outstanding.fen())),
+        };
+        tx.insert_reminder(centre, &r)?;
+        sent.push(r);
+    }
+    tx.commit()?;
+    Ok(sent)
+}
+
+/// One member's missed months in a back-payment list (补缴清册).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackPayLine {
+    /// Personal account.
+    pub account_no: String,
+    /// First month (inclusive).
+    pub from: YearMonth,
+    /// Last month (inclusive).
+    pub to: YearMonth,
+    /// Base for those months (a wage, clamped; or a base within bounds).
+    pub base: BaseInput,
+}
+
+/// Creates a confirmed back-payment bill (补缴) for missed months of a unit's members:
+/// each month must be before the business month, on or after the member's opening month,
+/// and not already paid; the months it covers are on its lines.
+pub fn back_payment_bill(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    calendar: &BusinessCalendar,
+    unit_no: &str,
+    lines_in: &[BackPayLine],
+) -> Result<Bill, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let unit = unit_of(tx.as_mut(), centre, unit_no)?;
+    if !UnitStatus(unit.status).may_remit() {
+        return Err(invalid("unit_no", unit_no, format!("unit is {}; it cannot remit", unit.status.label_zh())));
+    }
+    if lines_in.is_empty() {
+        return Err(invalid("lines", "", "a back-payment needs at least one member and month"));
+    }
+    let current = YearMonth::of(c.business_date);
+    let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::BackPayment)?;
+    let mut lines = Vec::new();
+    let mut first: Option<YearMonth> = None;
+    for bl in lines_in {
+        let m = member_of(tx.as_mut(), centre, &bl.account_no)?;
+        if m.unit_no.as_deref() != Some(unit_no) {
+            return Err(invalid("account_no", &bl.account_no, format!("is not a member of unit {unit_no}")));
+        }
+        ensure_may_receive(&m)?;
+        if bl.from > bl.to || bl.to >= current || bl.from.months_until(bl.to) >= 60 {
+            return Err(invalid(
+                "months",
+                format!("{}..{}", bl.from, bl.to),
+                format!("must be a range of at most 60 months, from ≤ to, before the business month {current}"),
+            ));
+        }
+        if bl.from < YearMonth::of(m.opened_on) {
+            return Err(invalid("months", bl.from.to_string(), format!("is before the account was opened ({})", m.opened_on)));
+        }
+        let paid = tx.paid_months(centre, &m.account_no)?;
+        let mut month = bl.from;
+        loop {
+            if paid.contains(&month) || lines.iter().any(|l: &BillLineRow| l.account_no == m.account_no && l.month == month) {
+                return Err(invalid("months", month.to_string(), format!("{} is already paid for {}", month, m.account_no)));
+            }
+            let rule = contribution_rule(policy, month)?;
+            let (base, notice) = resolve_base(bl.base, rule)?;
+            lines.push(line(&bill_no, lines.len() as i64 + 1, &m, month, base, notice, (unit.unit_ratio, unit.member_ratio), rule)?);
+            first = Some(first.map_or(month, |f| f.min(month)));
+            if month == bl.to {
+                break;
+            }
+            month = month.plus(1).ok_or_else(|| invalid("months", month.to_string(), "out of range"))?;
+        }
+    }
+    let rule = contribution_rule(policy, current)?;
+    let mut bill = BillRow {
+        bill_no,
+        payer: unit.unit_no.clone(),
+        kind: BillKind::BackPayment,
+        month: first.unwrap_or(current),
+        status: BillStatus::Confirmed,
+        total: Fen::ZERO,
+        line_count: 0,
+        bank_code: unit.bank_code.clone(),
+        due_on: calendar
+            .add_working_days(c.business_date, rule.payment_deadline_days_after_payday)
+            .map_err(|e| invalid("business_date", c.business_date.to_string(), e.to_string()))?,
+        created_on: c.business_date,
+        confirmed_on: Some(c.business_date),
+        paid_on: None,
+    };
+    totals(&mut bill, &lines);
+    tx.insert_bill(centre, &bill, &lines)?;
+    tx.commit()?;
+    Ok(Bill { bill, lines })
+}
+
+/// Generates, for every unit that may remit and has members due, the remittance bill of
+/// `month` that it does not have yet, and confirms it: the monthly batch (`anju remit`).
+/// Units with nobody due are skipped. Returns the bills made.
+pub fn generate_month(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    calendar: &BusinessCalendar,
+    month: YearMonth,
+) -> Result<Vec<Bill>, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut made = Vec::new();
+    for unit_no in tx.unit_nos(centre)? {
+        let unit = unit_of(tx.as_mut(), centre, &unit_no)?;
+        if !UnitStatus(unit.status).may_remit() || tx.remittance_bill(centre, &unit_no, month)?.is_some() {
+            continue;
+        }
+        let due = tx
+            .members_of_unit(centre, &unit_no)?
+            .iter()
+            .any(|m| billable(m, month));
+        if !due {
+            continue;
+        }
+        let mut bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month)?;
+        bill.bill.status = BillStatus::Confirmed;
+        bill.bill.confirmed_on = Some(c.business_date);
+        tx.update_bill(centre, &bill.bill)?;
+        made.push(bill);
+    }
+    tx.commit()?;
+    Ok(made)
+}
+
+/// A flexible worker's contribution bill (灵活就业缴存) for `months` months from `from`:
+/// the next unpaid month (the month after 缴至年月, or the opening month), paid monthly or
+/// up to 12 months in advance; each month is base × the chosen combined ratio. The bill is
+/// confirmed and is paid in full at once (`pay_bill`).
+pub fn voluntary_bill(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    account_no: &str,
+    from: YearMonth,
+    months: u32,
+    bank_code: &str,
+) -> Result<Bill, AppError> {
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let m = member_of(tx.as_mut(), centre, account_no)?;
+    let Some(ratio) = m.flexible_ratio else {
+        return Err(invalid(
+            "account_no",
+            account_no,
+            "is not a flexible-employment account; its unit remits for it",
+        ));
+    };
+    if m.status != anju_domain::codes::PersonalAccountStatus::Normal {
+        return Err(invalid(
+            "account_no",
+            account_no,
+            format!("account is {}; resume it before paying", m.status.label_zh()),
+        ));
+    }
+    let current = YearMonth::of(c.business_date);
+    let earliest = match m.paid_to {
+        Some(p) => p.plus(1).ok_or_else(|| invalid("from", from.to_string(), "out of range"))?,
+        None => YearMonth::of(m.opened_on),
+    };
+    // Months while the account was stopped are not owed: after resuming, a flexible
+    // worker pays from any month after 缴至年月 up to the current one.
+    if from < earliest || from > current {
+        return Err(invalid(
+            "from",
+            from.to_string(),
+            format!(
+                "must be from {earliest} (the month after 缴至年月 {}) to the current month {current}",
+                m.paid_to.map_or("—".to_owned(), |p| p.to_string())
+            ),
+        ));
+    }
+    if months == 0 || months > 12 {
+        return Err(invalid("months", months.to_string(), "pay 1 to 12 months at a time"));
+    }
+    let bank = account("101", bank_code)?;
+    if tx.load_accounts(centre, &[bank])?.is_empty() {
+        return Err(invalid("bank_code", bank_code, "is not a commissioned bank of this centre"));
+    }
+    let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::Voluntary)?;
+    let mut lines = Vec::new();
+    let mut month = from;
+    for i in 0..months {
+        if month.months_until(current) < -11 {
+            return Err(invalid("months", months.to_string(), "at most 12 months ahead of the business month"));
+        }
+        let rule = contribution_rule(policy, month)?;
+        let (base, notice) = line_base(&m, rule)?;
+        let share = base
+            .mul_rate(ratio, rule.rounding)
+            .map_err(|e| invalid("base", base.to_string(), e.to_string()))?;
+        lines.push(BillLineRow {
+            bill_no: bill_no.clone(),
+            line_no: i64::from(i) + 1,
+            account_no: m.account_no.clone(),
+            name: m.name.clone(),
+            month,
+            base,
+            unit_share: Fen::ZERO,
+            member_share: share,
+            notice: notice.map(|n| n.to_string()).unwrap_or_default(),
+            paid_entry: None,
+        });
+        month = month.plus(1).ok_or_else(|| invalid("months", months.to_string(), "out of range"))?;
+    }
+    let mut bill = BillRow {
+        bill_no,
+        payer: m.account_no.clone(),
+        kind: BillKind::Voluntary,
+        month: from,
+        status: BillStatus::Confirmed,
+        total: Fen::ZERO,
+        line_count: 0,
+        bank_code: bank_code.to_owned(),
+        due_on: c.business_date,
+        created_on: c.business_date,
+        confirmed_on: Some(c.business_date),
+        paid_on: None,
+    };
+    totals(&mut bill, &lines);
+    tx.insert_bill(centre, &bill, &lines)?;
+    tx.commit()?;
+    Ok(Bill { bill, lines })
+}
+
+/// The day `date` falls in, as a contribution month.
+pub fn month_of(date: Date) -> YearMonth {
+    YearMonth::of(date)
+}
