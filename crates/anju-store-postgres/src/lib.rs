@@ -15,15 +15,19 @@
 //!
 //! **Transactions** are `READ COMMITTED`; [`StoreTx::lock_centre`] takes the centre row
 //! `FOR UPDATE`, which serialises postings per centre. The methods that can break a
-//! uniqueness rule (`insert_centre`, `insert_accounts`, `insert_entries`) and the bulk
+//! uniqueness rule (`insert_centre`, `insert_accounts`, `insert_entries`, the registry's
+//! and remittance's `insert_*`, `append_event`, `replace_bill_lines`) and the bulk
 //! `save_accounts` run under a savepoint, so each is all-or-nothing and a `Conflict` or
-//! `NotFound` leaves the transaction usable (as in SQLite). Any other server error aborts
+//! `NotFound` leaves the transaction usable (as in SQLite). `insert_bill`, called thousands
+//! of times in one transaction, instead inserts its bill row with `ON CONFLICT DO NOTHING`
+//! and reports a taken number or month without an error. Any other server error aborts
 //! the PostgreSQL transaction; `commit` then fails instead of silently rolling back.
 //!
 //! **Bulk paths.** Past a few dozen rows, `insert_accounts` and `insert_entries` stream
 //! binary `COPY` straight into their tables, and `save_accounts` copies the figures into a
-//! temporary staging table and applies them with one `UPDATE … FROM`. Lookups by many
-//! keys use `= ANY($2)` with an array parameter, in chunks.
+//! temporary staging table and applies them with one `UPDATE … FROM`. Bill lines go in
+//! as one array per column through `unnest`, one statement per bill (with its bill row).
+//! Lookups by many keys use `= ANY($2)` with an array parameter, in chunks.
 
 mod copy;
 mod rows;
@@ -49,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "registry",
         include_str!("../migrations/0002_registry.sql"),
+    ),
+    (
+        3,
+        "remittance",
+        include_str!("../migrations/0003_remittance.sql"),
     ),
 ];
 

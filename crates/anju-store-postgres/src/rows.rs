@@ -36,6 +36,33 @@ macro_rules! leg_columns {
 }
 pub(crate) use leg_columns;
 
+/// The `members` columns `PgConn::member_from` reads, in order.
+macro_rules! member_columns {
+    () => {
+        "account_no, id_number, name, unit_no, base_fen, status, before_freeze, \
+         opened_on::text, paid_to, flexible_ratio"
+    };
+}
+pub(crate) use member_columns;
+
+/// The `bills` columns `PgConn::bill_from` reads, in order.
+macro_rules! bill_columns {
+    () => {
+        "bill_no, payer, kind, month, status, total_fen, line_count, bank_code, \
+         due_on::text, created_on::text, confirmed_on::text, paid_on::text"
+    };
+}
+pub(crate) use bill_columns;
+
+/// The `receipts` columns `PgConn::receipt_from` reads, in order.
+macro_rules! receipt_columns {
+    () => {
+        "receipt_key, payer, bill_no, amount_fen, received_on::text, bank_code, entry_key, \
+         recorded_at_us"
+    };
+}
+pub(crate) use receipt_columns;
+
 fn corrupt(table: &str, e: &postgres::Error) -> StoreError {
     StoreError::Corrupt {
         what: format!("{table} row: {e}"),

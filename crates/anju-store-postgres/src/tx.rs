@@ -6,7 +6,13 @@ use std::collections::{HashMap, HashSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Write;
 
+use anju_domain::codes::PersonalAccountStatus;
+use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_store::collection::{
+    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun,
+    RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+};
 use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
 };
@@ -19,7 +25,8 @@ use postgres::{Client, Row, Statement};
 
 use crate::copy::CopyRows;
 use crate::rows::{
-    account_columns, account_from_row, entry_columns, entry_from_row, leg_columns, leg_from_row,
+    account_columns, account_from_row, bill_columns, entry_columns, entry_from_row, leg_columns,
+    leg_from_row, member_columns, receipt_columns,
 };
 use crate::{PostgresStore, pg_err};
 
@@ -28,6 +35,8 @@ use crate::{PostgresStore, pg_err};
 const SCAN_THRESHOLD: usize = 20_000;
 /// Keys per `= ANY($2)` lookup.
 const ANY_CHUNK: usize = 10_000;
+/// Bill lines per `INSERT … SELECT FROM unnest(…)` statement.
+const LINE_CHUNK: usize = 5_000;
 /// Past this many rows, writes go through binary COPY instead of one statement per row.
 const BULK_ROWS: usize = 64;
 /// Bytes of COPY data encoded before they are handed to the connection.
@@ -78,6 +87,60 @@ fn missing_account(centre: &str, no: &AccountNo) -> StoreError {
 
 fn leg_no(i: usize) -> Result<i32, StoreError> {
     i32::try_from(i).map_err(|_| database(format!("leg number {i} does not fit an INTEGER")))
+}
+
+/// Bill lines as one array per `bill_lines` column, for `unnest`.
+struct LineArrays<'a> {
+    bill_nos: Vec<&'a str>,
+    line_nos: Vec<i64>,
+    accounts: Vec<&'a str>,
+    names: Vec<&'a str>,
+    months: Vec<String>,
+    bases: Vec<i64>,
+    unit_fens: Vec<i64>,
+    member_fens: Vec<i64>,
+    notices: Vec<&'a str>,
+    paid: Vec<Option<&'a str>>,
+}
+
+impl<'a> LineArrays<'a> {
+    fn of(lines: &'a [BillLineRow]) -> LineArrays<'a> {
+        LineArrays {
+            bill_nos: lines.iter().map(|l| l.bill_no.as_str()).collect(),
+            line_nos: lines.iter().map(|l| l.line_no).collect(),
+            accounts: lines.iter().map(|l| l.account_no.as_str()).collect(),
+            names: lines.iter().map(|l| l.name.as_str()).collect(),
+            months: lines.iter().map(|l| format!("{}", l.month)).collect(),
+            bases: lines.iter().map(|l| l.base.fen()).collect(),
+            unit_fens: lines.iter().map(|l| l.unit_share.fen()).collect(),
+            member_fens: lines.iter().map(|l| l.member_share.fen()).collect(),
+            notices: lines.iter().map(|l| l.notice.as_str()).collect(),
+            paid: lines.iter().map(|l| l.paid_entry.as_deref()).collect(),
+        }
+    }
+}
+
+/// Refuses lines that repeat a (bill, line number) before anything is written, worded as
+/// the unique violation would be (and as SQLite words it), so the transaction stays usable.
+fn check_line_nos(lines: &[BillLineRow]) -> Result<(), StoreError> {
+    let ordered = lines
+        .windows(2)
+        .all(|w| (&w[0].bill_no, w[0].line_no) < (&w[1].bill_no, w[1].line_no));
+    if ordered {
+        return Ok(());
+    }
+    let mut seen = HashSet::with_capacity(lines.len());
+    if lines
+        .iter()
+        .all(|l| seen.insert((l.bill_no.as_str(), l.line_no)))
+    {
+        return Ok(());
+    }
+    Err(StoreError::Conflict {
+        what: "UNIQUE constraint failed: bill_lines.centre_code, bill_lines.bill_no, \
+               bill_lines.line_no"
+            .to_owned(),
+    })
 }
 
 /// A pooled connection.
@@ -1047,6 +1110,20 @@ impl PgConn {
         Self::unit_from(row)
     }
 
+    fn unit_nos(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self.query(
+            "SELECT unit_no FROM units WHERE centre_code = $1 ORDER BY unit_no",
+            &[&centre],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| column(r.try_get(0)))
+            .collect::<Result<Vec<String>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort();
+        Ok(out)
+    }
+
     fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
         self.query_one_i64(
             "SELECT COUNT(*) FROM units WHERE centre_code = $1",
@@ -1066,11 +1143,13 @@ impl PgConn {
         let base = m.base.fen();
         let status = m.status.code();
         let before = m.before_freeze.map(|b| b.code());
+        let paid_to = m.paid_to.map(|p| format!("{p}"));
+        let flexible = m.flexible_ratio.map(|r| r.units());
         self.atomic(|s| {
             s.execute(
                 "INSERT INTO members (centre_code, account_no, id_number, name, unit_no, base_fen,
-                    status, before_freeze, opened_on)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::date)",
+                    status, before_freeze, opened_on, paid_to, flexible_ratio)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::date, $10, $11)",
                 &[
                     &centre,
                     &m.account_no,
@@ -1081,6 +1160,8 @@ impl PgConn {
                     &status,
                     &before,
                     &opened,
+                    &paid_to,
+                    &flexible,
                 ],
             )
             .map(drop)
@@ -1100,9 +1181,11 @@ impl PgConn {
         let base = m.base.fen();
         let status = m.status.code();
         let before = m.before_freeze.map(|b| b.code());
+        let paid_to = m.paid_to.map(|p| format!("{p}"));
+        let flexible = m.flexible_ratio.map(|r| r.units());
         let n = self.execute(
             "UPDATE members SET name = $3, unit_no = $4, base_fen = $5, status = $6,
-                before_freeze = $7
+                before_freeze = $7, paid_to = $8, flexible_ratio = $9
              WHERE centre_code = $1 AND account_no = $2",
             &[
                 &centre,
@@ -1112,6 +1195,8 @@ impl PgConn {
                 &base,
                 &status,
                 &before,
+                &paid_to,
+                &flexible,
             ],
         )?;
         if n != 1 {
@@ -1124,6 +1209,11 @@ impl PgConn {
 
     fn member_from(row: Option<Row>) -> Result<Option<MemberRow>, StoreError> {
         let Some(r) = row else { return Ok(None) };
+        Self::member_of(&r).map(Some)
+    }
+
+    /// Decodes a row selected with [`member_columns!`].
+    fn member_of(r: &Row) -> Result<MemberRow, StoreError> {
         RawMember {
             account_no: column(r.try_get(0))?,
             id_number: column(r.try_get(1))?,
@@ -1133,16 +1223,19 @@ impl PgConn {
             status: column(r.try_get(5))?,
             before_freeze: column(r.try_get(6))?,
             opened_on: column(r.try_get(7))?,
+            paid_to: column(r.try_get(8))?,
+            flexible_ratio: column(r.try_get(9))?,
         }
         .decode()
-        .map(Some)
     }
 
     fn member(&mut self, centre: &str, account_no: &str) -> Result<Option<MemberRow>, StoreError> {
         let row = self.query_opt(
-            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze,
-                opened_on::text
-             FROM members WHERE centre_code = $1 AND account_no = $2",
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members WHERE centre_code = $1 AND account_no = $2"
+            ),
             &[&centre, &account_no],
         )?;
         Self::member_from(row)
@@ -1154,9 +1247,11 @@ impl PgConn {
         id: &str,
     ) -> Result<Option<MemberRow>, StoreError> {
         let row = self.query_opt(
-            "SELECT account_no, id_number, name, unit_no, base_fen, status, before_freeze,
-                opened_on::text
-             FROM members WHERE centre_code = $1 AND id_number = $2",
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members WHERE centre_code = $1 AND id_number = $2"
+            ),
             &[&centre, &id],
         )?;
         Self::member_from(row)
@@ -1231,6 +1326,623 @@ impl PgConn {
                 .decode()
             })
             .collect()
+    }
+
+    // ---- remittance ----------------------------------------------------------------
+
+    fn members_of_unit(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members WHERE centre_code = $1 AND unit_no = $2 ORDER BY account_no"
+            ),
+            &[&centre, &unit_no],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::member_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_by(|a, b| a.account_no.cmp(&b.account_no));
+        Ok(out)
+    }
+
+    fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        let rows = self.query(
+            "SELECT account_no FROM members WHERE centre_code = $1 AND status IN ($2, $3, $4)
+             ORDER BY account_no",
+            &[
+                &centre,
+                &PersonalAccountStatus::ClosedByMerger.code(),
+                &PersonalAccountStatus::ClosedByTransferOut.code(),
+                &PersonalAccountStatus::ClosedByWithdrawal.code(),
+            ],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| column(r.try_get(0)))
+            .collect::<Result<Vec<String>, _>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn set_paid_to(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+        paid_to: Option<YearMonth>,
+    ) -> Result<(), StoreError> {
+        let paid_to = paid_to.map(|p| format!("{p}"));
+        let n = self.execute(
+            "UPDATE members SET paid_to = $3 WHERE centre_code = $1 AND account_no = $2",
+            &[&centre, &account_no, &paid_to],
+        )?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("personal account {account_no} in centre {centre}"),
+            });
+        }
+        Ok(())
+    }
+
+    fn advance_paid_to(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        let month_text = format!("{month}");
+        // Only 1900-01 has no month before it; then only an unset month moves.
+        let prev = month.plus(-1).map(|p| format!("{p}"));
+        self.execute(
+            "UPDATE members SET paid_to = $4
+             WHERE centre_code = $1 AND account_no IN (
+                 SELECT account_no FROM bill_lines
+                 WHERE centre_code = $1 AND bill_no = $2 AND paid_entry = $3 AND month = $4)
+               AND (paid_to IS NULL OR paid_to = $5)",
+            &[&centre, &bill_no, &entry_key, &month_text, &prev],
+        )
+    }
+
+    fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COUNT(*) FROM bills WHERE centre_code = $1",
+            &[&centre],
+        )
+    }
+
+    /// One round trip and no savepoint per bill (a month's bills for a whole centre,
+    /// thousands, go in one transaction): the bill row goes in with `ON CONFLICT DO
+    /// NOTHING`, so a taken number or month is reported without aborting the transaction,
+    /// and its first [`LINE_CHUNK`] lines go in by the same statement, only if the bill
+    /// did. Repeated line numbers are refused before anything is sent, so the lines can
+    /// clash only with stray rows of a bill that does not exist (a caller's bug, which
+    /// then aborts the transaction like any other server error).
+    fn insert_bill(
+        &mut self,
+        centre: &str,
+        b: &BillRow,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        check_line_nos(lines)?;
+        let month = format!("{}", b.month);
+        let due_on = date_str(b.due_on);
+        let created_on = date_str(b.created_on);
+        let confirmed_on = b.confirmed_on.map(date_str);
+        let paid_on = b.paid_on.map(date_str);
+        let (first, rest) = lines.split_at(lines.len().min(LINE_CHUNK));
+        let a = LineArrays::of(first);
+        let row = self.query_opt(
+            "WITH bill AS (
+                 INSERT INTO bills (centre_code, bill_no, payer, kind, month, status, total_fen,
+                    line_count, bank_code, due_on, created_on, confirmed_on, paid_on)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::date, $11::text::date,
+                    $12::text::date, $13::text::date)
+                 ON CONFLICT DO NOTHING
+                 RETURNING bill_no
+             ), line AS (
+                 INSERT INTO bill_lines (centre_code, bill_no, line_no, account_no, name, month,
+                    base_fen, unit_fen, member_fen, notice, paid_entry)
+                 SELECT $1::text, l.* FROM unnest($14::text[], $15::bigint[], $16::text[],
+                    $17::text[], $18::text[], $19::bigint[], $20::bigint[], $21::bigint[],
+                    $22::text[], $23::text[]) AS l
+                 WHERE EXISTS (SELECT 1 FROM bill)
+                 RETURNING 1
+             )
+             SELECT (SELECT COUNT(*) FROM bill), (SELECT COUNT(*) FROM line)",
+            &[
+                &centre,
+                &b.bill_no,
+                &b.payer,
+                &b.kind.code(),
+                &month,
+                &b.status.code(),
+                &b.total.fen(),
+                &b.line_count,
+                &b.bank_code,
+                &due_on,
+                &created_on,
+                &confirmed_on,
+                &paid_on,
+                &a.bill_nos,
+                &a.line_nos,
+                &a.accounts,
+                &a.names,
+                &a.months,
+                &a.bases,
+                &a.unit_fens,
+                &a.member_fens,
+                &a.notices,
+                &a.paid,
+            ],
+        )?;
+        let inserted: i64 = match &row {
+            Some(r) => column(r.try_get(0))?,
+            None => 0,
+        };
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                what: format!(
+                    "bill {} or a {} bill of {} for {}",
+                    b.bill_no,
+                    b.kind.label_zh(),
+                    b.payer,
+                    b.month
+                ),
+            });
+        }
+        self.insert_lines(centre, rest)
+    }
+
+    /// Inserts bill lines, [`LINE_CHUNK`] per statement. Each column goes in as one array
+    /// and comes back out of `unnest`, so one cached statement serves any number of rows
+    /// in one round trip (a bill of a few dozen lines is too small to gain from COPY).
+    fn insert_lines(&mut self, centre: &str, lines: &[BillLineRow]) -> Result<(), StoreError> {
+        for chunk in lines.chunks(LINE_CHUNK) {
+            let a = LineArrays::of(chunk);
+            self.execute(
+                "INSERT INTO bill_lines (centre_code, bill_no, line_no, account_no, name, month,
+                    base_fen, unit_fen, member_fen, notice, paid_entry)
+                 SELECT $1::text, l.* FROM unnest($2::text[], $3::bigint[], $4::text[],
+                    $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+                    $10::text[], $11::text[]) AS l",
+                &[
+                    &centre,
+                    &a.bill_nos,
+                    &a.line_nos,
+                    &a.accounts,
+                    &a.names,
+                    &a.months,
+                    &a.bases,
+                    &a.unit_fens,
+                    &a.member_fens,
+                    &a.notices,
+                    &a.paid,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn update_bill(&mut self, centre: &str, b: &BillRow) -> Result<(), StoreError> {
+        let n = self.execute(
+            "UPDATE bills SET status = $3, total_fen = $4, line_count = $5,
+                confirmed_on = $6::text::date, paid_on = $7::text::date, due_on = $8::text::date
+             WHERE centre_code = $1 AND bill_no = $2",
+            &[
+                &centre,
+                &b.bill_no,
+                &b.status.code(),
+                &b.total.fen(),
+                &b.line_count,
+                &b.confirmed_on.map(date_str),
+                &b.paid_on.map(date_str),
+                &date_str(b.due_on),
+            ],
+        )?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("bill {} in centre {centre}", b.bill_no),
+            });
+        }
+        Ok(())
+    }
+
+    fn replace_bill_lines(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        check_line_nos(lines)?;
+        self.atomic(|s| {
+            s.execute(
+                "DELETE FROM bill_lines WHERE centre_code = $1 AND bill_no = $2",
+                &[&centre, &bill_no],
+            )?;
+            s.insert_lines(centre, lines)
+        })
+    }
+
+    /// Decodes a row selected with [`bill_columns!`].
+    fn bill_of(r: &Row) -> Result<BillRow, StoreError> {
+        RawBill {
+            bill_no: column(r.try_get(0))?,
+            payer: column(r.try_get(1))?,
+            kind: column(r.try_get(2))?,
+            month: column(r.try_get(3))?,
+            status: column(r.try_get(4))?,
+            total_fen: column(r.try_get(5))?,
+            line_count: column(r.try_get(6))?,
+            bank_code: column(r.try_get(7))?,
+            due_on: column(r.try_get(8))?,
+            created_on: column(r.try_get(9))?,
+            confirmed_on: column(r.try_get(10))?,
+            paid_on: column(r.try_get(11))?,
+        }
+        .decode()
+    }
+
+    fn bill(&mut self, centre: &str, bill_no: &str) -> Result<Option<BillRow>, StoreError> {
+        let row = self.query_opt(
+            concat!(
+                "SELECT ",
+                bill_columns!(),
+                " FROM bills WHERE centre_code = $1 AND bill_no = $2"
+            ),
+            &[&centre, &bill_no],
+        )?;
+        row.as_ref().map(Self::bill_of).transpose()
+    }
+
+    fn remittance_bill(
+        &mut self,
+        centre: &str,
+        payer: &str,
+        month: YearMonth,
+    ) -> Result<Option<BillRow>, StoreError> {
+        // `kind = 'remit'` spelt out, so the planner can use the partial unique index.
+        let row = self.query_opt(
+            concat!(
+                "SELECT ",
+                bill_columns!(),
+                " FROM bills WHERE centre_code = $1 AND payer = $2 AND month = $3
+                  AND kind = 'remit'"
+            ),
+            &[&centre, &payer, &format!("{month}")],
+        )?;
+        row.as_ref().map(Self::bill_of).transpose()
+    }
+
+    fn bills_of(&mut self, centre: &str, payer: &str) -> Result<Vec<BillRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                bill_columns!(),
+                " FROM bills WHERE centre_code = $1 AND payer = $2 ORDER BY bill_no"
+            ),
+            &[&centre, &payer],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::bill_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_by(|a, b| a.bill_no.cmp(&b.bill_no));
+        Ok(out)
+    }
+
+    fn unpaid_bills_due_before(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                bill_columns!(),
+                " FROM bills WHERE centre_code = $1 AND status <> 'paid' AND due_on < $2::text::date
+                  ORDER BY due_on, bill_no"
+            ),
+            &[&centre, &date_str(date)],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::bill_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| (a.due_on, &a.bill_no).cmp(&(b.due_on, &b.bill_no)));
+        Ok(out)
+    }
+
+    fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError> {
+        let rows = self.query(
+            "SELECT bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen,
+                notice, paid_entry
+             FROM bill_lines WHERE centre_code = $1 AND bill_no = $2 ORDER BY line_no",
+            &[&centre, &bill_no],
+        )?;
+        rows.iter()
+            .map(|r| {
+                RawBillLine {
+                    bill_no: column(r.try_get(0))?,
+                    line_no: column(r.try_get(1))?,
+                    account_no: column(r.try_get(2))?,
+                    name: column(r.try_get(3))?,
+                    month: column(r.try_get(4))?,
+                    base_fen: column(r.try_get(5))?,
+                    unit_fen: column(r.try_get(6))?,
+                    member_fen: column(r.try_get(7))?,
+                    notice: column(r.try_get(8))?,
+                    paid_entry: column(r.try_get(9))?,
+                }
+                .decode()
+            })
+            .collect()
+    }
+
+    fn mark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        line_nos: &[i64],
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        if line_nos.is_empty() {
+            return self.execute(
+                "UPDATE bill_lines SET paid_entry = $3
+                 WHERE centre_code = $1 AND bill_no = $2 AND paid_entry IS NULL",
+                &[&centre, &bill_no, &entry_key],
+            );
+        }
+        let mut n = 0;
+        for chunk in line_nos.chunks(ANY_CHUNK) {
+            n += self.execute(
+                "UPDATE bill_lines SET paid_entry = $3
+                 WHERE centre_code = $1 AND bill_no = $2 AND line_no = ANY($4)
+                   AND paid_entry IS NULL",
+                &[&centre, &bill_no, &entry_key, &chunk],
+            )?;
+        }
+        Ok(n)
+    }
+
+    fn unmark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            "UPDATE bill_lines SET paid_entry = NULL
+             WHERE centre_code = $1 AND bill_no = $2 AND paid_entry = $3",
+            &[&centre, &bill_no, &entry_key],
+        )
+    }
+
+    fn paid_months(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<YearMonth>, StoreError> {
+        let rows = self.query(
+            "SELECT DISTINCT month FROM bill_lines
+             WHERE centre_code = $1 AND account_no = $2 AND paid_entry IS NOT NULL
+             ORDER BY month",
+            &[&centre, &account_no],
+        )?;
+        let mut months = rows
+            .iter()
+            .map(|r| parse_month("bill_lines.month", &column::<String>(r.try_get(0))?))
+            .collect::<Result<Vec<_>, _>>()?;
+        months.sort_unstable();
+        months.dedup();
+        Ok(months)
+    }
+
+    fn insert_receipt(&mut self, centre: &str, r: &ReceiptRow) -> Result<(), StoreError> {
+        let received_on = date_str(r.received_on);
+        let amount = r.amount.fen();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO receipts (centre_code, receipt_key, payer, bill_no, amount_fen,
+                    received_on, bank_code, entry_key, recorded_at_us)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::date, $7, $8, $9)",
+                &[
+                    &centre,
+                    &r.receipt_key,
+                    &r.payer,
+                    &r.bill_no,
+                    &amount,
+                    &received_on,
+                    &r.bank_code,
+                    &r.entry_key,
+                    &r.recorded_at_us,
+                ],
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!("receipt {} in centre {centre}", r.receipt_key),
+            },
+            other => other,
+        })
+    }
+
+    /// Decodes a row selected with [`receipt_columns!`].
+    fn receipt_of(r: &Row) -> Result<ReceiptRow, StoreError> {
+        RawReceipt {
+            receipt_key: column(r.try_get(0))?,
+            payer: column(r.try_get(1))?,
+            bill_no: column(r.try_get(2))?,
+            amount_fen: column(r.try_get(3))?,
+            received_on: column(r.try_get(4))?,
+            bank_code: column(r.try_get(5))?,
+            entry_key: column(r.try_get(6))?,
+            recorded_at_us: column(r.try_get(7))?,
+        }
+        .decode()
+    }
+
+    fn receipt(&mut self, centre: &str, key: &str) -> Result<Option<ReceiptRow>, StoreError> {
+        let row = self.query_opt(
+            concat!(
+                "SELECT ",
+                receipt_columns!(),
+                " FROM receipts WHERE centre_code = $1 AND receipt_key = $2"
+            ),
+            &[&centre, &key],
+        )?;
+        row.as_ref().map(Self::receipt_of).transpose()
+    }
+
+    fn receipts_of(&mut self, centre: &str, payer: &str) -> Result<Vec<ReceiptRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                receipt_columns!(),
+                " FROM receipts WHERE centre_code = $1 AND payer = $2
+                  ORDER BY received_on, receipt_key"
+            ),
+            &[&centre, &payer],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::receipt_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_by(|a, b| (a.received_on, &a.receipt_key).cmp(&(b.received_on, &b.receipt_key)));
+        Ok(out)
+    }
+
+    fn insert_reminder(&mut self, centre: &str, r: &ReminderRow) -> Result<(), StoreError> {
+        let sent_on = date_str(r.sent_on);
+        let amount = r.amount_due.fen();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO reminders (centre_code, bill_no, sent_on, overdue_days,
+                    amount_due_fen)
+                 VALUES ($1, $2, $3::text::date, $4, $5)",
+                &[&centre, &r.bill_no, &sent_on, &r.overdue_days, &amount],
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!("reminder for bill {} on {}", r.bill_no, r.sent_on),
+            },
+            other => other,
+        })
+    }
+
+    fn reminders(&mut self, centre: &str, bill_no: &str) -> Result<Vec<ReminderRow>, StoreError> {
+        let rows = self.query(
+            "SELECT bill_no, sent_on::text, overdue_days, amount_due_fen FROM reminders
+             WHERE centre_code = $1 AND bill_no = $2 ORDER BY sent_on",
+            &[&centre, &bill_no],
+        )?;
+        rows.iter()
+            .map(|r| {
+                RawReminder {
+                    bill_no: column(r.try_get(0))?,
+                    sent_on: column(r.try_get(1))?,
+                    overdue_days: column(r.try_get(2))?,
+                    amount_due_fen: column(r.try_get(3))?,
+                }
+                .decode()
+            })
+            .collect()
+    }
+
+    fn insert_interest_run(&mut self, centre: &str, r: &InterestRunRow) -> Result<(), StoreError> {
+        let year = i32::from(r.year);
+        let period_end = date_str(r.period_end);
+        let run_on = date_str(r.run_on);
+        let total = r.total.fen();
+        self.atomic(|s| {
+            s.execute(
+                "INSERT INTO interest_runs (centre_code, year, period_end, accounts, total_fen,
+                    entries, run_on, recorded_at_us)
+                 VALUES ($1, $2, $3::text::date, $4, $5, $6, $7::text::date, $8)",
+                &[
+                    &centre,
+                    &year,
+                    &period_end,
+                    &r.accounts,
+                    &total,
+                    &r.entries,
+                    &run_on,
+                    &r.recorded_at_us,
+                ],
+            )
+            .map(drop)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: format!("interest settlement for {} in centre {centre}", r.year),
+            },
+            other => other,
+        })
+    }
+
+    fn interest_run(
+        &mut self,
+        centre: &str,
+        year: i16,
+    ) -> Result<Option<InterestRunRow>, StoreError> {
+        let row = self.query_opt(
+            "SELECT year, period_end::text, accounts, total_fen, entries, run_on::text,
+                recorded_at_us
+             FROM interest_runs WHERE centre_code = $1 AND year = $2",
+            &[&centre, &i32::from(year)],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        RawInterestRun {
+            year: column(r.try_get(0))?,
+            period_end: column(r.try_get(1))?,
+            accounts: column(r.try_get(2))?,
+            total_fen: column(r.try_get(3))?,
+            entries: column(r.try_get(4))?,
+            run_on: column(r.try_get(5))?,
+            recorded_at_us: column(r.try_get(6))?,
+        }
+        .decode()
+        .map(Some)
+    }
+
+    fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each(
+            "SELECT e.seq, e.idempotency_key, e.kind, e.tx_code, e.business_date::text,
+                e.value_date::text, l.side, l.amount_fen, e.memo
+             FROM journal_legs l
+             JOIN journal_entries e ON e.centre_code = l.centre_code AND e.seq = l.seq
+             WHERE l.centre_code = $1 AND l.account_no = $2
+             ORDER BY l.seq, l.leg_no",
+            &[&centre, &account],
+            |r| {
+                let leg = RawAccountLeg {
+                    seq: column(r.try_get(0))?,
+                    key: column(r.try_get(1))?,
+                    kind: column(r.try_get(2))?,
+                    code: column(r.try_get(3))?,
+                    business_date: column(r.try_get(4))?,
+                    value_date: column(r.try_get(5))?,
+                    side: column(r.try_get(6))?,
+                    amount: column(r.try_get(7))?,
+                    memo: column(r.try_get(8))?,
+                };
+                out.push(leg.decode()?);
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 }
 
@@ -1568,6 +2280,10 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.unit_by_credit_code(centre, code)
     }
 
+    fn unit_nos(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        self.conn()?.unit_nos(centre)
+    }
+
     fn count_units(&mut self, centre: &str) -> Result<i64, StoreError> {
         self.conn()?.count_units(centre)
     }
@@ -1606,5 +2322,159 @@ impl StoreTx for PgTx<'_> {
 
     fn events(&mut self, centre: &str, subject: &str) -> Result<Vec<EventRow>, StoreError> {
         self.conn()?.events(centre, subject)
+    }
+    fn members_of_unit(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        self.conn()?.members_of_unit(centre, unit_no)
+    }
+
+    fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
+        self.conn()?.closed_member_accounts(centre)
+    }
+
+    fn set_paid_to(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+        paid_to: Option<YearMonth>,
+    ) -> Result<(), StoreError> {
+        self.conn()?.set_paid_to(centre, account_no, paid_to)
+    }
+
+    fn advance_paid_to(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        self.conn()?
+            .advance_paid_to(centre, bill_no, entry_key, month)
+    }
+
+    fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_bills(centre)
+    }
+
+    fn insert_bill(
+        &mut self,
+        centre: &str,
+        bill: &BillRow,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_bill(centre, bill, lines)
+    }
+
+    fn update_bill(&mut self, centre: &str, bill: &BillRow) -> Result<(), StoreError> {
+        self.conn()?.update_bill(centre, bill)
+    }
+
+    fn replace_bill_lines(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        lines: &[BillLineRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.replace_bill_lines(centre, bill_no, lines)
+    }
+
+    fn bill(&mut self, centre: &str, bill_no: &str) -> Result<Option<BillRow>, StoreError> {
+        self.conn()?.bill(centre, bill_no)
+    }
+
+    fn remittance_bill(
+        &mut self,
+        centre: &str,
+        payer: &str,
+        month: YearMonth,
+    ) -> Result<Option<BillRow>, StoreError> {
+        self.conn()?.remittance_bill(centre, payer, month)
+    }
+
+    fn bills_of(&mut self, centre: &str, payer: &str) -> Result<Vec<BillRow>, StoreError> {
+        self.conn()?.bills_of(centre, payer)
+    }
+
+    fn unpaid_bills_due_before(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        self.conn()?.unpaid_bills_due_before(centre, date)
+    }
+
+    fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError> {
+        self.conn()?.bill_lines(centre, bill_no)
+    }
+
+    fn mark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        line_nos: &[i64],
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        self.conn()?
+            .mark_lines_paid(centre, bill_no, line_nos, entry_key)
+    }
+
+    fn unmark_lines_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<u64, StoreError> {
+        self.conn()?.unmark_lines_paid(centre, bill_no, entry_key)
+    }
+
+    fn paid_months(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<YearMonth>, StoreError> {
+        self.conn()?.paid_months(centre, account_no)
+    }
+
+    fn insert_receipt(&mut self, centre: &str, receipt: &ReceiptRow) -> Result<(), StoreError> {
+        self.conn()?.insert_receipt(centre, receipt)
+    }
+
+    fn receipt(&mut self, centre: &str, key: &str) -> Result<Option<ReceiptRow>, StoreError> {
+        self.conn()?.receipt(centre, key)
+    }
+
+    fn receipts_of(&mut self, centre: &str, payer: &str) -> Result<Vec<ReceiptRow>, StoreError> {
+        self.conn()?.receipts_of(centre, payer)
+    }
+
+    fn insert_reminder(&mut self, centre: &str, reminder: &ReminderRow) -> Result<(), StoreError> {
+        self.conn()?.insert_reminder(centre, reminder)
+    }
+
+    fn reminders(&mut self, centre: &str, bill_no: &str) -> Result<Vec<ReminderRow>, StoreError> {
+        self.conn()?.reminders(centre, bill_no)
+    }
+
+    fn insert_interest_run(
+        &mut self,
+        centre: &str,
+        run: &InterestRunRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_interest_run(centre, run)
+    }
+
+    fn interest_run(
+        &mut self,
+        centre: &str,
+        year: i16,
+    ) -> Result<Option<InterestRunRow>, StoreError> {
+        self.conn()?.interest_run(centre, year)
+    }
+
+    fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError> {
+        self.conn()?.account_legs(centre, account)
     }
 }

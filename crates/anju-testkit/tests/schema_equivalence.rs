@@ -17,11 +17,16 @@ fn postgres_and_sqlite_schemas_are_equal() {
     assert_eq!(
         names,
         [
+            "bill_lines",
+            "bills",
             "centres",
+            "interest_runs",
             "journal_entries",
             "journal_legs",
             "ledger_accounts",
             "members",
+            "receipts",
+            "reminders",
             "status_events",
             "units"
         ],

@@ -1,10 +1,23 @@
-//! The demo centre: Quzhou's policy, five commissioned banks, a few dozen units and about
-//! a thousand members, with six months of remittances, withdrawals (paid, and one the bank
-//! rejected) and a reversal — all posted through the production posting path, so there is
-//! something to see and to audit. Deterministic: the same seed gives the same ledger.
+//! The demo centre: Quzhou's policy, five commissioned banks, 30 units and about 1,300
+//! members opened in June 2025, then seventeen months of remittance bills (July 2025 to
+//! November 2026) generated from the rosters and paid by bank notice, the July base
+//! adjustment, the year-end interest of 2026, a flexible-employment member, a payment
+//! corrected by reversal, withdrawals (paid, and one the bank rejected), and at the end a
+//! unit in arrears and one whose partial payment is held in suspense — all through the
+//! production use cases, so there is something to see and to audit. Deterministic: the
+//! same seed gives the same ledger.
 
+use anju_app::interest::settle_interest;
 use anju_app::ledger::{self, open_accounts, open_centre, post_batch, set_business_date};
-use anju_app::registry::{NewMember, NewUnit, open_member, register_unit};
+use anju_app::registry::{
+    BaseAdjustment, MemberAct, NewFlexible, NewMember, NewUnit, adjust_bases, change_member,
+    open_flexible, open_member, register_unit,
+};
+use anju_app::remittance::{
+    BillChange, Payment, adjust_bill, confirm_bill, correct_payment,
+    generate_month, pay_bill, voluntary_bill,
+};
+use anju_domain::collection::YearMonth;
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
 use anju_domain::ids::{CreditCode, IdCard};
@@ -106,7 +119,6 @@ pub struct Seeded {
 struct Unit {
     code: String,
     bank: &'static str,
-    ratio: Rate,
     members: Vec<(AccountNo, Fen)>,
 }
 
@@ -118,7 +130,7 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
         return Ok(None);
     }
     let calendar = BusinessCalendar::cn()?;
-    let start = date(2026, 6, 1);
+    let start = date(2025, 6, 2);
     open_centre(store, &centre.code, &centre.name, start, now)?;
     let code = centre.code.as_str();
 
@@ -207,56 +219,113 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
         units.push(Unit {
             code: unit_row.unit_no,
             bank: BANKS[u % BANKS.len()].0,
-            ratio,
             members,
         });
     }
 
-    let clerk = |unit: &str| Stamp {
-        operator: "staff:demo-clerk".to_owned(),
-        channel: Channel::Counter,
-        service_point: "hall-kecheng".to_owned(),
+    let bank = |code: &str| Stamp {
+        operator: format!("bank:{code}"),
+        channel: Channel::MachineInterface,
+        service_point: format!("bank-{code}"),
+        on_behalf_of: None,
+    };
+    let unit_clerk = |unit: &str| Stamp {
+        operator: format!("unit:{unit}"),
+        channel: Channel::Web,
+        service_point: "online".to_owned(),
         on_behalf_of: Some(format!("unit:{unit}")),
     };
     let mut posted = 0usize;
-    for month in 6..=11i8 {
-        // Units remit within 5 working days of a payday on the 5th.
-        let payday = date(2026, month, 5);
-        let day = calendar.add_working_days(payday, 3)?;
-        set_business_date(store, code, day)?;
-        let mut reqs = Vec::new();
-        for u in &units {
-            let mut legs = Vec::with_capacity(u.members.len() + 1);
-            let mut total = Fen::ZERO;
-            for (no, base) in &u.members {
-                let unit_share = base.mul_rate(u.ratio, rule.rounding)?;
-                let member_share = base.mul_rate(u.ratio, rule.rounding)?;
-                let amount = unit_share.checked_add(member_share)?;
-                total = total.checked_add(amount)?;
-                legs.push(Leg::credit(no.clone(), amount));
-            }
-            legs.insert(0, Leg::debit(AccountNo::sub("101", u.bank)?, total));
-            reqs.push(EntryRequest::posted(
-                format!("remit:{}:2026{month:02}", u.code),
-                TxCode::Remittance,
-                day,
-                day,
-                legs,
-                format!("2026-{month:02} 汇缴"),
-                clerk(&u.code),
-            ));
+    let months: Vec<YearMonth> = (0..17)
+        .filter_map(|i| YearMonth::new(2025, 7).and_then(|m| m.plus(i)))
+        .collect();
+    let mut flexible_opened = false;
+    for month in months {
+        let (year, mo) = (month.year(), month.month());
+        // July: the annual base adjustment of the first unit's members (+5 %).
+        if mo == 7 {
+            set_business_date(store, code, calendar.working_day_on_or_after(date(year, 7, 1))?)?;
+            let u = &units[0];
+            let mut tx = store.begin_read()?;
+            let rows: Vec<BaseAdjustment> = tx
+                .members_of_unit(code, &u.code)?
+                .into_iter()
+                .map(|m| BaseAdjustment {
+                    account_no: m.account_no,
+                    wage: Fen::new(m.base.fen() + m.base.fen() / 20),
+                })
+                .collect();
+            drop(tx);
+            adjust_bases(store, code, policy, &u.code, year, &rows, &registrar, now)?;
         }
-        posted += post_batch(store, code, reqs, now)?.len();
+        // Units pay a few working days after a payday on the 5th.
+        let day = calendar.add_working_days(date(year, mo, 5), 3)?;
+        set_business_date(store, code, day)?;
+        let bills = generate_month(store, code, policy, &calendar, month)?;
+        for b in &bills {
+            let n = units.iter().position(|u| u.code == b.bill.payer).unwrap_or(0);
+            let serial = format!("{}{}{:04}", b.bill.bank_code, month.compact(), n);
+            // The last month: unit 3 has not paid (arrears), unit 4 paid half (suspense).
+            let amount = match ((year, mo) == (2026, 11), n) {
+                (true, 3) => continue,
+                (true, 4) => Fen::new(b.bill.total.fen() / 2),
+                _ => b.bill.total,
+            };
+            pay_bill(
+                store,
+                code,
+                Payment {
+                    bill_no: b.bill.bill_no.clone(),
+                    receipt_key: serial,
+                    amount,
+                    bank_code: None,
+                },
+                &bank(&b.bill.bank_code),
+                now,
+            )?;
+            posted += 1;
+        }
+        // A self-employed person opens a voluntary account once the policy allows it
+        // (2026-09-20) and pays September to November in advance.
+        if (year, mo) == (2026, 10) && !flexible_opened {
+            let f = open_flexible(
+                store,
+                code,
+                policy,
+                NewFlexible {
+                    id_card: IdCard::with_check_char("33080219900707123")?,
+                    name: "祝自由".to_owned(),
+                    base: Fen::new(600_000),
+                    ratio: Rate::from_percent(20),
+                },
+                &registrar,
+                now,
+            )?;
+            let b = voluntary_bill(store, code, policy, &f.account_no, month, 2, "QZRCB")?;
+            pay_bill(
+                store,
+                code,
+                Payment {
+                    bill_no: b.bill.bill_no.clone(),
+                    receipt_key: format!("QZRCB-F-{}", month.compact()),
+                    amount: b.bill.total,
+                    bank_code: None,
+                },
+                &bank("QZRCB"),
+                now,
+            )?;
+            flexible_opened = true;
+        }
 
         // Three members withdraw: pending when sent, posted when the bank confirms the
-        // next working day; in August one payment is rejected and voided.
+        // next working day; in the first August one payment is rejected and voided.
         let next = calendar.next_working_day(day)?;
         let mut pendings = Vec::new();
         for i in 0..3usize {
-            let u = &units[(month as usize * 7 + i * 5) % units.len()];
+            let u = &units[(mo as usize * 7 + i * 5) % units.len()];
             let (no, base) = &u.members[i % u.members.len()];
             let amount = Fen::new(base.fen() / 10);
-            let key = format!("withdraw:{}:2026{month:02}:{i}", no.sub_key().unwrap_or(""));
+            let key = format!("withdraw:{}:{}:{i}", no.sub_key().unwrap_or(""), month.compact());
             pendings.push(EntryRequest::pending(
                 key.clone(),
                 TxCode::Withdrawal,
@@ -275,66 +344,77 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
             ));
         }
         let keys: Vec<String> = pendings.iter().map(|p| p.key.clone()).collect();
-        posted += post_batch(store, code, pendings, now)?.len();
-        set_business_date(store, code, next)?;
-        let mut confirmations = Vec::new();
-        for (i, k) in keys.iter().enumerate() {
-            let ok = !(month == 8 && i == 1);
-            confirmations.push(EntryRequest::resolve_pending(
-                format!("{k}:{}", if ok { "paid" } else { "rejected" }),
-                k.clone(),
-                ok,
-                next,
-                next,
-                if ok {
-                    "银行已到账"
-                } else {
-                    "银行退票：账户已销户"
-                },
-                Stamp::system("bank-notice"),
-            ));
+        // Withdrawals start once members have a few months' balance.
+        if month >= YearMonth::new(2025, 10).unwrap_or(month) {
+            posted += post_batch(store, code, pendings, now)?.len();
+            set_business_date(store, code, next)?;
+            let mut confirmations = Vec::new();
+            for (i, k) in keys.iter().enumerate() {
+                let ok = !((year, mo) == (2025, 11) && i == 1);
+                confirmations.push(EntryRequest::resolve_pending(
+                    format!("{k}:{}", if ok { "paid" } else { "rejected" }),
+                    k.clone(),
+                    ok,
+                    next,
+                    next,
+                    if ok {
+                        "银行已到账"
+                    } else {
+                        "银行退票：账户已销户"
+                    },
+                    Stamp::system("bank-notice"),
+                ));
+            }
+            posted += post_batch(store, code, confirmations, now)?.len();
         }
-        posted += post_batch(store, code, confirmations, now)?.len();
-    }
 
-    // A unit pays September twice by mistake; the duplicate is reversed (冲正).
-    let dup_day = date(2026, 11, 20);
-    set_business_date(store, code, calendar.working_day_on_or_after(dup_day)?)?;
-    let day = calendar.working_day_on_or_after(dup_day)?;
-    let u = &units[2];
-    let mut legs = Vec::new();
-    let mut total = Fen::ZERO;
-    for (no, _) in u.members.iter().take(3) {
-        legs.push(Leg::credit(no.clone(), Fen::new(10_000)));
-        total = total.checked_add(Fen::new(10_000))?;
+        // September 2026: unit 2 paid for a member who had left in August. The payment is
+        // corrected by reversal (冲正), the member sealed and taken off the bill, and the
+        // bill confirmed and paid again.
+        if (year, mo) == (2026, 9) {
+            let u = &units[2];
+            let mut tx = store.begin_read()?;
+            let bill = tx
+                .remittance_bill(code, &u.code, month)?
+                .ok_or_else(|| anyhow::anyhow!("no September bill for unit {}", u.code))?;
+            let receipts = tx.receipts_of(code, &u.code)?;
+            drop(tx);
+            let paid = receipts
+                .iter()
+                .find(|r| r.bill_no.as_deref() == Some(bill.bill_no.as_str()))
+                .ok_or_else(|| anyhow::anyhow!("September not paid"))?;
+            correct_payment(store, code, &bill.bill_no, &paid.entry_key, "已离职职工仍在清册", &unit_clerk(&u.code), now)?;
+            let leaver = u.members[1].0.sub_key().unwrap_or("").to_owned();
+            change_member(store, code, &leaver, MemberAct::Seal, "8月离职", &unit_clerk(&u.code), now)?;
+            adjust_bill(
+                store,
+                code,
+                policy,
+                &bill.bill_no,
+                &[BillChange::Remove { account_no: leaver }],
+            )?;
+            let fixed = confirm_bill(store, code, &bill.bill_no)?;
+            pay_bill(
+                store,
+                code,
+                Payment {
+                    bill_no: bill.bill_no.clone(),
+                    receipt_key: format!("{}-{}-R", u.bank, month.compact()),
+                    amount: fixed.bill.total,
+                    bank_code: None,
+                },
+                &bank(u.bank),
+                now,
+            )?;
+            posted += 2;
+        }
+        // The year-end interest on June 30, 2026.
+        if (year, mo) == (2026, 6) {
+            set_business_date(store, code, date(2026, 6, 30))?;
+            let run = settle_interest(store, code, policy, 2026, &Stamp::system("interest"), now)?;
+            posted += usize::try_from(run.run.entries)?;
+        }
     }
-    legs.insert(0, Leg::debit(AccountNo::sub("101", u.bank)?, total));
-    let dup_key = format!("remit:{}:202609:dup", u.code);
-    posted += post_batch(
-        store,
-        code,
-        vec![
-            EntryRequest::posted(
-                dup_key.clone(),
-                TxCode::Remittance,
-                day,
-                day,
-                legs,
-                "2026-09 汇缴（重复）",
-                clerk(&u.code),
-            ),
-            EntryRequest::reversal(
-                format!("{dup_key}:reversal"),
-                dup_key,
-                day,
-                "重复缴存冲正",
-                clerk(&u.code),
-            ),
-        ],
-        now,
-    )?
-    .len();
-
     set_business_date(store, code, demo_end())?;
     let report = ledger::audit(store, code)?;
     anyhow::ensure!(
