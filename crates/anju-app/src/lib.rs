@@ -6,7 +6,9 @@
 pub mod error;
 pub mod ledger;
 pub mod registry;
+pub mod import;
 pub mod interest;
 pub mod remittance;
+pub mod statement;
 
 pub use error::{AppError, RowProblem};

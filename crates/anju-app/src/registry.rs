@@ -258,9 +258,24 @@ pub fn open_member(
     now: Timestamp,
 ) -> Result<(MemberRow, Option<BaseNotice>), AppError> {
     check_stamp(stamp)?;
-    let name = text_field("name", &new.name, 50)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
+    let out = open_member_in(tx.as_mut(), &c, policy, new, stamp, now)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// [`open_member`] inside the caller's transaction (a roster import opens many at once).
+pub(crate) fn open_member_in(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    policy: &Policy,
+    new: NewMember,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(MemberRow, Option<BaseNotice>), AppError> {
+    let centre = c.code.as_str();
+    let name = text_field("name", &new.name, 50)?;
     new.id_card
         .ensure_born_by(c.business_date)
         .map_err(|e| invalid("id_card", &new.id_card.masked(), &e.to_string()))?;
@@ -274,7 +289,7 @@ pub fn open_member(
             ),
         ));
     }
-    let unit = hiring_unit(tx.as_mut(), centre, &new.unit_no)?;
+    let unit = hiring_unit(tx, centre, &new.unit_no)?;
     let rule = policy
         .contribution_on(c.business_date)
         .map_err(|e| invalid("policy", "", &e.to_string()))?;
@@ -294,17 +309,16 @@ pub fn open_member(
         flexible_ratio: None,
     };
     tx.insert_member(centre, &row)?;
-    open_subaccount(tx.as_mut(), centre, "201", &account_no, c.business_date)?;
+    open_subaccount(tx, centre, "201", &account_no, c.business_date)?;
     let change = opening(status.status, c.business_date, "个人账户设立");
     record_event(
-        tx.as_mut(),
+        tx,
         centre,
         &format!("member:{account_no}"),
         &change,
         stamp,
         now,
     )?;
-    tx.commit()?;
     Ok((row, notice))
 }
 

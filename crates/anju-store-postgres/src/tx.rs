@@ -1745,6 +1745,28 @@ impl PgConn {
         Ok(months)
     }
 
+    fn paid_lines_of(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<(String, YearMonth)>, StoreError> {
+        let rows = self.query(
+            "SELECT paid_entry, month FROM bill_lines
+             WHERE centre_code = $1 AND account_no = $2 AND paid_entry IS NOT NULL",
+            &[&centre, &account_no],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let key: String = column(r.try_get(0))?;
+                let month = parse_month("bill_lines.month", &column::<String>(r.try_get(1))?)?;
+                Ok((key, month))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(out)
+    }
+
     fn insert_receipt(&mut self, centre: &str, r: &ReceiptRow) -> Result<(), StoreError> {
         let received_on = date_str(r.received_on);
         let amount = r.amount.fen();
@@ -2436,6 +2458,14 @@ impl StoreTx for PgTx<'_> {
         account_no: &str,
     ) -> Result<Vec<YearMonth>, StoreError> {
         self.conn()?.paid_months(centre, account_no)
+    }
+
+    fn paid_lines_of(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<(String, YearMonth)>, StoreError> {
+        self.conn()?.paid_lines_of(centre, account_no)
     }
 
     fn insert_receipt(&mut self, centre: &str, receipt: &ReceiptRow) -> Result<(), StoreError> {

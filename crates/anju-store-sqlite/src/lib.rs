@@ -1757,6 +1757,29 @@ impl StoreTx for SqliteTx<'_> {
             .collect()
     }
 
+    fn paid_lines_of(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<(String, YearMonth)>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT paid_entry, month FROM bill_lines
+                 WHERE centre_code = ?1 AND account_no = ?2 AND paid_entry IS NOT NULL
+                 ORDER BY month, paid_entry",
+            )
+            .map_err(db_err)?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map(params![centre, account_no], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(k, m)| Ok((k, parse_month("bill_lines.month", &m)?)))
+            .collect()
+    }
+
     fn insert_receipt(&mut self, centre: &str, r: &ReceiptRow) -> Result<(), StoreError> {
         self.g
             .conn

@@ -334,6 +334,13 @@ pub trait StoreTx {
     /// The months for which a member has a paid bill line, ascending, each once.
     fn paid_months(&mut self, centre: &str, account_no: &str)
     -> Result<Vec<YearMonth>, StoreError>;
+    /// A member's paid bill lines as (paying entry key, month), in month order: which
+    /// months each entry paid, for statements.
+    fn paid_lines_of(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<(String, YearMonth)>, StoreError>;
     /// Records money received; `Conflict` if the receipt key exists.
     fn insert_receipt(&mut self, centre: &str, receipt: &ReceiptRow) -> Result<(), StoreError>;
     /// A receipt by key.
