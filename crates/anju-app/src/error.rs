@@ -48,7 +48,11 @@ pub struct RowProblem {
 
 impl std::fmt::Display for RowProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "第{}行 {} {:?}: {}", self.row, self.field, self.value, self.rule)
+        write!(
+            f,
+            "第{}行 {} {:?}: {}",
+            self.row, self.field, self.value, self.rule
+        )
     }
 }
 

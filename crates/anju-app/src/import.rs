@@ -119,7 +119,9 @@ pub fn import_list(
                     now,
                 );
                 match res {
-                    Ok((m, notice)) => opened.push((m.account_no, m.name, m.base, notice.map(|n| n.to_string()))),
+                    Ok((m, notice)) => {
+                        opened.push((m.account_no, m.name, m.base, notice.map(|n| n.to_string())))
+                    }
                     Err(AppError::Invalid { field, rule, .. }) => {
                         problems.push(problem(sheet_row(i), field, &masked, rule));
                     }
@@ -138,14 +140,23 @@ pub fn import_list(
                 value: String::new(),
                 rule: "a remittance list is for one month: give the month".to_owned(),
             })?;
-            remittance_from_list(store, centre, policy, calendar, &target.unit_no, month, &rows)
-                .map(Imported::Remittance)
+            remittance_from_list(
+                store,
+                centre,
+                policy,
+                calendar,
+                &target.unit_no,
+                month,
+                &rows,
+            )
+            .map(Imported::Remittance)
         }
         Rows::BaseAdjustment(rows) => {
             let year = target.year.ok_or_else(|| AppError::Invalid {
                 field: "year",
                 value: String::new(),
-                rule: "a base-adjustment list is for one contribution year: give the year".to_owned(),
+                rule: "a base-adjustment list is for one contribution year: give the year"
+                    .to_owned(),
             })?;
             let list: Vec<BaseAdjustment> = rows
                 .iter()
@@ -166,7 +177,10 @@ pub fn import_list(
                             sheet_row(i),
                             "身份证号码",
                             &r.id_card.masked(),
-                            format!("does not match the holder of personal account {}", r.account_no),
+                            format!(
+                                "does not match the holder of personal account {}",
+                                r.account_no
+                            ),
                         ));
                     }
                 }
@@ -174,17 +188,29 @@ pub fn import_list(
                     return Err(AppError::Rows { problems });
                 }
             }
-            adjust_bases(store, centre, policy, &target.unit_no, year, &list, stamp, now)
-                .map(Imported::BaseAdjustment)
-                .map_err(|e| match e {
-                    AppError::Rows { problems } => AppError::Rows {
-                        problems: problems
-                            .into_iter()
-                            .map(|p| RowProblem { row: p.row + 1, ..p })
-                            .collect(),
-                    },
-                    other => other,
-                })
+            adjust_bases(
+                store,
+                centre,
+                policy,
+                &target.unit_no,
+                year,
+                &list,
+                stamp,
+                now,
+            )
+            .map(Imported::BaseAdjustment)
+            .map_err(|e| match e {
+                AppError::Rows { problems } => AppError::Rows {
+                    problems: problems
+                        .into_iter()
+                        .map(|p| RowProblem {
+                            row: p.row + 1,
+                            ..p
+                        })
+                        .collect(),
+                },
+                other => other,
+            })
         }
         Rows::BackPayment(rows) => {
             let lines: Vec<BackPayLine> = rows
@@ -219,9 +245,11 @@ pub fn remittance_from_list(
         StoreError::NotFound { what } => AppError::NotFound { what },
         other => AppError::Store(other),
     })?;
-    let unit = tx.unit(centre, unit_no)?.ok_or_else(|| AppError::NotFound {
-        what: format!("unit {unit_no}"),
-    })?;
+    let unit = tx
+        .unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
     if !UnitStatus(unit.status).may_remit() {
         return Err(AppError::Invalid {
             field: "unit_no",
@@ -264,19 +292,45 @@ pub fn remittance_from_list(
     for (i, r) in rows.iter().enumerate() {
         let row = sheet_row(i);
         let Some(m) = roster.get(&r.account_no) else {
-            problems.push(problem(row, "个人账号", &r.account_no, format!("is not a member of unit {unit_no}")));
+            problems.push(problem(
+                row,
+                "个人账号",
+                &r.account_no,
+                format!("is not a member of unit {unit_no}"),
+            ));
             continue;
         };
         if m.name != r.name {
-            problems.push(problem(row, "姓名", &r.name, format!("the holder of {} is {}", r.account_no, m.name)));
+            problems.push(problem(
+                row,
+                "姓名",
+                &r.name,
+                format!("the holder of {} is {}", r.account_no, m.name),
+            ));
             continue;
         }
         if m.status != anju_domain::codes::PersonalAccountStatus::Normal {
-            problems.push(problem(row, "个人账号", &r.account_no, format!("account is {}; it cannot receive contributions", m.status.label_zh())));
+            problems.push(problem(
+                row,
+                "个人账号",
+                &r.account_no,
+                format!(
+                    "account is {}; it cannot receive contributions",
+                    m.status.label_zh()
+                ),
+            ));
             continue;
         }
         if m.paid_to.is_some_and(|p| p >= month) {
-            problems.push(problem(row, "个人账号", &r.account_no, format!("is already paid up to {}", m.paid_to.map(|p| p.to_string()).unwrap_or_default())));
+            problems.push(problem(
+                row,
+                "个人账号",
+                &r.account_no,
+                format!(
+                    "is already paid up to {}",
+                    m.paid_to.map(|p| p.to_string()).unwrap_or_default()
+                ),
+            ));
             continue;
         }
         let base = match check_base(r.base, rule) {
@@ -301,7 +355,12 @@ pub fn remittance_from_list(
                 notice: String::new(),
                 paid_entry: None,
             }),
-            _ => problems.push(problem(row, "缴存基数", &r.base.plain(), "amount out of range")),
+            _ => problems.push(problem(
+                row,
+                "缴存基数",
+                &r.base.plain(),
+                "amount out of range",
+            )),
         }
     }
     if !problems.is_empty() {
@@ -316,10 +375,12 @@ pub fn remittance_from_list(
         total: Fen::new(lines.iter().map(|l| l.total().fen()).sum()),
         line_count: lines.len() as i64,
         bank_code: unit.bank_code.clone(),
-        due_on: remittance_due(month, unit.payday, rule, calendar).map_err(|e| AppError::Invalid {
-            field: "month",
-            value: month.to_string(),
-            rule: e.to_string(),
+        due_on: remittance_due(month, unit.payday, rule, calendar).map_err(|e| {
+            AppError::Invalid {
+                field: "month",
+                value: month.to_string(),
+                rule: e.to_string(),
+            }
         })?,
         created_on: c.business_date,
         confirmed_on: None,

@@ -121,7 +121,10 @@ fn pieces_for(
     let last_day = end
         .yesterday()
         .map_err(|_| invalid("date", end.to_string(), "out of range"))?;
-    let total = i128::from(a.accrual_through(last_day).map_err(|e| invalid("accrual", a.no.to_string(), e.to_string()))?);
+    let total = i128::from(
+        a.accrual_through(last_day)
+            .map_err(|e| invalid("accrual", a.no.to_string(), e.to_string()))?,
+    );
     match periods.as_slice() {
         [] => Ok(Vec::new()),
         [(start, stop, rate)] => Ok(vec![AccrualPiece {
@@ -171,7 +174,10 @@ pub fn settle_interest(
             replayed: true,
         });
     }
-    let end = policy.interest().settlement_date(year).map_err(policy_err)?;
+    let end = policy
+        .interest()
+        .settlement_date(year)
+        .map_err(policy_err)?;
     let start = end
         .tomorrow()
         .map_err(|_| invalid("year", year.to_string(), "out of range"))?;
@@ -227,13 +233,15 @@ pub fn settle_interest(
             continue;
         }
         let pieces = pieces_for(a, start, policy, history.get(a.no.as_str()))?;
-        let interest = interest_on(&pieces, basis).map_err(|e| invalid("interest", a.no.to_string(), e.to_string()))?;
+        let interest = interest_on(&pieces, basis)
+            .map_err(|e| invalid("interest", a.no.to_string(), e.to_string()))?;
         if interest.fen() > 0 {
             credits.push(Leg::credit(a.no.clone(), interest));
         }
     }
     let total = Fen::new(credits.iter().map(|l| l.amount.fen()).sum());
-    let expense = AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
+    let expense =
+        AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
     let credited = credits.len() as i64;
     let mut requests = Vec::new();
     for (i, chunk) in credits.chunks(CREDITS_PER_ENTRY).enumerate() {
@@ -247,7 +255,10 @@ pub fn settle_interest(
             c.business_date,
             end,
             legs,
-            format!("{year}年度结息（{}至{end}）", start.saturating_sub(jiff::Span::new().years(1))),
+            format!(
+                "{year}年度结息（{}至{end}）",
+                start.saturating_sub(jiff::Span::new().years(1))
+            ),
             stamp.clone(),
         ));
     }
@@ -292,7 +303,8 @@ pub fn interest_to_date(
     account_no: &str,
     day: Date,
 ) -> Result<Fen, AppError> {
-    let no = AccountNo::sub("201", account_no).map_err(|e| invalid("account_no", account_no, e.to_string()))?;
+    let no = AccountNo::sub("201", account_no)
+        .map_err(|e| invalid("account_no", account_no, e.to_string()))?;
     let a = tx
         .load_accounts(centre, std::slice::from_ref(&no))?
         .pop()
@@ -302,7 +314,9 @@ pub fn interest_to_date(
     if a.accrual_from >= day {
         return Ok(Fen::ZERO);
     }
-    let periods = policy.deposit_rate_periods(a.accrual_from, day).map_err(policy_err)?;
+    let periods = policy
+        .deposit_rate_periods(a.accrual_from, day)
+        .map_err(policy_err)?;
     let changes = if periods.len() > 1 {
         Some(
             tx.account_legs(centre, no.as_str())?
@@ -343,8 +357,10 @@ pub fn post_closing_interest_in(
     if amount.fen() == 0 {
         return Ok((amount, None));
     }
-    let no = AccountNo::sub("201", account_no).map_err(|e| invalid("account_no", account_no, e.to_string()))?;
-    let expense = AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
+    let no = AccountNo::sub("201", account_no)
+        .map_err(|e| invalid("account_no", account_no, e.to_string()))?;
+    let expense =
+        AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
     let req = EntryRequest::posted(
         key,
         TxCode::ClosingInterest,

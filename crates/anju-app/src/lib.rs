@@ -4,10 +4,10 @@
 //! an error that names the field and the rule. Nothing here knows SQL or HTTP.
 
 pub mod error;
-pub mod ledger;
-pub mod registry;
 pub mod import;
 pub mod interest;
+pub mod ledger;
+pub mod registry;
 pub mod remittance;
 pub mod statement;
 

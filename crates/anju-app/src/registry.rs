@@ -555,7 +555,9 @@ pub fn open_flexible(
         return Err(invalid(
             "business_date",
             &c.business_date.to_string(),
-            &format!("flexible-employment accounts open from {effective} (policy centre.flexible_employment_from)"),
+            &format!(
+                "flexible-employment accounts open from {effective} (policy centre.flexible_employment_from)"
+            ),
         ));
     }
     let rule = policy
@@ -656,6 +658,7 @@ pub struct AdjustedBase {
 /// starting July 1 of `year`: new base = last year's average monthly wage, clamped to the
 /// new floor/cap (with a notice). Every row is checked first; any bad row refuses the
 /// whole list (each bad row is reported). Each change is a dated event (10 基数调整).
+#[allow(clippy::too_many_arguments)] // one use case: where, who, what and when
 pub fn adjust_bases(
     store: &dyn Store,
     centre: &str,
@@ -669,9 +672,10 @@ pub fn adjust_bases(
     check_stamp(stamp)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
-    tx.unit(centre, unit_no)?.ok_or_else(|| AppError::NotFound {
-        what: format!("unit {unit_no}"),
-    })?;
+    tx.unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
     let july = jiff::civil::Date::new(year, 7, 1)
         .map_err(|_| invalid("year", &year.to_string(), "not a year"))?;
     let rule = policy
@@ -698,11 +702,19 @@ pub fn adjust_bases(
             continue;
         }
         let Some(m) = tx.member(centre, &r.account_no)? else {
-            bad("account_no", &r.account_no, "no such personal account".to_owned());
+            bad(
+                "account_no",
+                &r.account_no,
+                "no such personal account".to_owned(),
+            );
             continue;
         };
         if m.unit_no.as_deref() != Some(unit_no) {
-            bad("account_no", &r.account_no, format!("is not a member of unit {unit_no}"));
+            bad(
+                "account_no",
+                &r.account_no,
+                format!("is not a member of unit {unit_no}"),
+            );
             continue;
         }
         match base_from_wage(r.wage, rule) {

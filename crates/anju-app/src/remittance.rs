@@ -127,6 +127,7 @@ impl Bill {
 }
 
 /// One member-month of a bill: base and shares under the unit's ratios.
+#[allow(clippy::too_many_arguments)] // the line's fields, all needed
 fn line(
     bill_no: &str,
     line_no: i64,
@@ -137,7 +138,8 @@ fn line(
     ratios: (Rate, Rate),
     rule: &ContributionRule,
 ) -> Result<BillLineRow, AppError> {
-    let c = monthly_contribution(base, ratios.0, ratios.1, rule).map_err(|e| rule_err("ratio", e))?;
+    let c =
+        monthly_contribution(base, ratios.0, ratios.1, rule).map_err(|e| rule_err("ratio", e))?;
     Ok(BillLineRow {
         bill_no: bill_no.to_owned(),
         line_no,
@@ -154,7 +156,10 @@ fn line(
 
 /// The base for a member's line: the recorded base, brought within the month's floor and
 /// cap with a notice when the bounds moved past it.
-fn line_base(m: &MemberRow, rule: &ContributionRule) -> Result<(Fen, Option<BaseNotice>), AppError> {
+fn line_base(
+    m: &MemberRow,
+    rule: &ContributionRule,
+) -> Result<(Fen, Option<BaseNotice>), AppError> {
     base_from_wage(m.base, rule).map_err(|e| rule_err("base", e))
 }
 
@@ -312,7 +317,10 @@ pub enum BillChange {
     SetBase { account_no: String, base: BaseInput },
 }
 
-fn resolve_base(input: BaseInput, rule: &ContributionRule) -> Result<(Fen, Option<BaseNotice>), AppError> {
+fn resolve_base(
+    input: BaseInput,
+    rule: &ContributionRule,
+) -> Result<(Fen, Option<BaseNotice>), AppError> {
     match input {
         BaseInput::Wage(w) => base_from_wage(w, rule).map_err(|e| rule_err("wage", e)),
         BaseInput::Base(b) => check_base(b, rule)
@@ -337,11 +345,18 @@ pub fn adjust_bill(
         return Err(invalid(
             "bill_no",
             bill_no,
-            format!("bill is {}; only a draft bill can be adjusted", bill.status.label_zh()),
+            format!(
+                "bill is {}; only a draft bill can be adjusted",
+                bill.status.label_zh()
+            ),
         ));
     }
     if bill.kind != BillKind::Remittance {
-        return Err(invalid("bill_no", bill_no, "only remittance bills are adjusted line by line"));
+        return Err(invalid(
+            "bill_no",
+            bill_no,
+            "only remittance bills are adjusted line by line",
+        ));
     }
     let unit = unit_of(tx.as_mut(), centre, &bill.payer)?;
     let rule = contribution_rule(policy, bill.month)?;
@@ -369,7 +384,10 @@ pub fn adjust_bill(
                     return Err(invalid(
                         "account_no",
                         account_no,
-                        format!("is already paid up to {}", m.paid_to.map(|p| p.to_string()).unwrap_or_default()),
+                        format!(
+                            "is already paid up to {}",
+                            m.paid_to.map(|p| p.to_string()).unwrap_or_default()
+                        ),
                     ));
                 }
                 let (b, notice) = match base {
@@ -396,7 +414,11 @@ pub fn adjust_bill(
         }
     }
     if lines.is_empty() {
-        return Err(invalid("bill_no", bill_no, "a bill must keep at least one line"));
+        return Err(invalid(
+            "bill_no",
+            bill_no,
+            "a bill must keep at least one line",
+        ));
     }
     for (i, l) in lines.iter_mut().enumerate() {
         l.line_no = i as i64 + 1;
@@ -417,7 +439,10 @@ pub fn confirm_bill(store: &dyn Store, centre: &str, bill_no: &str) -> Result<Bi
         return Err(invalid(
             "bill_no",
             bill_no,
-            format!("bill is {}; only a draft bill is confirmed", bill.status.label_zh()),
+            format!(
+                "bill is {}; only a draft bill is confirmed",
+                bill.status.label_zh()
+            ),
         ));
     }
     bill.status = BillStatus::Confirmed;
@@ -519,7 +544,6 @@ fn memo_for(bill: &BillRow) -> String {
     format!("{} {} {}", bill.kind.label_zh(), bill.month, bill.bill_no)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn plan_payment(
     tx: &mut dyn StoreTx,
     c: &CentreRow,
@@ -546,7 +570,11 @@ fn plan_payment(
         return Ok(Err(existing));
     }
     if p.amount.fen() <= 0 {
-        return Err(invalid("amount", p.amount.to_string(), "must be greater than zero"));
+        return Err(invalid(
+            "amount",
+            p.amount.to_string(),
+            "must be greater than zero",
+        ));
     }
     let bill = bill_of(tx, centre, &p.bill_no)?;
     match bill.status {
@@ -569,7 +597,10 @@ fn plan_payment(
         }
         BillStatus::Confirmed => {}
     }
-    let bank_code = p.bank_code.clone().unwrap_or_else(|| bill.bank_code.clone());
+    let bank_code = p
+        .bank_code
+        .clone()
+        .unwrap_or_else(|| bill.bank_code.clone());
     let bank = account("101", &bank_code)?;
     let suspense = account("213", &bill.payer)?;
     let lines = tx.bill_lines(centre, &p.bill_no)?;
@@ -704,7 +735,14 @@ fn after_lines_paid(
                     .map_err(|e| rule_err("unit", e))?;
                 unit.status = after.0;
                 tx.update_unit(centre, &unit)?;
-                crate::registry::record_event(tx, centre, &format!("unit:{}", unit.unit_no), &change, stamp, now)?;
+                crate::registry::record_event(
+                    tx,
+                    centre,
+                    &format!("unit:{}", unit.unit_no),
+                    &change,
+                    stamp,
+                    now,
+                )?;
             }
         }
     }
@@ -746,12 +784,7 @@ pub fn pay_bills_in(
         };
         let plan = plan_payment(tx, &c, p, held_now, stamp, now)?;
         if let Ok(pl) = &plan {
-            if payments
-                .iter()
-                .filter(|q| q.bill_no == p.bill_no)
-                .count()
-                > 1
-            {
+            if payments.iter().filter(|q| q.bill_no == p.bill_no).count() > 1 {
                 return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
             }
             held_by.insert(payer, pl.held_after);
@@ -775,7 +808,15 @@ pub fn pay_bills_in(
                 match pl.settles.take() {
                     Some(lines) => {
                         tx.mark_lines_paid(centre, &pl.bill.bill_no, &[], &pl.receipt.entry_key)?;
-                        after_lines_paid(tx, &c, &mut pl.bill, &lines, &pl.receipt.entry_key, stamp, now)?;
+                        after_lines_paid(
+                            tx,
+                            &c,
+                            &mut pl.bill,
+                            &lines,
+                            &pl.receipt.entry_key,
+                            stamp,
+                            now,
+                        )?;
                         out.push(PaymentOutcome::Paid {
                             posted: entry,
                             excess: pl.excess,
@@ -802,7 +843,13 @@ pub fn pay_bill(
     now: Timestamp,
 ) -> Result<PaymentOutcome, AppError> {
     let mut tx = store.begin()?;
-    let mut out = pay_bills_in(tx.as_mut(), centre, std::slice::from_ref(&payment), stamp, now)?;
+    let mut out = pay_bills_in(
+        tx.as_mut(),
+        centre,
+        std::slice::from_ref(&payment),
+        stamp,
+        now,
+    )?;
     tx.commit()?;
     out.pop().ok_or_else(|| AppError::NotFound {
         what: "payment outcome".to_owned(),
@@ -823,7 +870,10 @@ pub fn allocate_suspense(
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
     let entry_key = format!("alloc:{key}");
-    if let Some(e) = tx.entries_by_keys(centre, std::slice::from_ref(&entry_key))?.pop() {
+    if let Some(e) = tx
+        .entries_by_keys(centre, std::slice::from_ref(&entry_key))?
+        .pop()
+    {
         return Ok(Posted {
             entry: e,
             replayed: true,
@@ -834,7 +884,10 @@ pub fn allocate_suspense(
         return Err(invalid(
             "bill_no",
             bill_no,
-            format!("bill is {}; only a confirmed, unpaid bill takes held money", bill.status.label_zh()),
+            format!(
+                "bill is {}; only a confirmed, unpaid bill takes held money",
+                bill.status.label_zh()
+            ),
         ));
     }
     if account_nos.is_empty() {
@@ -1073,10 +1126,18 @@ pub fn back_payment_bill(
     let c = lock(tx.as_mut(), centre)?;
     let unit = unit_of(tx.as_mut(), centre, unit_no)?;
     if !UnitStatus(unit.status).may_remit() {
-        return Err(invalid("unit_no", unit_no, format!("unit is {}; it cannot remit", unit.status.label_zh())));
+        return Err(invalid(
+            "unit_no",
+            unit_no,
+            format!("unit is {}; it cannot remit", unit.status.label_zh()),
+        ));
     }
     if lines_in.is_empty() {
-        return Err(invalid("lines", "", "a back-payment needs at least one member and month"));
+        return Err(invalid(
+            "lines",
+            "",
+            "a back-payment needs at least one member and month",
+        ));
     }
     let current = YearMonth::of(c.business_date);
     let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::BackPayment)?;
@@ -1085,33 +1146,62 @@ pub fn back_payment_bill(
     for bl in lines_in {
         let m = member_of(tx.as_mut(), centre, &bl.account_no)?;
         if m.unit_no.as_deref() != Some(unit_no) {
-            return Err(invalid("account_no", &bl.account_no, format!("is not a member of unit {unit_no}")));
+            return Err(invalid(
+                "account_no",
+                &bl.account_no,
+                format!("is not a member of unit {unit_no}"),
+            ));
         }
         ensure_may_receive(&m)?;
         if bl.from > bl.to || bl.to >= current || bl.from.months_until(bl.to) >= 60 {
             return Err(invalid(
                 "months",
                 format!("{}..{}", bl.from, bl.to),
-                format!("must be a range of at most 60 months, from ≤ to, before the business month {current}"),
+                format!(
+                    "must be a range of at most 60 months, from ≤ to, before the business month {current}"
+                ),
             ));
         }
         if bl.from < YearMonth::of(m.opened_on) {
-            return Err(invalid("months", bl.from.to_string(), format!("is before the account was opened ({})", m.opened_on)));
+            return Err(invalid(
+                "months",
+                bl.from.to_string(),
+                format!("is before the account was opened ({})", m.opened_on),
+            ));
         }
         let paid = tx.paid_months(centre, &m.account_no)?;
         let mut month = bl.from;
         loop {
-            if paid.contains(&month) || lines.iter().any(|l: &BillLineRow| l.account_no == m.account_no && l.month == month) {
-                return Err(invalid("months", month.to_string(), format!("{} is already paid for {}", month, m.account_no)));
+            if paid.contains(&month)
+                || lines
+                    .iter()
+                    .any(|l: &BillLineRow| l.account_no == m.account_no && l.month == month)
+            {
+                return Err(invalid(
+                    "months",
+                    month.to_string(),
+                    format!("{} is already paid for {}", month, m.account_no),
+                ));
             }
             let rule = contribution_rule(policy, month)?;
             let (base, notice) = resolve_base(bl.base, rule)?;
-            lines.push(line(&bill_no, lines.len() as i64 + 1, &m, month, base, notice, (unit.unit_ratio, unit.member_ratio), rule)?);
+            lines.push(line(
+                &bill_no,
+                lines.len() as i64 + 1,
+                &m,
+                month,
+                base,
+                notice,
+                (unit.unit_ratio, unit.member_ratio),
+                rule,
+            )?);
             first = Some(first.map_or(month, |f| f.min(month)));
             if month == bl.to {
                 break;
             }
-            month = month.plus(1).ok_or_else(|| invalid("months", month.to_string(), "out of range"))?;
+            month = month
+                .plus(1)
+                .ok_or_else(|| invalid("months", month.to_string(), "out of range"))?;
         }
     }
     let rule = contribution_rule(policy, current)?;
@@ -1146,13 +1236,19 @@ pub fn generate_month(
     policy: &Policy,
     calendar: &BusinessCalendar,
     month: YearMonth,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Bill>, AppError> {
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
     let mut made = Vec::new();
-    for unit_no in tx.unit_nos(centre)? {
+    let unit_nos = tx.unit_nos(centre)?;
+    let total = unit_nos.len();
+    for (i, unit_no) in unit_nos.into_iter().enumerate() {
+        progress(i, total);
         let unit = unit_of(tx.as_mut(), centre, &unit_no)?;
-        if !UnitStatus(unit.status).may_remit() || tx.remittance_bill(centre, &unit_no, month)?.is_some() {
+        if !UnitStatus(unit.status).may_remit()
+            || tx.remittance_bill(centre, &unit_no, month)?.is_some()
+        {
             continue;
         }
         let due = tx
@@ -1168,6 +1264,7 @@ pub fn generate_month(
         tx.update_bill(centre, &bill.bill)?;
         made.push(bill);
     }
+    progress(total, total);
     tx.commit()?;
     Ok(made)
 }
@@ -1199,12 +1296,17 @@ pub fn voluntary_bill(
         return Err(invalid(
             "account_no",
             account_no,
-            format!("account is {}; resume it before paying", m.status.label_zh()),
+            format!(
+                "account is {}; resume it before paying",
+                m.status.label_zh()
+            ),
         ));
     }
     let current = YearMonth::of(c.business_date);
     let earliest = match m.paid_to {
-        Some(p) => p.plus(1).ok_or_else(|| invalid("from", from.to_string(), "out of range"))?,
+        Some(p) => p
+            .plus(1)
+            .ok_or_else(|| invalid("from", from.to_string(), "out of range"))?,
         None => YearMonth::of(m.opened_on),
     };
     // Months while the account was stopped are not owed: after resuming, a flexible
@@ -1220,18 +1322,30 @@ pub fn voluntary_bill(
         ));
     }
     if months == 0 || months > 12 {
-        return Err(invalid("months", months.to_string(), "pay 1 to 12 months at a time"));
+        return Err(invalid(
+            "months",
+            months.to_string(),
+            "pay 1 to 12 months at a time",
+        ));
     }
     let bank = account("101", bank_code)?;
     if tx.load_accounts(centre, &[bank])?.is_empty() {
-        return Err(invalid("bank_code", bank_code, "is not a commissioned bank of this centre"));
+        return Err(invalid(
+            "bank_code",
+            bank_code,
+            "is not a commissioned bank of this centre",
+        ));
     }
     let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::Voluntary)?;
     let mut lines = Vec::new();
     let mut month = from;
     for i in 0..months {
         if month.months_until(current) < -11 {
-            return Err(invalid("months", months.to_string(), "at most 12 months ahead of the business month"));
+            return Err(invalid(
+                "months",
+                months.to_string(),
+                "at most 12 months ahead of the business month",
+            ));
         }
         let rule = contribution_rule(policy, month)?;
         let (base, notice) = line_base(&m, rule)?;
@@ -1250,7 +1364,9 @@ pub fn voluntary_bill(
             notice: notice.map(|n| n.to_string()).unwrap_or_default(),
             paid_entry: None,
         });
-        month = month.plus(1).ok_or_else(|| invalid("months", months.to_string(), "out of range"))?;
+        month = month
+            .plus(1)
+            .ok_or_else(|| invalid("months", months.to_string(), "out of range"))?;
     }
     let mut bill = BillRow {
         bill_no,

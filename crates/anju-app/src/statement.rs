@@ -157,7 +157,15 @@ fn months_text(months: &[YearMonth]) -> String {
 pub fn member_statement_table(s: &MemberStatement) -> Table {
     let mut t = Table::new(
         "个人明细账",
-        ["日期", "起息日", "业务类型", "发生额", "余额", "缴存年月", "摘要"],
+        [
+            "日期",
+            "起息日",
+            "业务类型",
+            "发生额",
+            "余额",
+            "缴存年月",
+            "摘要",
+        ],
     );
     t.title = Some(format!(
         "{} 个人账号 {} 缴至年月 {} 余额 {}",
@@ -206,9 +214,11 @@ pub fn unit_statement(
     per_page: usize,
 ) -> Result<UnitStatement, AppError> {
     let mut tx = store.begin_read()?;
-    let unit = tx.unit(centre, unit_no)?.ok_or_else(|| AppError::NotFound {
-        what: format!("unit {unit_no}"),
-    })?;
+    let unit = tx
+        .unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
     let mut bills = tx.bills_of(centre, unit_no)?;
     bills.reverse();
     let total_bills = bills.len();
@@ -237,9 +247,21 @@ pub fn unit_statement(
 pub fn unit_statement_tables(s: &UnitStatement) -> Vec<Table> {
     let mut bills = Table::new(
         "缴存清册",
-        ["清册号", "类型", "年月", "状态", "人数", "金额", "应缴截止日", "缴清日"],
+        [
+            "清册号",
+            "类型",
+            "年月",
+            "状态",
+            "人数",
+            "金额",
+            "应缴截止日",
+            "缴清日",
+        ],
     );
-    bills.title = Some(format!("{} 单位账号 {} 暂收款 {}", s.unit.name, s.unit.unit_no, s.held));
+    bills.title = Some(format!(
+        "{} 单位账号 {} 暂收款 {}",
+        s.unit.name, s.unit.unit_no, s.held
+    ));
     for b in &s.bills {
         bills.rows.push(vec![
             Cell::Text(b.bill_no.clone()),
@@ -270,7 +292,17 @@ pub fn bill_table(bill: &crate::remittance::Bill) -> Table {
     let b = &bill.bill;
     let mut t = Table::new(
         "缴存清册",
-        ["序号", "个人账号", "姓名", "缴存年月", "缴存基数", "单位缴存额", "个人缴存额", "月缴存额", "提示"],
+        [
+            "序号",
+            "个人账号",
+            "姓名",
+            "缴存年月",
+            "缴存基数",
+            "单位缴存额",
+            "个人缴存额",
+            "月缴存额",
+            "提示",
+        ],
     );
     t.title = Some(format!(
         "{} {} {} 单位 {} 应缴截止日 {} 状态 {}",

@@ -116,7 +116,13 @@ fn a_unit_and_its_members_through_a_full_year() {
 
         // ---- opening (2025-06-02), under the 2024 contribution year (cap 29,800) ------
         open_centre(s, C, "衢州市住房公积金管理中心", d("2025-06-02"), now()).unwrap();
-        open_accounts(s, C, &[AccountNo::sub("101", "ABC").unwrap()], d("2025-06-02")).unwrap();
+        open_accounts(
+            s,
+            C,
+            &[AccountNo::sub("101", "ABC").unwrap()],
+            d("2025-06-02"),
+        )
+        .unwrap();
         let unit = register_unit(
             s,
             C,
@@ -168,8 +174,14 @@ fn a_unit_and_its_members_through_a_full_year() {
             u,
             2025,
             &[
-                BaseAdjustment { account_no: a.clone(), wage: yuan("10500.00") },
-                BaseAdjustment { account_no: c.clone(), wage: yuan("40000.00") },
+                BaseAdjustment {
+                    account_no: a.clone(),
+                    wage: yuan("10500.00"),
+                },
+                BaseAdjustment {
+                    account_no: c.clone(),
+                    wage: yuan("40000.00"),
+                },
             ],
             &clerk(),
             now(),
@@ -186,9 +198,18 @@ fn a_unit_and_its_members_through_a_full_year() {
             u,
             2025,
             &[
-                BaseAdjustment { account_no: a.clone(), wage: yuan("0.00") },
-                BaseAdjustment { account_no: "330800999999".into(), wage: yuan("5000.00") },
-                BaseAdjustment { account_no: b.clone(), wage: yuan("6000.00") },
+                BaseAdjustment {
+                    account_no: a.clone(),
+                    wage: yuan("0.00"),
+                },
+                BaseAdjustment {
+                    account_no: "330800999999".into(),
+                    wage: yuan("5000.00"),
+                },
+                BaseAdjustment {
+                    account_no: b.clone(),
+                    wage: yuan("6000.00"),
+                },
             ],
             &clerk(),
             now(),
@@ -196,7 +217,10 @@ fn a_unit_and_its_members_through_a_full_year() {
         .unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("2 bad row(s)"), "{text}");
-        assert!(text.contains("第1行 wage") && text.contains("第2行 account_no"), "{text}");
+        assert!(
+            text.contains("第1行 wage") && text.contains("第2行 account_no"),
+            "{text}"
+        );
 
         // Monthly: generate, confirm, pay in full on the day.
         let remit = |month: &str, serial: &str, expect_total: &str| -> String {
@@ -204,7 +228,10 @@ fn a_unit_and_its_members_through_a_full_year() {
             assert_eq!(bill.bill.total, yuan(expect_total), "{month}");
             confirm_bill(s, C, &bill.bill.bill_no).unwrap();
             let out = pay(s, &bill.bill.bill_no, serial, expect_total);
-            assert!(matches!(out, PaymentOutcome::Paid { .. }), "{month}: {out:?}");
+            assert!(
+                matches!(out, PaymentOutcome::Paid { .. }),
+                "{month}: {out:?}"
+            );
             bill.bill.bill_no
         };
 
@@ -214,7 +241,10 @@ fn a_unit_and_its_members_through_a_full_year() {
         assert_eq!(paid_to(s, &a), Some(ym("2025-07")));
         {
             let mut tx = s.begin_read().unwrap();
-            assert_eq!(tx.unit(C, u).unwrap().unwrap().status, UnitAccountStatus::Normal);
+            assert_eq!(
+                tx.unit(C, u).unwrap().unwrap().status,
+                UnitAccountStatus::Normal
+            );
         }
         // The same bank notice again posts nothing; another payment of a paid bill is refused;
         // July cannot be billed twice.
@@ -235,7 +265,10 @@ fn a_unit_and_its_members_through_a_full_year() {
         .unwrap_err();
         assert!(err.to_string().contains("already paid"), "{err}");
         let err = generate_bill(s, C, &p, &cal, u, ym("2025-07")).unwrap_err();
-        assert!(err.to_string().contains("already has remittance bill"), "{err}");
+        assert!(
+            err.to_string().contains("already has remittance bill"),
+            "{err}"
+        );
 
         day("2025-08-11");
         remit("2025-08", "ABC20250811001", "11400.00");
@@ -270,7 +303,10 @@ fn a_unit_and_its_members_through_a_full_year() {
         assert_eq!(oct.bill.due_on, d("2025-10-16"));
         confirm_bill(s, C, &oct.bill.bill_no).unwrap();
         day("2025-10-16");
-        assert!(arrears(s, C, &cal).unwrap().is_empty(), "due today is not late");
+        assert!(
+            arrears(s, C, &cal).unwrap().is_empty(),
+            "due today is not late"
+        );
         day("2025-10-20");
         let late = arrears(s, C, &cal).unwrap();
         assert_eq!(late.len(), 1);
@@ -290,8 +326,16 @@ fn a_unit_and_its_members_through_a_full_year() {
         // November: the unit leaves A off the bill by mistake.
         day("2025-11-10");
         let nov = generate_bill(s, C, &p, &cal, u, ym("2025-11")).unwrap();
-        let nov = adjust_bill(s, C, &p, &nov.bill.bill_no, &[BillChange::Remove { account_no: a.clone() }])
-            .unwrap();
+        let nov = adjust_bill(
+            s,
+            C,
+            &p,
+            &nov.bill.bill_no,
+            &[BillChange::Remove {
+                account_no: a.clone(),
+            }],
+        )
+        .unwrap();
         assert_eq!(nov.bill.total, yuan("8880.00"));
         confirm_bill(s, C, &nov.bill.bill_no).unwrap();
         pay(s, &nov.bill.bill_no, "ABC20251110001", "8880.00");
@@ -304,7 +348,9 @@ fn a_unit_and_its_members_through_a_full_year() {
         assert_eq!(dec.bill.total, yuan("11400.00"));
         confirm_bill(s, C, &dec.bill.bill_no).unwrap();
         match pay(s, &dec.bill.bill_no, "ABC20251210001", "5000.00") {
-            PaymentOutcome::Held { held, outstanding, .. } => {
+            PaymentOutcome::Held {
+                held, outstanding, ..
+            } => {
                 assert_eq!((held, outstanding), (yuan("5000.00"), yuan("6400.00")));
             }
             other => panic!("{other:?}"),
@@ -314,7 +360,11 @@ fn a_unit_and_its_members_through_a_full_year() {
         day("2025-12-15");
         pay(s, &dec.bill.bill_no, "ABC20251215001", "6400.00");
         assert_eq!(account(s, &format!("213.{u}")).balance, Fen::ZERO);
-        assert_eq!(paid_to(s, &a), Some(ym("2025-10")), "November is still missing");
+        assert_eq!(
+            paid_to(s, &a),
+            Some(ym("2025-10")),
+            "November is still missing"
+        );
 
         // January: B leaves (sealed), the flexible worker stops; A's November is back-paid.
         day("2026-01-05");
@@ -441,13 +491,20 @@ fn a_unit_and_its_members_through_a_full_year() {
         for (acct, balance, accrual, _) in expect {
             let st = member_acct(s, acct);
             assert_eq!(st.balance, yuan(balance), "{acct}");
-            assert_eq!(st.accrual_through(d("2026-06-30")).unwrap(), accrual, "{acct}");
+            assert_eq!(
+                st.accrual_through(d("2026-06-30")).unwrap(),
+                accrual,
+                "{acct}"
+            );
         }
         assert_eq!(account(s, "101.ABC").balance, yuan("137600.00"));
         {
             let mut tx = s.begin_read().unwrap();
             let bm = tx.member(C, &b).unwrap().unwrap();
-            assert_eq!((bm.status, bm.unit_no), (PersonalAccountStatus::Sealed, None));
+            assert_eq!(
+                (bm.status, bm.unit_no),
+                (PersonalAccountStatus::Sealed, None)
+            );
         }
 
         // ---- year-end interest: 积数 × 1.5 % / 360, half-up to the fen -------------------
@@ -458,7 +515,11 @@ fn a_unit_and_its_members_through_a_full_year() {
         for (acct, balance, _, interest) in expect {
             let st = member_acct(s, acct);
             assert_eq!(st.balance.fen(), yuan(balance).fen() + interest, "{acct}");
-            assert_eq!((st.accrual, st.accrual_from), (0, d("2026-07-01")), "{acct}");
+            assert_eq!(
+                (st.accrual, st.accrual_from),
+                (0, d("2026-07-01")),
+                "{acct}"
+            );
         }
         assert_eq!(account(s, "501").balance, Fen::new(108_235));
         // Twice posts once.

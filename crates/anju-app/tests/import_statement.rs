@@ -40,7 +40,10 @@ fn clerk() -> Stamp {
     }
 }
 fn id(first17: &str) -> String {
-    IdCard::with_check_char(first17).unwrap().as_str().to_owned()
+    IdCard::with_check_char(first17)
+        .unwrap()
+        .as_str()
+        .to_owned()
 }
 fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| (*c).to_owned()).collect()
@@ -53,7 +56,13 @@ fn lists_import_all_or_nothing_and_statements_show_the_history() {
         let p = Policy::from_toml(QUZHOU_POLICY).unwrap();
         let cal = BusinessCalendar::cn().unwrap();
         open_centre(s, C, "衢州市住房公积金管理中心", d("2026-02-02"), now()).unwrap();
-        open_accounts(s, C, &[AccountNo::sub("101", "ABC").unwrap()], d("2026-02-02")).unwrap();
+        open_accounts(
+            s,
+            C,
+            &[AccountNo::sub("101", "ABC").unwrap()],
+            d("2026-02-02"),
+        )
+        .unwrap();
         let unit = register_unit(
             s,
             C,
@@ -78,7 +87,18 @@ fn lists_import_all_or_nothing_and_statements_show_the_history() {
             year: None,
         };
         let import = |kind, bytes: &[u8], target: &ImportTarget| {
-            import_list(s, C, &p, &cal, kind, Format::Xlsx, bytes, target, &clerk(), now())
+            import_list(
+                s,
+                C,
+                &p,
+                &cal,
+                kind,
+                Format::Xlsx,
+                bytes,
+                target,
+                &clerk(),
+                now(),
+            )
         };
 
         // Row 3 repeats row 2's person; row 4 has a malformed ID: nobody is opened and
@@ -107,14 +127,21 @@ fn lists_import_all_or_nothing_and_statements_show_the_history() {
         }
         let good = sample_rows_xlsx(
             ListKind::Roster,
-            &[row(&[&a, "王一", "6000.00"]), row(&[&b, "王二", "50000.00"])],
+            &[
+                row(&[&a, "王一", "6000.00"]),
+                row(&[&b, "王二", "50000.00"]),
+            ],
         )
         .unwrap();
         let Imported::Roster(opened) = import(ListKind::Roster, &good, &target).unwrap() else {
             panic!("roster");
         };
         assert_eq!(opened.len(), 2);
-        assert_eq!(opened[1].2, Fen::parse_yuan("32000.00").unwrap(), "clamped to the cap");
+        assert_eq!(
+            opened[1].2,
+            Fen::parse_yuan("32000.00").unwrap(),
+            "clamped to the cap"
+        );
         assert!(opened[1].3.as_deref().unwrap_or("").contains("上限"));
         // The same person again: refused, pointing at the existing account.
         let err = import(ListKind::Roster, &good, &target).unwrap_err();
@@ -139,7 +166,10 @@ fn lists_import_all_or_nothing_and_statements_show_the_history() {
             AppError::Rows { problems } => {
                 assert_eq!(problems.len(), 2, "{problems:?}");
                 assert_eq!((problems[0].row, problems[0].field.as_str()), (2, "姓名"));
-                assert_eq!((problems[1].row, problems[1].field.as_str()), (3, "缴存基数"));
+                assert_eq!(
+                    (problems[1].row, problems[1].field.as_str()),
+                    (3, "缴存基数")
+                );
             }
             other => panic!("{other}"),
         }
@@ -151,7 +181,8 @@ fn lists_import_all_or_nothing_and_statements_show_the_history() {
             ],
         )
         .unwrap();
-        let Imported::Remittance(bill) = import(ListKind::Remittance, &list, &march).unwrap() else {
+        let Imported::Remittance(bill) = import(ListKind::Remittance, &list, &march).unwrap()
+        else {
             panic!("remittance");
         };
         assert_eq!(bill.bill.total, Fen::parse_yuan("7200.00").unwrap());

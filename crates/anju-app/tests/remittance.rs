@@ -109,7 +109,12 @@ fn setup(s: &dyn Store, p: &Policy, start: &str, wages: &[&str]) -> (String, Vec
     (u, members)
 }
 
-fn pay(s: &dyn Store, bill_no: &str, serial: &str, amount: &str) -> Result<PaymentOutcome, anju_app::AppError> {
+fn pay(
+    s: &dyn Store,
+    bill_no: &str,
+    serial: &str,
+    amount: &str,
+) -> Result<PaymentOutcome, anju_app::AppError> {
     pay_bill(
         s,
         C,
@@ -144,30 +149,67 @@ fn held_money_goes_to_the_members_the_unit_names() {
             PaymentOutcome::Held { .. }
         ));
         // The unit says the 1,500 covers the first member: 1,200 moves, 300 stays held.
-        let err = allocate_suspense(s, C, &bill.bill.bill_no, &[m[1].clone()], "A1", &clerk(), now())
-            .unwrap_err();
+        let err = allocate_suspense(
+            s,
+            C,
+            &bill.bill.bill_no,
+            &[m[1].clone()],
+            "A1",
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("only 1,500.00 is held"), "{err}");
-        allocate_suspense(s, C, &bill.bill.bill_no, &[m[0].clone()], "A1", &clerk(), now()).unwrap();
+        allocate_suspense(
+            s,
+            C,
+            &bill.bill.bill_no,
+            &[m[0].clone()],
+            "A1",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
         // Idempotent by key.
         assert!(
-            allocate_suspense(s, C, &bill.bill.bill_no, &[m[0].clone()], "A1", &clerk(), now())
-                .unwrap()
-                .replayed
+            allocate_suspense(
+                s,
+                C,
+                &bill.bill.bill_no,
+                &[m[0].clone()],
+                "A1",
+                &clerk(),
+                now()
+            )
+            .unwrap()
+            .replayed
         );
-        assert_eq!(account(s, &format!("201.{}", m[0])).balance, yuan("1200.00"));
+        assert_eq!(
+            account(s, &format!("201.{}", m[0])).balance,
+            yuan("1200.00")
+        );
         assert_eq!(account(s, &format!("213.{u}")).balance, yuan("300.00"));
         {
             let mut tx = s.begin_read().unwrap();
-            assert_eq!(tx.member(C, &m[0]).unwrap().unwrap().paid_to, Some(ym("2026-03")));
+            assert_eq!(
+                tx.member(C, &m[0]).unwrap().unwrap().paid_to,
+                Some(ym("2026-03"))
+            );
             assert_eq!(tx.member(C, &m[1]).unwrap().unwrap().paid_to, None);
-            assert_eq!(tx.bill(C, &bill.bill.bill_no).unwrap().unwrap().status, BillStatus::Confirmed);
+            assert_eq!(
+                tx.bill(C, &bill.bill.bill_no).unwrap().unwrap().status,
+                BillStatus::Confirmed
+            );
         }
         // The rest: 1,620 + 300 held pays the second member's 1,920.
         match pay(s, &bill.bill.bill_no, "S2", "1620.00").unwrap() {
             PaymentOutcome::Paid { excess, .. } => assert_eq!(excess, Fen::ZERO),
             other => panic!("{other:?}"),
         }
-        assert_eq!(account(s, &format!("201.{}", m[1])).balance, yuan("1920.00"));
+        assert_eq!(
+            account(s, &format!("201.{}", m[1])).balance,
+            yuan("1920.00")
+        );
         assert_eq!(account(s, &format!("213.{u}")).balance, Fen::ZERO);
         assert_eq!(account(s, "101.ABC").balance, yuan("3120.00"));
         assert!(audit(s, C).unwrap().is_clean());
@@ -184,7 +226,10 @@ fn frozen_or_closed_accounts_and_bad_requests_change_nothing() {
         set_business_date(s, C, d("2026-03-10")).unwrap();
         // A future month, an unknown unit: refused.
         let err = generate_bill(s, C, &p, &cal, &u, ym("2026-04")).unwrap_err();
-        assert!(err.to_string().contains("after the business month"), "{err}");
+        assert!(
+            err.to_string().contains("after the business month"),
+            "{err}"
+        );
         assert!(generate_bill(s, C, &p, &cal, "330800999999", ym("2026-03")).is_err());
         let bill = generate_bill(s, C, &p, &cal, &u, ym("2026-03")).unwrap();
         confirm_bill(s, C, &bill.bill.bill_no).unwrap();
@@ -198,16 +243,29 @@ fn frozen_or_closed_accounts_and_bad_requests_change_nothing() {
             let mut tx = s.begin_read().unwrap();
             assert!(tx.receipt(C, "S1").unwrap().is_none());
         }
-        change_member(s, C, &m[1], MemberAct::Unfreeze, "解除冻结", &clerk(), now()).unwrap();
+        change_member(
+            s,
+            C,
+            &m[1],
+            MemberAct::Unfreeze,
+            "解除冻结",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
         pay(s, &bill.bill.bill_no, "S1", "3120.00").unwrap();
         // A receipt serial reused for a different payment is refused.
         let err = pay(s, &bill.bill.bill_no, "S1", "1.00").unwrap_err();
         assert!(err.to_string().contains("already recorded"), "{err}");
         // generate_month skips units that already have the month and makes nothing.
-        assert!(generate_month(s, C, &p, &cal, ym("2026-03")).unwrap().is_empty());
+        assert!(
+            generate_month(s, C, &p, &cal, ym("2026-03"), &mut |_, _| {})
+                .unwrap()
+                .is_empty()
+        );
         // April for everyone through the batch: one confirmed bill.
         set_business_date(s, C, d("2026-04-10")).unwrap();
-        let made = generate_month(s, C, &p, &cal, ym("2026-04")).unwrap();
+        let made = generate_month(s, C, &p, &cal, ym("2026-04"), &mut |_, _| {}).unwrap();
         assert_eq!(made.len(), 1);
         assert_eq!(made[0].bill.status, BillStatus::Confirmed);
         assert!(audit(s, C).unwrap().is_clean());
@@ -227,22 +285,57 @@ fn flexible_workers_follow_policy_bounds() {
             ratio: Rate::from_percent(pct),
         };
         // Before the policy's date (2026-09-20 for Quzhou): refused.
-        let err = open_flexible(s, C, &p, flex("33080219950505005", "5000.00", 20), &clerk(), now())
-            .unwrap_err();
+        let err = open_flexible(
+            s,
+            C,
+            &p,
+            flex("33080219950505005", "5000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("2026-09-20"), "{err}");
         set_business_date(s, C, d("2026-09-21")).unwrap();
         // Ratio above 24 %, base above the cap, a man of 60: refused.
-        let err = open_flexible(s, C, &p, flex("33080219950505005", "5000.00", 25), &clerk(), now())
-            .unwrap_err();
+        let err = open_flexible(
+            s,
+            C,
+            &p,
+            flex("33080219950505005", "5000.00", 25),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("ratio"), "{err}");
-        let err = open_flexible(s, C, &p, flex("33080219950505005", "50000.00", 20), &clerk(), now())
-            .unwrap_err();
+        let err = open_flexible(
+            s,
+            C,
+            &p,
+            flex("33080219950505005", "50000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("cap"), "{err}");
-        let err = open_flexible(s, C, &p, flex("33080219660101001", "5000.00", 20), &clerk(), now())
-            .unwrap_err();
+        let err = open_flexible(
+            s,
+            C,
+            &p,
+            flex("33080219660101001", "5000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("age 60"), "{err}");
-        let f = open_flexible(s, C, &p, flex("33080219950505005", "5000.00", 20), &clerk(), now())
-            .unwrap();
+        let f = open_flexible(
+            s,
+            C,
+            &p,
+            flex("33080219950505005", "5000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap();
         assert_eq!(f.unit_no, None);
         // Months must start after 缴至年月; 13 months at once is refused; a partial
         // amount is refused.
@@ -255,7 +348,10 @@ fn flexible_workers_follow_policy_bounds() {
         pay(s, &b.bill.bill_no, "F1", "4000.00").unwrap();
         {
             let mut tx = s.begin_read().unwrap();
-            assert_eq!(tx.member(C, &f.account_no).unwrap().unwrap().paid_to, Some(ym("2026-12")));
+            assert_eq!(
+                tx.member(C, &f.account_no).unwrap().unwrap().paid_to,
+                Some(ym("2026-12"))
+            );
         }
         // An employee cannot "resume" without a unit.
         assert!(voluntary_bill(s, C, &p, &f.account_no, ym("2026-12"), 1, "ABC").is_err());
@@ -289,15 +385,27 @@ fn interest_splits_at_a_rate_change_and_closing_pays_to_date() {
         set_business_date(s, C, d("2026-05-06")).unwrap();
         {
             let mut tx = s.begin().unwrap();
-            assert_eq!(interest_to_date(tx.as_mut(), C, &p, &m[1], d("2026-05-06")).unwrap(), Fen::new(1_633));
+            assert_eq!(
+                interest_to_date(tx.as_mut(), C, &p, &m[1], d("2026-05-06")).unwrap(),
+                Fen::new(1_633)
+            );
             let (amount, posted) =
-                post_closing_interest_in(tx.as_mut(), C, &p, &m[1], "close-int-1", &clerk(), now()).unwrap();
+                post_closing_interest_in(tx.as_mut(), C, &p, &m[1], "close-int-1", &clerk(), now())
+                    .unwrap();
             assert_eq!(amount, Fen::new(1_633));
             assert!(posted.is_some());
             tx.commit().unwrap();
         }
-        change_member(s, C, &m[1], MemberAct::Close(CloseCause::Withdrawal), "退休销户", &clerk(), now())
-            .unwrap();
+        change_member(
+            s,
+            C,
+            &m[1],
+            MemberAct::Close(CloseCause::Withdrawal),
+            "退休销户",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
         // Year end: the first member's 积数 splits at the rate change:
         // 120,000 × 175 at 1.5 % + (120,000 × 181 + 120,000 × 113) at 1.25 %
         // = (21,000,000 × 1.5 + 35,280,000 × 1.25) / 100 / 360 = 875 + 1,225 = 2,100 fen.
@@ -305,7 +413,10 @@ fn interest_splits_at_a_rate_change_and_closing_pays_to_date() {
         set_business_date(s, C, d("2026-06-30")).unwrap();
         let run = settle_interest(s, C, &p, 2026, &Stamp::system("interest"), now()).unwrap();
         assert_eq!((run.run.accounts, run.run.total), (1, Fen::new(2_100)));
-        assert_eq!(account(s, &format!("201.{}", m[0])).balance, Fen::new(240_000 + 2_100));
+        assert_eq!(
+            account(s, &format!("201.{}", m[0])).balance,
+            Fen::new(240_000 + 2_100)
+        );
         assert_eq!(account(s, "501").balance, Fen::new(1_633 + 2_100));
         assert!(audit(s, C).unwrap().is_clean());
     });

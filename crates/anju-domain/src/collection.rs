@@ -860,19 +860,25 @@ mod due_tests {
         let m = |s: &str| YearMonth::parse(s).unwrap();
         // Payday Wed 2025-07-09: 5 working days later is Wed 07-16.
         assert_eq!(
-            remittance_due(m("2025-07"), 9, rule, &cal).unwrap().to_string(),
+            remittance_due(m("2025-07"), 9, rule, &cal)
+                .unwrap()
+                .to_string(),
             "2025-07-16"
         );
         // Payday 2025-09-30, then the National Day holiday (Oct 1-8): Oct 9, 10, the
         // make-up working Saturday Oct 11, then 13 and 14.
         assert_eq!(
-            remittance_due(m("2025-09"), 30, rule, &cal).unwrap().to_string(),
+            remittance_due(m("2025-09"), 30, rule, &cal)
+                .unwrap()
+                .to_string(),
             "2025-10-14"
         );
         // Payday 31 in February means the month's last day (Sat 02-28, a make-up
         // working day); then Mon 03-02 … Fri 03-06.
         assert_eq!(
-            remittance_due(m("2026-02"), 31, rule, &cal).unwrap().to_string(),
+            remittance_due(m("2026-02"), 31, rule, &cal)
+                .unwrap()
+                .to_string(),
             "2026-03-06"
         );
     }

@@ -110,10 +110,22 @@ mod tests {
             Fen::new(15_000)
         );
         // Half-up: 12,000 fen·days at 1.5 %/360 is exactly 0.5 fen → 1 fen.
-        let half = AccrualPiece { accrual: 12_000, ..p };
-        assert_eq!(interest_on(&[half], DayCountBasis::Days360).unwrap(), Fen::new(1));
-        let below = AccrualPiece { accrual: 11_999, ..p };
-        assert_eq!(interest_on(&[below], DayCountBasis::Days360).unwrap(), Fen::ZERO);
+        let half = AccrualPiece {
+            accrual: 12_000,
+            ..p
+        };
+        assert_eq!(
+            interest_on(&[half], DayCountBasis::Days360).unwrap(),
+            Fen::new(1)
+        );
+        let below = AccrualPiece {
+            accrual: 11_999,
+            ..p
+        };
+        assert_eq!(
+            interest_on(&[below], DayCountBasis::Days360).unwrap(),
+            Fen::ZERO
+        );
     }
 
     #[test]
@@ -127,9 +139,18 @@ mod tests {
         // 1,000.00 carried in from before the period, 500.00 more from 2025-12-01,
         // 300.00 withdrawn from 2026-03-01.
         let changes = [
-            BalanceChange { delta: 100_000, value_date: d("2024-08-15") },
-            BalanceChange { delta: 50_000, value_date: d("2025-12-01") },
-            BalanceChange { delta: -30_000, value_date: d("2026-03-01") },
+            BalanceChange {
+                delta: 100_000,
+                value_date: d("2024-08-15"),
+            },
+            BalanceChange {
+                delta: 50_000,
+                value_date: d("2025-12-01"),
+            },
+            BalanceChange {
+                delta: -30_000,
+                value_date: d("2026-03-01"),
+            },
         ];
         let pieces = accrual_by_pieces(d("2025-07-01"), &periods, changes);
         // First half: 184 days × 1,000.00 + 31 days × 500.00.

@@ -13,9 +13,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_domain::collection::YearMonth;
-use jiff::civil::Date;
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_store::collection::{
     BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
     RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
@@ -26,6 +25,7 @@ use anju_store::{
     Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
     migration_checksum, migration_needed,
 };
+use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -1521,7 +1521,9 @@ impl StoreTx for SqliteTx<'_> {
                      WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3 AND month = ?4)
                    AND (paid_to IS NULL OR paid_to = ?5)",
             )
-            .and_then(|mut st| st.execute(params![centre, bill_no, entry_key, month.to_string(), prev]))
+            .and_then(|mut st| {
+                st.execute(params![centre, bill_no, entry_key, month.to_string(), prev])
+            })
             .map_err(db_err)?;
         Ok(n as u64)
     }
@@ -1696,15 +1698,14 @@ impl StoreTx for SqliteTx<'_> {
             return Ok(n as u64);
         }
         self.atomic(|s| {
-            let mut st = s
-                .g
-                .conn
-                .prepare_cached(
-                    "UPDATE bill_lines SET paid_entry = ?3
+            let mut st =
+                s.g.conn
+                    .prepare_cached(
+                        "UPDATE bill_lines SET paid_entry = ?3
                      WHERE centre_code = ?1 AND bill_no = ?2 AND line_no = ?4
                        AND paid_entry IS NULL",
-                )
-                .map_err(db_err)?;
+                    )
+                    .map_err(db_err)?;
             let mut n = 0u64;
             for line in line_nos {
                 n += st

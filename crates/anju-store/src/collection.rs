@@ -274,8 +274,10 @@ impl RawLeg {
     pub fn decode(self) -> Result<LegRow, StoreError> {
         let at = |c: &str| format!("journal entry {}.{c}", self.seq);
         Ok(LegRow {
-            kind: EntryKind::from_code(&self.kind).map_err(|e| corrupt(format!("{}: {e}", at("kind"))))?,
-            code: TxCode::from_code(&self.code).map_err(|e| corrupt(format!("{}: {e}", at("code"))))?,
+            kind: EntryKind::from_code(&self.kind)
+                .map_err(|e| corrupt(format!("{}: {e}", at("kind"))))?,
+            code: TxCode::from_code(&self.code)
+                .map_err(|e| corrupt(format!("{}: {e}", at("code"))))?,
             business_date: parse_date(&at("business_date"), &self.business_date)?,
             value_date: parse_date(&at("value_date"), &self.value_date)?,
             side: Side::from_code(&self.side).ok_or_else(|| corrupt(at("side")))?,

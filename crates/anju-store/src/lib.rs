@@ -15,10 +15,10 @@ pub mod registry;
 
 use std::fmt;
 
-use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
-use jiff::civil::Date;
 use anju_domain::collection::YearMonth;
+use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use collection::{BillLineRow, BillRow, InterestRunRow, LegRow, ReceiptRow, ReminderRow};
+use jiff::civil::Date;
 use registry::{EventRow, MemberRow, UnitRow};
 
 /// Which database engine a store runs on.
@@ -255,8 +255,11 @@ pub trait StoreTx {
 
     // ---- remittance ----------------------------------------------------------------
     /// The personal accounts currently attached to a unit, by account number.
-    fn members_of_unit(&mut self, centre: &str, unit_no: &str)
-    -> Result<Vec<MemberRow>, StoreError>;
+    fn members_of_unit(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<MemberRow>, StoreError>;
     /// Account numbers of closed (销户) personal accounts, by account number.
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError>;
     /// Sets one member's 缴至年月.
@@ -355,8 +358,11 @@ pub trait StoreTx {
     fn insert_interest_run(&mut self, centre: &str, run: &InterestRunRow)
     -> Result<(), StoreError>;
     /// The interest run of a year.
-    fn interest_run(&mut self, centre: &str, year: i16)
-    -> Result<Option<InterestRunRow>, StoreError>;
+    fn interest_run(
+        &mut self,
+        centre: &str,
+        year: i16,
+    ) -> Result<Option<InterestRunRow>, StoreError>;
     /// Every leg on one posting account with its entry's facts, in journal order.
     fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError>;
 }

@@ -330,7 +330,9 @@ impl RawMember {
                 .as_deref()
                 .map(|m| crate::collection::parse_month(&at("paid_to"), m))
                 .transpose()?,
-            flexible_ratio: self.flexible_ratio.map(anju_domain::money::Rate::from_units),
+            flexible_ratio: self
+                .flexible_ratio
+                .map(anju_domain::money::Rate::from_units),
             base: Fen::new(self.base_fen),
             account_no: self.account_no,
             id_number: self.id_number,

@@ -2,8 +2,8 @@
 //! (个人账户) and their dated status events. Plain data; the rules that produce them live
 //! in `anju_domain::collection` and the use cases in `anju_app::registry`.
 
-use anju_domain::collection::YearMonth;
 use anju_domain::codes::{CollectionBusinessType, PersonalAccountStatus, UnitAccountStatus};
+use anju_domain::collection::YearMonth;
 use anju_domain::money::{Fen, Rate};
 use anju_domain::stamp::Stamp;
 use jiff::civil::Date;

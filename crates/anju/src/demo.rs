@@ -14,12 +14,12 @@ use anju_app::registry::{
     open_flexible, open_member, register_unit,
 };
 use anju_app::remittance::{
-    BillChange, Payment, adjust_bill, confirm_bill, correct_payment,
-    generate_month, pay_bill, voluntary_bill,
+    BillChange, Payment, adjust_bill, confirm_bill, correct_payment, generate_month, pay_bill,
+    voluntary_bill,
 };
-use anju_domain::collection::YearMonth;
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
+use anju_domain::collection::YearMonth;
 use anju_domain::ids::{CreditCode, IdCard};
 use anju_domain::ledger::{AccountNo, EntryRequest, Leg, TxCode};
 use anju_domain::money::{Fen, Rate};
@@ -244,7 +244,11 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
         let (year, mo) = (month.year(), month.month());
         // July: the annual base adjustment of the first unit's members (+5 %).
         if mo == 7 {
-            set_business_date(store, code, calendar.working_day_on_or_after(date(year, 7, 1))?)?;
+            set_business_date(
+                store,
+                code,
+                calendar.working_day_on_or_after(date(year, 7, 1))?,
+            )?;
             let u = &units[0];
             let mut tx = store.begin_read()?;
             let rows: Vec<BaseAdjustment> = tx
@@ -261,9 +265,12 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
         // Units pay a few working days after a payday on the 5th.
         let day = calendar.add_working_days(date(year, mo, 5), 3)?;
         set_business_date(store, code, day)?;
-        let bills = generate_month(store, code, policy, &calendar, month)?;
+        let bills = generate_month(store, code, policy, &calendar, month, &mut |_, _| {})?;
         for b in &bills {
-            let n = units.iter().position(|u| u.code == b.bill.payer).unwrap_or(0);
+            let n = units
+                .iter()
+                .position(|u| u.code == b.bill.payer)
+                .unwrap_or(0);
             let serial = format!("{}{}{:04}", b.bill.bank_code, month.compact(), n);
             // The last month: unit 3 has not paid (arrears), unit 4 paid half (suspense).
             let amount = match ((year, mo) == (2026, 11), n) {
@@ -325,7 +332,11 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
             let u = &units[(mo as usize * 7 + i * 5) % units.len()];
             let (no, base) = &u.members[i % u.members.len()];
             let amount = Fen::new(base.fen() / 10);
-            let key = format!("withdraw:{}:{}:{i}", no.sub_key().unwrap_or(""), month.compact());
+            let key = format!(
+                "withdraw:{}:{}:{i}",
+                no.sub_key().unwrap_or(""),
+                month.compact()
+            );
             pendings.push(EntryRequest::pending(
                 key.clone(),
                 TxCode::Withdrawal,
@@ -383,9 +394,25 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
                 .iter()
                 .find(|r| r.bill_no.as_deref() == Some(bill.bill_no.as_str()))
                 .ok_or_else(|| anyhow::anyhow!("September not paid"))?;
-            correct_payment(store, code, &bill.bill_no, &paid.entry_key, "已离职职工仍在清册", &unit_clerk(&u.code), now)?;
+            correct_payment(
+                store,
+                code,
+                &bill.bill_no,
+                &paid.entry_key,
+                "已离职职工仍在清册",
+                &unit_clerk(&u.code),
+                now,
+            )?;
             let leaver = u.members[1].0.sub_key().unwrap_or("").to_owned();
-            change_member(store, code, &leaver, MemberAct::Seal, "8月离职", &unit_clerk(&u.code), now)?;
+            change_member(
+                store,
+                code,
+                &leaver,
+                MemberAct::Seal,
+                "8月离职",
+                &unit_clerk(&u.code),
+                now,
+            )?;
             adjust_bill(
                 store,
                 code,

@@ -3,6 +3,7 @@
 
 mod bench;
 mod check;
+mod collect;
 mod db;
 mod demo;
 
@@ -85,6 +86,8 @@ enum Cmd {
         #[arg(long, conflicts_with = "value")]
         stdin: bool,
     },
+    #[command(flatten)]
+    Collect(collect::CollectCmd),
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -267,6 +270,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(u8::from(failed))
         }
+        Cmd::Collect(cmd) => match cmd.at() {
+            None => match cmd {
+                collect::CollectCmd::Template { kind, out } => collect::write_template(&kind, &out),
+                _ => anyhow::bail!("this command needs --db"),
+            },
+            Some(at) => {
+                let policy = load_policy(at.policy.as_ref())?;
+                let store = db::open(&at.db)?;
+                let centre = only_centre(store.as_ref(), at.centre.clone())?;
+                collect::run(store.as_ref(), &centre, &policy, cmd)
+            }
+        },
         Cmd::Check { kind, value, stdin } => {
             let code = check::run(kind, value.as_deref(), stdin)?;
             Ok(u8::try_from(code).unwrap_or(1))

@@ -240,15 +240,27 @@ mod tests {
         a.apply_posted(100_000, d("2025-03-01")).unwrap();
         a.apply_posted(20_000, d("2025-06-21")).unwrap();
         // March 1 – June 20: 112 days × 1,000.00; June 21 – 30: 10 days × 1,200.00.
-        assert_eq!(a.roll_period(d("2025-07-01")).unwrap(), 100_000 * 112 + 120_000 * 10);
-        assert_eq!((a.accrual, a.accrual_from, a.last_change), (0, d("2025-07-01"), d("2025-07-01")));
+        assert_eq!(
+            a.roll_period(d("2025-07-01")).unwrap(),
+            100_000 * 112 + 120_000 * 10
+        );
+        assert_eq!(
+            (a.accrual, a.accrual_from, a.last_change),
+            (0, d("2025-07-01"), d("2025-07-01"))
+        );
         assert_eq!(a.balance, Fen::new(120_000));
         // The balance counts from the new period's first day.
         assert_eq!(a.accrual_through(d("2025-07-02")).unwrap(), 240_000);
         // Not twice, and not once money moved after the new start.
-        assert!(matches!(a.roll_period(d("2025-07-01")), Err(LedgerError::PeriodRoll { .. })));
+        assert!(matches!(
+            a.roll_period(d("2025-07-01")),
+            Err(LedgerError::PeriodRoll { .. })
+        ));
         a.apply_posted(1, d("2025-07-05")).unwrap();
-        assert!(matches!(a.roll_period(d("2025-07-03")), Err(LedgerError::PeriodRoll { .. })));
+        assert!(matches!(
+            a.roll_period(d("2025-07-03")),
+            Err(LedgerError::PeriodRoll { .. })
+        ));
         // And a value date in the closed period is refused afterwards.
         assert!(matches!(
             a.apply_posted(1, d("2025-06-30")),

@@ -1,0 +1,454 @@
+//! The collection batch commands: `anju remit`, `anju pay`, `anju arrears`,
+//! `anju settle-interest`, `anju import`, `anju statement`, `anju bill`, `anju template`.
+//! Each is one use case of `anju_app`; each is idempotent (running it again changes nothing
+//! or is refused with the reason).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anju_app::import::{ImportTarget, Imported, import_list};
+use anju_app::interest::settle_interest;
+use anju_app::remittance::{self, Payment, PaymentOutcome, arrears, generate_month, pay_bill};
+use anju_app::statement::{
+    bill_table, member_statement, member_statement_table, unit_statement, unit_statement_tables,
+};
+use anju_app::{AppError, remittance::send_reminders};
+use anju_domain::calendar::BusinessCalendar;
+use anju_domain::codes::Channel;
+use anju_domain::collection::YearMonth;
+use anju_domain::money::Fen;
+use anju_domain::policy::Policy;
+use anju_domain::stamp::Stamp;
+use anju_sheets::{Format, ListKind, Table, template, write_csv, write_xlsx};
+use anju_store::Store;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Which database, centre and policy a command works on.
+#[derive(Debug, clap::Args)]
+pub struct At {
+    /// Database URL (sqlite://PATH or postgres://…).
+    #[arg(long)]
+    pub db: String,
+    /// Centre (default: the only one in the database).
+    #[arg(long)]
+    pub centre: Option<String>,
+    /// Centre policy file (TOML); the shipped Quzhou policy by default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+}
+
+impl CollectCmd {
+    /// The database, centre and policy, for commands that use them.
+    pub fn at(&self) -> Option<&At> {
+        match self {
+            CollectCmd::Remit { at, .. }
+            | CollectCmd::Pay { at, .. }
+            | CollectCmd::Arrears { at, .. }
+            | CollectCmd::SettleInterest { at, .. }
+            | CollectCmd::Import { at, .. }
+            | CollectCmd::Statement { at, .. }
+            | CollectCmd::Bill { at, .. } => Some(at),
+            CollectCmd::Template { .. } => None,
+        }
+    }
+}
+
+/// Collection commands.
+#[derive(Debug, Subcommand)]
+pub enum CollectCmd {
+    /// Generate and confirm the month's remittance bill of every unit that has members due
+    /// and no bill yet (the monthly batch).
+    Remit {
+        #[command(flatten)]
+        at: At,
+        /// Month, YYYY-MM (default: the business month).
+        #[arg(long)]
+        month: Option<String>,
+    },
+    /// Record money received for a bill (a bank notice or a counter payment).
+    Pay {
+        #[command(flatten)]
+        at: At,
+        /// Bill number.
+        #[arg(long)]
+        bill: String,
+        /// Bank serial or voucher number (the same serial twice posts once).
+        #[arg(long)]
+        serial: String,
+        /// Amount in yuan, e.g. 11400.00.
+        #[arg(long)]
+        amount: String,
+        /// Bank code the money arrived at (default: the bill's bank).
+        #[arg(long)]
+        bank: Option<String>,
+    },
+    /// List bills past their due date; with --remind, send today's reminders (催缴).
+    Arrears {
+        #[command(flatten)]
+        at: At,
+        /// Record a reminder for each bill in arrears (once per day).
+        #[arg(long)]
+        remind: bool,
+    },
+    /// Post the year-end interest (年终结息) for the period ending on YEAR's settlement
+    /// date, and start the new period.
+    SettleInterest {
+        #[command(flatten)]
+        at: At,
+        /// Settlement year.
+        #[arg(long)]
+        year: i16,
+    },
+    /// Import a unit's list (.xlsx or .csv): roster, remittance, base-adjustment or
+    /// back-payment. Every bad row is reported and nothing is written if any is bad.
+    Import {
+        #[command(flatten)]
+        at: At,
+        /// List kind: roster, remittance, base-adjustment, back-payment.
+        #[arg(long)]
+        kind: String,
+        /// The file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The unit number.
+        #[arg(long)]
+        unit: String,
+        /// For a remittance list: the month, YYYY-MM.
+        #[arg(long)]
+        month: Option<String>,
+        /// For a base-adjustment list: the contribution year (from July 1).
+        #[arg(long)]
+        year: Option<i16>,
+    },
+    /// A member's statement (by personal account) or a unit's (by unit number).
+    Statement {
+        #[command(flatten)]
+        at: At,
+        /// Personal account number.
+        #[arg(long, conflicts_with = "unit", required_unless_present = "unit")]
+        account: Option<String>,
+        /// Unit number.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Write the whole statement to this .xlsx or .csv file instead of printing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show a bill, or write it to an .xlsx / .csv file.
+    Bill {
+        #[command(flatten)]
+        at: At,
+        /// Bill number.
+        #[arg(long)]
+        bill: String,
+        /// Write it to this .xlsx or .csv file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write an empty list template with Chinese headers.
+    Template {
+        /// List kind: roster, remittance, base-adjustment, back-payment.
+        #[arg(long)]
+        kind: String,
+        /// Output file (.xlsx or .csv).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn staff() -> Stamp {
+    Stamp {
+        operator: "staff:cli".to_owned(),
+        channel: Channel::Counter,
+        service_point: "centre".to_owned(),
+        on_behalf_of: None,
+    }
+}
+
+fn kind_of(text: &str) -> anyhow::Result<ListKind> {
+    ListKind::from_code(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--kind {text:?}: must be one of roster, remittance, base-adjustment, back-payment"
+        )
+    })
+}
+
+fn month_of(text: &str) -> anyhow::Result<YearMonth> {
+    YearMonth::parse(text).map_err(|e| anyhow::anyhow!("--month: {e}"))
+}
+
+fn write_tables(path: &Path, tables: &[Table]) -> anyhow::Result<()> {
+    let bytes = match Format::from_path(path)? {
+        Format::Xlsx => write_xlsx(tables)?,
+        Format::Csv => {
+            let first = tables
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("nothing to write"))?;
+            write_csv(first)?
+        }
+    };
+    std::fs::write(path, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+/// Prints every bad row of a refused list, then fails.
+fn report(e: AppError) -> anyhow::Error {
+    if let AppError::Rows { problems } = &e {
+        eprintln!("{} bad row(s); nothing was written:", problems.len());
+        for p in problems {
+            eprintln!("  {p}");
+        }
+    }
+    anyhow::Error::from(e)
+}
+
+/// Writes a template (needs no database).
+pub fn write_template(kind: &str, out: &Path) -> anyhow::Result<u8> {
+    let kind = kind_of(kind)?;
+    let bytes = template(kind, Format::from_path(out)?)?;
+    std::fs::write(out, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!("wrote {} ({})", out.display(), kind.name_zh());
+    Ok(0)
+}
+
+/// Runs one collection command.
+pub fn run(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    cmd: CollectCmd,
+) -> anyhow::Result<u8> {
+    let calendar = BusinessCalendar::cn()?;
+    let now = jiff::Timestamp::now();
+    let business = store
+        .begin_read()?
+        .centre(centre)?
+        .ok_or_else(|| anyhow::anyhow!("no centre {centre}"))?
+        .business_date;
+    match cmd {
+        CollectCmd::Remit { month, .. } => {
+            let month = match month {
+                Some(m) => month_of(&m)?,
+                None => YearMonth::of(business),
+            };
+            let pb = bar(0, &format!("{month} 汇缴清册"));
+            let bills = generate_month(store, centre, policy, &calendar, month, &mut |i, n| {
+                pb.set_length(n as u64);
+                pb.set_position(i as u64);
+            })?;
+            pb.finish_and_clear();
+            let total: i64 = bills.iter().map(|b| b.bill.total.fen()).sum();
+            let lines: usize = bills.iter().map(|b| b.lines.len()).sum();
+            let notices: usize = bills.iter().map(|b| b.notices().count()).sum();
+            println!(
+                "{month}: {} bill(s) generated and confirmed, {lines} member line(s), {} in all; {notices} base(s) brought within the floor/cap",
+                bills.len(),
+                Fen::new(total)
+            );
+            Ok(0)
+        }
+        CollectCmd::Pay {
+            bill,
+            serial,
+            amount,
+            bank,
+            ..
+        } => {
+            let amount = Fen::parse_yuan(&amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let out = pay_bill(
+                store,
+                centre,
+                Payment {
+                    bill_no: bill.clone(),
+                    receipt_key: serial,
+                    amount,
+                    bank_code: bank,
+                },
+                &staff(),
+                now,
+            )?;
+            match out {
+                PaymentOutcome::Paid { posted, excess } => println!(
+                    "bill {bill} paid in full: entry {} ({}); {excess} left in suspense",
+                    posted.entry.seq, posted.entry.entry.key
+                ),
+                PaymentOutcome::Held {
+                    held, outstanding, ..
+                } => println!(
+                    "bill {bill}: {amount} held in suspense ({held} held in all); {outstanding} still owed"
+                ),
+                PaymentOutcome::Replayed { receipt } => println!(
+                    "serial {} was recorded on {}: nothing new",
+                    receipt.receipt_key, receipt.received_on
+                ),
+            }
+            Ok(0)
+        }
+        CollectCmd::Arrears { remind, .. } => {
+            let list = arrears(store, centre, &calendar)?;
+            println!("{} bill(s) in arrears on {business}:", list.len());
+            for a in &list {
+                println!(
+                    "  {} {} {} {} owed {} (held {}), due {}, {} working day(s) late, {} reminder(s)",
+                    a.bill.bill_no,
+                    a.bill.payer,
+                    a.payer_name,
+                    a.bill.month,
+                    a.outstanding,
+                    a.held,
+                    a.bill.due_on,
+                    a.overdue_days,
+                    a.reminders
+                );
+            }
+            if remind {
+                let sent = send_reminders(store, centre, &calendar)?;
+                println!("{} reminder(s) sent today", sent.len());
+            }
+            Ok(0)
+        }
+        CollectCmd::SettleInterest { year, .. } => {
+            let pb = ProgressBar::new_spinner();
+            pb.set_message(format!("{year}年度结息"));
+            pb.enable_steady_tick(Duration::from_millis(120));
+            let run =
+                settle_interest(store, centre, policy, year, &Stamp::system("interest"), now)?;
+            pb.finish_and_clear();
+            if run.replayed {
+                println!(
+                    "{year} was settled on {}: {} accounts, {} in {} entries; nothing new",
+                    run.run.run_on, run.run.accounts, run.run.total, run.run.entries
+                );
+            } else {
+                println!(
+                    "{year} settled through {}: {} accounts credited {} in {} entries; new period from the next day",
+                    run.run.period_end, run.run.accounts, run.run.total, run.run.entries
+                );
+            }
+            Ok(0)
+        }
+        CollectCmd::Import {
+            kind,
+            file,
+            unit,
+            month,
+            year,
+            ..
+        } => {
+            let kind = kind_of(&kind)?;
+            let format = Format::from_path(&file)?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let target = ImportTarget {
+                unit_no: unit,
+                month: month.as_deref().map(month_of).transpose()?,
+                year,
+            };
+            let out = import_list(
+                store,
+                centre,
+                policy,
+                &calendar,
+                kind,
+                format,
+                &bytes,
+                &target,
+                &staff(),
+                now,
+            )
+            .map_err(report)?;
+            match out {
+                Imported::Roster(opened) => {
+                    println!("{} account(s) opened:", opened.len());
+                    for (no, name, base, notice) in opened {
+                        println!("  {no} {name} base {base} {}", notice.unwrap_or_default());
+                    }
+                }
+                Imported::Remittance(b) | Imported::BackPayment(b) => println!(
+                    "bill {} ({} {}): {} line(s), {} — {}",
+                    b.bill.bill_no,
+                    b.bill.kind.label_zh(),
+                    b.bill.month,
+                    b.lines.len(),
+                    b.bill.total,
+                    b.bill.status.label_zh()
+                ),
+                Imported::BaseAdjustment(list) => {
+                    println!("{} base(s) adjusted:", list.len());
+                    for a in list {
+                        println!("  {} {} → {}", a.account_no, a.old, a.new);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        CollectCmd::Statement {
+            account, unit, out, ..
+        } => {
+            if let Some(account) = account {
+                let first = member_statement(store, centre, &account, 1, 1)?;
+                let whole = member_statement(
+                    store,
+                    centre,
+                    &account,
+                    1,
+                    first
+                        .total_lines
+                        .clamp(1, anju_app::statement::MAX_PER_PAGE),
+                )?;
+                let table = member_statement_table(&whole);
+                match out {
+                    Some(path) => write_tables(&path, &[table])?,
+                    None => print_table(&table),
+                }
+            } else if let Some(unit) = unit {
+                let s = unit_statement(store, centre, &unit, 1, anju_app::statement::MAX_PER_PAGE)?;
+                let tables = unit_statement_tables(&s);
+                match out {
+                    Some(path) => write_tables(&path, &tables)?,
+                    None => tables.iter().for_each(print_table),
+                }
+            }
+            Ok(0)
+        }
+        CollectCmd::Bill { bill, out, .. } => {
+            let b = remittance::bill(store, centre, &bill)?;
+            let table = bill_table(&b);
+            match out {
+                Some(path) => write_tables(&path, &[table])?,
+                None => print_table(&table),
+            }
+            Ok(0)
+        }
+        CollectCmd::Template { kind, out } => write_template(&kind, &out),
+    }
+}
+
+/// Prints a table as tab-separated text (the CSV writer's cells).
+fn print_table(t: &Table) {
+    if let Some(title) = &t.title {
+        println!("{title}");
+    }
+    match write_csv(t) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            print!("{}", text.trim_start_matches('\u{feff}').replace(',', "\t"));
+        }
+        Err(e) => eprintln!("anju: {e}"),
+    }
+}
