@@ -186,7 +186,8 @@ fn billable(m: &MemberRow, month: YearMonth) -> bool {
         && m.paid_to.is_none_or(|p| p < month)
 }
 
-/// Generates a unit's remittance bill for `month` inside `tx`.
+/// Generates a unit's remittance bill for `month` inside `tx` from its roster.
+#[allow(clippy::too_many_arguments)] // the bill's inputs
 fn generate_in(
     tx: &mut dyn StoreTx,
     c: &CentreRow,
@@ -194,6 +195,8 @@ fn generate_in(
     calendar: &BusinessCalendar,
     unit: &UnitRow,
     month: YearMonth,
+    roster: Vec<MemberRow>,
+    bill_no: String,
 ) -> Result<Bill, AppError> {
     let centre = c.code.as_str();
     if !UnitStatus(unit.status).may_remit() {
@@ -226,11 +229,7 @@ fn generate_in(
         ));
     }
     let rule = contribution_rule(policy, month)?;
-    let roster: Vec<MemberRow> = tx
-        .members_of_unit(centre, &unit.unit_no)?
-        .into_iter()
-        .filter(|m| billable(m, month))
-        .collect();
+    let roster: Vec<MemberRow> = roster.into_iter().filter(|m| billable(m, month)).collect();
     if roster.is_empty() {
         return Err(invalid(
             "unit_no",
@@ -238,7 +237,6 @@ fn generate_in(
             format!("no member of the unit is due to contribute for {month}"),
         ));
     }
-    let bill_no = next_bill_no(tx, centre, BillKind::Remittance)?;
     let mut lines = Vec::with_capacity(roster.len());
     for (i, m) in roster.iter().enumerate() {
         let (base, notice) = line_base(m, rule)?;
@@ -288,7 +286,9 @@ pub fn generate_bill(
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
     let unit = unit_of(tx.as_mut(), centre, unit_no)?;
-    let bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month)?;
+    let roster = tx.members_of_unit(centre, unit_no)?;
+    let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::Remittance)?;
+    let bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month, roster, bill_no)?;
     tx.commit()?;
     Ok(bill)
 }
@@ -645,9 +645,20 @@ fn plan_payment(
             excess: Fen::ZERO,
         }));
     }
+    // Every member credited must be able to receive money; a unit's roster is read once.
+    let roster: std::collections::HashMap<String, MemberRow> = if bill.kind == BillKind::Voluntary {
+        std::collections::HashMap::new()
+    } else {
+        tx.members_of_unit(centre, &bill.payer)?
+            .into_iter()
+            .map(|m| (m.account_no.clone(), m))
+            .collect()
+    };
     for l in &unpaid {
-        let m = member_of(tx, centre, &l.account_no)?;
-        ensure_may_receive(&m)?;
+        match roster.get(&l.account_no) {
+            Some(m) => ensure_may_receive(m)?,
+            None => ensure_may_receive(&member_of(tx, centre, &l.account_no)?)?,
+        }
     }
     let mut legs = vec![Leg::debit(bank, p.amount)];
     let excess = available - outstanding.fen();
@@ -1243,6 +1254,7 @@ pub fn generate_month(
     let mut made = Vec::new();
     let unit_nos = tx.unit_nos(centre)?;
     let total = unit_nos.len();
+    let mut next = tx.count_bills(centre)? + 1;
     for (i, unit_no) in unit_nos.into_iter().enumerate() {
         progress(i, total);
         let unit = unit_of(tx.as_mut(), centre, &unit_no)?;
@@ -1251,14 +1263,13 @@ pub fn generate_month(
         {
             continue;
         }
-        let due = tx
-            .members_of_unit(centre, &unit_no)?
-            .iter()
-            .any(|m| billable(m, month));
-        if !due {
+        let roster = tx.members_of_unit(centre, &unit_no)?;
+        if !roster.iter().any(|m| billable(m, month)) {
             continue;
         }
-        let mut bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month)?;
+        let bill_no = format!("HJ{next:012}");
+        next += 1;
+        let mut bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month, roster, bill_no)?;
         bill.bill.status = BillStatus::Confirmed;
         bill.bill.confirmed_on = Some(c.business_date);
         tx.update_bill(centre, &bill.bill)?;

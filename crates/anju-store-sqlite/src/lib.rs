@@ -1446,16 +1446,23 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         unit_no: &str,
     ) -> Result<Vec<MemberRow>, StoreError> {
+        // Sorted here, not by ORDER BY: with it, SQLite prefers walking the primary key
+        // (every member of the centre) to sorting one unit's rows from members_unit.
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND unit_no = ?2
-             ORDER BY account_no"
+            "SELECT {MEMBER_COLUMNS} FROM members INDEXED BY members_unit
+             WHERE centre_code = ?1 AND unit_no = ?2"
         );
         let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
         let raws: Vec<RawMember> = stmt
             .query_map(params![centre, unit_no], raw_member)
             .and_then(|rows| rows.collect())
             .map_err(db_err)?;
-        raws.into_iter().map(RawMember::decode).collect()
+        let mut rows = raws
+            .into_iter()
+            .map(RawMember::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_unstable_by(|a, b| a.account_no.cmp(&b.account_no));
+        Ok(rows)
     }
 
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {

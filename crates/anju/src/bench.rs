@@ -292,3 +292,248 @@ pub fn online(backend: Backend, db: Option<&str>, entries: usize) -> anyhow::Res
     );
     Ok(())
 }
+
+/// A centre with `units` units and `members` members spread evenly over them, opened on
+/// `opened` and loaded directly through the store port in one transaction (fixture only:
+/// not timed; the registry's use cases open accounts one by one, as clerks do).
+fn collection_fixture(
+    store: &dyn Store,
+    units: usize,
+    members: usize,
+    opened: jiff::civil::Date,
+) -> anyhow::Result<Vec<String>> {
+    use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
+    use anju_domain::ledger::AccountState;
+    use anju_domain::money::Rate;
+    use anju_store::registry::{MemberRow, UnitRow};
+    let now = Timestamp::now();
+    open_centre(store, CENTRE, "衢州市住房公积金管理中心", opened, now)?;
+    let mut tx = store.begin()?;
+    let mut accounts: Vec<AccountState> = BANKS
+        .iter()
+        .map(|b| AccountNo::sub("101", b).map(|no| AccountState::open(no, opened)))
+        .collect::<Result<_, _>>()?;
+    let mut unit_nos = Vec::with_capacity(units);
+    for u in 0..units {
+        let unit_no = format!("330800{:06}", u + 1);
+        tx.insert_unit(
+            CENTRE,
+            &UnitRow {
+                unit_no: unit_no.clone(),
+                credit_code: format!("BENCH{u:013}"),
+                name: format!("基准测试单位{u}"),
+                address: "衢州市".to_owned(),
+                legal_rep: "张三".to_owned(),
+                payday: 10,
+                bank_code: BANKS[u % BANKS.len()].to_owned(),
+                unit_ratio: Rate::from_percent(12),
+                member_ratio: Rate::from_percent(12),
+                status: UnitAccountStatus::Normal,
+                opened_on: opened,
+            },
+        )?;
+        accounts.push(AccountState::open(AccountNo::sub("213", &unit_no)?, opened));
+        unit_nos.push(unit_no);
+    }
+    for i in 0..members {
+        let account_no = format!("330800{i:08}");
+        tx.insert_member(
+            CENTRE,
+            &MemberRow {
+                account_no: account_no.clone(),
+                id_number: format!("B{i:017}"),
+                name: format!("职工{i}"),
+                unit_no: Some(unit_nos[i % units].clone()),
+                base: Fen::new(300_000 + (i as i64 % 2_000) * 100),
+                status: PersonalAccountStatus::Normal,
+                before_freeze: None,
+                opened_on: opened,
+                paid_to: None,
+                flexible_ratio: None,
+            },
+        )?;
+        accounts.push(AccountState::open(AccountNo::sub("201", &account_no)?, opened));
+    }
+    accounts.sort_by(|a, b| a.no.cmp(&b.no));
+    tx.insert_accounts(CENTRE, &accounts)?;
+    tx.commit()?;
+    Ok(unit_nos)
+}
+
+/// `anju bench remit`: the monthly remittance of a whole centre — every unit's bill
+/// generated from its roster and confirmed (`generate_month`), then every bill paid in
+/// full by bank notice in one batch (`pay_bills_in`: one entry per bill crediting each
+/// member, receipts, lines marked paid, 缴至年月 advanced).
+pub fn remit(
+    backend: Backend,
+    db: Option<&str>,
+    units: usize,
+    members: usize,
+) -> anyhow::Result<()> {
+    use anju_app::remittance::{Payment, generate_month, pay_bills_in};
+    use anju_domain::calendar::BusinessCalendar;
+    use anju_domain::collection::YearMonth;
+    use anju_domain::policy::{Policy, QUZHOU_POLICY};
+    anyhow::ensure!(units > 0 && members >= units, "need units > 0 and members ≥ units");
+    let s = scratch(backend, db)?;
+    let store = s.store.as_ref();
+    let policy = Policy::from_toml(QUZHOU_POLICY)?;
+    let calendar = BusinessCalendar::cn()?;
+    let t_fix = Instant::now();
+    collection_fixture(store, units, members, date(2026, 1, 5))?;
+    let fixture_us = t_fix.elapsed().as_micros();
+    let day = date(2026, 2, 10);
+    set_business_date(store, CENTRE, day)?;
+    let month = YearMonth::of(day);
+    let now = Timestamp::now();
+    let t = Instant::now();
+    let bills = generate_month(store, CENTRE, &policy, &calendar, month, &mut |_, _| {})?;
+    let generate_us = t.elapsed().as_micros();
+    let payments: Vec<Payment> = bills
+        .iter()
+        .map(|b| Payment {
+            bill_no: b.bill.bill_no.clone(),
+            receipt_key: format!("{}-{}", b.bill.bank_code, b.bill.bill_no),
+            amount: b.bill.total,
+            bank_code: None,
+        })
+        .collect();
+    let lines: usize = bills.iter().map(|b| b.lines.len()).sum();
+    drop(bills);
+    let t2 = Instant::now();
+    let mut tx = store.begin()?;
+    let out = pay_bills_in(tx.as_mut(), CENTRE, &payments, &Stamp::system("bank-notice"), now)?;
+    tx.commit()?;
+    let pay_us = t2.elapsed().as_micros();
+    anyhow::ensure!(out.len() == payments.len(), "every bill paid");
+    let total = generate_us + pay_us;
+    println!(
+        "{{\"bench\":\"remit\",\"backend\":\"{}\",\"units\":{units},\"members\":{members},\"bills\":{},\"lines\":{lines},\"generate_s\":{},\"pay_s\":{},\"total_s\":{},\"fixture_s\":{},\"peak_rss_mb\":{}}}",
+        backend.name(),
+        payments.len(),
+        seconds(generate_us),
+        seconds(pay_us),
+        seconds(total),
+        seconds(fixture_us),
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// `anju bench interest`: the year-end settlement of `accounts` member accounts that each
+/// received two deposits in the year (one from opening, one mid-year).
+pub fn interest(backend: Backend, db: Option<&str>, accounts: usize) -> anyhow::Result<()> {
+    use anju_app::interest::settle_interest;
+    use anju_domain::policy::{Policy, QUZHOU_POLICY};
+    anyhow::ensure!(accounts > 0, "--accounts must be > 0");
+    let s = scratch(backend, db)?;
+    let store = s.store.as_ref();
+    let policy = Policy::from_toml(QUZHOU_POLICY)?;
+    let now = Timestamp::now();
+    let start = date(2025, 7, 1);
+    open_centre(store, CENTRE, "衢州市住房公积金管理中心", start, now)?;
+    let mut nos = vec![AccountNo::sub("101", "ICBC")?];
+    for i in 0..accounts {
+        nos.push(member(i)?);
+    }
+    open_accounts(store, CENTRE, &nos, start)?;
+    let t_fix = Instant::now();
+    for (n, day) in [date(2025, 7, 10), date(2026, 1, 12)].into_iter().enumerate() {
+        set_business_date(store, CENTRE, day)?;
+        let mut reqs = Vec::new();
+        for (c, chunk) in nos[1..].chunks(MEMBERS_PER_UNIT).enumerate() {
+            let mut legs: Vec<Leg> = chunk
+                .iter()
+                .enumerate()
+                .map(|(j, no)| Leg::credit(no.clone(), Fen::new(100_000 + (j as i64) * 77)))
+                .collect();
+            let total: i64 = legs.iter().map(|l| l.amount.fen()).sum();
+            legs.insert(0, Leg::debit(nos[0].clone(), Fen::new(total)));
+            reqs.push(EntryRequest::posted(
+                format!("fix:{n}:{c}"),
+                TxCode::Remittance,
+                day,
+                day,
+                legs,
+                "汇缴",
+                Stamp::system("bench"),
+            ));
+        }
+        post_batch(store, CENTRE, reqs, now)?;
+    }
+    let fixture_us = t_fix.elapsed().as_micros();
+    set_business_date(store, CENTRE, date(2026, 6, 30))?;
+    let t = Instant::now();
+    let run = settle_interest(store, CENTRE, &policy, 2026, &Stamp::system("interest"), now)?;
+    let us = t.elapsed().as_micros();
+    println!(
+        "{{\"bench\":\"interest\",\"backend\":\"{}\",\"accounts\":{accounts},\"credited\":{},\"total_fen\":{},\"entries\":{},\"settle_s\":{},\"fixture_s\":{},\"peak_rss_mb\":{}}}",
+        backend.name(),
+        run.run.accounts,
+        run.run.total.fen(),
+        run.run.entries,
+        seconds(us),
+        seconds(fixture_us),
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// `anju bench import`: reading and validating a `rows`-row remittance .xlsx against the
+/// roster and storing the draft bill (`import_list`).
+pub fn import(backend: Backend, db: Option<&str>, rows: usize) -> anyhow::Result<()> {
+    use anju_app::import::{ImportTarget, import_list};
+    use anju_domain::calendar::BusinessCalendar;
+    use anju_domain::collection::YearMonth;
+    use anju_domain::policy::{Policy, QUZHOU_POLICY};
+    use anju_sheets::{Format, ListKind, sample_rows_xlsx};
+    anyhow::ensure!(rows > 0, "--rows must be > 0");
+    let s = scratch(backend, db)?;
+    let store = s.store.as_ref();
+    let policy = Policy::from_toml(QUZHOU_POLICY)?;
+    let calendar = BusinessCalendar::cn()?;
+    let units = collection_fixture(store, 1, rows, date(2026, 1, 5))?;
+    set_business_date(store, CENTRE, date(2026, 2, 10))?;
+    let cells: Vec<Vec<String>> = (0..rows)
+        .map(|i| {
+            vec![
+                format!("330800{i:08}"),
+                format!("职工{i}"),
+                Fen::new(300_000 + (i as i64 % 2_000) * 100).plain(),
+            ]
+        })
+        .collect();
+    let bytes = sample_rows_xlsx(ListKind::Remittance, &cells)?;
+    let target = ImportTarget {
+        unit_no: units[0].clone(),
+        month: YearMonth::new(2026, 2),
+        year: None,
+    };
+    let t = Instant::now();
+    let out = import_list(
+        store,
+        CENTRE,
+        &policy,
+        &calendar,
+        ListKind::Remittance,
+        Format::Xlsx,
+        &bytes,
+        &target,
+        &Stamp::system("bench"),
+        Timestamp::now(),
+    )?;
+    let us = t.elapsed().as_micros();
+    let lines = match out {
+        anju_app::import::Imported::Remittance(b) => b.lines.len(),
+        _ => 0,
+    };
+    anyhow::ensure!(lines == rows, "every row became a bill line");
+    println!(
+        "{{\"bench\":\"import\",\"backend\":\"{}\",\"rows\":{rows},\"file_bytes\":{},\"import_s\":{},\"peak_rss_mb\":{}}}",
+        backend.name(),
+        bytes.len(),
+        seconds(us),
+        peak_rss_mb()
+    );
+    Ok(())
+}

@@ -127,6 +127,45 @@ enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         postings: usize,
     },
+    /// The monthly remittance of a whole centre: generate and pay every unit's bill.
+    Remit {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Units.
+        #[arg(long, default_value_t = 5_986)]
+        units: usize,
+        /// Members.
+        #[arg(long, default_value_t = 224_000)]
+        members: usize,
+    },
+    /// The year-end interest settlement.
+    Interest {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Member accounts.
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: usize,
+    },
+    /// Importing and validating a remittance .xlsx.
+    Import {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Rows in the file.
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+    },
     /// Durable online entries, one withdrawal-style posting per transaction.
     Online {
         /// Backend to measure.
@@ -295,6 +334,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     postings,
                 } => {
                     bench::post(backend.into(), db.as_deref(), accounts, postings)?;
+                }
+                BenchCmd::Remit {
+                    backend,
+                    db,
+                    units,
+                    members,
+                } => bench::remit(backend.into(), db.as_deref(), units, members)?,
+                BenchCmd::Interest {
+                    backend,
+                    db,
+                    accounts,
+                } => bench::interest(backend.into(), db.as_deref(), accounts)?,
+                BenchCmd::Import { backend, db, rows } => {
+                    bench::import(backend.into(), db.as_deref(), rows)?;
                 }
                 BenchCmd::Online {
                     backend,
