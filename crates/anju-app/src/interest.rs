@@ -191,7 +191,13 @@ pub fn settle_interest(
             ),
         ));
     }
+    let t0 = std::time::Instant::now();
     let accounts = member_accounts(tx.as_mut(), centre)?;
+    tracing::info!(
+        accounts = accounts.len(),
+        ms = t0.elapsed().as_millis() as u64,
+        "interest: member accounts loaded"
+    );
     if let Some(late) = accounts.iter().find(|a| a.last_change > start) {
         return Err(invalid(
             "year",
@@ -263,8 +269,14 @@ pub fn settle_interest(
         ));
     }
     let entries = requests.len() as i64;
+    tracing::info!(
+        credits = credited,
+        ms = t0.elapsed().as_millis() as u64,
+        "interest: computed"
+    );
     if !requests.is_empty() {
         post_in(tx.as_mut(), centre, requests, now)?;
+        tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: posted");
         // New period for every member account, in the same transaction.
         let mut rolled = Vec::new();
         for mut a in member_accounts(tx.as_mut(), centre)? {
@@ -275,7 +287,9 @@ pub fn settle_interest(
                 .map_err(|e| invalid("year", year.to_string(), e.to_string()))?;
             rolled.push(a);
         }
+        tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: rolled");
         tx.save_accounts_owned(centre, rolled)?;
+        tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: saved");
     }
     let run = InterestRunRow {
         year,

@@ -197,6 +197,7 @@ fn generate_in(
     month: YearMonth,
     roster: Vec<MemberRow>,
     bill_no: String,
+    confirmed: bool,
 ) -> Result<Bill, AppError> {
     let centre = c.code.as_str();
     if !UnitStatus(unit.status).may_remit() {
@@ -256,14 +257,18 @@ fn generate_in(
         payer: unit.unit_no.clone(),
         kind: BillKind::Remittance,
         month,
-        status: BillStatus::Draft,
+        status: if confirmed {
+            BillStatus::Confirmed
+        } else {
+            BillStatus::Draft
+        },
         total: Fen::ZERO,
         line_count: 0,
         bank_code: unit.bank_code.clone(),
         due_on: remittance_due(month, unit.payday, rule, calendar)
             .map_err(|e| rule_err("month", e))?,
         created_on: c.business_date,
-        confirmed_on: None,
+        confirmed_on: confirmed.then_some(c.business_date),
         paid_on: None,
     };
     totals(&mut bill, &lines);
@@ -288,7 +293,17 @@ pub fn generate_bill(
     let unit = unit_of(tx.as_mut(), centre, unit_no)?;
     let roster = tx.members_of_unit(centre, unit_no)?;
     let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::Remittance)?;
-    let bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month, roster, bill_no)?;
+    let bill = generate_in(
+        tx.as_mut(),
+        &c,
+        policy,
+        calendar,
+        &unit,
+        month,
+        roster,
+        bill_no,
+        false,
+    )?;
     tx.commit()?;
     Ok(bill)
 }
@@ -548,7 +563,7 @@ fn plan_payment(
     tx: &mut dyn StoreTx,
     c: &CentreRow,
     p: &Payment,
-    held_now: Fen,
+    held_by: &BTreeMap<String, Fen>,
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<Result<PlannedPayment, ReceiptRow>, AppError> {
@@ -577,6 +592,10 @@ fn plan_payment(
         ));
     }
     let bill = bill_of(tx, centre, &p.bill_no)?;
+    let held_now = match held_by.get(&bill.payer) {
+        Some(h) => *h,
+        None => held(tx, centre, &bill.payer)?,
+    };
     match bill.status {
         BillStatus::Draft => {
             return Err(invalid(
@@ -700,13 +719,16 @@ fn held(tx: &mut dyn StoreTx, centre: &str, payer: &str) -> Result<Fen, AppError
 }
 
 /// After the lines of a bill were paid by `entry_key`: moves the members' 缴至年月 and, if
-/// nothing is left unpaid, marks the bill paid (and a unit's first payment).
+/// nothing is left unpaid (`all_paid`, or read back when `None`), marks the bill paid (and
+/// a unit's first payment).
+#[allow(clippy::too_many_arguments)] // the payment's context
 fn after_lines_paid(
     tx: &mut dyn StoreTx,
     c: &CentreRow,
     bill: &mut BillRow,
     settled: &[BillLineRow],
     entry_key: &str,
+    all_paid: Option<bool>,
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -730,10 +752,13 @@ fn after_lines_paid(
             recompute_paid_to(tx, centre, a)?;
         }
     }
-    let left = tx
-        .bill_lines(centre, &bill.bill_no)?
-        .iter()
-        .any(|l| l.paid_entry.is_none());
+    let left = match all_paid {
+        Some(true) => false,
+        _ => tx
+            .bill_lines(centre, &bill.bill_no)?
+            .iter()
+            .any(|l| l.paid_entry.is_none()),
+    };
     if !left {
         bill.status = BillStatus::Paid;
         bill.paid_on = Some(c.business_date);
@@ -784,29 +809,28 @@ pub fn pay_bills_in(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<Vec<PaymentOutcome>, AppError> {
+    let t0 = std::time::Instant::now();
     let c = lock(tx, centre)?;
     let mut plans: Vec<Result<PlannedPayment, ReceiptRow>> = Vec::with_capacity(payments.len());
     let mut held_by: BTreeMap<String, Fen> = BTreeMap::new();
+    let mut seen_bills = std::collections::HashSet::new();
     for p in payments {
-        let payer = bill_of(tx, centre, &p.bill_no)?.payer;
-        let held_now = match held_by.get(&payer) {
-            Some(h) => *h,
-            None => held(tx, centre, &payer)?,
-        };
-        let plan = plan_payment(tx, &c, p, held_now, stamp, now)?;
+        let plan = plan_payment(tx, &c, p, &held_by, stamp, now)?;
         if let Ok(pl) = &plan {
-            if payments.iter().filter(|q| q.bill_no == p.bill_no).count() > 1 {
+            if !seen_bills.insert(p.bill_no.as_str()) {
                 return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
             }
-            held_by.insert(payer, pl.held_after);
+            held_by.insert(pl.bill.payer.clone(), pl.held_after);
         }
         plans.push(plan);
     }
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: planned");
     let requests: Vec<EntryRequest> = plans
         .iter()
         .filter_map(|p| p.as_ref().ok().map(|p| p.request.clone()))
         .collect();
     let mut posted = post_in(tx, centre, requests, now)?.into_iter();
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: posted");
     let mut out = Vec::with_capacity(plans.len());
     for plan in plans {
         match plan {
@@ -825,6 +849,8 @@ pub fn pay_bills_in(
                             &mut pl.bill,
                             &lines,
                             &pl.receipt.entry_key,
+                            // A full payment settles every unpaid line.
+                            Some(true),
                             stamp,
                             now,
                         )?;
@@ -842,6 +868,7 @@ pub fn pay_bills_in(
             }
         }
     }
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: recorded");
     Ok(out)
 }
 
@@ -946,7 +973,16 @@ pub fn allocate_suspense(
     let line_nos: Vec<i64> = chosen.iter().map(|l| l.line_no).collect();
     let settled: Vec<BillLineRow> = chosen.into_iter().cloned().collect();
     tx.mark_lines_paid(centre, bill_no, &line_nos, &entry_key)?;
-    after_lines_paid(tx.as_mut(), &c, &mut bill, &settled, &entry_key, stamp, now)?;
+    after_lines_paid(
+        tx.as_mut(),
+        &c,
+        &mut bill,
+        &settled,
+        &entry_key,
+        None,
+        stamp,
+        now,
+    )?;
     tx.commit()?;
     Ok(posted)
 }
@@ -1254,6 +1290,7 @@ pub fn generate_month(
     let mut made = Vec::new();
     let unit_nos = tx.unit_nos(centre)?;
     let total = unit_nos.len();
+    let t0 = std::time::Instant::now();
     let mut next = tx.count_bills(centre)? + 1;
     for (i, unit_no) in unit_nos.into_iter().enumerate() {
         progress(i, total);
@@ -1269,13 +1306,25 @@ pub fn generate_month(
         }
         let bill_no = format!("HJ{next:012}");
         next += 1;
-        let mut bill = generate_in(tx.as_mut(), &c, policy, calendar, &unit, month, roster, bill_no)?;
-        bill.bill.status = BillStatus::Confirmed;
-        bill.bill.confirmed_on = Some(c.business_date);
-        tx.update_bill(centre, &bill.bill)?;
+        let bill = generate_in(
+            tx.as_mut(),
+            &c,
+            policy,
+            calendar,
+            &unit,
+            month,
+            roster,
+            bill_no,
+            true,
+        )?;
         made.push(bill);
     }
     progress(total, total);
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        bills = made.len(),
+        "remit: generated"
+    );
     tx.commit()?;
     Ok(made)
 }

@@ -1497,10 +1497,12 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE members SET paid_to = ?3 WHERE centre_code = ?1 AND account_no = ?2",
-                params![centre, account_no, paid_to.map(|p| p.to_string())],
             )
+            .and_then(|mut st| {
+                st.execute(params![centre, account_no, paid_to.map(|p| p.to_string())])
+            })
             .map_err(db_err)?;
         if n != 1 {
             return Err(StoreError::NotFound {
@@ -1579,11 +1581,13 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE bills SET status = ?3, total_fen = ?4, line_count = ?5, confirmed_on = ?6,
                     paid_on = ?7, due_on = ?8
                  WHERE centre_code = ?1 AND bill_no = ?2",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     b.bill_no,
                     b.status.code(),
@@ -1592,8 +1596,8 @@ impl StoreTx for SqliteTx<'_> {
                     b.confirmed_on.map(date_str),
                     b.paid_on.map(date_str),
                     date_str(b.due_on)
-                ],
-            )
+                ])
+            })
             .map_err(db_err)?;
         if n != 1 {
             return Err(StoreError::NotFound {
@@ -1611,10 +1615,8 @@ impl StoreTx for SqliteTx<'_> {
     ) -> Result<(), StoreError> {
         self.atomic(|s| {
             s.g.conn
-                .execute(
-                    "DELETE FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2",
-                    params![centre, bill_no],
-                )
+                .prepare_cached("DELETE FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2")
+                .and_then(|mut st| st.execute(params![centre, bill_no]))
                 .map_err(db_err)?;
             s.insert_lines(centre, lines)
         })
@@ -1732,11 +1734,11 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE bill_lines SET paid_entry = NULL
                  WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3",
-                params![centre, bill_no, entry_key],
             )
+            .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
             .map_err(db_err)?;
         Ok(n as u64)
     }
@@ -1791,11 +1793,13 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_receipt(&mut self, centre: &str, r: &ReceiptRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO receipts (centre_code, receipt_key, payer, bill_no, amount_fen,
                     received_on, bank_code, entry_key, recorded_at_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     r.receipt_key,
                     r.payer,
@@ -1805,8 +1809,8 @@ impl StoreTx for SqliteTx<'_> {
                     r.bank_code,
                     r.entry_key,
                     r.recorded_at_us
-                ],
-            )
+                ])
+            })
             .map_err(|e| match db_err(e) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!("receipt {} in centre {centre}", r.receipt_key),
@@ -1832,17 +1836,16 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_reminder(&mut self, centre: &str, r: &ReminderRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
-                "INSERT INTO reminders (centre_code, bill_no, sent_on, overdue_days, amount_due_fen)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
+            .prepare_cached("INSERT INTO reminders (centre_code, bill_no, sent_on, overdue_days, amount_due_fen)
+                 VALUES (?1, ?2, ?3, ?4, ?5)")
+
+            .and_then(|mut st| st.execute(params![
                     centre,
                     r.bill_no,
                     date_str(r.sent_on),
                     r.overdue_days,
                     r.amount_due.fen()
-                ],
-            )
+                ]))
             .map_err(|e| match db_err(e) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!("reminder for bill {} on {}", r.bill_no, r.sent_on),
@@ -1878,11 +1881,13 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_interest_run(&mut self, centre: &str, r: &InterestRunRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO interest_runs (centre_code, year, period_end, accounts, total_fen,
                     entries, run_on, recorded_at_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     r.year,
                     date_str(r.period_end),
@@ -1891,8 +1896,8 @@ impl StoreTx for SqliteTx<'_> {
                     r.entries,
                     date_str(r.run_on),
                     r.recorded_at_us
-                ],
-            )
+                ])
+            })
             .map_err(|e| match db_err(e) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!("interest settlement for {} in centre {centre}", r.year),

@@ -352,7 +352,10 @@ fn collection_fixture(
                 flexible_ratio: None,
             },
         )?;
-        accounts.push(AccountState::open(AccountNo::sub("201", &account_no)?, opened));
+        accounts.push(AccountState::open(
+            AccountNo::sub("201", &account_no)?,
+            opened,
+        ));
     }
     accounts.sort_by(|a, b| a.no.cmp(&b.no));
     tx.insert_accounts(CENTRE, &accounts)?;
@@ -374,7 +377,10 @@ pub fn remit(
     use anju_domain::calendar::BusinessCalendar;
     use anju_domain::collection::YearMonth;
     use anju_domain::policy::{Policy, QUZHOU_POLICY};
-    anyhow::ensure!(units > 0 && members >= units, "need units > 0 and members ≥ units");
+    anyhow::ensure!(
+        units > 0 && members >= units,
+        "need units > 0 and members ≥ units"
+    );
     let s = scratch(backend, db)?;
     let store = s.store.as_ref();
     let policy = Policy::from_toml(QUZHOU_POLICY)?;
@@ -402,7 +408,13 @@ pub fn remit(
     drop(bills);
     let t2 = Instant::now();
     let mut tx = store.begin()?;
-    let out = pay_bills_in(tx.as_mut(), CENTRE, &payments, &Stamp::system("bank-notice"), now)?;
+    let out = pay_bills_in(
+        tx.as_mut(),
+        CENTRE,
+        &payments,
+        &Stamp::system("bank-notice"),
+        now,
+    )?;
     tx.commit()?;
     let pay_us = t2.elapsed().as_micros();
     anyhow::ensure!(out.len() == payments.len(), "every bill paid");
@@ -438,7 +450,10 @@ pub fn interest(backend: Backend, db: Option<&str>, accounts: usize) -> anyhow::
     }
     open_accounts(store, CENTRE, &nos, start)?;
     let t_fix = Instant::now();
-    for (n, day) in [date(2025, 7, 10), date(2026, 1, 12)].into_iter().enumerate() {
+    for (n, day) in [date(2025, 7, 10), date(2026, 1, 12)]
+        .into_iter()
+        .enumerate()
+    {
         set_business_date(store, CENTRE, day)?;
         let mut reqs = Vec::new();
         for (c, chunk) in nos[1..].chunks(MEMBERS_PER_UNIT).enumerate() {
@@ -464,7 +479,14 @@ pub fn interest(backend: Backend, db: Option<&str>, accounts: usize) -> anyhow::
     let fixture_us = t_fix.elapsed().as_micros();
     set_business_date(store, CENTRE, date(2026, 6, 30))?;
     let t = Instant::now();
-    let run = settle_interest(store, CENTRE, &policy, 2026, &Stamp::system("interest"), now)?;
+    let run = settle_interest(
+        store,
+        CENTRE,
+        &policy,
+        2026,
+        &Stamp::system("interest"),
+        now,
+    )?;
     let us = t.elapsed().as_micros();
     println!(
         "{{\"bench\":\"interest\",\"backend\":\"{}\",\"accounts\":{accounts},\"credited\":{},\"total_fen\":{},\"entries\":{},\"settle_s\":{},\"fixture_s\":{},\"peak_rss_mb\":{}}}",

@@ -164,7 +164,7 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         body.contains("\"centre_code\":\"330800000000000\""),
         "{body}"
     );
-    assert!(body.contains("\"members\":1270"), "{body}");
+    assert!(body.contains("\"members\":1271"), "{body}");
     let (status, body) = get(&addr, "/audit");
     assert_eq!(status, 200);
     assert!(body.contains("全部通过"), "{body}");
@@ -195,6 +195,71 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let (code, _, err) = run(&["audit", "--db", &db, "--anchor", "x"]);
     assert_eq!(code, 2);
     assert!(err.contains("SEQ:HASH"), "{err}");
+
+    // The collection commands on the demo centre.
+    let (code, out, err) = run(&["arrears", "--db", &db, "--remind"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("2 bill(s) in arrears"), "{out}");
+    assert!(out.contains("2 reminder(s) sent today"), "{out}");
+    let (_, out, _) = run(&["arrears", "--db", &db, "--remind"]);
+    assert!(
+        out.contains("0 reminder(s) sent today"),
+        "once a day: {out}"
+    );
+    let (code, out, _) = run(&["settle-interest", "--db", &db, "--year", "2026"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing new"), "settled once: {out}");
+    let (code, out, _) = run(&["remit", "--db", &db, "--month", "2026-11"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("2026-11: 0 bill(s)"),
+        "bills exist already: {out}"
+    );
+    let (code, out, _) = run(&["statement", "--db", &db, "--account", "33080000000001"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("年终结息") && out.contains("汇缴"), "{out}");
+    let template = dir.path().join("roster.xlsx");
+    let (code, _, _) = run(&[
+        "template",
+        "--kind",
+        "roster",
+        "--out",
+        template.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    // The template has no rows: refused, nothing written.
+    let (code, _, err) = run(&[
+        "import",
+        "--db",
+        &db,
+        "--kind",
+        "roster",
+        "--unit",
+        "330800000001",
+        "--file",
+        template.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("没有数据行"), "{err}");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "身份证号码,姓名,上年月平均工资\n330802199001010010,王一,abc\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "import",
+        "--db",
+        &db,
+        "--kind",
+        "roster",
+        "--unit",
+        "330800000001",
+        "--file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("第2行"), "{err}");
 
     // Alter one byte of one journal row behind Anju's back.
     let path = dir.path().join("demo.db");
