@@ -32,7 +32,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::AppError;
-use crate::ledger::{Posted, post_in};
+use crate::ledger::{Posted, post_in, post_in_then};
 
 /// Most interest credits in one journal entry.
 const CREDITS_PER_ENTRY: usize = 50_000;
@@ -275,20 +275,38 @@ pub fn settle_interest(
         "interest: computed"
     );
     if !requests.is_empty() {
-        post_in(tx.as_mut(), centre, requests, now)?;
+        // Credited accounts (and the control account) start their new period as the
+        // entries are saved; the others are rolled after, each account written once.
+        let roll = |a: &mut AccountState| -> Result<(), AppError> {
+            if a.no.code() == "201" && a.accrual_from < start {
+                a.roll_period(start)
+                    .map_err(|e| invalid("year", year.to_string(), e.to_string()))?;
+            }
+            Ok(())
+        };
+        let mut roll_mut = roll;
+        post_in_then(tx.as_mut(), centre, requests, now, &mut roll_mut)?;
         tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: posted");
-        // New period for every member account, in the same transaction.
+        let credited_set: std::collections::HashSet<&str> =
+            credits.iter().map(|l| l.account.as_str()).collect();
         let mut rolled = Vec::new();
-        for mut a in member_accounts(tx.as_mut(), centre)? {
-            if a.accrual_from >= start {
+        for a in &accounts {
+            if a.no.is_control() || a.accrual_from >= start || credited_set.contains(a.no.as_str())
+            {
                 continue;
             }
-            a.roll_period(start)
-                .map_err(|e| invalid("year", year.to_string(), e.to_string()))?;
+            let mut a = a.clone();
+            roll(&mut a)?;
             rolled.push(a);
         }
-        tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: rolled");
-        tx.save_accounts_owned(centre, rolled)?;
+        tracing::info!(
+            ms = t0.elapsed().as_millis() as u64,
+            others = rolled.len(),
+            "interest: rolled"
+        );
+        if !rolled.is_empty() {
+            tx.save_accounts_owned(centre, rolled)?;
+        }
         tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: saved");
     }
     let run = InterestRunRow {

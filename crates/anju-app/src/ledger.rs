@@ -327,6 +327,20 @@ pub fn post_in(
     reqs: Vec<EntryRequest>,
     now: Timestamp,
 ) -> Result<Vec<Posted>, AppError> {
+    post_in_then(tx, centre_code, reqs, now, &mut |_| Ok(()))
+}
+
+/// [`post_in`], then `finish` on every account the requests changed, before the figures
+/// are saved — so a batch that must also move those accounts (the year-end settlement
+/// starting the next interest period) writes each account once. `finish` must only do what
+/// the journal explains (the audit checks it).
+pub fn post_in_then(
+    tx: &mut dyn StoreTx,
+    centre_code: &str,
+    reqs: Vec<EntryRequest>,
+    now: Timestamp,
+    finish: &mut dyn FnMut(&mut AccountState) -> Result<(), AppError>,
+) -> Result<Vec<Posted>, AppError> {
     let recorded_at = micros(now);
     // Lock the chain first so concurrent posters to this centre serialise before reading.
     let locked = tx.lock_centre(centre_code).map_err(|e| match e {
@@ -500,6 +514,9 @@ pub fn post_in(
             .filter_map(|no| accounts.remove(no.as_str()))
             .collect();
         changed.sort_unstable_by(|a, b| a.no.cmp(&b.no));
+        for a in &mut changed {
+            finish(a)?;
+        }
         tx.save_accounts_owned(centre_code, changed)?;
         tx.set_chain_head(centre_code, head)?;
     }

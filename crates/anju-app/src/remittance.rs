@@ -8,7 +8,7 @@
 //! 缴至年月 (`paid_to`) moves only when a month is fully paid for the member and never over
 //! a gap: it is the last month of the first unbroken run of paid months.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::collection::{
@@ -19,7 +19,9 @@ use anju_domain::ledger::{AccountNo, EntryRequest, Leg, TxCode};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::{ContributionRule, Policy};
 use anju_domain::stamp::Stamp;
-use anju_store::collection::{BillKind, BillLineRow, BillRow, BillStatus, ReceiptRow, ReminderRow};
+use anju_store::collection::{
+    BillKind, BillLineRow, BillRow, BillStatus, FullPayment, ReceiptRow, ReminderRow,
+};
 use anju_store::registry::{MemberRow, UnitRow};
 use anju_store::{CentreRow, Store, StoreError, StoreTx};
 use jiff::Timestamp;
@@ -186,10 +188,11 @@ fn billable(m: &MemberRow, month: YearMonth) -> bool {
         && m.paid_to.is_none_or(|p| p < month)
 }
 
-/// Generates a unit's remittance bill for `month` inside `tx` from its roster.
+/// Builds a unit's remittance bill for `month` from its roster (`existing` is the unit's
+/// bill for the month, if it has one); the caller stores it.
 #[allow(clippy::too_many_arguments)] // the bill's inputs
-fn generate_in(
-    tx: &mut dyn StoreTx,
+fn build_bill(
+    existing: Option<&BillRow>,
     c: &CentreRow,
     policy: &Policy,
     calendar: &BusinessCalendar,
@@ -199,7 +202,6 @@ fn generate_in(
     bill_no: String,
     confirmed: bool,
 ) -> Result<Bill, AppError> {
-    let centre = c.code.as_str();
     if !UnitStatus(unit.status).may_remit() {
         return Err(invalid(
             "unit_no",
@@ -217,7 +219,7 @@ fn generate_in(
             ),
         ));
     }
-    if let Some(existing) = tx.remittance_bill(centre, &unit.unit_no, month)? {
+    if let Some(existing) = existing {
         return Err(invalid(
             "month",
             month.to_string(),
@@ -272,7 +274,6 @@ fn generate_in(
         paid_on: None,
     };
     totals(&mut bill, &lines);
-    tx.insert_bill(centre, &bill, &lines)?;
     Ok(Bill { bill, lines })
 }
 
@@ -293,8 +294,9 @@ pub fn generate_bill(
     let unit = unit_of(tx.as_mut(), centre, unit_no)?;
     let roster = tx.members_of_unit(centre, unit_no)?;
     let bill_no = next_bill_no(tx.as_mut(), centre, BillKind::Remittance)?;
-    let bill = generate_in(
-        tx.as_mut(),
+    let existing = tx.remittance_bill(centre, unit_no, month)?;
+    let bill = build_bill(
+        existing.as_ref(),
         &c,
         policy,
         calendar,
@@ -304,6 +306,7 @@ pub fn generate_bill(
         bill_no,
         false,
     )?;
+    tx.insert_bill(centre, &bill.bill, &bill.lines)?;
     tx.commit()?;
     Ok(bill)
 }
@@ -559,17 +562,117 @@ fn memo_for(bill: &BillRow) -> String {
     format!("{} {} {}", bill.kind.label_zh(), bill.month, bill.bill_no)
 }
 
-fn plan_payment(
+/// What the payments of a batch need, read in bulk before planning.
+struct PayContext {
+    receipts: HashMap<String, ReceiptRow>,
+    bills: HashMap<String, BillRow>,
+    lines: HashMap<String, Vec<BillLineRow>>,
+    members: HashMap<String, MemberRow>,
+    units: HashMap<String, UnitRow>,
+    /// Held in each payer's suspense account, updated as payments are planned.
+    held: HashMap<String, Fen>,
+}
+
+/// Above this many payers, whole tables are read once instead of per payer.
+const BULK_PAYERS: usize = 16;
+
+fn pay_context(
     tx: &mut dyn StoreTx,
+    centre: &str,
+    payments: &[Payment],
+) -> Result<PayContext, AppError> {
+    let keys: Vec<String> = payments.iter().map(|p| p.receipt_key.clone()).collect();
+    let receipts: HashMap<String, ReceiptRow> = tx
+        .receipts_by_keys(centre, &keys)?
+        .into_iter()
+        .map(|r| (r.receipt_key.clone(), r))
+        .collect();
+    let mut bill_nos: Vec<String> = payments.iter().map(|p| p.bill_no.clone()).collect();
+    bill_nos.sort_unstable();
+    bill_nos.dedup();
+    let bills: HashMap<String, BillRow> = tx
+        .bills_by_nos(centre, &bill_nos)?
+        .into_iter()
+        .map(|b| (b.bill_no.clone(), b))
+        .collect();
+    let mut lines: HashMap<String, Vec<BillLineRow>> = HashMap::new();
+    for l in tx.lines_of_bills(centre, &bill_nos)? {
+        lines.entry(l.bill_no.clone()).or_default().push(l);
+    }
+    let mut payers: Vec<(&str, BillKind)> =
+        bills.values().map(|b| (b.payer.as_str(), b.kind)).collect();
+    payers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    payers.dedup_by(|a, b| a.0 == b.0);
+    let mut members: HashMap<String, MemberRow> = HashMap::new();
+    let mut units: HashMap<String, UnitRow> = HashMap::new();
+    if payers.len() > BULK_PAYERS {
+        members.extend(
+            tx.members_with_unit(centre)?
+                .into_iter()
+                .map(|m| (m.account_no.clone(), m)),
+        );
+        units.extend(
+            tx.units_all(centre)?
+                .into_iter()
+                .map(|u| (u.unit_no.clone(), u)),
+        );
+    } else {
+        for (payer, kind) in &payers {
+            if *kind == BillKind::Voluntary {
+                continue;
+            }
+            members.extend(
+                tx.members_of_unit(centre, payer)?
+                    .into_iter()
+                    .map(|m| (m.account_no.clone(), m)),
+            );
+            if let Some(u) = tx.unit(centre, payer)? {
+                units.insert(u.unit_no.clone(), u);
+            }
+        }
+    }
+    // Members on the lines who are not (or no longer) on a roster read above, e.g. a
+    // flexible worker or someone transferred since the bill was made.
+    let missing: Vec<String> = lines
+        .values()
+        .flatten()
+        .filter(|l| !members.contains_key(&l.account_no))
+        .map(|l| l.account_no.clone())
+        .collect();
+    for a in missing {
+        if !members.contains_key(&a) {
+            let m = member_of(tx, centre, &a)?;
+            members.insert(a, m);
+        }
+    }
+    let suspense: Vec<AccountNo> = payers
+        .iter()
+        .map(|(p, _)| account("213", p))
+        .collect::<Result<_, _>>()?;
+    let held = tx
+        .load_accounts(centre, &suspense)?
+        .into_iter()
+        .filter_map(|a| a.no.sub_key().map(|k| (k.to_owned(), a.balance)))
+        .collect();
+    Ok(PayContext {
+        receipts,
+        bills,
+        lines,
+        members,
+        units,
+        held,
+    })
+}
+
+fn plan_payment(
+    ctx: &PayContext,
     c: &CentreRow,
     p: &Payment,
-    held_by: &BTreeMap<String, Fen>,
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<Result<PlannedPayment, ReceiptRow>, AppError> {
-    let centre = c.code.as_str();
     let key = entry_key_for_receipt(&p.receipt_key)?;
-    if let Some(existing) = tx.receipt(centre, &p.receipt_key)? {
+    if let Some(existing) = ctx.receipts.get(&p.receipt_key) {
         if existing.bill_no.as_deref() != Some(p.bill_no.as_str()) || existing.amount != p.amount {
             return Err(invalid(
                 "receipt_key",
@@ -582,7 +685,7 @@ fn plan_payment(
                 ),
             ));
         }
-        return Ok(Err(existing));
+        return Ok(Err(existing.clone()));
     }
     if p.amount.fen() <= 0 {
         return Err(invalid(
@@ -591,11 +694,14 @@ fn plan_payment(
             "must be greater than zero",
         ));
     }
-    let bill = bill_of(tx, centre, &p.bill_no)?;
-    let held_now = match held_by.get(&bill.payer) {
-        Some(h) => *h,
-        None => held(tx, centre, &bill.payer)?,
-    };
+    let bill = ctx
+        .bills
+        .get(&p.bill_no)
+        .cloned()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("bill {}", p.bill_no),
+        })?;
+    let held_now = ctx.held.get(&bill.payer).copied().unwrap_or(Fen::ZERO);
     match bill.status {
         BillStatus::Draft => {
             return Err(invalid(
@@ -622,7 +728,8 @@ fn plan_payment(
         .unwrap_or_else(|| bill.bank_code.clone());
     let bank = account("101", &bank_code)?;
     let suspense = account("213", &bill.payer)?;
-    let lines = tx.bill_lines(centre, &p.bill_no)?;
+    let no_lines = Vec::new();
+    let lines = ctx.lines.get(&p.bill_no).unwrap_or(&no_lines);
     let unpaid: Vec<&BillLineRow> = lines.iter().filter(|l| l.paid_entry.is_none()).collect();
     let outstanding = Fen::new(unpaid.iter().map(|l| l.total().fen()).sum());
     if bill.kind == BillKind::Voluntary && p.amount != outstanding {
@@ -664,20 +771,15 @@ fn plan_payment(
             excess: Fen::ZERO,
         }));
     }
-    // Every member credited must be able to receive money; a unit's roster is read once.
-    let roster: std::collections::HashMap<String, MemberRow> = if bill.kind == BillKind::Voluntary {
-        std::collections::HashMap::new()
-    } else {
-        tx.members_of_unit(centre, &bill.payer)?
-            .into_iter()
-            .map(|m| (m.account_no.clone(), m))
-            .collect()
-    };
+    // Every member credited must be able to receive money.
     for l in &unpaid {
-        match roster.get(&l.account_no) {
-            Some(m) => ensure_may_receive(m)?,
-            None => ensure_may_receive(&member_of(tx, centre, &l.account_no)?)?,
-        }
+        let m = ctx
+            .members
+            .get(&l.account_no)
+            .ok_or_else(|| AppError::NotFound {
+                what: format!("personal account {}", l.account_no),
+            })?;
+        ensure_may_receive(m)?;
     }
     let mut legs = vec![Leg::debit(bank, p.amount)];
     let excess = available - outstanding.fen();
@@ -811,16 +913,17 @@ pub fn pay_bills_in(
 ) -> Result<Vec<PaymentOutcome>, AppError> {
     let t0 = std::time::Instant::now();
     let c = lock(tx, centre)?;
+    let mut ctx = pay_context(tx, centre, payments)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: read");
     let mut plans: Vec<Result<PlannedPayment, ReceiptRow>> = Vec::with_capacity(payments.len());
-    let mut held_by: BTreeMap<String, Fen> = BTreeMap::new();
     let mut seen_bills = std::collections::HashSet::new();
     for p in payments {
-        let plan = plan_payment(tx, &c, p, &held_by, stamp, now)?;
+        let plan = plan_payment(&ctx, &c, p, stamp, now)?;
         if let Ok(pl) = &plan {
             if !seen_bills.insert(p.bill_no.as_str()) {
                 return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
             }
-            held_by.insert(pl.bill.payer.clone(), pl.held_after);
+            ctx.held.insert(pl.bill.payer.clone(), pl.held_after);
         }
         plans.push(plan);
     }
@@ -832,6 +935,12 @@ pub fn pay_bills_in(
     let mut posted = post_in(tx, centre, requests, now)?.into_iter();
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: posted");
     let mut out = Vec::with_capacity(plans.len());
+    let mut full: Vec<FullPayment> = Vec::new();
+    // After the bulk record: 缴至年月 of back-payments and voluntary months, and units'
+    // first payments.
+    let mut recompute: Vec<String> = Vec::new();
+    let mut voluntary_to: Vec<(String, YearMonth)> = Vec::new();
+    let mut first_payers: Vec<String> = Vec::new();
     for plan in plans {
         match plan {
             Err(receipt) => out.push(PaymentOutcome::Replayed { receipt }),
@@ -839,33 +948,83 @@ pub fn pay_bills_in(
                 let entry = posted.next().ok_or_else(|| AppError::NotFound {
                     what: "posted payment".to_owned(),
                 })?;
-                tx.insert_receipt(centre, &pl.receipt)?;
                 match pl.settles.take() {
                     Some(lines) => {
-                        tx.mark_lines_paid(centre, &pl.bill.bill_no, &[], &pl.receipt.entry_key)?;
-                        after_lines_paid(
-                            tx,
-                            &c,
-                            &mut pl.bill,
-                            &lines,
-                            &pl.receipt.entry_key,
-                            // A full payment settles every unpaid line.
-                            Some(true),
-                            stamp,
-                            now,
-                        )?;
+                        let months: std::collections::BTreeSet<YearMonth> =
+                            lines.iter().map(|l| l.month).collect();
+                        let advance = match pl.bill.kind {
+                            BillKind::Remittance if months.len() == 1 => {
+                                months.iter().next().copied()
+                            }
+                            BillKind::Voluntary => {
+                                if let Some(last) = months.iter().next_back() {
+                                    voluntary_to.push((pl.bill.payer.clone(), *last));
+                                }
+                                None
+                            }
+                            _ => {
+                                recompute.extend(lines.iter().map(|l| l.account_no.clone()));
+                                None
+                            }
+                        };
+                        if pl.bill.kind != BillKind::Voluntary
+                            && ctx.units.get(&pl.bill.payer).is_some_and(|u| {
+                                u.status == anju_domain::codes::UnitAccountStatus::Opened
+                            })
+                        {
+                            first_payers.push(pl.bill.payer.clone());
+                        }
+                        pl.bill.status = BillStatus::Paid;
+                        pl.bill.paid_on = Some(c.business_date);
+                        full.push(FullPayment {
+                            receipt: pl.receipt,
+                            bill: pl.bill,
+                            advance,
+                        });
                         out.push(PaymentOutcome::Paid {
                             posted: entry,
                             excess: pl.excess,
                         });
                     }
-                    None => out.push(PaymentOutcome::Held {
-                        posted: entry,
-                        held: pl.held_after,
-                        outstanding: pl.outstanding_after,
-                    }),
+                    None => {
+                        tx.insert_receipt(centre, &pl.receipt)?;
+                        out.push(PaymentOutcome::Held {
+                            posted: entry,
+                            held: pl.held_after,
+                            outstanding: pl.outstanding_after,
+                        });
+                    }
                 }
             }
+        }
+    }
+    tx.record_full_payments(centre, &full)?;
+    for (account_no, month) in voluntary_to {
+        tx.set_paid_to(centre, &account_no, Some(month))?;
+    }
+    recompute.sort_unstable();
+    recompute.dedup();
+    for a in &recompute {
+        recompute_paid_to(tx, centre, a)?;
+    }
+    first_payers.sort_unstable();
+    first_payers.dedup();
+    for payer in first_payers {
+        let mut unit = unit_of(tx, centre, &payer)?;
+        if unit.status == anju_domain::codes::UnitAccountStatus::Opened {
+            let (after, change) = UnitStatus(unit.status)
+                .first_payment(c.business_date)
+                .map_err(|e| rule_err("unit", e))?;
+            unit.status = after.0;
+            tx.update_unit(centre, &unit)?;
+            crate::registry::record_event(
+                tx,
+                centre,
+                &format!("unit:{}", unit.unit_no),
+                &change,
+                stamp,
+                now,
+            )?;
         }
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: recorded");
@@ -1285,48 +1444,53 @@ pub fn generate_month(
     month: YearMonth,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Bill>, AppError> {
+    let t0 = std::time::Instant::now();
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
-    let mut made = Vec::new();
-    let unit_nos = tx.unit_nos(centre)?;
-    let total = unit_nos.len();
-    let t0 = std::time::Instant::now();
+    let units = tx.units_all(centre)?;
+    let billed: std::collections::HashSet<String> = tx
+        .remittance_bills_of_month(centre, month)?
+        .into_iter()
+        .map(|b| b.payer)
+        .collect();
+    let mut rosters: HashMap<String, Vec<MemberRow>> = HashMap::new();
+    for m in tx.members_with_unit(centre)? {
+        if let Some(u) = m.unit_no.clone() {
+            rosters.entry(u).or_default().push(m);
+        }
+    }
+    let total = units.len();
     let mut next = tx.count_bills(centre)? + 1;
-    for (i, unit_no) in unit_nos.into_iter().enumerate() {
+    let mut made: Vec<(BillRow, Vec<BillLineRow>)> = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
         progress(i, total);
-        let unit = unit_of(tx.as_mut(), centre, &unit_no)?;
-        if !UnitStatus(unit.status).may_remit()
-            || tx.remittance_bill(centre, &unit_no, month)?.is_some()
-        {
+        if !UnitStatus(unit.status).may_remit() || billed.contains(&unit.unit_no) {
             continue;
         }
-        let roster = tx.members_of_unit(centre, &unit_no)?;
+        let roster = rosters.remove(&unit.unit_no).unwrap_or_default();
         if !roster.iter().any(|m| billable(m, month)) {
             continue;
         }
         let bill_no = format!("HJ{next:012}");
         next += 1;
-        let bill = generate_in(
-            tx.as_mut(),
-            &c,
-            policy,
-            calendar,
-            &unit,
-            month,
-            roster,
-            bill_no,
-            true,
+        let bill = build_bill(
+            None, &c, policy, calendar, unit, month, roster, bill_no, true,
         )?;
-        made.push(bill);
+        made.push((bill.bill, bill.lines));
     }
     progress(total, total);
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         bills = made.len(),
-        "remit: generated"
+        "remit: built"
     );
+    tx.insert_bills(centre, &made)?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "remit: stored");
     tx.commit()?;
-    Ok(made)
+    Ok(made
+        .into_iter()
+        .map(|(bill, lines)| Bill { bill, lines })
+        .collect())
 }
 
 /// A flexible worker's contribution bill (灵活就业缴存) for `months` months from `from`:

@@ -1767,6 +1767,105 @@ impl StoreTx for SqliteTx<'_> {
             .collect()
     }
 
+    fn units_all(&mut self, centre: &str) -> Result<Vec<UnitRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
+                    unit_ratio, member_ratio, status, opened_on
+                 FROM units WHERE centre_code = ?1 ORDER BY unit_no",
+            )
+            .map_err(db_err)?;
+        let raws: Vec<RawUnit> = stmt
+            .query_map([centre], |r| {
+                Ok(RawUnit {
+                    unit_no: r.get(0)?,
+                    credit_code: r.get(1)?,
+                    name: r.get(2)?,
+                    address: r.get(3)?,
+                    legal_rep: r.get(4)?,
+                    payday: r.get(5)?,
+                    bank_code: r.get(6)?,
+                    unit_ratio: r.get(7)?,
+                    member_ratio: r.get(8)?,
+                    status: r.get(9)?,
+                    opened_on: r.get(10)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        raws.into_iter().map(RawUnit::decode).collect()
+    }
+
+    fn members_with_unit(&mut self, centre: &str) -> Result<Vec<MemberRow>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND unit_no IS NOT NULL"
+        );
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let raws: Vec<RawMember> = stmt
+            .query_map([centre], raw_member)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        let mut rows = raws
+            .into_iter()
+            .map(RawMember::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_unstable_by(|a, b| (&a.unit_no, &a.account_no).cmp(&(&b.unit_no, &b.account_no)));
+        Ok(rows)
+    }
+
+    fn remittance_bills_of_month(
+        &mut self,
+        centre: &str,
+        month: YearMonth,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        self.bills_where(
+            "kind = 'remit' AND month = ?2 ORDER BY payer",
+            params![centre, month.to_string()],
+        )
+    }
+
+    // SQLite is in-process: one cached statement per key costs microseconds.
+    fn bills_by_nos(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillRow>, StoreError> {
+        let mut out = Vec::with_capacity(bill_nos.len());
+        for no in bill_nos {
+            out.extend(self.bill(centre, no)?);
+        }
+        Ok(out)
+    }
+
+    fn lines_of_bills(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillLineRow>, StoreError> {
+        let mut sorted: Vec<&String> = bill_nos.iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut out = Vec::new();
+        for no in sorted {
+            out.extend(self.bill_lines(centre, no)?);
+        }
+        Ok(out)
+    }
+
+    fn receipts_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<ReceiptRow>, StoreError> {
+        let mut out = Vec::new();
+        for k in keys {
+            out.extend(self.receipt(centre, k)?);
+        }
+        Ok(out)
+    }
+
     fn paid_lines_of(
         &mut self,
         centre: &str,

@@ -200,6 +200,17 @@ pub struct ReceiptRow {
     pub recorded_at_us: i64,
 }
 
+/// A bill paid in full by one entry, as the monthly batch records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullPayment {
+    /// The money received (its `entry_key` paid every unpaid line).
+    pub receipt: ReceiptRow,
+    /// The bill with its new status and paid date.
+    pub bill: BillRow,
+    /// The month for which members' 缴至年月 advance, if one.
+    pub advance: Option<YearMonth>,
+}
+
 /// A reminder (催缴) sent to a unit in arrears.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderRow {

@@ -17,7 +17,9 @@ use std::fmt;
 
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
-use collection::{BillLineRow, BillRow, InterestRunRow, LegRow, ReceiptRow, ReminderRow};
+use collection::{
+    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, ReceiptRow, ReminderRow,
+};
 use jiff::civil::Date;
 use registry::{EventRow, MemberRow, UnitRow};
 
@@ -337,6 +339,65 @@ pub trait StoreTx {
     /// The months for which a member has a paid bill line, ascending, each once.
     fn paid_months(&mut self, centre: &str, account_no: &str)
     -> Result<Vec<YearMonth>, StoreError>;
+    // ---- remittance in bulk (the monthly batch) --------------------------------------
+    /// Every unit of the centre, by unit number.
+    fn units_all(&mut self, centre: &str) -> Result<Vec<UnitRow>, StoreError>;
+    /// Every personal account attached to a unit, by unit number then account number.
+    fn members_with_unit(&mut self, centre: &str) -> Result<Vec<MemberRow>, StoreError>;
+    /// Every remittance bill of a month, by payer.
+    fn remittance_bills_of_month(
+        &mut self,
+        centre: &str,
+        month: YearMonth,
+    ) -> Result<Vec<BillRow>, StoreError>;
+    /// Stores many new bills with their lines ([`StoreTx::insert_bill`] for each).
+    fn insert_bills(
+        &mut self,
+        centre: &str,
+        bills: &[(BillRow, Vec<BillLineRow>)],
+    ) -> Result<(), StoreError> {
+        for (b, lines) in bills {
+            self.insert_bill(centre, b, lines)?;
+        }
+        Ok(())
+    }
+    /// The bills among `bill_nos` that exist (any order).
+    fn bills_by_nos(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillRow>, StoreError>;
+    /// The lines of the bills among `bill_nos`, by bill number then line number.
+    fn lines_of_bills(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillLineRow>, StoreError>;
+    /// The receipts among `keys` that exist (any order).
+    fn receipts_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<ReceiptRow>, StoreError>;
+    /// Records bills paid in full, each by one entry: the receipt, every unpaid line of
+    /// the bill marked paid by the receipt's entry, the members' 缴至年月 advanced for
+    /// `advance` (as [`StoreTx::advance_paid_to`]), and the bill saved with its new status.
+    fn record_full_payments(
+        &mut self,
+        centre: &str,
+        payments: &[FullPayment],
+    ) -> Result<(), StoreError> {
+        for p in payments {
+            self.insert_receipt(centre, &p.receipt)?;
+            self.mark_lines_paid(centre, &p.bill.bill_no, &[], &p.receipt.entry_key)?;
+            if let Some(month) = p.advance {
+                self.advance_paid_to(centre, &p.bill.bill_no, &p.receipt.entry_key, month)?;
+            }
+            self.update_bill(centre, &p.bill)?;
+        }
+        Ok(())
+    }
+
     /// A member's paid bill lines as (paying entry key, month), in month order: which
     /// months each entry paid, for statements.
     fn paid_lines_of(
