@@ -80,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit_page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/status", get(status_json))
+        .route("/arrears", get(arrears_page))
+        .route("/api/v1/arrears", get(arrears_json))
         .with_state(state)
 }
 
@@ -241,6 +243,84 @@ async fn audit_page(State(st): State<AppState>) -> Result<Response, WebError> {
         problem_count: r.problem_count,
         problems: r.problems,
     }))
+}
+
+/// One bill in arrears, for staff to follow up (unit-level data only).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArrearLine {
+    /// Bill number.
+    pub bill_no: String,
+    /// Unit (or flexible worker's account) number.
+    pub payer: String,
+    /// Unit name.
+    pub payer_name: String,
+    /// Month, YYYY-MM.
+    pub month: String,
+    /// Due date.
+    pub due_on: String,
+    /// Working days past due.
+    pub overdue_days: i64,
+    /// Owed, yuan.
+    pub outstanding: String,
+    /// Held in suspense, yuan.
+    pub held: String,
+    /// Reminders sent.
+    pub reminders: usize,
+}
+
+fn load_arrears(store: &dyn Store, centre: &str) -> Result<(String, Vec<ArrearLine>), AppError> {
+    let calendar =
+        anju_domain::calendar::BusinessCalendar::cn().map_err(|e| AppError::Invalid {
+            field: "calendar",
+            value: String::new(),
+            rule: e.to_string(),
+        })?;
+    let business = store
+        .begin_read()?
+        .centre(centre)?
+        .map(|c| c.business_date.to_string())
+        .unwrap_or_default();
+    let rows = anju_app::remittance::arrears(store, centre, &calendar)?
+        .into_iter()
+        .map(|a| ArrearLine {
+            bill_no: a.bill.bill_no,
+            // A flexible worker's bill names a person: show only the account number.
+            payer_name: if a.bill.kind == anju_store::collection::BillKind::Voluntary {
+                String::new()
+            } else {
+                a.payer_name
+            },
+            payer: a.bill.payer,
+            month: a.bill.month.to_string(),
+            due_on: a.bill.due_on.to_string(),
+            overdue_days: a.overdue_days,
+            outstanding: a.outstanding.plain(),
+            held: a.held.plain(),
+            reminders: a.reminders,
+        })
+        .collect();
+    Ok((business, rows))
+}
+
+#[derive(Template)]
+#[template(path = "arrears.html")]
+struct ArrearsPage {
+    business_date: String,
+    rows: Vec<ArrearLine>,
+}
+
+async fn arrears_page(State(st): State<AppState>) -> Result<Response, WebError> {
+    let (business_date, rows) =
+        blocking(move || load_arrears(st.store.as_ref(), &st.centre)).await?;
+    Ok(render(&ArrearsPage {
+        business_date,
+        rows,
+    }))
+}
+
+async fn arrears_json(State(st): State<AppState>) -> Result<Json<Vec<ArrearLine>>, WebError> {
+    let (_, rows) = blocking(move || load_arrears(st.store.as_ref(), &st.centre)).await?;
+    Ok(Json(rows))
 }
 
 /// Serves `state` on `listener` until the process is stopped.

@@ -165,6 +165,18 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         "{body}"
     );
     assert!(body.contains("\"members\":1271"), "{body}");
+    let (status, body) = get(&addr, "/api/v1/arrears");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("\"outstanding\":\"70057.52\"") && body.contains("\"held\":\"67774.99\""),
+        "one unit unpaid, one half paid: {body}"
+    );
+    let (status, body) = get(&addr, "/arrears");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("欠缴单位") && body.contains("HJ000000000486"),
+        "{body}"
+    );
     let (status, body) = get(&addr, "/audit");
     assert_eq!(status, 200);
     assert!(body.contains("全部通过"), "{body}");
