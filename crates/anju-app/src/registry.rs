@@ -265,6 +265,47 @@ pub fn open_member(
     Ok(out)
 }
 
+/// Refuses a second personal account for the same person (REG Art. 13), naming the first.
+fn ensure_no_account(tx: &mut dyn StoreTx, centre: &str, id_card: &IdCard) -> Result<(), AppError> {
+    if let Some(existing) = tx.member_by_id_number(centre, id_card.as_str())? {
+        return Err(invalid(
+            "id_card",
+            &id_card.masked(),
+            &format!(
+                "already has personal account {} (status {}); one account per person — hire or unseal that account instead",
+                existing.account_no, existing.status
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Numbers, stores and opens a new personal account (`201.<account>`) with its opening
+/// event; `row.account_no` is filled in here.
+fn create_account(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    mut row: MemberRow,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    let centre = c.code.as_str();
+    row.account_no = format!("{}{:08}", &centre[..6], tx.count_members(centre)? + 1);
+    tx.insert_member(centre, &row)?;
+    open_subaccount(tx, centre, "201", &row.account_no, c.business_date)?;
+    let change = opening(row.status, c.business_date, reason);
+    record_event(
+        tx,
+        centre,
+        &format!("member:{}", row.account_no),
+        &change,
+        stamp,
+        now,
+    )?;
+    Ok(row)
+}
+
 /// [`open_member`] inside the caller's transaction (a roster import opens many at once).
 pub(crate) fn open_member_in(
     tx: &mut dyn StoreTx,
@@ -279,46 +320,25 @@ pub(crate) fn open_member_in(
     new.id_card
         .ensure_born_by(c.business_date)
         .map_err(|e| invalid("id_card", &new.id_card.masked(), &e.to_string()))?;
-    if let Some(existing) = tx.member_by_id_number(centre, new.id_card.as_str())? {
-        return Err(invalid(
-            "id_card",
-            &new.id_card.masked(),
-            &format!(
-                "already has personal account {} (status {}); one account per person — hire or unseal that account instead",
-                existing.account_no, existing.status
-            ),
-        ));
-    }
+    ensure_no_account(tx, centre, &new.id_card)?;
     let unit = hiring_unit(tx, centre, &new.unit_no)?;
     let rule = policy
         .contribution_on(c.business_date)
         .map_err(|e| invalid("policy", "", &e.to_string()))?;
     let (base, notice) = base_from_wage(new.wage, rule).map_err(rule_err)?;
-    let account_no = format!("{}{:08}", &centre[..6], tx.count_members(centre)? + 1);
-    let status = MemberStatus::opened();
     let row = MemberRow {
-        account_no: account_no.clone(),
+        account_no: String::new(),
         id_number: new.id_card.as_str().to_owned(),
         name,
         unit_no: Some(unit.unit_no),
         base,
-        status: status.status,
+        status: MemberStatus::opened().status,
         before_freeze: None,
         opened_on: c.business_date,
         paid_to: None,
         flexible_ratio: None,
     };
-    tx.insert_member(centre, &row)?;
-    open_subaccount(tx, centre, "201", &account_no, c.business_date)?;
-    let change = opening(status.status, c.business_date, "个人账户设立");
-    record_event(
-        tx,
-        centre,
-        &format!("member:{account_no}"),
-        &change,
-        stamp,
-        now,
-    )?;
+    let row = create_account(tx, c, row, "个人账户设立", stamp, now)?;
     Ok((row, notice))
 }
 
@@ -593,41 +613,20 @@ pub fn open_flexible(
         ));
     }
     let base = anju_domain::collection::check_base(new.base, rule).map_err(rule_err)?;
-    if let Some(existing) = tx.member_by_id_number(centre, new.id_card.as_str())? {
-        return Err(invalid(
-            "id_card",
-            &new.id_card.masked(),
-            &format!(
-                "already has personal account {} (status {}); one account per person",
-                existing.account_no, existing.status
-            ),
-        ));
-    }
-    let account_no = format!("{}{:08}", &centre[..6], tx.count_members(centre)? + 1);
-    let status = MemberStatus::opened();
+    ensure_no_account(tx.as_mut(), centre, &new.id_card)?;
     let row = MemberRow {
-        account_no: account_no.clone(),
+        account_no: String::new(),
         id_number: new.id_card.as_str().to_owned(),
         name,
         unit_no: None,
         base,
-        status: status.status,
+        status: MemberStatus::opened().status,
         before_freeze: None,
         opened_on: c.business_date,
         paid_to: None,
         flexible_ratio: Some(new.ratio),
     };
-    tx.insert_member(centre, &row)?;
-    open_subaccount(tx.as_mut(), centre, "201", &account_no, c.business_date)?;
-    let change = opening(status.status, c.business_date, "灵活就业人员开户");
-    record_event(
-        tx.as_mut(),
-        centre,
-        &format!("member:{account_no}"),
-        &change,
-        stamp,
-        now,
-    )?;
+    let row = create_account(tx.as_mut(), &c, row, "灵活就业人员开户", stamp, now)?;
     tx.commit()?;
     Ok(row)
 }

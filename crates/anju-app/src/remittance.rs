@@ -866,25 +866,37 @@ fn after_lines_paid(
         bill.paid_on = Some(c.business_date);
         tx.update_bill(centre, bill)?;
         if bill.kind != BillKind::Voluntary {
-            let mut unit = unit_of(tx, centre, &bill.payer)?;
-            if unit.status == anju_domain::codes::UnitAccountStatus::Opened {
-                let (after, change) = UnitStatus(unit.status)
-                    .first_payment(c.business_date)
-                    .map_err(|e| rule_err("unit", e))?;
-                unit.status = after.0;
-                tx.update_unit(centre, &unit)?;
-                crate::registry::record_event(
-                    tx,
-                    centre,
-                    &format!("unit:{}", unit.unit_no),
-                    &change,
-                    stamp,
-                    now,
-                )?;
-            }
+            first_payment(tx, c, &bill.payer, stamp, now)?;
         }
     }
     Ok(())
+}
+
+/// A unit that was only opened becomes normal with its first paid bill (event 01).
+fn first_payment(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    unit_no: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let mut unit = unit_of(tx, &c.code, unit_no)?;
+    if unit.status != anju_domain::codes::UnitAccountStatus::Opened {
+        return Ok(());
+    }
+    let (after, change) = UnitStatus(unit.status)
+        .first_payment(c.business_date)
+        .map_err(|e| rule_err("unit", e))?;
+    unit.status = after.0;
+    tx.update_unit(&c.code, &unit)?;
+    crate::registry::record_event(
+        tx,
+        &c.code,
+        &format!("unit:{}", unit.unit_no),
+        &change,
+        stamp,
+        now,
+    )
 }
 
 /// Sets a member's 缴至年月 to the end of the first unbroken run of paid months.
@@ -1010,22 +1022,7 @@ pub fn pay_bills_in(
     first_payers.sort_unstable();
     first_payers.dedup();
     for payer in first_payers {
-        let mut unit = unit_of(tx, centre, &payer)?;
-        if unit.status == anju_domain::codes::UnitAccountStatus::Opened {
-            let (after, change) = UnitStatus(unit.status)
-                .first_payment(c.business_date)
-                .map_err(|e| rule_err("unit", e))?;
-            unit.status = after.0;
-            tx.update_unit(centre, &unit)?;
-            crate::registry::record_event(
-                tx,
-                centre,
-                &format!("unit:{}", unit.unit_no),
-                &change,
-                stamp,
-                now,
-            )?;
-        }
+        first_payment(tx, &c, &payer, stamp, now)?;
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: recorded");
     Ok(out)

@@ -110,6 +110,25 @@ fn raw_member(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawMember> {
     })
 }
 
+const UNIT_COLUMNS: &str = "unit_no, credit_code, name, address, legal_rep, payday, \
+    bank_code, unit_ratio, member_ratio, status, opened_on";
+
+fn raw_unit(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawUnit> {
+    Ok(RawUnit {
+        unit_no: r.get(0)?,
+        credit_code: r.get(1)?,
+        name: r.get(2)?,
+        address: r.get(3)?,
+        legal_rep: r.get(4)?,
+        payday: r.get(5)?,
+        bank_code: r.get(6)?,
+        unit_ratio: r.get(7)?,
+        member_ratio: r.get(8)?,
+        status: r.get(9)?,
+        opened_on: r.get(10)?,
+    })
+}
+
 /// A SQLite database file.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -507,29 +526,12 @@ impl SqliteTx<'_> {
         centre: &str,
         value: &str,
     ) -> Result<Option<UnitRow>, StoreError> {
-        let sql = format!(
-            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
-                unit_ratio, member_ratio, status, opened_on
-             FROM units WHERE centre_code = ?1 AND {column} = ?2"
-        );
+        let sql =
+            format!("SELECT {UNIT_COLUMNS} FROM units WHERE centre_code = ?1 AND {column} = ?2");
         let raw = self
             .g
             .conn
-            .query_row(&sql, params![centre, value], |r| {
-                Ok(RawUnit {
-                    unit_no: r.get(0)?,
-                    credit_code: r.get(1)?,
-                    name: r.get(2)?,
-                    address: r.get(3)?,
-                    legal_rep: r.get(4)?,
-                    payday: r.get(5)?,
-                    bank_code: r.get(6)?,
-                    unit_ratio: r.get(7)?,
-                    member_ratio: r.get(8)?,
-                    status: r.get(9)?,
-                    opened_on: r.get(10)?,
-                })
-            })
+            .query_row(&sql, params![centre, value], raw_unit)
             .optional()
             .map_err(db_err)?;
         raw.map(RawUnit::decode).transpose()
@@ -1768,31 +1770,11 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn units_all(&mut self, centre: &str) -> Result<Vec<UnitRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
-                    unit_ratio, member_ratio, status, opened_on
-                 FROM units WHERE centre_code = ?1 ORDER BY unit_no",
-            )
-            .map_err(db_err)?;
+        let sql =
+            format!("SELECT {UNIT_COLUMNS} FROM units WHERE centre_code = ?1 ORDER BY unit_no");
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
         let raws: Vec<RawUnit> = stmt
-            .query_map([centre], |r| {
-                Ok(RawUnit {
-                    unit_no: r.get(0)?,
-                    credit_code: r.get(1)?,
-                    name: r.get(2)?,
-                    address: r.get(3)?,
-                    legal_rep: r.get(4)?,
-                    payday: r.get(5)?,
-                    bank_code: r.get(6)?,
-                    unit_ratio: r.get(7)?,
-                    member_ratio: r.get(8)?,
-                    status: r.get(9)?,
-                    opened_on: r.get(10)?,
-                })
-            })
+            .query_map([centre], raw_unit)
             .and_then(|rows| rows.collect())
             .map_err(db_err)?;
         raws.into_iter().map(RawUnit::decode).collect()
