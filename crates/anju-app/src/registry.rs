@@ -754,3 +754,175 @@ pub fn adjust_bases(
     tx.commit()?;
     Ok(out)
 }
+
+/// Birth date digits (YYYYMMDD) of an 18- or 15-digit resident ID number as stored.
+fn birth_digits(id_number: &str) -> Option<String> {
+    match id_number.len() {
+        18 => id_number.get(6..14).map(str::to_owned),
+        15 => id_number.get(6..12).map(|d| format!("19{d}")),
+        _ => None,
+    }
+}
+
+/// What a merger did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// The surviving account.
+    pub kept: MemberRow,
+    /// Interest to date paid on the duplicate before it closed (销户结息).
+    pub interest: Fen,
+    /// Balance moved from the duplicate (principal and that interest).
+    pub moved: Fen,
+}
+
+/// Merges a duplicate personal account found in migrated data (合并) into the member's
+/// surviving account, in one transaction: the duplicate is paid interest to date, its
+/// whole balance moves to the survivor (one entry, 内部转移), it is closed as merged
+/// (GRZHZT 合并销户), and both histories record the merger. The two must be the same
+/// person by name and birth date (the ID numbers differ: a first-generation 15-digit
+/// number or a mistyped one in the old system); money waiting on a bank blocks it.
+#[allow(clippy::too_many_arguments)] // one use case: where, who, what and when
+pub fn merge_accounts(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    keep: &str,
+    duplicate: &str,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<Merged, AppError> {
+    use anju_domain::ledger::{EntryRequest, Leg, TxCode};
+    check_stamp(stamp)?;
+    let reason = text_field("reason", reason, 200)?;
+    if keep == duplicate {
+        return Err(invalid("duplicate", duplicate, "is the account to keep"));
+    }
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let found = |tx: &mut dyn StoreTx, no: &str| -> Result<MemberRow, AppError> {
+        tx.member(centre, no)?.ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {no}"),
+        })
+    };
+    let mut kept = found(tx.as_mut(), keep)?;
+    let mut dup = found(tx.as_mut(), duplicate)?;
+    if kept.name.trim() != dup.name.trim()
+        || birth_digits(&kept.id_number).is_none()
+        || birth_digits(&kept.id_number) != birth_digits(&dup.id_number)
+    {
+        return Err(invalid(
+            "duplicate",
+            duplicate,
+            &format!(
+                "is not the same person as {keep}: name and birth date must match ({} / {})",
+                kept.name, dup.name
+            ),
+        ));
+    }
+    let kept_status = MemberStatus {
+        status: kept.status,
+        before_freeze: kept.before_freeze,
+    };
+    if !kept_status.may_receive() {
+        return Err(invalid(
+            "keep",
+            keep,
+            &format!(
+                "account is {}; it cannot receive the merged balance",
+                kept.status
+            ),
+        ));
+    }
+    let (after, change) = MemberStatus {
+        status: dup.status,
+        before_freeze: dup.before_freeze,
+    }
+    .close(
+        c.business_date,
+        CloseCause::Merger,
+        &format!("合并至 {keep}：{reason}"),
+    )
+    .map_err(rule_err)?;
+    let dup_no = AccountNo::sub("201", duplicate)
+        .map_err(|e| invalid("duplicate", duplicate, &e.to_string()))?;
+    let pending = tx
+        .load_accounts(centre, std::slice::from_ref(&dup_no))?
+        .pop()
+        .map_or(Fen::ZERO, |a| a.pending_out);
+    if pending.fen() > 0 {
+        return Err(invalid(
+            "duplicate",
+            duplicate,
+            &format!("{pending} is waiting on a bank; merge once it is settled"),
+        ));
+    }
+    let (interest, _) = crate::interest::post_closing_interest_in(
+        tx.as_mut(),
+        centre,
+        policy,
+        duplicate,
+        &format!("merge-int:{duplicate}"),
+        stamp,
+        now,
+    )?;
+    let balance = tx
+        .load_accounts(centre, std::slice::from_ref(&dup_no))?
+        .pop()
+        .map_or(Fen::ZERO, |a| a.balance);
+    if balance.fen() > 0 {
+        let keep_no =
+            AccountNo::sub("201", keep).map_err(|e| invalid("keep", keep, &e.to_string()))?;
+        crate::ledger::post_in(
+            tx.as_mut(),
+            centre,
+            vec![EntryRequest::posted(
+                format!("merge:{duplicate}"),
+                TxCode::InternalTransfer,
+                c.business_date,
+                c.business_date,
+                vec![Leg::debit(dup_no, balance), Leg::credit(keep_no, balance)],
+                format!("合并 {duplicate} → {keep}"),
+                stamp.clone(),
+            )],
+            now,
+        )?;
+    }
+    dup.status = after.status;
+    dup.before_freeze = None;
+    dup.unit_no = None;
+    tx.update_member(centre, &dup)?;
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("member:{duplicate}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    if dup.paid_to > kept.paid_to {
+        kept.paid_to = dup.paid_to;
+        tx.update_member(centre, &kept)?;
+    }
+    let note = StatusChange {
+        date: c.business_date,
+        business: CollectionBusinessType::InternalTransfer,
+        from: kept.status,
+        to: kept.status,
+        reason: format!("合并 {duplicate}（余额 {balance}，含销户结息 {interest}）：{reason}"),
+    };
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("member:{keep}"),
+        &note,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(Merged {
+        kept,
+        interest,
+        moved: balance,
+    })
+}

@@ -8,8 +8,8 @@
 use anju_app::interest::{interest_to_date, post_closing_interest_in, settle_interest};
 use anju_app::ledger::{audit, open_accounts, open_centre, set_business_date};
 use anju_app::registry::{
-    MemberAct, NewFlexible, NewMember, NewUnit, change_member, open_flexible, open_member,
-    register_unit,
+    MemberAct, NewFlexible, NewMember, NewUnit, change_member, merge_accounts, open_flexible,
+    open_member, register_unit,
 };
 use anju_app::remittance::{
     Payment, PaymentOutcome, allocate_suspense, confirm_bill, generate_bill, generate_month,
@@ -438,6 +438,85 @@ fn settlement_after_later_value_dates_is_refused() {
         // And a year whose end has not come is refused too.
         let err = settle_interest(s, C, &p, 2027, &Stamp::system("interest"), now()).unwrap_err();
         assert!(err.to_string().contains("has not reached"), "{err}");
+        assert!(audit(s, C).unwrap().is_clean());
+    });
+}
+
+#[test]
+fn a_duplicate_account_is_merged_with_its_interest_and_history() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = policy();
+        let cal = BusinessCalendar::cn().unwrap();
+        let (u, _) = setup(s, &p, "2026-02-02", &[]);
+        // The old system opened the same person twice under two ID numbers.
+        let open = |first17: &str| {
+            open_member(
+                s,
+                C,
+                &p,
+                NewMember {
+                    id_card: IdCard::with_check_char(first17).unwrap(),
+                    name: "王一".into(),
+                    unit_no: u.clone(),
+                    wage: yuan("5000.00"),
+                },
+                &clerk(),
+                now(),
+            )
+            .unwrap()
+            .0
+            .account_no
+        };
+        let keep = open("33080219900101001");
+        let dup = open("33080219900101011");
+        set_business_date(s, C, d("2026-03-10")).unwrap();
+        let b = generate_bill(s, C, &p, &cal, &u, ym("2026-03")).unwrap();
+        confirm_bill(s, C, &b.bill.bill_no).unwrap();
+        pay(s, &b.bill.bill_no, "S1", "2400.00").unwrap();
+        // Someone else (another name) is refused.
+        let other = {
+            let (m, _) = open_member(
+                s,
+                C,
+                &p,
+                NewMember {
+                    id_card: IdCard::with_check_char("33080219900101021").unwrap(),
+                    name: "王二".into(),
+                    unit_no: u.clone(),
+                    wage: yuan("5000.00"),
+                },
+                &clerk(),
+                now(),
+            )
+            .unwrap();
+            m.account_no
+        };
+        let err =
+            merge_accounts(s, C, &p, &keep, &other, "迁移重复户", &clerk(), now()).unwrap_err();
+        assert!(err.to_string().contains("not the same person"), "{err}");
+        // On 2026-04-10: interest to date on the duplicate, 1,200.00 × 31 days
+        // (03-10 … 04-09) × 1.5 % / 360 = 1.55, then everything moves.
+        set_business_date(s, C, d("2026-04-10")).unwrap();
+        let m = merge_accounts(s, C, &p, &keep, &dup, "迁移重复户", &clerk(), now()).unwrap();
+        assert_eq!((m.interest, m.moved), (Fen::new(155), Fen::new(120_155)));
+        assert_eq!(
+            account(s, &format!("201.{keep}")).balance,
+            Fen::new(240_155)
+        );
+        assert_eq!(account(s, &format!("201.{dup}")).balance, Fen::ZERO);
+        {
+            let mut tx = s.begin_read().unwrap();
+            let d = tx.member(C, &dup).unwrap().unwrap();
+            assert_eq!(
+                d.status,
+                anju_domain::codes::PersonalAccountStatus::ClosedByMerger
+            );
+            let kept_events = tx.events(C, &format!("member:{keep}")).unwrap();
+            assert!(kept_events.last().unwrap().reason.contains(&dup));
+        }
+        // Twice: the duplicate is closed now.
+        assert!(merge_accounts(s, C, &p, &keep, &dup, "迁移重复户", &clerk(), now()).is_err());
         assert!(audit(s, C).unwrap().is_clean());
     });
 }
