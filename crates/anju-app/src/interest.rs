@@ -230,12 +230,15 @@ pub fn settle_interest(
     };
     let basis = policy.interest().day_count_basis;
     let mut credits: Vec<Leg> = Vec::new();
-    for a in &accounts {
+    // Member accounts the entries will not touch (closed, or no interest): rolled apart.
+    let mut untouched: Vec<usize> = Vec::new();
+    for (i, a) in accounts.iter().enumerate() {
         if a.no.is_control() || a.accrual_from >= start {
             continue;
         }
         let Some(key) = a.no.sub_key() else { continue };
         if closed.contains(key) {
+            untouched.push(i);
             continue;
         }
         let pieces = pieces_for(a, start, policy, history.get(a.no.as_str()))?;
@@ -243,6 +246,8 @@ pub fn settle_interest(
             .map_err(|e| invalid("interest", a.no.to_string(), e.to_string()))?;
         if interest.fen() > 0 {
             credits.push(Leg::credit(a.no.clone(), interest));
+        } else {
+            untouched.push(i);
         }
     }
     let total = Fen::new(credits.iter().map(|l| l.amount.fen()).sum());
@@ -287,15 +292,9 @@ pub fn settle_interest(
         let mut roll_mut = roll;
         post_in_then(tx.as_mut(), centre, requests, now, &mut roll_mut)?;
         tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: posted");
-        let credited_set: std::collections::HashSet<&str> =
-            credits.iter().map(|l| l.account.as_str()).collect();
-        let mut rolled = Vec::new();
-        for a in &accounts {
-            if a.no.is_control() || a.accrual_from >= start || credited_set.contains(a.no.as_str())
-            {
-                continue;
-            }
-            let mut a = a.clone();
+        let mut rolled = Vec::with_capacity(untouched.len());
+        for i in untouched {
+            let mut a = accounts[i].clone();
             roll(&mut a)?;
             rolled.push(a);
         }
