@@ -640,9 +640,9 @@ fn pay_context(
         .map(|l| l.account_no.clone())
         .collect();
     for a in missing {
-        if !members.contains_key(&a) {
-            let m = member_of(tx, centre, &a)?;
-            members.insert(a, m);
+        if let std::collections::hash_map::Entry::Vacant(e) = members.entry(a) {
+            let m = member_of(tx, centre, e.key())?;
+            e.insert(m);
         }
     }
     let suspense: Vec<AccountNo> = payers

@@ -16,9 +16,10 @@
 //! **Transactions** are `READ COMMITTED`; [`StoreTx::lock_centre`] takes the centre row
 //! `FOR UPDATE`, which serialises postings per centre. The methods that can break a
 //! uniqueness rule (`insert_centre`, `insert_accounts`, `insert_entries`, the registry's
-//! and remittance's `insert_*`, `append_event`, `replace_bill_lines`) and the bulk
-//! `save_accounts` run under a savepoint, so each is all-or-nothing and a `Conflict` or
-//! `NotFound` leaves the transaction usable (as in SQLite). `insert_bill`, called thousands
+//! and remittance's `insert_*`, `append_event`, `replace_bill_lines`), the bulk
+//! `save_accounts`, `insert_bills` and `record_full_payments` run under a savepoint, so
+//! each is all-or-nothing and a `Conflict` or `NotFound` leaves the transaction usable
+//! (as in SQLite). `insert_bill`, called thousands
 //! of times in one transaction, instead inserts its bill row with `ON CONFLICT DO NOTHING`
 //! and reports a taken number or month without an error. Any other server error aborts
 //! the PostgreSQL transaction; `commit` then fails instead of silently rolling back.
@@ -27,7 +28,17 @@
 //! binary `COPY` straight into their tables, and `save_accounts` copies the figures into a
 //! temporary staging table and applies them with one `UPDATE … FROM`. Bill lines go in
 //! as one array per column through `unnest`, one statement per bill (with its bill row).
-//! Lookups by many keys use `= ANY($2)` with an array parameter, in chunks.
+//! Lookups by many keys use `= ANY($2)` with an array parameter, in chunks. The monthly
+//! remittance batch (`tx/batch.rs`) overrides the trait's looping `insert_bills` and
+//! `record_full_payments`: all bills in one `INSERT … FROM unnest(…)` and their lines by
+//! binary `COPY`; all receipts in one statement, every line marked and every member's
+//! 缴至年月 moved in one more, every bill saved in a third — each batch under one
+//! savepoint, with the loop's result and its `Conflict`/`NotFound`, the transaction still
+//! usable after one. Statements that join or group a whole centre's rows run with a larger
+//! `work_mem` (local to the transaction), and `bill_lines` and `members` leave room on
+//! their pages (migration 4, `fillfactor`) so paying a month rewrites their rows in place
+//! (HOT) instead of inserting into every index. Statements slower than 20 ms are logged
+//! at debug level (`RUST_LOG=anju_store_postgres=debug`).
 
 mod copy;
 mod rows;
@@ -58,6 +69,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "remittance",
         include_str!("../migrations/0003_remittance.sql"),
+    ),
+    (
+        4,
+        "hot updates",
+        include_str!("../migrations/0004_hot_updates.sql"),
     ),
 ];
 

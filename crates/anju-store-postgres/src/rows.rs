@@ -45,6 +45,24 @@ macro_rules! member_columns {
 }
 pub(crate) use member_columns;
 
+/// The `units` columns `PgConn::unit_of` reads, in order.
+macro_rules! unit_columns {
+    () => {
+        "unit_no, credit_code, name, address, legal_rep, payday, bank_code, unit_ratio, \
+         member_ratio, status, opened_on::text"
+    };
+}
+pub(crate) use unit_columns;
+
+/// The `bill_lines` columns `PgConn::bill_line_of` reads, in order.
+macro_rules! bill_line_columns {
+    () => {
+        "bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen, notice, \
+         paid_entry"
+    };
+}
+pub(crate) use bill_line_columns;
+
 /// The `bills` columns `PgConn::bill_from` reads, in order.
 macro_rules! bill_columns {
     () => {

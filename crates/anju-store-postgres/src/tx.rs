@@ -1,17 +1,20 @@
 //! A pooled connection with its statement cache, and the transaction that holds one: the
 //! [`StoreTx`] methods, mirroring the SQLite store method by method.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use anju_domain::codes::PersonalAccountStatus;
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_store::collection::{
-    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun,
-    RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, RawBill, RawBillLine,
+    RawInterestRun, RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow,
+    parse_month,
 };
 use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
@@ -25,10 +28,12 @@ use postgres::{Client, Row, Statement};
 
 use crate::copy::CopyRows;
 use crate::rows::{
-    account_columns, account_from_row, bill_columns, entry_columns, entry_from_row, leg_columns,
-    leg_from_row, member_columns, receipt_columns,
+    account_columns, account_from_row, bill_columns, bill_line_columns, entry_columns,
+    entry_from_row, leg_columns, leg_from_row, member_columns, receipt_columns, unit_columns,
 };
 use crate::{PostgresStore, pg_err};
+
+mod batch;
 
 /// Above this many accounts, `load_accounts` scans the centre instead of looking them up
 /// (as the SQLite store does).
@@ -41,6 +46,9 @@ const LINE_CHUNK: usize = 5_000;
 const BULK_ROWS: usize = 64;
 /// Bytes of COPY data encoded before they are handed to the connection.
 const COPY_CHUNK: usize = 256 * 1024;
+/// `work_mem` for the statements that join or group a whole centre's accounts, lines or
+/// members at once (the server's default, 4 MB, spills them to temporary files).
+const BULK_WORK_MEM: &str = "64MB";
 
 type Params<'p> = [&'p (dyn ToSql + Sync)];
 
@@ -70,6 +78,18 @@ fn copy_write_err(e: std::io::Error) -> StoreError {
     match e.into_inner().map(|b| b.downcast::<postgres::Error>()) {
         Some(Ok(pe)) => pg_err(&pe),
         _ => database(format!("COPY: {text}")),
+    }
+}
+
+/// Statements slower than this are logged (at debug level, target `anju_store_postgres`).
+const SLOW: Duration = Duration::from_millis(20);
+
+/// Logs a statement that took [`SLOW`] or longer, by its first words.
+fn slow(sql: &str, t0: Instant) {
+    let took = t0.elapsed();
+    if took >= SLOW {
+        let words: Vec<&str> = sql.split_whitespace().take(8).collect();
+        tracing::debug!(ms = took.as_millis() as u64, sql = %words.join(" "), "slow statement");
     }
 }
 
@@ -122,18 +142,17 @@ impl<'a> LineArrays<'a> {
 
 /// Refuses lines that repeat a (bill, line number) before anything is written, worded as
 /// the unique violation would be (and as SQLite words it), so the transaction stays usable.
-fn check_line_nos(lines: &[BillLineRow]) -> Result<(), StoreError> {
-    let ordered = lines
-        .windows(2)
-        .all(|w| (&w[0].bill_no, w[0].line_no) < (&w[1].bill_no, w[1].line_no));
+fn check_line_nos<L: Borrow<BillLineRow>>(lines: &[L]) -> Result<(), StoreError> {
+    fn key<L: Borrow<BillLineRow>>(l: &L) -> (&str, i64) {
+        let l = l.borrow();
+        (l.bill_no.as_str(), l.line_no)
+    }
+    let ordered = lines.windows(2).all(|w| key(&w[0]) < key(&w[1]));
     if ordered {
         return Ok(());
     }
     let mut seen = HashSet::with_capacity(lines.len());
-    if lines
-        .iter()
-        .all(|l| seen.insert((l.bill_no.as_str(), l.line_no)))
-    {
+    if lines.iter().all(|l| seen.insert(key(l))) {
         return Ok(());
     }
     Err(StoreError::Conflict {
@@ -171,17 +190,26 @@ impl PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        track(&mut self.failed, self.client.batch_execute(sql))
+        let t0 = Instant::now();
+        let r = track(&mut self.failed, self.client.batch_execute(sql));
+        slow(sql, t0);
+        r
     }
 
     fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> Result<u64, StoreError> {
         let st = self.stmt(sql)?;
-        track(&mut self.failed, self.client.execute(&st, params))
+        let t0 = Instant::now();
+        let r = track(&mut self.failed, self.client.execute(&st, params));
+        slow(sql, t0);
+        r
     }
 
     fn query(&mut self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
         let st = self.stmt(sql)?;
-        track(&mut self.failed, self.client.query(&st, params))
+        let t0 = Instant::now();
+        let r = track(&mut self.failed, self.client.query(&st, params));
+        slow(sql, t0);
+        r
     }
 
     fn query_opt(
@@ -207,6 +235,7 @@ impl PgConn {
         mut f: impl FnMut(&Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let st = self.stmt(sql)?;
+        let t0 = Instant::now();
         let mut rows = track(
             &mut self.failed,
             self.client.query_raw(&st, params.iter().copied()),
@@ -214,6 +243,7 @@ impl PgConn {
         while let Some(row) = track(&mut self.failed, rows.next())? {
             f(&row)?;
         }
+        slow(sql, t0);
         Ok(())
     }
 
@@ -224,6 +254,7 @@ impl PgConn {
         items: &[T],
         mut encode: impl FnMut(&mut CopyRows, &T),
     ) -> Result<u64, StoreError> {
+        let t0 = Instant::now();
         let mut writer = track(&mut self.failed, self.client.copy_in(sql))?;
         // Any early return drops the writer, which aborts the COPY and so the transaction.
         self.failed = true;
@@ -240,7 +271,29 @@ impl PgConn {
         writer.write_all(rows.bytes()).map_err(copy_write_err)?;
         let n = writer.finish().map_err(|e| pg_err(&e))?;
         self.failed = false;
+        slow(sql, t0);
         Ok(n)
+    }
+
+    /// Runs `f` with `work_mem` at [`BULK_WORK_MEM`], so a statement that joins or groups
+    /// a whole centre's rows hashes them in memory instead of in temporary files. Only
+    /// inside [`PgConn::atomic`]: the setting is local to the transaction and is put back
+    /// when `f` succeeds; when it fails, rolling back to the savepoint puts it back.
+    fn with_work_mem<T>(
+        &mut self,
+        f: impl FnOnce(&mut PgConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let st =
+            self.stmt("SELECT current_setting('work_mem'), set_config('work_mem', $1, true)")?;
+        let row = track(
+            &mut self.failed,
+            self.client.query_one(&st, &[&BULK_WORK_MEM]),
+        )?;
+        let old: String = column(row.try_get(0))?;
+        let out = f(self)?;
+        let st = self.stmt("SELECT set_config('work_mem', $1, true)")?;
+        track(&mut self.failed, self.client.query_one(&st, &[&old]))?;
+        Ok(out)
     }
 
     /// Runs `f` under a savepoint: if it fails, its writes are undone and the transaction
@@ -606,18 +659,25 @@ impl PgConn {
                 },
             )?;
             // Not a cached statement: the staging table is new each time.
-            let updated = track(
-                &mut s.failed,
-                s.client.execute(
-                    "UPDATE ledger_accounts AS a SET balance_fen = s.balance_fen,
-                        pending_out_fen = s.pending_out_fen, pending_in_fen = s.pending_in_fen,
-                        accrual_fen_days = s.accrual_fen_days, accrual_from = s.accrual_from,
-                        last_change = s.last_change, entry_count = s.entry_count
-                     FROM anju_stage_accounts AS s
-                     WHERE a.centre_code = $1 AND a.account_no = s.account_no",
-                    &[&centre],
-                ),
-            )?;
+            let updated = s.with_work_mem(|s| {
+                let t0 = Instant::now();
+                let n = track(
+                    &mut s.failed,
+                    s.client.execute(
+                        "UPDATE ledger_accounts AS a SET balance_fen = s.balance_fen,
+                            pending_out_fen = s.pending_out_fen,
+                            pending_in_fen = s.pending_in_fen,
+                            accrual_fen_days = s.accrual_fen_days,
+                            accrual_from = s.accrual_from, last_change = s.last_change,
+                            entry_count = s.entry_count
+                         FROM anju_stage_accounts AS s
+                         WHERE a.centre_code = $1 AND a.account_no = s.account_no",
+                        &[&centre],
+                    ),
+                );
+                slow("UPDATE ledger_accounts FROM anju_stage_accounts", t0);
+                n
+            })?;
             s.batch("DROP TABLE anju_stage_accounts")?;
             if updated != unique.len() as u64 {
                 // Name the first missing account, as the row-by-row path does.
@@ -1068,7 +1128,11 @@ impl PgConn {
     }
 
     fn unit_from(row: Option<Row>) -> Result<Option<UnitRow>, StoreError> {
-        let Some(r) = row else { return Ok(None) };
+        row.as_ref().map(Self::unit_of).transpose()
+    }
+
+    /// Decodes a row selected with [`unit_columns!`].
+    fn unit_of(r: &Row) -> Result<UnitRow, StoreError> {
         RawUnit {
             unit_no: column(r.try_get(0))?,
             credit_code: column(r.try_get(1))?,
@@ -1083,14 +1147,15 @@ impl PgConn {
             opened_on: column(r.try_get(10))?,
         }
         .decode()
-        .map(Some)
     }
 
     fn unit(&mut self, centre: &str, unit_no: &str) -> Result<Option<UnitRow>, StoreError> {
         let row = self.query_opt(
-            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
-                unit_ratio, member_ratio, status, opened_on::text
-             FROM units WHERE centre_code = $1 AND unit_no = $2",
+            concat!(
+                "SELECT ",
+                unit_columns!(),
+                " FROM units WHERE centre_code = $1 AND unit_no = $2"
+            ),
             &[&centre, &unit_no],
         )?;
         Self::unit_from(row)
@@ -1102,9 +1167,11 @@ impl PgConn {
         code: &str,
     ) -> Result<Option<UnitRow>, StoreError> {
         let row = self.query_opt(
-            "SELECT unit_no, credit_code, name, address, legal_rep, payday, bank_code,
-                unit_ratio, member_ratio, status, opened_on::text
-             FROM units WHERE centre_code = $1 AND credit_code = $2",
+            concat!(
+                "SELECT ",
+                unit_columns!(),
+                " FROM units WHERE centre_code = $1 AND credit_code = $2"
+            ),
             &[&centre, &code],
         )?;
         Self::unit_from(row)
@@ -1662,28 +1729,31 @@ impl PgConn {
 
     fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError> {
         let rows = self.query(
-            "SELECT bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen,
-                notice, paid_entry
-             FROM bill_lines WHERE centre_code = $1 AND bill_no = $2 ORDER BY line_no",
+            concat!(
+                "SELECT ",
+                bill_line_columns!(),
+                " FROM bill_lines WHERE centre_code = $1 AND bill_no = $2 ORDER BY line_no"
+            ),
             &[&centre, &bill_no],
         )?;
-        rows.iter()
-            .map(|r| {
-                RawBillLine {
-                    bill_no: column(r.try_get(0))?,
-                    line_no: column(r.try_get(1))?,
-                    account_no: column(r.try_get(2))?,
-                    name: column(r.try_get(3))?,
-                    month: column(r.try_get(4))?,
-                    base_fen: column(r.try_get(5))?,
-                    unit_fen: column(r.try_get(6))?,
-                    member_fen: column(r.try_get(7))?,
-                    notice: column(r.try_get(8))?,
-                    paid_entry: column(r.try_get(9))?,
-                }
-                .decode()
-            })
-            .collect()
+        rows.iter().map(Self::bill_line_of).collect()
+    }
+
+    /// Decodes a row selected with [`bill_line_columns!`].
+    fn bill_line_of(r: &Row) -> Result<BillLineRow, StoreError> {
+        RawBillLine {
+            bill_no: column(r.try_get(0))?,
+            line_no: column(r.try_get(1))?,
+            account_no: column(r.try_get(2))?,
+            name: column(r.try_get(3))?,
+            month: column(r.try_get(4))?,
+            base_fen: column(r.try_get(5))?,
+            unit_fen: column(r.try_get(6))?,
+            member_fen: column(r.try_get(7))?,
+            notice: column(r.try_get(8))?,
+            paid_entry: column(r.try_get(9))?,
+        }
+        .decode()
     }
 
     fn mark_lines_paid(
@@ -2466,6 +2536,69 @@ impl StoreTx for PgTx<'_> {
         account_no: &str,
     ) -> Result<Vec<(String, YearMonth)>, StoreError> {
         self.conn()?.paid_lines_of(centre, account_no)
+    }
+
+    fn units_all(&mut self, centre: &str) -> Result<Vec<UnitRow>, StoreError> {
+        self.conn()?.units_all(centre)
+    }
+
+    fn members_with_unit(&mut self, centre: &str) -> Result<Vec<MemberRow>, StoreError> {
+        self.conn()?.members_with_unit(centre)
+    }
+
+    fn remittance_bills_of_month(
+        &mut self,
+        centre: &str,
+        month: YearMonth,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        self.conn()?.remittance_bills_of_month(centre, month)
+    }
+
+    /// One statement for the bills and one binary COPY for their lines, under a
+    /// savepoint: on `Conflict` (a bill number or remittance month taken, named as
+    /// `insert_bill` names it) nothing of the batch is written and the transaction stays
+    /// usable.
+    fn insert_bills(
+        &mut self,
+        centre: &str,
+        bills: &[(BillRow, Vec<BillLineRow>)],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_bills(centre, bills)
+    }
+
+    fn bills_by_nos(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillRow>, StoreError> {
+        self.conn()?.bills_by_nos(centre, bill_nos)
+    }
+
+    fn lines_of_bills(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<BillLineRow>, StoreError> {
+        self.conn()?.lines_of_bills(centre, bill_nos)
+    }
+
+    fn receipts_by_keys(
+        &mut self,
+        centre: &str,
+        keys: &[String],
+    ) -> Result<Vec<ReceiptRow>, StoreError> {
+        self.conn()?.receipts_by_keys(centre, keys)
+    }
+
+    /// Three set-wise statements (receipts; lines and 缴至年月; bills) under a savepoint,
+    /// with the loop's result; on `Conflict` or `NotFound` nothing of the batch is written
+    /// and the transaction stays usable.
+    fn record_full_payments(
+        &mut self,
+        centre: &str,
+        payments: &[FullPayment],
+    ) -> Result<(), StoreError> {
+        self.conn()?.record_full_payments(centre, payments)
     }
 
     fn insert_receipt(&mut self, centre: &str, receipt: &ReceiptRow) -> Result<(), StoreError> {

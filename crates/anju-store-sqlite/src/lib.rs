@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "remittance",
         include_str!("../migrations/0003_remittance.sql"),
     ),
+    (
+        4,
+        "hot_updates",
+        include_str!("../migrations/0004_hot_updates.sql"),
+    ),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
