@@ -35,7 +35,7 @@ use crate::AppError;
 use crate::ledger::{Posted, post_in, post_in_then};
 
 /// Most interest credits in one journal entry.
-const CREDITS_PER_ENTRY: usize = 50_000;
+const CREDITS_PER_ENTRY: usize = 10_000;
 /// Entries read per page when splitting 积数 by rate period.
 const SCAN_PAGE: usize = 20_000;
 

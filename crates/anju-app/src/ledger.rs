@@ -207,6 +207,10 @@ pub fn post_batch(
 const PIPELINE_MIN_ENTRIES: usize = 256;
 /// Entries written per store call in a pipelined batch.
 const PIPELINE_CHUNK: usize = 512;
+/// … or this many legs: a few very large entries (the year-end interest) are a pipeline too.
+const PIPELINE_MIN_LEGS: usize = 20_000;
+/// A pipelined chunk is also written once it holds this many legs.
+const PIPELINE_CHUNK_LEGS: usize = 20_000;
 
 /// Where a request's result sits in the output.
 enum Slot {
@@ -435,7 +439,8 @@ pub fn post_in_then(
     };
     let mut slots: Vec<Slot> = Vec::with_capacity(reqs.len());
     let mut new_entries: Vec<SealedEntry> = Vec::new();
-    if reqs.len() < PIPELINE_MIN_ENTRIES {
+    let total_legs: usize = reqs.iter().map(|r| r.legs.len()).sum();
+    if reqs.len() < PIPELINE_MIN_ENTRIES && total_legs < PIPELINE_MIN_LEGS {
         for req in reqs {
             match engine.step(req)? {
                 Step::Replay(e) => slots.push(Slot::Replay(Box::new(e))),
@@ -465,6 +470,7 @@ pub fn post_in_then(
                 engine
             });
             let mut pending: Vec<SealedEntry> = Vec::with_capacity(PIPELINE_CHUNK);
+            let mut pending_legs = 0usize;
             let mut outcome: Result<(), AppError> = Ok(());
             for step in &inbox {
                 match step {
@@ -475,13 +481,15 @@ pub fn post_in_then(
                     Ok(Step::Replay(e)) => slots.push(Slot::Replay(Box::new(e))),
                     Ok(Step::New(sealed)) => {
                         slots.push(Slot::New);
+                        pending_legs += sealed.entry.legs.len();
                         pending.push(sealed);
-                        if pending.len() >= PIPELINE_CHUNK {
+                        if pending.len() >= PIPELINE_CHUNK || pending_legs >= PIPELINE_CHUNK_LEGS {
                             if let Err(e) = tx.insert_entries(centre_code, &pending) {
                                 outcome = Err(e.into());
                                 break;
                             }
                             new_entries.append(&mut pending);
+                            pending_legs = 0;
                         }
                     }
                 }

@@ -443,3 +443,45 @@ fn concurrent_posters_keep_one_chain_and_post_each_key_once() {
         assert_eq!(report.entries, 100);
     });
 }
+
+#[test]
+fn a_few_very_large_entries_are_pipelined_too() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        // 25,000 members and three entries of 9,000–10,000 credits each (the year-end
+        // interest's shape): past the legs threshold, so the engine runs on a worker and
+        // the entries are written in leg-sized chunks.
+        let members: Vec<AccountNo> = (0..25_000).map(|i| a(&format!("201.X{i:05}"))).collect();
+        open_accounts(s, C, &members, d("2026-01-05")).unwrap();
+        let reqs: Vec<EntryRequest> = members
+            .chunks(9_000)
+            .enumerate()
+            .map(|(n, chunk)| {
+                let mut legs: Vec<Leg> = chunk
+                    .iter()
+                    .map(|m| Leg::credit(m.clone(), Fen::new(7)))
+                    .collect();
+                legs.insert(
+                    0,
+                    Leg::debit(a("101.ICBC"), Fen::new(7 * chunk.len() as i64)),
+                );
+                EntryRequest::posted(
+                    format!("BIG{n}"),
+                    TxCode::Remittance,
+                    d("2026-01-05"),
+                    d("2026-01-05"),
+                    legs,
+                    "",
+                    clerk(),
+                )
+            })
+            .collect();
+        let out = post_batch(s, C, reqs, now()).unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(balance(s, "201.X24999").0, 7);
+        assert_eq!(balance(s, "101.ICBC").0, 7 * 25_000);
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
+    });
+}
