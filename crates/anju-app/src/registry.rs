@@ -926,3 +926,115 @@ pub fn merge_accounts(
         moved: balance,
     })
 }
+
+/// Changes to a unit's registered details (单位信息变更); `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct UnitDetails {
+    /// Name.
+    pub name: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Legal representative.
+    pub legal_rep: Option<String>,
+    /// Payday, day of month.
+    pub payday: Option<i32>,
+    /// Collection bank code.
+    pub bank_code: Option<String>,
+    /// Unit and member ratios, changed together (each within the policy in force).
+    pub ratios: Option<(Rate, Rate)>,
+}
+
+/// Changes a unit's details, checked as at registration, and records what changed as a
+/// dated event (99 其他, reason listing old → new). Bills already generated keep their
+/// figures; the next bill uses the new ratios and payday.
+pub fn change_unit_details(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    unit_no: &str,
+    details: UnitDetails,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<UnitRow, AppError> {
+    check_stamp(stamp)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let mut u = tx
+        .unit(centre, unit_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("unit {unit_no}"),
+        })?;
+    let mut changes: Vec<String> = Vec::new();
+    if let Some(name) = &details.name {
+        let v = text_field("name", name, 100)?;
+        changes.push(format!("名称 {} → {v}", u.name));
+        u.name = v;
+    }
+    if let Some(address) = &details.address {
+        let v = text_field("address", address, 200)?;
+        changes.push(format!("地址 {} → {v}", u.address));
+        u.address = v;
+    }
+    if let Some(rep) = &details.legal_rep {
+        let v = text_field("legal_rep", rep, 50)?;
+        changes.push(format!("法定代表人 {} → {v}", u.legal_rep));
+        u.legal_rep = v;
+    }
+    if let Some(payday) = details.payday {
+        if !(1..=31).contains(&payday) {
+            return Err(invalid(
+                "payday",
+                &payday.to_string(),
+                "must be a day of the month, 1-31",
+            ));
+        }
+        changes.push(format!("发薪日 {} → {payday}", u.payday));
+        u.payday = payday;
+    }
+    if let Some(bank) = &details.bank_code {
+        let no =
+            AccountNo::sub("101", bank).map_err(|e| invalid("bank_code", bank, &e.to_string()))?;
+        if tx.load_accounts(centre, &[no])?.is_empty() {
+            return Err(invalid(
+                "bank_code",
+                bank,
+                "is not a commissioned bank of this centre (no fund deposit account 101.<bank>)",
+            ));
+        }
+        changes.push(format!("归集银行 {} → {bank}", u.bank_code));
+        u.bank_code = bank.clone();
+    }
+    if let Some((unit_ratio, member_ratio)) = details.ratios {
+        let rule = policy
+            .contribution_on(c.business_date)
+            .map_err(|e| invalid("policy", "", &e.to_string()))?;
+        check_ratios(unit_ratio, member_ratio, rule).map_err(rule_err)?;
+        changes.push(format!(
+            "缴存比例 {}/{} → {unit_ratio}/{member_ratio}",
+            u.unit_ratio, u.member_ratio
+        ));
+        u.unit_ratio = unit_ratio;
+        u.member_ratio = member_ratio;
+    }
+    if changes.is_empty() {
+        return Err(invalid("details", "", "nothing to change"));
+    }
+    tx.update_unit(centre, &u)?;
+    let change = StatusChange {
+        date: c.business_date,
+        business: CollectionBusinessType::Other,
+        from: u.status,
+        to: u.status,
+        reason: format!("单位信息变更：{}", changes.join("；")),
+    };
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("unit:{unit_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
+    Ok(u)
+}

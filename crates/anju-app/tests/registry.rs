@@ -6,8 +6,8 @@
 
 use anju_app::ledger::{audit, open_accounts, open_centre, set_business_date};
 use anju_app::registry::{
-    MemberAct, NewMember, NewUnit, UnitAct, change_member, change_unit, member_history,
-    open_member, register_unit, unit_history,
+    MemberAct, NewMember, NewUnit, UnitAct, UnitDetails, change_member, change_unit,
+    change_unit_details, member_history, open_member, register_unit, unit_history,
 };
 use anju_domain::codes::{Channel, PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::collection::{BaseNotice, CloseCause};
@@ -388,5 +388,66 @@ fn unit_lifecycle_is_recorded_and_a_unit_with_members_cannot_close() {
             "{}",
             db.backend
         );
+    });
+}
+
+#[test]
+fn unit_details_change_within_the_rules_and_are_recorded() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let p = policy();
+        let u = register_unit(s, C, &p, unit("91330802MA28F0Q135"), &clerk(), now()).unwrap();
+        // A ratio above the bound, an unknown bank, nothing at all: refused, unchanged.
+        let bad = UnitDetails {
+            ratios: Some((Rate::from_percent(13), Rate::from_percent(12))),
+            ..UnitDetails::default()
+        };
+        let err = change_unit_details(s, C, &p, &u.unit_no, bad, &clerk(), now()).unwrap_err();
+        assert!(err.to_string().contains("unit_ratio"), "{err}");
+        let bad = UnitDetails {
+            bank_code: Some("ICBC".into()),
+            address: Some("新地址".into()),
+            ..UnitDetails::default()
+        };
+        assert!(change_unit_details(s, C, &p, &u.unit_no, bad, &clerk(), now()).is_err());
+        assert!(
+            change_unit_details(
+                s,
+                C,
+                &p,
+                &u.unit_no,
+                UnitDetails::default(),
+                &clerk(),
+                now()
+            )
+            .is_err()
+        );
+        let changed = change_unit_details(
+            s,
+            C,
+            &p,
+            &u.unit_no,
+            UnitDetails {
+                address: Some("衢州市柯城区新桥街8号".into()),
+                payday: Some(15),
+                ratios: Some((Rate::from_percent(10), Rate::from_percent(8))),
+                ..UnitDetails::default()
+            },
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            (changed.payday, changed.unit_ratio),
+            (15, Rate::from_percent(10))
+        );
+        let mut tx = s.begin_read().unwrap();
+        assert_eq!(tx.unit(C, &u.unit_no).unwrap().unwrap(), changed);
+        let events = tx.events(C, &format!("unit:{}", u.unit_no)).unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.business.code(), "99");
+        assert!(last.reason.contains("发薪日 10 → 15"), "{}", last.reason);
+        assert_eq!(events.len(), 2, "the refused changes left no event");
     });
 }
