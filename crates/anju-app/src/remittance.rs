@@ -1613,3 +1613,73 @@ pub fn voluntary_bill(
 pub fn month_of(date: Date) -> YearMonth {
     YearMonth::of(date)
 }
+
+/// A unit with members due for a month whose bill was never made (未生成清册): missing
+/// payment, shown beside the unpaid bills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingBill {
+    /// The unit.
+    pub unit_no: String,
+    /// Its name.
+    pub unit_name: String,
+    /// The month.
+    pub month: YearMonth,
+    /// When it was due.
+    pub due_on: Date,
+    /// Members due for the month.
+    pub members_due: usize,
+}
+
+/// Units that may remit, have members due for a month whose due date has passed (the
+/// business month or the one before) and have no bill for it.
+pub fn missing_bills(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<MissingBill>, AppError> {
+    let mut tx = store.begin_read()?;
+    let c = tx.centre(centre)?.ok_or_else(|| AppError::NotFound {
+        what: format!("centre {centre}"),
+    })?;
+    let units = tx.units_all(centre)?;
+    let mut rosters: HashMap<String, Vec<MemberRow>> = HashMap::new();
+    for m in tx.members_with_unit(centre)? {
+        if let Some(u) = m.unit_no.clone() {
+            rosters.entry(u).or_default().push(m);
+        }
+    }
+    let current = YearMonth::of(c.business_date);
+    let mut out = Vec::new();
+    for month in [current.plus(-1), Some(current)].into_iter().flatten() {
+        let rule = contribution_rule(policy, month)?;
+        let billed: std::collections::HashSet<String> = tx
+            .remittance_bills_of_month(centre, month)?
+            .into_iter()
+            .map(|b| b.payer)
+            .collect();
+        for u in &units {
+            if !UnitStatus(u.status).may_remit() || billed.contains(&u.unit_no) {
+                continue;
+            }
+            let due = remittance_due(month, u.payday, rule, calendar)
+                .map_err(|e| rule_err("month", e))?;
+            if due >= c.business_date {
+                continue;
+            }
+            let members_due = rosters
+                .get(&u.unit_no)
+                .map_or(0, |r| r.iter().filter(|m| billable(m, month)).count());
+            if members_due > 0 {
+                out.push(MissingBill {
+                    unit_no: u.unit_no.clone(),
+                    unit_name: u.name.clone(),
+                    month,
+                    due_on: due,
+                    members_due,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

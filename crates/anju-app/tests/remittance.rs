@@ -13,7 +13,7 @@ use anju_app::registry::{
 };
 use anju_app::remittance::{
     Payment, PaymentOutcome, allocate_suspense, confirm_bill, generate_bill, generate_month,
-    pay_bill, voluntary_bill,
+    missing_bills, pay_bill, voluntary_bill,
 };
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
@@ -518,5 +518,36 @@ fn a_duplicate_account_is_merged_with_its_interest_and_history() {
         // Twice: the duplicate is closed now.
         assert!(merge_accounts(s, C, &p, &keep, &dup, "迁移重复户", &clerk(), now()).is_err());
         assert!(audit(s, C).unwrap().is_clean());
+    });
+}
+
+#[test]
+fn a_month_never_billed_shows_as_missing() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = policy();
+        let cal = BusinessCalendar::cn().unwrap();
+        let (u, _) = setup(s, &p, "2026-02-02", &["5000.00", "6000.00"]);
+        // March's payday is the 10th, due 5 working days later (03-17).
+        set_business_date(s, C, d("2026-03-17")).unwrap();
+        assert!(
+            missing_bills(s, C, &p, &cal).unwrap().is_empty(),
+            "due today"
+        );
+        set_business_date(s, C, d("2026-03-18")).unwrap();
+        let missing = missing_bills(s, C, &p, &cal).unwrap();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert_eq!(
+            (
+                missing[0].unit_no.as_str(),
+                missing[0].month,
+                missing[0].members_due
+            ),
+            (u.as_str(), ym("2026-03"), 2),
+            "February is not due: both were hired in February"
+        );
+        assert_eq!(missing[0].due_on, d("2026-03-17"));
+        generate_bill(s, C, &p, &cal, &u, ym("2026-03")).unwrap();
+        assert!(missing_bills(s, C, &p, &cal).unwrap().is_empty());
     });
 }

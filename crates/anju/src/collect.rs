@@ -316,6 +316,19 @@ pub fn run(
                     a.reminders
                 );
             }
+            let missing = remittance::missing_bills(store, centre, policy, &calendar)?;
+            if !missing.is_empty() {
+                println!(
+                    "{} unit-month(s) due but never billed (run `anju remit`):",
+                    missing.len()
+                );
+                for m in &missing {
+                    println!(
+                        "  {} {} {} due {}, {} member(s)",
+                        m.unit_no, m.unit_name, m.month, m.due_on, m.members_due
+                    );
+                }
+            }
             if remind {
                 let sent = send_reminders(store, centre, &calendar)?;
                 println!("{} reminder(s) sent today", sent.len());
