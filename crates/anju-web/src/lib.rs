@@ -26,6 +26,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The centre this server serves.
     pub centre: String,
+    /// The centre's policy.
+    pub policy: Arc<anju_domain::policy::Policy>,
 }
 
 /// An application error on its way to an HTTP response:
@@ -268,7 +270,37 @@ pub struct ArrearLine {
     pub reminders: usize,
 }
 
-fn load_arrears(store: &dyn Store, centre: &str) -> Result<(String, Vec<ArrearLine>), AppError> {
+/// A unit-month due but never billed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingLine {
+    /// Unit number.
+    pub unit_no: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// Month, YYYY-MM.
+    pub month: String,
+    /// Due date.
+    pub due_on: String,
+    /// Members due.
+    pub members_due: usize,
+}
+
+/// Unpaid bills and unit-months never billed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrears {
+    /// Business date.
+    pub business_date: String,
+    /// Bills past their due date, not fully paid.
+    pub unpaid: Vec<ArrearLine>,
+    /// Unit-months due but never billed.
+    pub missing: Vec<MissingLine>,
+}
+
+fn load_arrears(
+    store: &dyn Store,
+    centre: &str,
+    policy: &anju_domain::policy::Policy,
+) -> Result<Arrears, AppError> {
     let calendar =
         anju_domain::calendar::BusinessCalendar::cn().map_err(|e| AppError::Invalid {
             field: "calendar",
@@ -299,7 +331,21 @@ fn load_arrears(store: &dyn Store, centre: &str) -> Result<(String, Vec<ArrearLi
             reminders: a.reminders,
         })
         .collect();
-    Ok((business, rows))
+    let missing = anju_app::remittance::missing_bills(store, centre, policy, &calendar)?
+        .into_iter()
+        .map(|m| MissingLine {
+            unit_no: m.unit_no,
+            unit_name: m.unit_name,
+            month: m.month.to_string(),
+            due_on: m.due_on.to_string(),
+            members_due: m.members_due,
+        })
+        .collect();
+    Ok(Arrears {
+        business_date: business,
+        unpaid: rows,
+        missing,
+    })
 }
 
 #[derive(Template)]
@@ -307,20 +353,22 @@ fn load_arrears(store: &dyn Store, centre: &str) -> Result<(String, Vec<ArrearLi
 struct ArrearsPage {
     business_date: String,
     rows: Vec<ArrearLine>,
+    missing: Vec<MissingLine>,
 }
 
 async fn arrears_page(State(st): State<AppState>) -> Result<Response, WebError> {
-    let (business_date, rows) =
-        blocking(move || load_arrears(st.store.as_ref(), &st.centre)).await?;
+    let a = blocking(move || load_arrears(st.store.as_ref(), &st.centre, &st.policy)).await?;
     Ok(render(&ArrearsPage {
-        business_date,
-        rows,
+        business_date: a.business_date,
+        rows: a.unpaid,
+        missing: a.missing,
     }))
 }
 
-async fn arrears_json(State(st): State<AppState>) -> Result<Json<Vec<ArrearLine>>, WebError> {
-    let (_, rows) = blocking(move || load_arrears(st.store.as_ref(), &st.centre)).await?;
-    Ok(Json(rows))
+async fn arrears_json(State(st): State<AppState>) -> Result<Json<Arrears>, WebError> {
+    Ok(Json(
+        blocking(move || load_arrears(st.store.as_ref(), &st.centre, &st.policy)).await?,
+    ))
 }
 
 /// Serves `state` on `listener` until the process is stopped.

@@ -54,6 +54,9 @@ enum Cmd {
         /// Centre to serve (default: the only one in the database).
         #[arg(long)]
         centre: Option<String>,
+        /// Centre policy file (TOML); the shipped Quzhou policy by default.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Create the database if needed and apply migrations.
     Migrate {
@@ -242,12 +245,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     policy.centre().code
                 ),
             }
-            serve(
-                store,
-                policy.centre().code.clone(),
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                port,
-            )?;
+            let centre = policy.centre().code.clone();
+            serve(store, centre, policy, IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
             Ok(0)
         }
         Cmd::Serve {
@@ -255,10 +254,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             port,
             bind,
             centre,
+            policy,
         } => {
+            let policy = load_policy(policy.as_ref())?;
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
-            serve(store, centre, bind, port)?;
+            serve(store, centre, policy, bind, port)?;
             Ok(0)
         }
         Cmd::Migrate { db } => {
@@ -374,7 +375,13 @@ fn parse_anchor(text: &str) -> anyhow::Result<ChainHead> {
     Ok(ChainHead { seq, hash })
 }
 
-fn serve(store: Arc<dyn Store>, centre: String, bind: IpAddr, port: u16) -> anyhow::Result<()> {
+fn serve(
+    store: Arc<dyn Store>,
+    centre: String,
+    policy: Policy,
+    bind: IpAddr,
+    port: u16,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -386,7 +393,11 @@ fn serve(store: Arc<dyn Store>, centre: String, bind: IpAddr, port: u16) -> anyh
         let local = listener.local_addr()?;
         println!("Anju is serving centre {centre} ({}) at http://{local}/", store.describe());
         println!("demo logins: none yet — member, unit and staff sign-in arrive with the identity issue; the status page is open on localhost");
-        let state = anju_web::AppState { store, centre };
+        let state = anju_web::AppState {
+            store,
+            centre,
+            policy: Arc::new(policy),
+        };
         tokio::select! {
             r = anju_web::serve(listener, state) => r.map_err(anyhow::Error::from),
             _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
