@@ -11,10 +11,11 @@ use anju_domain::money::Fen;
 use anju_domain::policy::Policy;
 use anju_domain::stamp::Stamp;
 use anju_sheets::{Format, ListKind, Rows, SheetError, read_list};
+use anju_store::Store;
 use anju_store::collection::{BillKind, BillLineRow, BillRow, BillStatus};
-use anju_store::{Store, StoreError};
 use jiff::Timestamp;
 
+use crate::ledger::lock_centre;
 use crate::registry::{AdjustedBase, BaseAdjustment, NewMember, adjust_bases, open_member_in};
 use crate::remittance::{BackPayLine, BaseInput, Bill, back_payment_bill};
 use crate::{AppError, RowProblem};
@@ -97,10 +98,7 @@ pub fn import_list(
     match rows {
         Rows::Roster(rows) => {
             let mut tx = store.begin()?;
-            let c = tx.lock_centre(centre).map_err(|e| match e {
-                StoreError::NotFound { what } => AppError::NotFound { what },
-                other => AppError::Store(other),
-            })?;
+            let c = lock_centre(tx.as_mut(), centre)?;
             let mut problems = Vec::new();
             let mut opened = Vec::new();
             for (i, r) in rows.into_iter().enumerate() {
@@ -241,10 +239,7 @@ pub fn remittance_from_list(
     rows: &[anju_sheets::RemittanceRow],
 ) -> Result<Bill, AppError> {
     let mut tx = store.begin()?;
-    let c = tx.lock_centre(centre).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })?;
+    let c = lock_centre(tx.as_mut(), centre)?;
     let unit = tx
         .unit(centre, unit_no)?
         .ok_or_else(|| AppError::NotFound {
@@ -286,7 +281,7 @@ pub fn remittance_from_list(
         .into_iter()
         .map(|m| (m.account_no.clone(), m))
         .collect();
-    let bill_no = format!("HJ{:012}", tx.count_bills(centre)? + 1);
+    let bill_no = crate::remittance::next_bill_no(tx.as_mut(), centre, BillKind::Remittance)?;
     let mut problems = Vec::new();
     let mut lines = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
@@ -366,7 +361,7 @@ pub fn remittance_from_list(
     if !problems.is_empty() {
         return Err(AppError::Rows { problems });
     }
-    let mut bill = BillRow {
+    let bill = BillRow {
         bill_no,
         payer: unit_no.to_owned(),
         kind: BillKind::Remittance,
@@ -386,7 +381,6 @@ pub fn remittance_from_list(
         confirmed_on: None,
         paid_on: None,
     };
-    bill.line_count = lines.len() as i64;
     tx.insert_bill(centre, &bill, &lines)?;
     tx.commit()?;
     Ok(Bill { bill, lines })

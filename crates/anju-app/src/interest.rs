@@ -27,11 +27,12 @@ use anju_domain::money::Fen;
 use anju_domain::policy::Policy;
 use anju_domain::stamp::Stamp;
 use anju_store::collection::InterestRunRow;
-use anju_store::{Store, StoreError, StoreTx};
+use anju_store::{Store, StoreTx};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::AppError;
+use crate::ledger::lock_centre;
 use crate::ledger::{Posted, post_in, post_in_then};
 
 /// Most interest credits in one journal entry.
@@ -164,10 +165,7 @@ pub fn settle_interest(
     now: Timestamp,
 ) -> Result<Settlement, AppError> {
     let mut tx = store.begin()?;
-    let c = tx.lock_centre(centre).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })?;
+    let c = lock_centre(tx.as_mut(), centre)?;
     if let Some(run) = tx.interest_run(centre, year)? {
         return Ok(Settlement {
             run,
@@ -289,8 +287,7 @@ pub fn settle_interest(
             }
             Ok(())
         };
-        let mut roll_mut = roll;
-        post_in_then(tx.as_mut(), centre, requests, now, &mut roll_mut)?;
+        post_in_then(tx.as_mut(), centre, requests, now, &mut |a| roll(a))?;
         tracing::info!(ms = t0.elapsed().as_millis() as u64, "interest: posted");
         let mut rolled = Vec::with_capacity(untouched.len());
         for i in untouched {
@@ -383,7 +380,7 @@ pub fn post_closing_interest_in(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<(Fen, Option<Posted>), AppError> {
-    let c = tx.lock_centre(centre)?;
+    let c = lock_centre(tx, centre)?;
     let amount = interest_to_date(tx, centre, policy, account_no, c.business_date)?;
     if amount.fen() == 0 {
         return Ok((amount, None));

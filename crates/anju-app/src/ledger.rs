@@ -103,6 +103,15 @@ pub fn open_centre(
     Ok(row)
 }
 
+/// Locks the centre row for the rest of the transaction (see `StoreTx::lock_centre`) and
+/// returns it; a missing centre is `NotFound`.
+pub(crate) fn lock_centre(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
+    tx.lock_centre(centre).map_err(|e| match e {
+        StoreError::NotFound { what } => AppError::NotFound { what },
+        other => AppError::Store(other),
+    })
+}
+
 /// The centre, or `NotFound`.
 pub fn centre(tx: &mut dyn StoreTx, code: &str) -> Result<CentreRow, AppError> {
     tx.centre(code)?.ok_or_else(|| AppError::NotFound {
@@ -161,10 +170,7 @@ pub fn open_accounts(
 pub fn set_business_date(store: &dyn Store, centre_code: &str, date: Date) -> Result<(), AppError> {
     let mut tx = store.begin()?;
     // Locked, so two concurrent moves cannot take the date backwards.
-    let c = tx.lock_centre(centre_code).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })?;
+    let c = lock_centre(tx.as_mut(), centre_code)?;
     if date < c.business_date {
         return Err(AppError::Invalid {
             field: "business_date",
@@ -347,10 +353,7 @@ pub fn post_in_then(
 ) -> Result<Vec<Posted>, AppError> {
     let recorded_at = micros(now);
     // Lock the chain first so concurrent posters to this centre serialise before reading.
-    let locked = tx.lock_centre(centre_code).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })?;
+    let locked = lock_centre(tx, centre_code)?;
     let head = locked.head;
     let business_date = locked.business_date;
     for r in &reqs {

@@ -14,10 +14,11 @@ use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::Policy;
 use anju_domain::stamp::Stamp;
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
-use anju_store::{CentreRow, Store, StoreError, StoreTx};
+use anju_store::{CentreRow, Store, StoreTx};
 use jiff::Timestamp;
 
 use crate::AppError;
+use crate::ledger::lock_centre as lock;
 
 fn rule_err(e: CollectionError) -> AppError {
     AppError::Invalid {
@@ -51,13 +52,6 @@ fn check_stamp(stamp: &Stamp) -> Result<(), AppError> {
     stamp
         .validate()
         .map_err(|e| invalid("stamp", "", &e.to_string()))
-}
-
-fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
-    tx.lock_centre(centre).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })
 }
 
 /// Appends `change` to `subject`'s history; an opening has no status before it.

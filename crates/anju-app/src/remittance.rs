@@ -23,11 +23,12 @@ use anju_store::collection::{
     BillKind, BillLineRow, BillRow, BillStatus, FullPayment, ReceiptRow, ReminderRow,
 };
 use anju_store::registry::{MemberRow, UnitRow};
-use anju_store::{CentreRow, Store, StoreError, StoreTx};
+use anju_store::{CentreRow, Store, StoreTx};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::AppError;
+use crate::ledger::lock_centre as lock;
 use crate::ledger::{Posted, post_in};
 
 fn invalid(field: &'static str, value: impl Into<String>, rule: impl Into<String>) -> AppError {
@@ -40,13 +41,6 @@ fn invalid(field: &'static str, value: impl Into<String>, rule: impl Into<String
 
 fn rule_err(field: &'static str, e: CollectionError) -> AppError {
     invalid(field, "", e.to_string())
-}
-
-fn lock(tx: &mut dyn StoreTx, centre: &str) -> Result<CentreRow, AppError> {
-    tx.lock_centre(centre).map_err(|e| match e {
-        StoreError::NotFound { what } => AppError::NotFound { what },
-        other => AppError::Store(other),
-    })
 }
 
 fn contribution_rule(policy: &Policy, month: YearMonth) -> Result<&ContributionRule, AppError> {
@@ -165,7 +159,11 @@ fn line_base(
     base_from_wage(m.base, rule).map_err(|e| rule_err("base", e))
 }
 
-fn next_bill_no(tx: &mut dyn StoreTx, centre: &str, kind: BillKind) -> Result<String, AppError> {
+pub(crate) fn next_bill_no(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    kind: BillKind,
+) -> Result<String, AppError> {
     let prefix = match kind {
         BillKind::Remittance => "HJ",
         BillKind::BackPayment => "BJ",
@@ -820,17 +818,15 @@ fn held(tx: &mut dyn StoreTx, centre: &str, payer: &str) -> Result<Fen, AppError
         .map_or(Fen::ZERO, |a| a.balance))
 }
 
-/// After the lines of a bill were paid by `entry_key`: moves the members' 缴至年月 and, if
-/// nothing is left unpaid (`all_paid`, or read back when `None`), marks the bill paid (and
-/// a unit's first payment).
-#[allow(clippy::too_many_arguments)] // the payment's context
+/// After some lines of a bill were paid by `entry_key` (held money assigned by the unit):
+/// moves the members' 缴至年月 and, if nothing is left unpaid, marks the bill paid (and a
+/// unit's first payment).
 fn after_lines_paid(
     tx: &mut dyn StoreTx,
     c: &CentreRow,
     bill: &mut BillRow,
     settled: &[BillLineRow],
     entry_key: &str,
-    all_paid: Option<bool>,
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<(), AppError> {
@@ -854,13 +850,10 @@ fn after_lines_paid(
             recompute_paid_to(tx, centre, a)?;
         }
     }
-    let left = match all_paid {
-        Some(true) => false,
-        _ => tx
-            .bill_lines(centre, &bill.bill_no)?
-            .iter()
-            .any(|l| l.paid_entry.is_none()),
-    };
+    let left = tx
+        .bill_lines(centre, &bill.bill_no)?
+        .iter()
+        .any(|l| l.paid_entry.is_none());
     if !left {
         bill.status = BillStatus::Paid;
         bill.paid_on = Some(c.business_date);
@@ -1129,16 +1122,7 @@ pub fn allocate_suspense(
     let line_nos: Vec<i64> = chosen.iter().map(|l| l.line_no).collect();
     let settled: Vec<BillLineRow> = chosen.into_iter().cloned().collect();
     tx.mark_lines_paid(centre, bill_no, &line_nos, &entry_key)?;
-    after_lines_paid(
-        tx.as_mut(),
-        &c,
-        &mut bill,
-        &settled,
-        &entry_key,
-        None,
-        stamp,
-        now,
-    )?;
+    after_lines_paid(tx.as_mut(), &c, &mut bill, &settled, &entry_key, stamp, now)?;
     tx.commit()?;
     Ok(posted)
 }
@@ -1607,11 +1591,6 @@ pub fn voluntary_bill(
     tx.insert_bill(centre, &bill, &lines)?;
     tx.commit()?;
     Ok(Bill { bill, lines })
-}
-
-/// The day `date` falls in, as a contribution month.
-pub fn month_of(date: Date) -> YearMonth {
-    YearMonth::of(date)
 }
 
 /// A unit with members due for a month whose bill was never made (未生成清册): missing
