@@ -13,6 +13,7 @@ pub mod interest;
 pub mod ledger;
 pub mod money;
 pub mod policy;
+pub mod sharing;
 pub mod stamp;
 
 pub use money::{Fen, MoneyError, Rate, Rounding};

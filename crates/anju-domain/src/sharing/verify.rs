@@ -1,0 +1,1053 @@
+//! Which facts an application needs, and whether they hold.
+//!
+//! An application of a given [`ApplicationKind`] names its parties and [`Claims`] (the
+//! contract it buys with, the lease it rents under …). [`checks_for`] turns that into
+//! [`Check`]s; each check says which [`FactKey`]s it needs; [`evaluate`] decides each check
+//! from the answers, giving **verified**, **not verified** or **unavailable**, always
+//! with a reason in Chinese and English. Policy judgements (amount limits, frequency) are
+//! the withdrawal and loan rules' business; these checks only establish facts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::{Answer, ContractKind, FactKey, Purpose, Query, Unavailable};
+use crate::codes::MaritalStatus;
+
+/// What an application is for. The code is stored with the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ApplicationKind {
+    /// 购房提取: buying a home.
+    WithdrawPurchase,
+    /// 偿还住房贷款提取: repaying a home loan.
+    WithdrawLoanRepayment,
+    /// 租房提取: paying rent.
+    WithdrawRent,
+    /// 老旧小区改造/加装电梯提取.
+    WithdrawRenewal,
+    /// 退休提取.
+    WithdrawRetirement,
+    /// 完全丧失劳动能力提取.
+    WithdrawDisability,
+    /// 户口迁出本市提取.
+    WithdrawMovedOut,
+    /// 死亡提取 (by heirs).
+    WithdrawDeath,
+    /// 大病提取.
+    WithdrawIllness,
+    /// 公积金贷款 / 组合贷款.
+    Loan,
+}
+
+impl ApplicationKind {
+    /// Every kind.
+    pub const ALL: [ApplicationKind; 10] = [
+        ApplicationKind::WithdrawPurchase,
+        ApplicationKind::WithdrawLoanRepayment,
+        ApplicationKind::WithdrawRent,
+        ApplicationKind::WithdrawRenewal,
+        ApplicationKind::WithdrawRetirement,
+        ApplicationKind::WithdrawDisability,
+        ApplicationKind::WithdrawMovedOut,
+        ApplicationKind::WithdrawDeath,
+        ApplicationKind::WithdrawIllness,
+        ApplicationKind::Loan,
+    ];
+
+    /// Stored code, e.g. `withdrawal.purchase`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ApplicationKind::WithdrawPurchase => "withdrawal.purchase",
+            ApplicationKind::WithdrawLoanRepayment => "withdrawal.loan-repayment",
+            ApplicationKind::WithdrawRent => "withdrawal.rent",
+            ApplicationKind::WithdrawRenewal => "withdrawal.renewal",
+            ApplicationKind::WithdrawRetirement => "withdrawal.retirement",
+            ApplicationKind::WithdrawDisability => "withdrawal.disability",
+            ApplicationKind::WithdrawMovedOut => "withdrawal.moved-out",
+            ApplicationKind::WithdrawDeath => "withdrawal.death",
+            ApplicationKind::WithdrawIllness => "withdrawal.illness",
+            ApplicationKind::Loan => "loan",
+        }
+    }
+
+    /// Chinese name.
+    pub const fn name_zh(self) -> &'static str {
+        match self {
+            ApplicationKind::WithdrawPurchase => "购房提取",
+            ApplicationKind::WithdrawLoanRepayment => "偿还住房贷款提取",
+            ApplicationKind::WithdrawRent => "租房提取",
+            ApplicationKind::WithdrawRenewal => "老旧小区改造及加装电梯提取",
+            ApplicationKind::WithdrawRetirement => "退休提取",
+            ApplicationKind::WithdrawDisability => "完全丧失劳动能力提取",
+            ApplicationKind::WithdrawMovedOut => "户口迁出本市提取",
+            ApplicationKind::WithdrawDeath => "死亡提取",
+            ApplicationKind::WithdrawIllness => "大病提取",
+            ApplicationKind::Loan => "住房公积金贷款",
+        }
+    }
+
+    /// The kind with this code.
+    pub fn from_code(code: &str) -> Option<ApplicationKind> {
+        ApplicationKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The legal purpose under which its look-ups are made.
+    pub const fn purpose(self) -> Purpose {
+        match self {
+            ApplicationKind::Loan => Purpose::Loan,
+            _ => Purpose::Withdrawal,
+        }
+    }
+}
+
+impl fmt::Display for ApplicationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A person's part in an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The member who applies.
+    Applicant,
+    /// The applicant's spouse (withdrawing for the same home, or co-borrowing).
+    Spouse,
+    /// Another co-borrower.
+    CoBorrower,
+    /// An heir of a deceased member.
+    Heir,
+    /// The deceased member whose balance heirs withdraw.
+    Deceased,
+}
+
+impl Role {
+    /// Stored code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Role::Applicant => "applicant",
+            Role::Spouse => "spouse",
+            Role::CoBorrower => "co_borrower",
+            Role::Heir => "heir",
+            Role::Deceased => "deceased",
+        }
+    }
+
+    /// The role with this code.
+    pub fn from_code(code: &str) -> Option<Role> {
+        [
+            Role::Applicant,
+            Role::Spouse,
+            Role::CoBorrower,
+            Role::Heir,
+            Role::Deceased,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+/// A person named in an application, with the name the centre holds for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    /// Resident ID number.
+    pub id_number: String,
+    /// Role.
+    pub role: Role,
+    /// The name the centre holds (its member register), checked against public security.
+    pub name: Option<String>,
+}
+
+/// What the applicant states, to be verified.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Claims {
+    /// The purchase contract's filing number (purchase withdrawal, loan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_no: Option<String>,
+    /// The lease's filing number (rent withdrawal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_no: Option<String>,
+    /// The renewal project's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_no: Option<String>,
+    /// The year of income or medical expenses looked at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i16>,
+}
+
+/// One fact to establish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "kebab-case")]
+pub enum Check {
+    /// The person exists, is alive, and (if the centre holds a name) the name matches.
+    Identity {
+        /// Whose.
+        subject: String,
+        /// Name the centre holds.
+        name: Option<String>,
+    },
+    /// `subject` is currently married to `spouse`.
+    Spouse {
+        /// Whose.
+        subject: String,
+        /// The claimed spouse.
+        spouse: String,
+    },
+    /// The marital status (informational: verified whenever civil affairs answers).
+    MaritalStatus {
+        /// Whose.
+        subject: String,
+    },
+    /// A filed, not cancelled purchase contract lists `buyer`; if `contract_no` is given, it
+    /// is that one.
+    PurchaseContract {
+        /// The buyer.
+        buyer: String,
+        /// The filing number claimed.
+        contract_no: Option<String>,
+    },
+    /// The contract's home is registered to the buyer (second-hand), or for a new home it
+    /// is registered or still a filed pre-sale (期房).
+    PropertyOfContract {
+        /// The buyer.
+        buyer: String,
+        /// The filing number claimed.
+        contract_no: Option<String>,
+    },
+    /// Homes the person owns (informational; loans count them for first / second home).
+    HomesOwned {
+        /// Whose.
+        subject: String,
+    },
+    /// A filed lease covering `on` lists the tenant.
+    Lease {
+        /// The tenant.
+        tenant: String,
+        /// The lease claimed.
+        lease_no: Option<String>,
+        /// The day it must cover.
+        on: Date,
+    },
+    /// The person owns no home in the city whose division codes start with
+    /// `city_prefix` (e.g. `3308` for Quzhou).
+    NoHomeInCity {
+        /// Whose.
+        subject: String,
+        /// 4-digit city prefix of division codes.
+        city_prefix: String,
+    },
+    /// The person has an outstanding home loan (commercial or provident fund).
+    HomeLoan {
+        /// Whose.
+        subject: String,
+    },
+    /// No loan or card is overdue now.
+    NoCurrentOverdue {
+        /// Whose.
+        subject: String,
+    },
+    /// No outstanding provident-fund home loan.
+    NoProvidentFundLoan {
+        /// Whose.
+        subject: String,
+    },
+    /// A household share in a renewal project (that one, if `project_no` is given).
+    RenewalShare {
+        /// An owner.
+        subject: String,
+        /// The project claimed.
+        project_no: Option<String>,
+    },
+    /// Retired on or before `on`.
+    Retired {
+        /// Whose.
+        subject: String,
+        /// The day.
+        on: Date,
+    },
+    /// Complete loss of work capacity appraised.
+    WorkCapacityLost {
+        /// Whose.
+        subject: String,
+    },
+    /// Household registration outside the city.
+    MovedOut {
+        /// Whose.
+        subject: String,
+        /// 4-digit city prefix.
+        city_prefix: String,
+    },
+    /// A death is registered.
+    Deceased {
+        /// Whose.
+        subject: String,
+    },
+    /// Serious-illness expenses in `year`.
+    SeriousIllness {
+        /// Whose.
+        subject: String,
+        /// Year.
+        year: i16,
+    },
+    /// Insured with social security now.
+    Insured {
+        /// Whose.
+        subject: String,
+    },
+    /// Wage income on record for `year`.
+    Income {
+        /// Whose.
+        subject: String,
+        /// Tax year.
+        year: i16,
+    },
+}
+
+impl Check {
+    /// Stable code (the `check` tag).
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Check::Identity { .. } => "identity",
+            Check::Spouse { .. } => "spouse",
+            Check::MaritalStatus { .. } => "marital-status",
+            Check::PurchaseContract { .. } => "purchase-contract",
+            Check::PropertyOfContract { .. } => "property-of-contract",
+            Check::HomesOwned { .. } => "homes-owned",
+            Check::Lease { .. } => "lease",
+            Check::NoHomeInCity { .. } => "no-home-in-city",
+            Check::HomeLoan { .. } => "home-loan",
+            Check::NoCurrentOverdue { .. } => "no-current-overdue",
+            Check::NoProvidentFundLoan { .. } => "no-provident-fund-loan",
+            Check::RenewalShare { .. } => "renewal-share",
+            Check::Retired { .. } => "retired",
+            Check::WorkCapacityLost { .. } => "work-capacity-lost",
+            Check::MovedOut { .. } => "moved-out",
+            Check::Deceased { .. } => "deceased",
+            Check::SeriousIllness { .. } => "serious-illness",
+            Check::Insured { .. } => "insured",
+            Check::Income { .. } => "income",
+        }
+    }
+
+    /// Whose facts it reads.
+    pub fn subject(&self) -> &str {
+        match self {
+            Check::Identity { subject, .. }
+            | Check::Spouse { subject, .. }
+            | Check::MaritalStatus { subject }
+            | Check::HomesOwned { subject }
+            | Check::NoHomeInCity { subject, .. }
+            | Check::HomeLoan { subject }
+            | Check::NoCurrentOverdue { subject }
+            | Check::NoProvidentFundLoan { subject }
+            | Check::RenewalShare { subject, .. }
+            | Check::Retired { subject, .. }
+            | Check::WorkCapacityLost { subject }
+            | Check::MovedOut { subject, .. }
+            | Check::Deceased { subject }
+            | Check::SeriousIllness { subject, .. }
+            | Check::Insured { subject }
+            | Check::Income { subject, .. } => subject,
+            Check::PurchaseContract { buyer, .. } | Check::PropertyOfContract { buyer, .. } => {
+                buyer
+            }
+            Check::Lease { tenant, .. } => tenant,
+        }
+    }
+
+    /// The facts it needs.
+    pub fn needs(&self) -> Vec<FactKey> {
+        let s = self.subject();
+        let one = |q| vec![FactKey::new(q, s)];
+        match self {
+            Check::Identity { .. } => one(Query::Identity),
+            Check::Spouse { .. } | Check::MaritalStatus { .. } => one(Query::Marriage),
+            Check::PurchaseContract { .. } => one(Query::Contracts),
+            Check::PropertyOfContract { .. } => {
+                vec![
+                    FactKey::new(Query::Contracts, s),
+                    FactKey::new(Query::Properties, s),
+                ]
+            }
+            Check::HomesOwned { .. } | Check::NoHomeInCity { .. } => one(Query::Properties),
+            Check::Lease { .. } => one(Query::Leases),
+            Check::HomeLoan { .. }
+            | Check::NoCurrentOverdue { .. }
+            | Check::NoProvidentFundLoan { .. } => one(Query::Credit),
+            Check::RenewalShare { .. } => one(Query::Renewal),
+            Check::Retired { .. } | Check::WorkCapacityLost { .. } | Check::Insured { .. } => {
+                one(Query::Employment)
+            }
+            Check::MovedOut { .. } => one(Query::Household),
+            Check::Deceased { .. } => one(Query::Death),
+            Check::SeriousIllness { year, .. } => vec![FactKey {
+                query: Query::Medical,
+                subject: s.to_owned(),
+                year: Some(*year),
+            }],
+            Check::Income { year, .. } => vec![FactKey {
+                query: Query::Income,
+                subject: s.to_owned(),
+                year: Some(*year),
+            }],
+        }
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The facts confirm it.
+    Verified,
+    /// The facts contradict it.
+    NotVerified,
+    /// A department did not answer usably: a person must look (manual review).
+    Unavailable,
+}
+
+impl Outcome {
+    /// Chinese label.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            Outcome::Verified => "核验通过",
+            Outcome::NotVerified => "核验不通过",
+            Outcome::Unavailable => "无法核验",
+        }
+    }
+}
+
+/// A decided check with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The check.
+    pub check: Check,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, in Chinese.
+    pub reason_zh: String,
+    /// Why, in English.
+    pub reason_en: String,
+}
+
+/// The answers at hand for one application: each needed key answered or unavailable.
+pub type FactSet = BTreeMap<FactKey, Result<Answer, Unavailable>>;
+
+/// Why the checks of an application cannot even be listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimError {
+    /// A party the kind needs is missing.
+    #[error("a {kind} application needs a party with role {role}")]
+    MissingParty {
+        /// Application kind code.
+        kind: &'static str,
+        /// Role code.
+        role: &'static str,
+    },
+    /// A claim the kind needs is missing.
+    #[error("a {kind} application needs the claim {claim}")]
+    MissingClaim {
+        /// Application kind code.
+        kind: &'static str,
+        /// Claim field.
+        claim: &'static str,
+    },
+}
+
+/// The checks an application of `kind` needs. `today` is the business date; `city_prefix`
+/// the 4-digit division prefix of the centre's city (e.g. `3308`).
+pub fn checks_for(
+    kind: ApplicationKind,
+    parties: &[Party],
+    claims: &Claims,
+    today: Date,
+    city_prefix: &str,
+) -> Result<Vec<Check>, ClaimError> {
+    let find = |role: Role| parties.iter().find(|p| p.role == role);
+    let identity = |p: &Party| Check::Identity {
+        subject: p.id_number.clone(),
+        name: p.name.clone(),
+    };
+    let deceased_kind = kind == ApplicationKind::WithdrawDeath;
+    let main = if deceased_kind {
+        find(Role::Deceased).ok_or(ClaimError::MissingParty {
+            kind: kind.code(),
+            role: Role::Deceased.code(),
+        })?
+    } else {
+        find(Role::Applicant).ok_or(ClaimError::MissingParty {
+            kind: kind.code(),
+            role: Role::Applicant.code(),
+        })?
+    };
+    let s = main.id_number.clone();
+    let city = city_prefix.to_owned();
+    let mut out = Vec::new();
+    if !deceased_kind {
+        out.push(identity(main));
+    }
+    // A spouse or co-borrower named in the application is checked too.
+    for p in parties
+        .iter()
+        .filter(|p| matches!(p.role, Role::Spouse | Role::CoBorrower))
+    {
+        out.push(identity(p));
+        if p.role == Role::Spouse {
+            out.push(Check::Spouse {
+                subject: s.clone(),
+                spouse: p.id_number.clone(),
+            });
+        }
+    }
+    let year = |claim: &'static str| {
+        claims.year.ok_or(ClaimError::MissingClaim {
+            kind: kind.code(),
+            claim,
+        })
+    };
+    match kind {
+        ApplicationKind::WithdrawPurchase => {
+            out.push(Check::PurchaseContract {
+                buyer: s.clone(),
+                contract_no: claims.contract_no.clone(),
+            });
+            out.push(Check::PropertyOfContract {
+                buyer: s,
+                contract_no: claims.contract_no.clone(),
+            });
+        }
+        ApplicationKind::WithdrawLoanRepayment => {
+            out.push(Check::HomeLoan { subject: s });
+        }
+        ApplicationKind::WithdrawRent => {
+            out.push(Check::Lease {
+                tenant: s.clone(),
+                lease_no: claims.lease_no.clone(),
+                on: today,
+            });
+            out.push(Check::NoHomeInCity {
+                subject: s,
+                city_prefix: city,
+            });
+        }
+        ApplicationKind::WithdrawRenewal => {
+            out.push(Check::RenewalShare {
+                subject: s,
+                project_no: claims.project_no.clone(),
+            });
+        }
+        ApplicationKind::WithdrawRetirement => out.push(Check::Retired {
+            subject: s,
+            on: today,
+        }),
+        ApplicationKind::WithdrawDisability => out.push(Check::WorkCapacityLost { subject: s }),
+        ApplicationKind::WithdrawMovedOut => out.push(Check::MovedOut {
+            subject: s,
+            city_prefix: city,
+        }),
+        ApplicationKind::WithdrawDeath => {
+            out.push(Check::Deceased { subject: s });
+            let heirs: Vec<&Party> = parties.iter().filter(|p| p.role == Role::Heir).collect();
+            if heirs.is_empty() {
+                return Err(ClaimError::MissingParty {
+                    kind: kind.code(),
+                    role: Role::Heir.code(),
+                });
+            }
+            out.extend(heirs.into_iter().map(identity));
+        }
+        ApplicationKind::WithdrawIllness => out.push(Check::SeriousIllness {
+            subject: s,
+            year: year("year")?,
+        }),
+        ApplicationKind::Loan => {
+            let y = year("year")?;
+            out.push(Check::MaritalStatus { subject: s.clone() });
+            out.push(Check::PurchaseContract {
+                buyer: s.clone(),
+                contract_no: claims.contract_no.clone(),
+            });
+            out.push(Check::HomesOwned { subject: s.clone() });
+            out.push(Check::NoCurrentOverdue { subject: s.clone() });
+            out.push(Check::NoProvidentFundLoan { subject: s.clone() });
+            out.push(Check::Insured { subject: s.clone() });
+            out.push(Check::Income {
+                subject: s,
+                year: y,
+            });
+            for p in parties.iter().filter(|p| p.role == Role::Spouse) {
+                out.push(Check::NoProvidentFundLoan {
+                    subject: p.id_number.clone(),
+                });
+                out.push(Check::HomesOwned {
+                    subject: p.id_number.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn verdict(check: &Check, outcome: Outcome, zh: String, en: String) -> Verdict {
+    Verdict {
+        check: check.clone(),
+        outcome,
+        reason_zh: zh,
+        reason_en: en,
+    }
+}
+
+fn yes(check: &Check, zh: String, en: String) -> Verdict {
+    verdict(check, Outcome::Verified, zh, en)
+}
+
+fn no(check: &Check, zh: String, en: String) -> Verdict {
+    verdict(check, Outcome::NotVerified, zh, en)
+}
+
+/// Decides `check` from `facts`. A missing key or an unavailable department gives
+/// [`Outcome::Unavailable`] with the department's reason; a wrongly typed answer (a bug
+/// upstream) also gives `Unavailable`, never a pass.
+pub fn evaluate(check: &Check, facts: &FactSet) -> Verdict {
+    let mut answers = Vec::new();
+    for key in check.needs() {
+        match facts.get(&key) {
+            Some(Ok(a)) if a.query() == key.query => answers.push(a),
+            Some(Ok(a)) => {
+                return verdict(
+                    check,
+                    Outcome::Unavailable,
+                    format!(
+                        "{}返回了错误类型的数据（{}）",
+                        key.query.name_zh(),
+                        a.query()
+                    ),
+                    format!("{} answered with the wrong kind ({})", key.query, a.query()),
+                );
+            }
+            Some(Err(u)) => {
+                return verdict(
+                    check,
+                    Outcome::Unavailable,
+                    format!("{}暂时无法获取：{}", key.query.name_zh(), u.reason),
+                    format!("{}: {u}", key.query),
+                );
+            }
+            None => {
+                return verdict(
+                    check,
+                    Outcome::Unavailable,
+                    format!("未查询{}", key.query.name_zh()),
+                    format!("{} was not looked up", key.query),
+                );
+            }
+        }
+    }
+    decide(check, &answers)
+}
+
+fn find_contract<'a>(
+    contracts: &'a [super::PurchaseContract],
+    buyer: &str,
+    no: Option<&String>,
+) -> Result<&'a super::PurchaseContract, (String, String)> {
+    let mine: Vec<_> = contracts
+        .iter()
+        .filter(|c| c.buyers.iter().any(|b| b == buyer))
+        .collect();
+    let wanted = match no {
+        Some(n) => mine.iter().find(|c| &c.contract_no == n).copied(),
+        None => mine
+            .iter()
+            .filter(|c| !c.cancelled)
+            .max_by_key(|c| c.filed_on)
+            .copied(),
+    };
+    match wanted {
+        Some(c) if c.cancelled => Err((
+            format!("网签备案{}已撤销", c.contract_no),
+            format!("purchase contract {} was cancelled", c.contract_no),
+        )),
+        Some(c) => Ok(c),
+        None => Err(match no {
+            Some(n) => (
+                format!("未找到申请人为买受人的网签备案{n}"),
+                format!("no filed purchase contract {n} lists the applicant as buyer"),
+            ),
+            None => (
+                "未找到申请人为买受人的网签备案".to_owned(),
+                "no filed purchase contract lists the applicant as buyer".to_owned(),
+            ),
+        }),
+    }
+}
+
+fn decide(check: &Check, answers: &[&Answer]) -> Verdict {
+    match (check, answers) {
+        (Check::Identity { name, .. }, [Answer::Identity(id)]) => match id {
+            None => no(
+                check,
+                "公安人口库无此身份证号".into(),
+                "public security has no person with this ID number".into(),
+            ),
+            Some(p) if !p.alive => no(
+                check,
+                format!("{}已注销户籍（死亡）", p.name),
+                format!("{} is registered as deceased", p.name),
+            ),
+            Some(p) => match name {
+                Some(n) if n != &p.name => no(
+                    check,
+                    format!("姓名不符：中心登记为{n}，公安登记为{}", p.name),
+                    format!(
+                        "name differs: the centre holds {n}, public security {}",
+                        p.name
+                    ),
+                ),
+                _ => yes(
+                    check,
+                    format!("身份核验一致（{}）", p.name),
+                    format!("identity confirmed ({})", p.name),
+                ),
+            },
+        },
+        (Check::Spouse { spouse, .. }, [Answer::Marriage(m)]) => {
+            if matches!(
+                m.status,
+                MaritalStatus::Married
+                    | MaritalStatus::FirstMarriage
+                    | MaritalStatus::Remarried
+                    | MaritalStatus::MarriageRestored
+            ) && m.spouse_id.as_deref() == Some(spouse.as_str())
+            {
+                yes(
+                    check,
+                    format!(
+                        "婚姻登记显示配偶为{}",
+                        m.spouse_name.as_deref().unwrap_or("")
+                    ),
+                    "civil affairs records the claimed spouse".into(),
+                )
+            } else {
+                no(
+                    check,
+                    format!("婚姻登记（{}）未显示申报的配偶", m.status.label_zh()),
+                    format!(
+                        "civil affairs ({}) does not record the claimed spouse",
+                        m.status.label_en()
+                    ),
+                )
+            }
+        }
+        (Check::MaritalStatus { .. }, [Answer::Marriage(m)]) => yes(
+            check,
+            format!("婚姻状况：{}", m.status.label_zh()),
+            format!("marital status: {}", m.status.label_en()),
+        ),
+        (
+            Check::PurchaseContract {
+                buyer, contract_no, ..
+            },
+            [Answer::Contracts(cs)],
+        ) => match find_contract(cs, buyer, contract_no.as_ref()) {
+            Ok(c) => yes(
+                check,
+                format!(
+                    "网签备案{}：{}，总价{}元，{}备案",
+                    c.contract_no, c.address, c.price, c.filed_on
+                ),
+                format!(
+                    "contract {} filed {} for {}, price {} yuan",
+                    c.contract_no, c.filed_on, c.address, c.price
+                ),
+            ),
+            Err((zh, en)) => no(check, zh, en),
+        },
+        (
+            Check::PropertyOfContract {
+                buyer, contract_no, ..
+            },
+            [Answer::Contracts(cs), Answer::Properties(ps)],
+        ) => match find_contract(cs, buyer, contract_no.as_ref()) {
+            Err((zh, en)) => no(check, zh, en),
+            Ok(c) => {
+                let registered = ps
+                    .iter()
+                    .find(|p| p.address == c.address && p.owners.iter().any(|o| o == buyer));
+                match (registered, c.kind) {
+                    (Some(p), _) => yes(
+                        check,
+                        format!("不动产权证{}登记在申请人名下", p.certificate_no),
+                        format!(
+                            "the home is registered to the applicant (certificate {})",
+                            p.certificate_no
+                        ),
+                    ),
+                    (None, ContractKind::New) => yes(
+                        check,
+                        "新建商品房（期房）尚未办理不动产登记，以网签备案为准".into(),
+                        "new home not yet registered (pre-sale); the filed contract stands".into(),
+                    ),
+                    (None, ContractKind::SecondHand) => no(
+                        check,
+                        format!("存量房{}未登记在申请人名下", c.address),
+                        format!(
+                            "the second-hand home at {} is not registered to the applicant",
+                            c.address
+                        ),
+                    ),
+                }
+            }
+        },
+        (Check::HomesOwned { .. }, [Answer::Properties(ps)]) => yes(
+            check,
+            format!("名下不动产{}套", ps.len()),
+            format!("{} home(s) registered", ps.len()),
+        ),
+        (Check::Lease { lease_no, on, .. }, [Answer::Leases(ls)]) => {
+            let found = ls.iter().find(|l| {
+                lease_no.as_ref().is_none_or(|n| &l.lease_no == n)
+                    && l.starts_on <= *on
+                    && *on <= l.ends_on
+            });
+            match found {
+                Some(l) => yes(
+                    check,
+                    format!(
+                        "租赁备案{}：月租金{}元，{}至{}",
+                        l.lease_no, l.monthly_rent, l.starts_on, l.ends_on
+                    ),
+                    format!(
+                        "lease {} from {} to {}, rent {} yuan a month",
+                        l.lease_no, l.starts_on, l.ends_on, l.monthly_rent
+                    ),
+                ),
+                None => no(
+                    check,
+                    format!("{on}无有效的租赁备案"),
+                    format!("no filed lease covers {on}"),
+                ),
+            }
+        }
+        (Check::NoHomeInCity { city_prefix, .. }, [Answer::Properties(ps)]) => {
+            match ps.iter().find(|p| p.region_code.starts_with(city_prefix)) {
+                Some(p) => no(
+                    check,
+                    format!("本市有自有住房：{}", p.address),
+                    format!("owns a home in the city: {}", p.address),
+                ),
+                None => yes(
+                    check,
+                    "本市无自有住房".into(),
+                    "owns no home in the city".into(),
+                ),
+            }
+        }
+        (Check::HomeLoan { .. }, [Answer::Credit(r)]) => {
+            match r
+                .loans
+                .iter()
+                .find(|l| l.kind.is_housing() && l.balance.fen() > 0)
+            {
+                Some(l) => yes(
+                    check,
+                    format!("{}住房贷款余额{}元", l.lender, l.balance),
+                    format!(
+                        "home loan at {} with {} yuan outstanding",
+                        l.lender, l.balance
+                    ),
+                ),
+                None => no(
+                    check,
+                    "征信无未结清的住房贷款".into(),
+                    "the credit report shows no outstanding home loan".into(),
+                ),
+            }
+        }
+        (Check::NoCurrentOverdue { .. }, [Answer::Credit(r)]) => {
+            match r.loans.iter().find(|l| l.overdue_months > 0) {
+                Some(l) => no(
+                    check,
+                    format!("{}贷款当前逾期{}个月", l.lender, l.overdue_months),
+                    format!(
+                        "loan at {} is {} month(s) overdue",
+                        l.lender, l.overdue_months
+                    ),
+                ),
+                None => yes(
+                    check,
+                    format!("当前无逾期，近24个月逾期{}次", r.overdue_count_24m),
+                    format!(
+                        "nothing overdue now; {} overdue month(s) in 24 months",
+                        r.overdue_count_24m
+                    ),
+                ),
+            }
+        }
+        (Check::NoProvidentFundLoan { .. }, [Answer::Credit(r)]) => {
+            match r
+                .loans
+                .iter()
+                .find(|l| l.kind == super::LoanKind::ProvidentFundHousing && l.balance.fen() > 0)
+            {
+                Some(l) => no(
+                    check,
+                    format!("有未结清的住房公积金贷款（{}）", l.lender),
+                    format!("has an outstanding provident-fund loan ({})", l.lender),
+                ),
+                None => yes(
+                    check,
+                    "无未结清的住房公积金贷款".into(),
+                    "no outstanding provident-fund loan".into(),
+                ),
+            }
+        }
+        (Check::RenewalShare { project_no, .. }, [Answer::Renewal(rs)]) => {
+            match rs
+                .iter()
+                .find(|r| project_no.as_ref().is_none_or(|n| &r.project_no == n))
+            {
+                Some(r) => yes(
+                    check,
+                    format!("{}：分摊{}元", r.project_name, r.share),
+                    format!("{}: household share {} yuan", r.project_no, r.share),
+                ),
+                None => no(
+                    check,
+                    "未找到申请人家庭的改造或加装电梯分摊记录".into(),
+                    "no renewal project share found for the applicant".into(),
+                ),
+            }
+        }
+        (Check::Retired { on, .. }, [Answer::Employment(e)]) => {
+            match e.as_ref().and_then(|e| e.retired_on) {
+                Some(d) if d <= *on => {
+                    yes(check, format!("{d}办理退休"), format!("retired on {d}"))
+                }
+                Some(d) => no(
+                    check,
+                    format!("退休日期{d}尚未到"),
+                    format!("retirement date {d} is still to come"),
+                ),
+                None => no(
+                    check,
+                    "社保无退休记录".into(),
+                    "social security has no retirement on record".into(),
+                ),
+            }
+        }
+        (Check::WorkCapacityLost { .. }, [Answer::Employment(e)]) => {
+            match e.as_ref().filter(|e| e.work_capacity_lost) {
+                Some(e) => yes(
+                    check,
+                    format!(
+                        "劳动能力鉴定为完全丧失劳动能力（伤残{}级）",
+                        e.disability_grade
+                            .map(|g| g.to_string())
+                            .unwrap_or_default()
+                    ),
+                    "appraised as completely unable to work".into(),
+                ),
+                None => no(
+                    check,
+                    "无完全丧失劳动能力的鉴定结论".into(),
+                    "no appraisal of complete loss of work capacity".into(),
+                ),
+            }
+        }
+        (Check::MovedOut { city_prefix, .. }, [Answer::Household(h)]) => match h {
+            Some(h) if !h.region_code.starts_with(city_prefix) => yes(
+                check,
+                format!("户籍已迁至{}（{}）", h.region_name, h.since),
+                format!("household moved to {} on {}", h.region_name, h.since),
+            ),
+            Some(h) => no(
+                check,
+                format!("户籍仍在本市（{}）", h.region_name),
+                format!(
+                    "household is still registered in the city ({})",
+                    h.region_name
+                ),
+            ),
+            None => no(
+                check,
+                "无户籍登记".into(),
+                "no household registration".into(),
+            ),
+        },
+        (Check::Deceased { .. }, [Answer::Death(d)]) => match d {
+            Some(d) => yes(
+                check,
+                format!("{}死亡登记（{}）", d.died_on, d.certificate_no),
+                format!("death registered on {} ({})", d.died_on, d.certificate_no),
+            ),
+            None => no(
+                check,
+                "民政无死亡登记".into(),
+                "civil affairs has no death registered".into(),
+            ),
+        },
+        (Check::SeriousIllness { year, .. }, [Answer::Medical(ms)]) => {
+            match ms.iter().find(|m| m.year == *year && m.serious_illness) {
+                Some(m) => yes(
+                    check,
+                    format!("{year}年{}，个人自付{}元", m.diagnosis, m.self_paid),
+                    format!(
+                        "{year}: serious illness, {} yuan paid by the person",
+                        m.self_paid
+                    ),
+                ),
+                None => no(
+                    check,
+                    format!("{year}年无重大疾病医疗费用记录"),
+                    format!("no serious-illness expenses in {year}"),
+                ),
+            }
+        }
+        (Check::Insured { .. }, [Answer::Employment(e)]) => {
+            match e.as_ref().filter(|e| e.insured) {
+                Some(e) => yes(
+                    check,
+                    format!(
+                        "在{}参保，连续缴费{}个月",
+                        e.employer_name.as_deref().unwrap_or("—"),
+                        e.continuous_months
+                    ),
+                    format!("insured, {} continuous month(s)", e.continuous_months),
+                ),
+                None => no(
+                    check,
+                    "当前未参加社会保险".into(),
+                    "not insured with social security now".into(),
+                ),
+            }
+        }
+        (Check::Income { year, .. }, [Answer::Income(is)]) => {
+            match is.iter().find(|i| i.year == *year) {
+                Some(i) => yes(
+                    check,
+                    format!("{year}年工资薪金所得{}元", i.wage_income),
+                    format!("{year} wage income {} yuan", i.wage_income),
+                ),
+                None => no(
+                    check,
+                    format!("{year}年无纳税记录"),
+                    format!("no tax record for {year}"),
+                ),
+            }
+        }
+        _ => verdict(
+            check,
+            Outcome::Unavailable,
+            "核验所需数据不完整".into(),
+            "the answers needed are incomplete".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;
