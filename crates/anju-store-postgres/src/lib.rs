@@ -21,8 +21,12 @@
 //! each is all-or-nothing and a `Conflict` or `NotFound` leaves the transaction usable
 //! (as in SQLite). `insert_bill`, called thousands
 //! of times in one transaction, instead inserts its bill row with `ON CONFLICT DO NOTHING`
-//! and reports a taken number or month without an error. Any other server error aborts
-//! the PostgreSQL transaction; `commit` then fails instead of silently rolling back.
+//! and reports a taken number or month without an error. The data-sharing writes
+//! (`insert_application`, `insert_lookups`, `complete_lookups`, `insert_facts`), run on
+//! every verification, take no savepoint either: each is one statement that first checks
+//! that none of its keys is taken (or that every look-up is still pending) and then writes
+//! all its rows or none. Any other server error aborts the PostgreSQL transaction;
+//! `commit` then fails instead of silently rolling back.
 //!
 //! **Bulk paths.** Past a few dozen rows, `insert_accounts` and `insert_entries` stream
 //! binary `COPY` straight into their tables, and `save_accounts` copies the figures into a
@@ -75,6 +79,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "hot updates",
         include_str!("../migrations/0004_hot_updates.sql"),
     ),
+    (5, "sharing", include_str!("../migrations/0005_sharing.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -148,3 +148,30 @@ pub fn leg_from_row(r: &Row) -> Result<RawLeg, StoreError> {
     })()
     .map_err(|e| corrupt("journal_legs", &e))
 }
+
+/// The `applications` columns `PgConn::application_of` reads, in order.
+macro_rules! application_columns {
+    () => {
+        "application_no, kind, purpose, applicant, claims, status, opened_on::text, \
+         opened_at_us, operator, channel, service_point, on_behalf_of, closed_at_us"
+    };
+}
+pub(crate) use application_columns;
+
+/// The `fact_lookups` columns `PgConn::lookup_of` reads, in order.
+macro_rules! lookup_columns {
+    () => {
+        "application_no, seq, subject_id, department, query, param, purpose, requester, \
+         channel, service_point, asked_at_us, outcome, answer_hash, source, read_at_us, detail"
+    };
+}
+pub(crate) use lookup_columns;
+
+/// The `application_facts` columns `PgConn::fact_of` reads, in order.
+macro_rules! fact_columns {
+    () => {
+        "application_no, subject_id, department, query, param, payload, answer_hash, source, \
+         read_at_us"
+    };
+}
+pub(crate) use fact_columns;

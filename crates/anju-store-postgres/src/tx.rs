@@ -20,6 +20,9 @@ use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
 };
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
+use anju_store::sharing::{
+    ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
+};
 use anju_store::{Backend, CentreRow, LedgerCounts, StoreError, StoreTx};
 use jiff::civil::Date;
 use postgres::fallible_iterator::FallibleIterator;
@@ -28,8 +31,9 @@ use postgres::{Client, Row, Statement};
 
 use crate::copy::CopyRows;
 use crate::rows::{
-    account_columns, account_from_row, bill_columns, bill_line_columns, entry_columns,
-    entry_from_row, leg_columns, leg_from_row, member_columns, receipt_columns, unit_columns,
+    account_columns, account_from_row, application_columns, bill_columns, bill_line_columns,
+    entry_columns, entry_from_row, fact_columns, leg_columns, leg_from_row, lookup_columns,
+    member_columns, receipt_columns, unit_columns,
 };
 use crate::{PostgresStore, pg_err};
 
@@ -160,6 +164,65 @@ fn check_line_nos<L: Borrow<BillLineRow>>(lines: &[L]) -> Result<(), StoreError>
                bill_lines.line_no"
             .to_owned(),
     })
+}
+
+/// The `Conflict` of a look-up whose (application, seq) is taken (worded as SQLite's).
+fn lookup_conflict(centre: &str, l: &LookupRow) -> StoreError {
+    StoreError::Conflict {
+        what: format!(
+            "look-up {} of application {} in centre {centre}",
+            l.seq, l.application_no
+        ),
+    }
+}
+
+/// The `Conflict` of a fact whose key is taken (worded as SQLite's).
+fn fact_conflict(centre: &str, f: &FactRow) -> StoreError {
+    StoreError::Conflict {
+        what: format!(
+            "fact {}/{}/{:?} of {} for application {} in centre {centre}",
+            f.department, f.query, f.param, f.subject_id, f.application_no
+        ),
+    }
+}
+
+/// A look-up's key.
+type LookupKey<'a> = (&'a str, i64);
+
+fn lookup_key(l: &LookupRow) -> LookupKey<'_> {
+    (l.application_no.as_str(), l.seq)
+}
+
+/// A cached fact's key (its primary key without the centre).
+type FactKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+fn fact_key(f: &FactRow) -> FactKey<'_> {
+    (
+        f.application_no.as_str(),
+        f.subject_id.as_str(),
+        f.department.as_str(),
+        f.query.as_str(),
+        f.param.as_str(),
+    )
+}
+
+/// Whether no two of `items` have the same key.
+fn distinct_keys<'a, T, K: Eq + std::hash::Hash>(items: &'a [T], key: impl Fn(&'a T) -> K) -> bool {
+    let mut seen = HashSet::with_capacity(items.len());
+    items.iter().all(|i| seen.insert(key(i)))
+}
+
+/// The first of `items` that a loop inserting them one by one would fail on: its key is
+/// among `taken` or repeats an earlier item's.
+fn first_clash<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+    taken: &HashSet<K>,
+) -> Option<&'a T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .iter()
+        .find(|i| taken.contains(&key(i)) || !seen.insert(key(i)))
 }
 
 /// A pooled connection.
@@ -2038,6 +2101,562 @@ impl PgConn {
     }
 }
 
+impl PgConn {
+    // ---- data sharing --------------------------------------------------------------
+    //
+    // Each write is one statement and no savepoint (these run on every verification):
+    // an insert first checks that none of its keys is taken and then writes all rows or
+    // none, a completion first checks that every look-up is still pending. A refusal is
+    // then a `Conflict` or `NotFound` without a server error, so the transaction stays
+    // usable; only the error paths look further, to name the row as SQLite names it. A
+    // clash with another transaction's rows that were not yet committed when the
+    // statement began (the caller did not `lock_application`) is a server error, which
+    // aborts the transaction as any other.
+
+    /// The application row goes in with `ON CONFLICT DO NOTHING` (a taken number is
+    /// reported without aborting the transaction) and its parties by the same statement,
+    /// only if it did. A person listed twice is refused before anything is sent.
+    fn insert_application(
+        &mut self,
+        centre: &str,
+        app: &ApplicationRow,
+        parties: &[PartyRow],
+    ) -> Result<(), StoreError> {
+        let mut seen = HashSet::with_capacity(parties.len());
+        if let Some(p) = parties.iter().find(|p| !seen.insert(p.id_number.as_str())) {
+            return Err(StoreError::Conflict {
+                what: format!(
+                    "ID number {} listed twice for application {} in centre {centre}",
+                    p.id_number, app.application_no
+                ),
+            });
+        }
+        let opened_on = date_str(app.opened_on);
+        let channel = app.stamp.channel.code();
+        let ids: Vec<&str> = parties.iter().map(|p| p.id_number.as_str()).collect();
+        let roles: Vec<&str> = parties.iter().map(|p| p.role.as_str()).collect();
+        let row = self.query_opt(
+            "WITH app AS (
+                 INSERT INTO applications (centre_code, application_no, kind, purpose,
+                    applicant, claims, status, opened_on, opened_at_us, operator, channel,
+                    service_point, on_behalf_of, closed_at_us)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::date, $9, $10, $11, $12, $13,
+                    $14)
+                 ON CONFLICT DO NOTHING
+                 RETURNING application_no
+             ), party AS (
+                 INSERT INTO application_parties (centre_code, application_no, id_number, role)
+                 SELECT $1::text, $2::text, p.id_number, p.role
+                 FROM unnest($15::text[], $16::text[]) AS p (id_number, role)
+                 WHERE EXISTS (SELECT 1 FROM app)
+                 RETURNING 1
+             )
+             SELECT (SELECT COUNT(*) FROM app), (SELECT COUNT(*) FROM party)",
+            &[
+                &centre,
+                &app.application_no,
+                &app.kind,
+                &app.purpose,
+                &app.applicant,
+                &app.claims,
+                &app.status,
+                &opened_on,
+                &app.opened_at_us,
+                &app.stamp.operator,
+                &channel,
+                &app.stamp.service_point,
+                &app.stamp.on_behalf_of,
+                &app.closed_at_us,
+                &ids,
+                &roles,
+            ],
+        )?;
+        let inserted: i64 = match &row {
+            Some(r) => column(r.try_get(0))?,
+            None => 0,
+        };
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                what: format!("application {} in centre {centre}", app.application_no),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes a row selected with [`application_columns!`].
+    fn application_of(r: &Row) -> Result<ApplicationRow, StoreError> {
+        RawApplication {
+            application_no: column(r.try_get(0))?,
+            kind: column(r.try_get(1))?,
+            purpose: column(r.try_get(2))?,
+            applicant: column(r.try_get(3))?,
+            claims: column(r.try_get(4))?,
+            status: column(r.try_get(5))?,
+            opened_on: column(r.try_get(6))?,
+            opened_at_us: column(r.try_get(7))?,
+            operator: column(r.try_get(8))?,
+            channel: column(r.try_get(9))?,
+            service_point: column(r.try_get(10))?,
+            on_behalf_of: column(r.try_get(11))?,
+            closed_at_us: column(r.try_get(12))?,
+        }
+        .decode()
+    }
+
+    fn application_row(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        for_update: bool,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        let row = self.query_opt(
+            if for_update {
+                concat!(
+                    "SELECT ",
+                    application_columns!(),
+                    " FROM applications WHERE centre_code = $1 AND application_no = $2
+                      FOR UPDATE"
+                )
+            } else {
+                concat!(
+                    "SELECT ",
+                    application_columns!(),
+                    " FROM applications WHERE centre_code = $1 AND application_no = $2"
+                )
+            },
+            &[&centre, &application_no],
+        )?;
+        row.as_ref().map(Self::application_of).transpose()
+    }
+
+    fn application_parties(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<PartyRow>, StoreError> {
+        let rows = self.query(
+            "SELECT id_number, role FROM application_parties
+             WHERE centre_code = $1 AND application_no = $2",
+            &[&centre, &application_no],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(PartyRow {
+                    id_number: column(r.try_get(0))?,
+                    role: column(r.try_get(1))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_unstable_by(|a, b| (&a.role, &a.id_number).cmp(&(&b.role, &b.id_number)));
+        Ok(out)
+    }
+
+    fn close_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        closed_at_us: i64,
+    ) -> Result<(), StoreError> {
+        let n = self.execute(
+            "UPDATE applications SET status = 'closed', closed_at_us = $3
+             WHERE centre_code = $1 AND application_no = $2 AND status = 'open'",
+            &[&centre, &application_no, &closed_at_us],
+        )?;
+        if n == 1 {
+            return Ok(());
+        }
+        Err(match self.application_row(centre, application_no, false)? {
+            Some(_) => StoreError::Conflict {
+                what: format!("application {application_no} in centre {centre} is already closed"),
+            },
+            None => StoreError::NotFound {
+                what: format!("application {application_no} in centre {centre}"),
+            },
+        })
+    }
+
+    fn max_lookup_seq(&mut self, centre: &str, application_no: &str) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COALESCE(MAX(seq), 0) FROM fact_lookups
+             WHERE centre_code = $1 AND application_no = $2",
+            &[&centre, &application_no],
+        )
+    }
+
+    /// All rows through one `INSERT … SELECT FROM unnest(…)`, guarded by `NOT EXISTS`
+    /// (none of their keys taken), so it writes every row or none.
+    fn insert_lookups(&mut self, centre: &str, rows: &[LookupRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if distinct_keys(rows, lookup_key) {
+            let col = |f: fn(&LookupRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+            let n = self.execute(
+                "WITH incoming AS (
+                     SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[],
+                        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                        $12::bigint[], $13::text[], $14::text[], $15::text[], $16::bigint[],
+                        $17::text[])
+                        AS l (application_no, seq, subject_id, department, query, param, purpose,
+                              requester, channel, service_point, asked_at_us, outcome,
+                              answer_hash, source, read_at_us, detail)
+                 )
+                 INSERT INTO fact_lookups (centre_code, application_no, seq, subject_id,
+                    department, query, param, purpose, requester, channel, service_point,
+                    asked_at_us, outcome, answer_hash, source, read_at_us, detail)
+                 SELECT $1::text, i.* FROM incoming i
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM fact_lookups f JOIN incoming m
+                       ON f.application_no = m.application_no AND f.seq = m.seq
+                     WHERE f.centre_code = $1)",
+                &[
+                    &centre,
+                    &col(|l| &l.application_no),
+                    &rows.iter().map(|l| l.seq).collect::<Vec<i64>>(),
+                    &col(|l| &l.subject_id),
+                    &col(|l| &l.department),
+                    &col(|l| &l.query),
+                    &col(|l| &l.param),
+                    &col(|l| &l.purpose),
+                    &col(|l| &l.requester),
+                    &col(|l| &l.channel),
+                    &col(|l| &l.service_point),
+                    &rows.iter().map(|l| l.asked_at_us).collect::<Vec<i64>>(),
+                    &col(|l| &l.outcome),
+                    &col(|l| &l.answer_hash),
+                    &col(|l| &l.source),
+                    &rows
+                        .iter()
+                        .map(|l| l.read_at_us)
+                        .collect::<Vec<Option<i64>>>(),
+                    &col(|l| &l.detail),
+                ],
+            )?;
+            if n == rows.len() as u64 {
+                return Ok(());
+            }
+            if n != 0 {
+                // One INSERT writes all its rows or fails; never expected.
+                self.failed = true;
+                return Err(database(format!(
+                    "fact_lookups: {n} of {} look-ups written",
+                    rows.len()
+                )));
+            }
+        }
+        // Refused: name the row a loop inserting one by one would fail on.
+        let found = self.query(
+            "SELECT application_no, seq FROM fact_lookups
+             WHERE centre_code = $1 AND (application_no, seq) IN (
+                 SELECT * FROM unnest($2::text[], $3::bigint[]))",
+            &[
+                &centre,
+                &rows
+                    .iter()
+                    .map(|l| l.application_no.as_str())
+                    .collect::<Vec<&str>>(),
+                &rows.iter().map(|l| l.seq).collect::<Vec<i64>>(),
+            ],
+        )?;
+        let found = found
+            .iter()
+            .map(|r| {
+                Ok((
+                    column::<String>(r.try_get(0))?,
+                    column::<i64>(r.try_get(1))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let taken: HashSet<LookupKey<'_>> = found.iter().map(|(a, s)| (a.as_str(), *s)).collect();
+        Err(match first_clash(rows, lookup_key, &taken) {
+            Some(l) => lookup_conflict(centre, l),
+            None => StoreError::Conflict {
+                what: format!("look-ups in centre {centre}"),
+            },
+        })
+    }
+
+    /// One `UPDATE … FROM unnest(…)` that changes the look-ups only if every one of them
+    /// is still pending, so it completes them all or none.
+    fn complete_lookups(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        outcomes: &[LookupOutcome],
+    ) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let seqs: Vec<i64> = outcomes.iter().map(|o| o.seq).collect();
+        if distinct_keys(outcomes, |o| o.seq) {
+            let col = |f: fn(&LookupOutcome) -> &str| outcomes.iter().map(f).collect::<Vec<&str>>();
+            let n = self.execute(
+                "WITH done AS (
+                     SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[],
+                        $7::bigint[], $8::text[])
+                        AS d (seq, outcome, answer_hash, source, read_at_us, detail)
+                 ), ready AS (
+                     SELECT COUNT(*) AS n FROM fact_lookups f JOIN done d ON f.seq = d.seq
+                     WHERE f.centre_code = $1 AND f.application_no = $2
+                       AND f.outcome = 'pending'
+                 )
+                 UPDATE fact_lookups f SET outcome = d.outcome, answer_hash = d.answer_hash,
+                    source = d.source, read_at_us = d.read_at_us, detail = d.detail
+                 FROM done d, ready r
+                 WHERE f.centre_code = $1 AND f.application_no = $2 AND f.seq = d.seq
+                   AND f.outcome = 'pending' AND r.n = cardinality($3::bigint[])",
+                &[
+                    &centre,
+                    &application_no,
+                    &seqs,
+                    &col(|o| &o.outcome),
+                    &col(|o| &o.answer_hash),
+                    &col(|o| &o.source),
+                    &outcomes
+                        .iter()
+                        .map(|o| o.read_at_us)
+                        .collect::<Vec<Option<i64>>>(),
+                    &col(|o| &o.detail),
+                ],
+            )?;
+            if n == outcomes.len() as u64 {
+                return Ok(());
+            }
+            if n != 0 {
+                // Another transaction completed one of them meanwhile (the caller did not
+                // lock the application): what this one did cannot be undone alone.
+                self.failed = true;
+                return Err(StoreError::Conflict {
+                    what: format!(
+                        "look-ups of application {application_no} in centre {centre} were \
+                         completed concurrently"
+                    ),
+                });
+            }
+        }
+        // Refused: name the look-up a loop completing one by one would fail on.
+        let rows = self.query(
+            "SELECT seq, outcome FROM fact_lookups
+             WHERE centre_code = $1 AND application_no = $2 AND seq = ANY($3)",
+            &[&centre, &application_no, &seqs],
+        )?;
+        let mut state: HashMap<i64, String> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            state.insert(column(r.try_get(0))?, column(r.try_get(1))?);
+        }
+        let mut seen = HashSet::with_capacity(outcomes.len());
+        for o in outcomes {
+            let what = format!(
+                "look-up {} of application {application_no} in centre {centre}",
+                o.seq
+            );
+            match state.get(&o.seq) {
+                None => return Err(StoreError::NotFound { what }),
+                Some(s) if s != "pending" || !seen.insert(o.seq) => {
+                    return Err(StoreError::Conflict {
+                        what: format!("{what} is no longer pending"),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Err(StoreError::Conflict {
+            what: format!("look-ups of application {application_no} in centre {centre}"),
+        })
+    }
+
+    /// Decodes a row selected with [`lookup_columns!`].
+    fn lookup_of(r: &Row) -> Result<LookupRow, StoreError> {
+        Ok(LookupRow {
+            application_no: column(r.try_get(0))?,
+            seq: column(r.try_get(1))?,
+            subject_id: column(r.try_get(2))?,
+            department: column(r.try_get(3))?,
+            query: column(r.try_get(4))?,
+            param: column(r.try_get(5))?,
+            purpose: column(r.try_get(6))?,
+            requester: column(r.try_get(7))?,
+            channel: column(r.try_get(8))?,
+            service_point: column(r.try_get(9))?,
+            asked_at_us: column(r.try_get(10))?,
+            outcome: column(r.try_get(11))?,
+            answer_hash: column(r.try_get(12))?,
+            source: column(r.try_get(13))?,
+            read_at_us: column(r.try_get(14))?,
+            detail: column(r.try_get(15))?,
+        })
+    }
+
+    fn lookups_of_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                lookup_columns!(),
+                " FROM fact_lookups WHERE centre_code = $1 AND application_no = $2 ORDER BY seq"
+            ),
+            &[&centre, &application_no],
+        )?;
+        rows.iter().map(Self::lookup_of).collect()
+    }
+
+    fn lookups_of_subject(
+        &mut self,
+        centre: &str,
+        subject_id: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                lookup_columns!(),
+                " FROM fact_lookups WHERE centre_code = $1 AND subject_id = $2"
+            ),
+            &[&centre, &subject_id],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::lookup_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_unstable_by(|a, b| {
+            (a.asked_at_us, &a.application_no, a.seq).cmp(&(
+                b.asked_at_us,
+                &b.application_no,
+                b.seq,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Decodes a row selected with [`fact_columns!`].
+    fn fact_of(r: &Row) -> Result<FactRow, StoreError> {
+        Ok(FactRow {
+            application_no: column(r.try_get(0))?,
+            subject_id: column(r.try_get(1))?,
+            department: column(r.try_get(2))?,
+            query: column(r.try_get(3))?,
+            param: column(r.try_get(4))?,
+            payload: column(r.try_get(5))?,
+            answer_hash: column(r.try_get(6))?,
+            source: column(r.try_get(7))?,
+            read_at_us: column(r.try_get(8))?,
+        })
+    }
+
+    fn application_facts(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                fact_columns!(),
+                " FROM application_facts WHERE centre_code = $1 AND application_no = $2"
+            ),
+            &[&centre, &application_no],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::fact_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_unstable_by(|a, b| fact_key(a).cmp(&fact_key(b)));
+        Ok(out)
+    }
+
+    /// As [`PgConn::insert_lookups`]: one guarded `INSERT … SELECT FROM unnest(…)`.
+    fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let col = |f: fn(&FactRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+        if distinct_keys(rows, fact_key) {
+            let n = self.execute(
+                "WITH incoming AS (
+                     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+                        $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+                        AS f (application_no, subject_id, department, query, param, payload,
+                              answer_hash, source, read_at_us)
+                 )
+                 INSERT INTO application_facts (centre_code, application_no, subject_id,
+                    department, query, param, payload, answer_hash, source, read_at_us)
+                 SELECT $1::text, i.* FROM incoming i
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM application_facts f JOIN incoming m
+                       USING (application_no, subject_id, department, query, param)
+                     WHERE f.centre_code = $1)",
+                &[
+                    &centre,
+                    &col(|f| &f.application_no),
+                    &col(|f| &f.subject_id),
+                    &col(|f| &f.department),
+                    &col(|f| &f.query),
+                    &col(|f| &f.param),
+                    &col(|f| &f.payload),
+                    &col(|f| &f.answer_hash),
+                    &col(|f| &f.source),
+                    &rows.iter().map(|f| f.read_at_us).collect::<Vec<i64>>(),
+                ],
+            )?;
+            if n == rows.len() as u64 {
+                return Ok(());
+            }
+            if n != 0 {
+                // One INSERT writes all its rows or fails; never expected.
+                self.failed = true;
+                return Err(database(format!(
+                    "application_facts: {n} of {} facts written",
+                    rows.len()
+                )));
+            }
+        }
+        // Refused: name the row a loop inserting one by one would fail on.
+        let found = self.query(
+            "SELECT application_no, subject_id, department, query, param FROM application_facts
+             WHERE centre_code = $1
+               AND (application_no, subject_id, department, query, param) IN (
+                   SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+                      $6::text[]))",
+            &[
+                &centre,
+                &col(|f| &f.application_no),
+                &col(|f| &f.subject_id),
+                &col(|f| &f.department),
+                &col(|f| &f.query),
+                &col(|f| &f.param),
+            ],
+        )?;
+        let found = found
+            .iter()
+            .map(|r| {
+                Ok((
+                    column::<String>(r.try_get(0))?,
+                    column::<String>(r.try_get(1))?,
+                    column::<String>(r.try_get(2))?,
+                    column::<String>(r.try_get(3))?,
+                    column::<String>(r.try_get(4))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let taken: HashSet<FactKey<'_>> = found
+            .iter()
+            .map(|(a, s, d, q, p)| (a.as_str(), s.as_str(), d.as_str(), q.as_str(), p.as_str()))
+            .collect();
+        Err(match first_clash(rows, fact_key, &taken) {
+            Some(f) => fact_conflict(centre, f),
+            None => StoreError::Conflict {
+                what: format!("facts in centre {centre}"),
+            },
+        })
+    }
+}
+
 /// A PostgreSQL transaction holding a pooled connection; rolls back when dropped
 /// uncommitted, then returns the connection to the pool.
 /// Most accounts cached per centre.
@@ -2639,5 +3258,96 @@ impl StoreTx for PgTx<'_> {
 
     fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError> {
         self.conn()?.account_legs(centre, account)
+    }
+
+    fn insert_application(
+        &mut self,
+        centre: &str,
+        app: &ApplicationRow,
+        parties: &[PartyRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_application(centre, app, parties)
+    }
+
+    fn application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        self.conn()?.application_row(centre, application_no, false)
+    }
+
+    fn application_parties(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<PartyRow>, StoreError> {
+        self.conn()?.application_parties(centre, application_no)
+    }
+
+    fn close_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        closed_at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .close_application(centre, application_no, closed_at_us)
+    }
+
+    /// `SELECT … FOR UPDATE`: a second transaction locking the same application waits
+    /// until this one ends.
+    fn lock_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        self.conn()?.application_row(centre, application_no, true)
+    }
+
+    fn max_lookup_seq(&mut self, centre: &str, application_no: &str) -> Result<i64, StoreError> {
+        self.conn()?.max_lookup_seq(centre, application_no)
+    }
+
+    fn insert_lookups(&mut self, centre: &str, rows: &[LookupRow]) -> Result<(), StoreError> {
+        self.conn()?.insert_lookups(centre, rows)
+    }
+
+    fn complete_lookups(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        outcomes: &[LookupOutcome],
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .complete_lookups(centre, application_no, outcomes)
+    }
+
+    fn lookups_of_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        self.conn()?.lookups_of_application(centre, application_no)
+    }
+
+    fn lookups_of_subject(
+        &mut self,
+        centre: &str,
+        subject_id: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        self.conn()?.lookups_of_subject(centre, subject_id)
+    }
+
+    fn application_facts(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        self.conn()?.application_facts(centre, application_no)
+    }
+
+    fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError> {
+        self.conn()?.insert_facts(centre, rows)
     }
 }

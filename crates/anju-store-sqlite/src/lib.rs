@@ -21,6 +21,9 @@ use anju_store::collection::{
 };
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
+use anju_store::sharing::{
+    ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
+};
 use anju_store::{
     Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
     migration_checksum, migration_needed,
@@ -29,7 +32,10 @@ use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use rows::{ACCOUNT_COLUMNS, account_from_row, date_str, digest_hex, entries_with_legs};
+use rows::{
+    ACCOUNT_COLUMNS, APPLICATION_COLUMNS, FACT_COLUMNS, LOOKUP_COLUMNS, account_from_row,
+    application_from_row, date_str, digest_hex, entries_with_legs, fact_from_row, lookup_from_row,
+};
 
 /// Embedded migrations, in order: (version, name, SQL).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -49,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "hot_updates",
         include_str!("../migrations/0004_hot_updates.sql"),
     ),
+    (5, "sharing", include_str!("../migrations/0005_sharing.sql")),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -576,6 +583,48 @@ impl SqliteTx<'_> {
             self.failed = true;
         }
         r
+    }
+
+    /// Runs one small write under a savepoint: if it fails, its rows are undone and the
+    /// transaction stays usable, as on PostgreSQL. (The few rows of a data-sharing write
+    /// cost the statement journal nothing; the bulk paths use [`SqliteTx::atomic`].)
+    fn savepoint<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        if self.failed {
+            return Err(failed_error());
+        }
+        self.g
+            .conn
+            .prepare_cached("SAVEPOINT anju_op")
+            .and_then(|mut st| st.execute([]))
+            .map_err(db_err)?;
+        match f(self) {
+            Ok(v) => {
+                let released = self
+                    .g
+                    .conn
+                    .prepare_cached("RELEASE anju_op")
+                    .and_then(|mut st| st.execute([]));
+                if let Err(e) = released {
+                    self.failed = true;
+                    return Err(db_err(e));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                if self
+                    .g
+                    .conn
+                    .execute_batch("ROLLBACK TO anju_op; RELEASE anju_op")
+                    .is_err()
+                {
+                    self.failed = true;
+                }
+                Err(e)
+            }
+        }
     }
 
     fn insert_centre_raw(&mut self, c: &CentreRow) -> Result<(), StoreError> {
@@ -2052,6 +2101,352 @@ impl StoreTx for SqliteTx<'_> {
             .and_then(|rows| rows.collect())
             .map_err(db_err)?;
         raws.into_iter().map(RawLeg::decode).collect()
+    }
+
+    // ---- data sharing --------------------------------------------------------------
+    fn insert_application(
+        &mut self,
+        centre: &str,
+        app: &ApplicationRow,
+        parties: &[PartyRow],
+    ) -> Result<(), StoreError> {
+        self.savepoint(|s| {
+            s.g.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO applications (centre_code, {APPLICATION_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                ))
+                .and_then(|mut st| {
+                    st.execute(params![
+                        centre,
+                        app.application_no,
+                        app.kind,
+                        app.purpose,
+                        app.applicant,
+                        app.claims,
+                        app.status,
+                        date_str(app.opened_on),
+                        app.opened_at_us,
+                        app.stamp.operator,
+                        app.stamp.channel.code(),
+                        app.stamp.service_point,
+                        app.stamp.on_behalf_of,
+                        app.closed_at_us
+                    ])
+                })
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!("application {} in centre {centre}", app.application_no),
+                    },
+                    other => other,
+                })?;
+            let mut st =
+                s.g.conn
+                    .prepare_cached(
+                        "INSERT INTO application_parties (centre_code, application_no, id_number,
+                            role)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(db_err)?;
+            for p in parties {
+                st.execute(params![centre, app.application_no, p.id_number, p.role])
+                    .map_err(|e| match db_err(e) {
+                        StoreError::Conflict { .. } => StoreError::Conflict {
+                            what: format!(
+                                "ID number {} listed twice for application {} in centre {centre}",
+                                p.id_number, app.application_no
+                            ),
+                        },
+                        other => other,
+                    })?;
+            }
+            Ok(())
+        })
+    }
+
+    fn application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        let raw = self
+            .g
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {APPLICATION_COLUMNS} FROM applications
+                 WHERE centre_code = ?1 AND application_no = ?2"
+            ))
+            .and_then(|mut st| {
+                st.query_row(params![centre, application_no], application_from_row)
+                    .optional()
+            })
+            .map_err(db_err)?;
+        raw.map(RawApplication::decode).transpose()
+    }
+
+    fn application_parties(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<PartyRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT id_number, role FROM application_parties
+                 WHERE centre_code = ?1 AND application_no = ?2 ORDER BY role, id_number",
+            )
+            .map_err(db_err)?;
+        stmt.query_map(params![centre, application_no], |r| {
+            Ok(PartyRow {
+                id_number: r.get(0)?,
+                role: r.get(1)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(db_err)
+    }
+
+    fn close_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        closed_at_us: i64,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .g
+            .conn
+            .prepare_cached(
+                "UPDATE applications SET status = 'closed', closed_at_us = ?3
+                 WHERE centre_code = ?1 AND application_no = ?2 AND status = 'open'",
+            )
+            .and_then(|mut st| st.execute(params![centre, application_no, closed_at_us]))
+            .map_err(db_err)?;
+        if n == 1 {
+            return Ok(());
+        }
+        Err(match self.application(centre, application_no)? {
+            Some(_) => StoreError::Conflict {
+                what: format!("application {application_no} in centre {centre} is already closed"),
+            },
+            None => StoreError::NotFound {
+                what: format!("application {application_no} in centre {centre}"),
+            },
+        })
+    }
+
+    fn lock_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        self.application(centre, application_no)
+    }
+
+    fn max_lookup_seq(&mut self, centre: &str, application_no: &str) -> Result<i64, StoreError> {
+        self.g
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(MAX(seq), 0) FROM fact_lookups
+                 WHERE centre_code = ?1 AND application_no = ?2",
+            )
+            .and_then(|mut st| st.query_row(params![centre, application_no], |r| r.get(0)))
+            .map_err(db_err)
+    }
+
+    fn insert_lookups(&mut self, centre: &str, rows: &[LookupRow]) -> Result<(), StoreError> {
+        self.savepoint(|s| {
+            let mut st =
+                s.g.conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO fact_lookups (centre_code, {LOOKUP_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                            ?15, ?16, ?17)"
+                    ))
+                    .map_err(db_err)?;
+            for l in rows {
+                st.execute(params![
+                    centre,
+                    l.application_no,
+                    l.seq,
+                    l.subject_id,
+                    l.department,
+                    l.query,
+                    l.param,
+                    l.purpose,
+                    l.requester,
+                    l.channel,
+                    l.service_point,
+                    l.asked_at_us,
+                    l.outcome,
+                    l.answer_hash,
+                    l.source,
+                    l.read_at_us,
+                    l.detail
+                ])
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!(
+                            "look-up {} of application {} in centre {centre}",
+                            l.seq, l.application_no
+                        ),
+                    },
+                    other => other,
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    fn complete_lookups(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        outcomes: &[LookupOutcome],
+    ) -> Result<(), StoreError> {
+        self.savepoint(|s| {
+            let mut st =
+                s.g.conn
+                    .prepare_cached(
+                        "UPDATE fact_lookups SET outcome = ?4, answer_hash = ?5, source = ?6,
+                            read_at_us = ?7, detail = ?8
+                         WHERE centre_code = ?1 AND application_no = ?2 AND seq = ?3
+                           AND outcome = 'pending'",
+                    )
+                    .map_err(db_err)?;
+            let mut exists =
+                s.g.conn
+                    .prepare_cached(
+                        "SELECT 1 FROM fact_lookups
+                         WHERE centre_code = ?1 AND application_no = ?2 AND seq = ?3",
+                    )
+                    .map_err(db_err)?;
+            for o in outcomes {
+                let n = st
+                    .execute(params![
+                        centre,
+                        application_no,
+                        o.seq,
+                        o.outcome,
+                        o.answer_hash,
+                        o.source,
+                        o.read_at_us,
+                        o.detail
+                    ])
+                    .map_err(db_err)?;
+                if n == 1 {
+                    continue;
+                }
+                let found = exists
+                    .exists(params![centre, application_no, o.seq])
+                    .map_err(db_err)?;
+                let what = format!(
+                    "look-up {} of application {application_no} in centre {centre}",
+                    o.seq
+                );
+                return Err(if found {
+                    StoreError::Conflict {
+                        what: format!("{what} is no longer pending"),
+                    }
+                } else {
+                    StoreError::NotFound { what }
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn lookups_of_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {LOOKUP_COLUMNS} FROM fact_lookups
+                 WHERE centre_code = ?1 AND application_no = ?2 ORDER BY seq"
+            ))
+            .map_err(db_err)?;
+        stmt.query_map(params![centre, application_no], lookup_from_row)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+    }
+
+    fn lookups_of_subject(
+        &mut self,
+        centre: &str,
+        subject_id: &str,
+    ) -> Result<Vec<LookupRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {LOOKUP_COLUMNS} FROM fact_lookups
+                 WHERE centre_code = ?1 AND subject_id = ?2
+                 ORDER BY asked_at_us, application_no, seq"
+            ))
+            .map_err(db_err)?;
+        stmt.query_map(params![centre, subject_id], lookup_from_row)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+    }
+
+    fn application_facts(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<FactRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {FACT_COLUMNS} FROM application_facts
+                 WHERE centre_code = ?1 AND application_no = ?2
+                 ORDER BY subject_id, department, query, param"
+            ))
+            .map_err(db_err)?;
+        stmt.query_map(params![centre, application_no], fact_from_row)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+    }
+
+    fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError> {
+        self.savepoint(|s| {
+            let mut st =
+                s.g.conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO application_facts (centre_code, {FACT_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    ))
+                    .map_err(db_err)?;
+            for f in rows {
+                st.execute(params![
+                    centre,
+                    f.application_no,
+                    f.subject_id,
+                    f.department,
+                    f.query,
+                    f.param,
+                    f.payload,
+                    f.answer_hash,
+                    f.source,
+                    f.read_at_us
+                ])
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!(
+                            "fact {}/{}/{:?} of {} for application {} in centre {centre}",
+                            f.department, f.query, f.param, f.subject_id, f.application_no
+                        ),
+                    },
+                    other => other,
+                })?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 use anju_domain::ledger::{AccountState, Digest32, SealedEntry};
 use anju_store::StoreError;
 use anju_store::raw::{RawAccountRef, RawEntry, RawLeg, assemble, parse_digest};
+use anju_store::sharing::{FactRow, LookupRow, RawApplication};
 use jiff::civil::Date;
 use rusqlite::{Connection, Row, params};
 
@@ -128,4 +129,74 @@ pub fn entries_with_legs(
         .and_then(|rows| rows.collect())
         .map_err(corrupt)?;
     assemble(entries, legs)
+}
+
+/// The `applications` columns [`application_from_row`] reads, in order.
+pub const APPLICATION_COLUMNS: &str = "application_no, kind, purpose, applicant, claims, \
+     status, opened_on, opened_at_us, operator, channel, service_point, on_behalf_of, \
+     closed_at_us";
+
+/// Reads a row selected with [`APPLICATION_COLUMNS`].
+pub fn application_from_row(r: &Row<'_>) -> rusqlite::Result<RawApplication> {
+    Ok(RawApplication {
+        application_no: r.get(0)?,
+        kind: r.get(1)?,
+        purpose: r.get(2)?,
+        applicant: r.get(3)?,
+        claims: r.get(4)?,
+        status: r.get(5)?,
+        opened_on: r.get(6)?,
+        opened_at_us: r.get(7)?,
+        operator: r.get(8)?,
+        channel: r.get(9)?,
+        service_point: r.get(10)?,
+        on_behalf_of: r.get(11)?,
+        closed_at_us: r.get(12)?,
+    })
+}
+
+/// The `fact_lookups` columns [`lookup_from_row`] reads, in order.
+pub const LOOKUP_COLUMNS: &str = "application_no, seq, subject_id, department, query, param, \
+     purpose, requester, channel, service_point, asked_at_us, outcome, answer_hash, source, \
+     read_at_us, detail";
+
+/// Reads a row selected with [`LOOKUP_COLUMNS`].
+pub fn lookup_from_row(r: &Row<'_>) -> rusqlite::Result<LookupRow> {
+    Ok(LookupRow {
+        application_no: r.get(0)?,
+        seq: r.get(1)?,
+        subject_id: r.get(2)?,
+        department: r.get(3)?,
+        query: r.get(4)?,
+        param: r.get(5)?,
+        purpose: r.get(6)?,
+        requester: r.get(7)?,
+        channel: r.get(8)?,
+        service_point: r.get(9)?,
+        asked_at_us: r.get(10)?,
+        outcome: r.get(11)?,
+        answer_hash: r.get(12)?,
+        source: r.get(13)?,
+        read_at_us: r.get(14)?,
+        detail: r.get(15)?,
+    })
+}
+
+/// The `application_facts` columns [`fact_from_row`] reads, in order.
+pub const FACT_COLUMNS: &str = "application_no, subject_id, department, query, param, payload, \
+     answer_hash, source, read_at_us";
+
+/// Reads a row selected with [`FACT_COLUMNS`].
+pub fn fact_from_row(r: &Row<'_>) -> rusqlite::Result<FactRow> {
+    Ok(FactRow {
+        application_no: r.get(0)?,
+        subject_id: r.get(1)?,
+        department: r.get(2)?,
+        query: r.get(3)?,
+        param: r.get(4)?,
+        payload: r.get(5)?,
+        answer_hash: r.get(6)?,
+        source: r.get(7)?,
+        read_at_us: r.get(8)?,
+    })
 }

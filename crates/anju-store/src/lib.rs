@@ -12,6 +12,7 @@
 pub mod collection;
 pub mod raw;
 pub mod registry;
+pub mod sharing;
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ use collection::{
 };
 use jiff::civil::Date;
 use registry::{EventRow, MemberRow, UnitRow};
+use sharing::{ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -426,6 +428,84 @@ pub trait StoreTx {
     ) -> Result<Option<InterestRunRow>, StoreError>;
     /// Every leg on one posting account with its entry's facts, in journal order.
     fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError>;
+
+    // ---- data sharing --------------------------------------------------------------
+    // Writes here are all-or-nothing, and their `Conflict` and `NotFound` leave the
+    // transaction usable on both backends (except a clash with a concurrent transaction
+    // on the same application, which the caller avoids with `lock_application`).
+    /// Stores a new application with the persons party to it; `Conflict` if its number
+    /// exists in the centre or a person is listed twice (nothing is then written).
+    fn insert_application(
+        &mut self,
+        centre: &str,
+        app: &ApplicationRow,
+        parties: &[PartyRow],
+    ) -> Result<(), StoreError>;
+    /// An application by number.
+    fn application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError>;
+    /// The persons party to an application, by role then ID number (byte-wise); empty if
+    /// there is no such application.
+    fn application_parties(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<PartyRow>, StoreError>;
+    /// Closes an open application at `closed_at_us`; `NotFound` if there is no such
+    /// application, `Conflict` if it is already closed (its closing time is kept).
+    fn close_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        closed_at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// [`StoreTx::application`], and locks the application's row until the transaction
+    /// ends, so concurrent verifications of one application number their look-ups
+    /// ([`StoreTx::max_lookup_seq`] + 1 …) one after the other without collision.
+    fn lock_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<ApplicationRow>, StoreError>;
+    /// The highest look-up number of an application, 0 if it has none.
+    fn max_lookup_seq(&mut self, centre: &str, application_no: &str) -> Result<i64, StoreError>;
+    /// Appends look-ups to the log; `Conflict` if an (application, seq) exists or repeats.
+    fn insert_lookups(&mut self, centre: &str, rows: &[LookupRow]) -> Result<(), StoreError>;
+    /// Completes pending look-ups of an application with their outcomes. Only a look-up
+    /// still `pending` may be completed, once: `NotFound` if a seq is not in the log,
+    /// `Conflict` if it is no longer pending (or is named twice); nothing is then changed.
+    fn complete_lookups(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        outcomes: &[LookupOutcome],
+    ) -> Result<(), StoreError>;
+    /// An application's look-ups, by seq.
+    fn lookups_of_application(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<LookupRow>, StoreError>;
+    /// Every look-up of one person's data, by time asked, then application number
+    /// (byte-wise), then seq: who looked at whose data, and why.
+    fn lookups_of_subject(
+        &mut self,
+        centre: &str,
+        subject_id: &str,
+    ) -> Result<Vec<LookupRow>, StoreError>;
+    /// The facts cached for an application, by subject, department, query and parameter
+    /// (each byte-wise).
+    fn application_facts(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<FactRow>, StoreError>;
+    /// Caches facts for their applications; `Conflict` if a (application, subject,
+    /// department, query, param) exists or repeats.
+    fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

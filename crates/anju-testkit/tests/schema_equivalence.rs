@@ -17,9 +17,13 @@ fn postgres_and_sqlite_schemas_are_equal() {
     assert_eq!(
         names,
         [
+            "application_facts",
+            "application_parties",
+            "applications",
             "bill_lines",
             "bills",
             "centres",
+            "fact_lookups",
             "interest_runs",
             "journal_entries",
             "journal_legs",

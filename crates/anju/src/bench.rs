@@ -559,3 +559,230 @@ pub fn import(backend: Backend, db: Option<&str>, rows: usize) -> anyhow::Result
     );
     Ok(())
 }
+
+/// `anju bench verify`: the verification of house-purchase withdrawals (identity of the
+/// applicant and spouse, marriage, purchase contract, property) through the HTTP client
+/// against `anju exchange-sim` running as a separate process on loopback, with
+/// `concurrency` verifications in flight. Each verification is the whole use case: the
+/// application locked, every look-up logged before it is made, the departments asked in
+/// parallel, the log completed and the answers cached, the checks evaluated.
+pub fn verify(
+    backend: Backend,
+    db: Option<&str>,
+    members: usize,
+    applications: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    use anju_app::sharing::{
+        Departments, NewApplication, Sharing, open_application, verify_application,
+    };
+    use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
+    use anju_domain::ids::IdCard;
+    use anju_domain::ledger::AccountState;
+    use anju_domain::money::Rate;
+    use anju_domain::sharing::verify::{ApplicationKind, Claims, Role};
+    use anju_exchange::client::{ExchangeClient, ExchangeSettings};
+    use anju_exchange::sim::generate::{CentrePerson, generate};
+    use anju_store::registry::{MemberRow, UnitRow};
+
+    anyhow::ensure!(members >= 100, "--members must be at least 100");
+    anyhow::ensure!(
+        applications > 0 && concurrency > 0,
+        "--applications and --concurrency must be > 0"
+    );
+    let s = scratch(backend, db)?;
+    let store = s.store.as_ref();
+    let now = Timestamp::now();
+    let day = date(2026, 11, 27);
+    open_centre(store, CENTRE, "衢州市住房公积金管理中心", day, now)?;
+    // Fixture (not timed): one unit, `members` members with valid resident IDs.
+    let mut people = Vec::with_capacity(members);
+    {
+        let mut tx = store.begin()?;
+        let unit_no = "330800000001".to_owned();
+        tx.insert_unit(
+            CENTRE,
+            &UnitRow {
+                unit_no: unit_no.clone(),
+                credit_code: "91330802MA2DXXXX2".to_owned(),
+                name: "衢州市基准科技有限公司".to_owned(),
+                address: "衢州市柯城区".to_owned(),
+                legal_rep: "张三".to_owned(),
+                payday: 10,
+                bank_code: "ICBC".to_owned(),
+                unit_ratio: Rate::from_percent(12),
+                member_ratio: Rate::from_percent(12),
+                status: UnitAccountStatus::Normal,
+                opened_on: day,
+            },
+        )?;
+        let mut accounts = vec![AccountState::open(AccountNo::sub("213", &unit_no)?, day)];
+        for i in 0..members {
+            let birth =
+                date(1960, 1, 1).checked_add(jiff::Span::new().days((i * 7 % 14_000) as i64))?;
+            let first17 = format!("330802{}{:03}", birth.strftime("%Y%m%d"), i % 1000);
+            let id = IdCard::with_check_char(&first17)?;
+            let account_no = format!("330800{i:08}");
+            let name = format!("职工{i}");
+            tx.insert_member(
+                CENTRE,
+                &MemberRow {
+                    account_no: account_no.clone(),
+                    id_number: id.as_str().to_owned(),
+                    name: name.clone(),
+                    unit_no: Some(unit_no.clone()),
+                    base: Fen::new(800_000),
+                    status: PersonalAccountStatus::Normal,
+                    before_freeze: None,
+                    opened_on: day,
+                    paid_to: None,
+                    flexible_ratio: None,
+                },
+            )?;
+            accounts.push(AccountState::open(AccountNo::sub("201", &account_no)?, day));
+            people.push(CentrePerson {
+                id_number: id.as_str().to_owned(),
+                name,
+                employer_name: Some("衢州市基准科技有限公司".to_owned()),
+                employer_credit_code: Some("91330802MA2DXXXX2".to_owned()),
+                monthly_base: Fen::new(800_000),
+                opened_on: date(2015, 3, 1),
+                status: PersonalAccountStatus::Normal,
+            });
+        }
+        accounts.sort_by(|a, b| a.no.cmp(&b.no));
+        tx.insert_accounts(CENTRE, &accounts)?;
+        tx.commit()?;
+    }
+    let dataset = generate(&people, 42, day)?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("dataset.json");
+    dataset.save(&path)?;
+    // Married members (the spouse check needs civil affairs), with their contract if any.
+    let mut cases = Vec::new();
+    for p in &people {
+        let Some(rec) = dataset.people.get(&p.id_number) else {
+            continue;
+        };
+        let Some(spouse) = rec.marriage.as_ref().and_then(|m| m.spouse_id.clone()) else {
+            continue;
+        };
+        let contract = rec
+            .contracts
+            .iter()
+            .find(|c| !c.cancelled)
+            .map(|c| c.contract_no.clone());
+        cases.push((p.id_number.clone(), spouse, contract));
+    }
+    anyhow::ensure!(
+        !cases.is_empty(),
+        "the generated dataset has no married member"
+    );
+    let mut nos = Vec::with_capacity(applications);
+    for i in 0..applications {
+        let (applicant, spouse, contract) = &cases[i % cases.len()];
+        let no = format!("TQ-BENCH-{i:07}");
+        open_application(
+            store,
+            CENTRE,
+            &NewApplication {
+                application_no: no.clone(),
+                kind: ApplicationKind::WithdrawPurchase,
+                parties: vec![
+                    (applicant.clone(), Role::Applicant),
+                    (spouse.clone(), Role::Spouse),
+                ],
+                claims: Claims {
+                    contract_no: contract.clone(),
+                    ..Claims::default()
+                },
+                stamp: Stamp::system("bench"),
+            },
+            day,
+            now,
+        )?;
+        nos.push(no);
+    }
+    let sim = crate::sharing::SimProcess::start(&path, &[])?;
+    let client = ExchangeClient::new(ExchangeSettings::new(
+        &sim.url,
+        "anju-dev",
+        crate::sharing::DEV_SECRET,
+    ))?;
+    let departments = Departments::all(Arc::new(client));
+    let ctx = Sharing {
+        store,
+        departments: &departments,
+        centre: CENTRE,
+    };
+    let stamp = Stamp {
+        operator: "member:bench".to_owned(),
+        channel: Channel::MobileApp,
+        service_point: "online".to_owned(),
+        on_behalf_of: None,
+    };
+    // Warm the connection pool and the statement caches (not timed).
+    verify_application(&ctx, &nos[0], &stamp, day, now)?;
+    let next = std::sync::atomic::AtomicUsize::new(1);
+    let t = Instant::now();
+    let results: Vec<anyhow::Result<(Vec<u128>, usize)>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..concurrency)
+            .map(|_| {
+                sc.spawn(|| -> anyhow::Result<(Vec<u128>, usize)> {
+                    let mut lat = Vec::new();
+                    let mut unavailable = 0;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(no) = nos.get(i) else {
+                            break;
+                        };
+                        let t1 = Instant::now();
+                        let v = verify_application(&ctx, no, &stamp, day, now)?;
+                        lat.push(t1.elapsed().as_micros());
+                        unavailable += usize::from(v.any_unavailable());
+                    }
+                    Ok((lat, unavailable))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a bench thread panicked")))
+            })
+            .collect()
+    });
+    let us = t.elapsed().as_micros().max(1);
+    let mut lat_us = Vec::new();
+    let mut unavailable = 0;
+    for r in results {
+        let (l, u) = r?;
+        lat_us.extend(l);
+        unavailable += u;
+    }
+    anyhow::ensure!(
+        !lat_us.is_empty(),
+        "nothing was verified (use --applications > 1)"
+    );
+    lat_us.sort_unstable();
+    let pct = |p: usize| {
+        lat_us[((lat_us.len() * p).div_ceil(100))
+            .saturating_sub(1)
+            .min(lat_us.len() - 1)]
+    };
+    println!(
+        "{{\"bench\":\"verify\",\"backend\":\"{}\",\"verifications\":{},\"concurrency\":{concurrency},\"lookups_each\":5,\"per_s\":{},\"p50_us\":{},\"p95_us\":{},\"p99_us\":{},\"max_us\":{},\"unavailable\":{unavailable},\"elapsed_s\":{},\"peak_rss_mb\":{}}}",
+        backend.name(),
+        lat_us.len(),
+        (lat_us.len() as u128) * 1_000_000 / us,
+        pct(50),
+        pct(95),
+        pct(99),
+        lat_us[lat_us.len() - 1],
+        seconds(us),
+        peak_rss_mb()
+    );
+    drop(sim);
+    Ok(())
+}

@@ -6,6 +6,8 @@ mod check;
 mod collect;
 mod db;
 mod demo;
+mod exchange_sim;
+mod sharing;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -91,6 +93,11 @@ enum Cmd {
     },
     #[command(flatten)]
     Collect(collect::CollectCmd),
+    /// Serve the provincial data-exchange protocol from a dataset file, with fault
+    /// injection (or generate the file with --generate, or print the OpenAPI document).
+    ExchangeSim(exchange_sim::ExchangeSimArgs),
+    #[command(flatten)]
+    Sharing(sharing::SharingCmd),
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -168,6 +175,24 @@ enum BenchCmd {
         /// Rows in the file.
         #[arg(long, default_value_t = 10_000)]
         rows: usize,
+    },
+    /// Verifying house-purchase withdrawals against `anju exchange-sim` (a child process).
+    Verify {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Members in the centre (and the generated dataset).
+        #[arg(long, default_value_t = 2_000)]
+        members: usize,
+        /// Applications verified.
+        #[arg(long, default_value_t = 3_200)]
+        applications: usize,
+        /// Verifications in flight at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
     },
     /// Durable online entries, one withdrawal-style posting per transaction.
     Online {
@@ -322,6 +347,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 collect::run(store.as_ref(), &centre, &policy, cmd)
             }
         },
+        Cmd::Sharing(cmd) => {
+            let at = cmd.at();
+            let store = db::open(&at.db)?;
+            let centre = only_centre(store.as_ref(), at.centre.clone())?;
+            sharing::run(store.as_ref(), &centre, cmd)
+        }
+        Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::Check { kind, value, stdin } => {
             let code = check::run(kind, value.as_deref(), stdin)?;
             Ok(u8::try_from(code).unwrap_or(1))
@@ -350,6 +382,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 BenchCmd::Import { backend, db, rows } => {
                     bench::import(backend.into(), db.as_deref(), rows)?;
                 }
+                BenchCmd::Verify {
+                    backend,
+                    db,
+                    members,
+                    applications,
+                    concurrency,
+                } => bench::verify(
+                    backend.into(),
+                    db.as_deref(),
+                    members,
+                    applications,
+                    concurrency,
+                )?,
                 BenchCmd::Online {
                     backend,
                     db,

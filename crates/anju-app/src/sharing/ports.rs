@@ -1,0 +1,220 @@
+//! The data-sharing ports: one trait per department, each method one question about one
+//! person, answered with a typed fact, its source and the time it was read — or
+//! [`Unavailable`] with the reason (timeout, exchange down, garbage). The application owns
+//! these traits; `anju-exchange` implements them over HTTP.
+
+use std::fmt;
+use std::sync::Arc;
+
+use anju_domain::sharing::{
+    Answer, CreditReport, DeathRecord, Employment, FactKey, FactRead, Household, Identity, Lease,
+    Marriage, MedicalExpense, Property, PurchaseContract, Purpose, Query, RenewalShare,
+    Unavailable, YearIncome,
+};
+use jiff::Timestamp;
+
+/// Who asks, why, and for which application: travels with every question (and into the
+/// department's own log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// Whose data: resident ID number.
+    pub subject: String,
+    /// Year, for income and medical expenses.
+    pub year: Option<i16>,
+    /// Legal purpose.
+    pub purpose: Purpose,
+    /// The application number.
+    pub application_no: String,
+    /// The operator who asked (`staff:…`, `member:…`, `system:…`).
+    pub requester: String,
+    /// A request id unique to this look-up (the access-log row), echoed by the exchange.
+    pub request_id: String,
+}
+
+/// A typed fact with where and when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read<T> {
+    /// The fact.
+    pub value: T,
+    /// Who answered.
+    pub source: String,
+    /// When the department read it.
+    pub read_at: Timestamp,
+}
+
+/// What a port returns.
+pub type Fetched<T> = Result<Read<T>, Unavailable>;
+
+/// 公安: identity and household registration.
+pub trait PublicSecurity: Send + Sync + fmt::Debug {
+    /// Name, sex, birth date, alive; `None` if no such person.
+    fn identity(&self, ask: &Ask) -> Fetched<Option<Identity>>;
+    /// Household registration; `None` if none.
+    fn household(&self, ask: &Ask) -> Fetched<Option<Household>>;
+}
+
+/// 民政: marriage and death registration.
+pub trait CivilAffairs: Send + Sync + fmt::Debug {
+    /// Marital status and current spouse.
+    fn marriage(&self, ask: &Ask) -> Fetched<Marriage>;
+    /// Death registration; `None` if none.
+    fn death(&self, ask: &Ask) -> Fetched<Option<DeathRecord>>;
+}
+
+/// 不动产登记.
+pub trait RealEstate: Send + Sync + fmt::Debug {
+    /// Properties registered to the person.
+    fn properties(&self, ask: &Ask) -> Fetched<Vec<Property>>;
+}
+
+/// 网签备案.
+pub trait HousingFiling: Send + Sync + fmt::Debug {
+    /// Purchase contracts listing the person as buyer.
+    fn contracts(&self, ask: &Ask) -> Fetched<Vec<PurchaseContract>>;
+}
+
+/// 租赁备案.
+pub trait RentalFiling: Send + Sync + fmt::Debug {
+    /// Leases listing the person as tenant.
+    fn leases(&self, ask: &Ask) -> Fetched<Vec<Lease>>;
+}
+
+/// 人力社保.
+pub trait SocialSecurity: Send + Sync + fmt::Debug {
+    /// Employment, contributions, retirement, disability; `None` if never insured.
+    fn employment(&self, ask: &Ask) -> Fetched<Option<Employment>>;
+}
+
+/// 税务.
+pub trait Tax: Send + Sync + fmt::Debug {
+    /// Income of `ask.year`.
+    fn income(&self, ask: &Ask) -> Fetched<Vec<YearIncome>>;
+}
+
+/// 征信.
+pub trait Credit: Send + Sync + fmt::Debug {
+    /// The credit report.
+    fn credit(&self, ask: &Ask) -> Fetched<CreditReport>;
+}
+
+/// 住建 城市更新.
+pub trait UrbanRenewal: Send + Sync + fmt::Debug {
+    /// The person's household shares in renovation and lift projects.
+    fn renewal(&self, ask: &Ask) -> Fetched<Vec<RenewalShare>>;
+}
+
+/// 医保.
+pub trait MedicalInsurance: Send + Sync + fmt::Debug {
+    /// Medical expenses of `ask.year`.
+    fn medical(&self, ask: &Ask) -> Fetched<Vec<MedicalExpense>>;
+}
+
+/// One adapter per department. Each may be a different system (they usually sit behind
+/// one provincial exchange, so one client often serves them all: [`Departments::all`]).
+#[derive(Debug, Clone)]
+pub struct Departments {
+    /// 公安.
+    pub public_security: Arc<dyn PublicSecurity>,
+    /// 民政.
+    pub civil_affairs: Arc<dyn CivilAffairs>,
+    /// 不动产登记.
+    pub real_estate: Arc<dyn RealEstate>,
+    /// 网签备案.
+    pub housing_filing: Arc<dyn HousingFiling>,
+    /// 租赁备案.
+    pub rental_filing: Arc<dyn RentalFiling>,
+    /// 人力社保.
+    pub social_security: Arc<dyn SocialSecurity>,
+    /// 税务.
+    pub tax: Arc<dyn Tax>,
+    /// 征信.
+    pub credit: Arc<dyn Credit>,
+    /// 住建.
+    pub urban_renewal: Arc<dyn UrbanRenewal>,
+    /// 医保.
+    pub medical_insurance: Arc<dyn MedicalInsurance>,
+}
+
+/// Something that answers for every department.
+pub trait AllDepartments:
+    PublicSecurity
+    + CivilAffairs
+    + RealEstate
+    + HousingFiling
+    + RentalFiling
+    + SocialSecurity
+    + Tax
+    + Credit
+    + UrbanRenewal
+    + MedicalInsurance
+    + 'static
+{
+}
+
+impl<T> AllDepartments for T where
+    T: PublicSecurity
+        + CivilAffairs
+        + RealEstate
+        + HousingFiling
+        + RentalFiling
+        + SocialSecurity
+        + Tax
+        + Credit
+        + UrbanRenewal
+        + MedicalInsurance
+        + 'static
+{
+}
+
+fn wrap<T>(
+    key: &FactKey,
+    r: Fetched<T>,
+    f: impl FnOnce(T) -> Answer,
+) -> Result<FactRead, Unavailable> {
+    r.map(|read| FactRead {
+        key: key.clone(),
+        answer: f(read.value),
+        source: read.source,
+        read_at: read.read_at,
+    })
+}
+
+impl Departments {
+    /// Every department through one adapter.
+    pub fn all<T: AllDepartments>(adapter: Arc<T>) -> Departments {
+        Departments {
+            public_security: adapter.clone(),
+            civil_affairs: adapter.clone(),
+            real_estate: adapter.clone(),
+            housing_filing: adapter.clone(),
+            rental_filing: adapter.clone(),
+            social_security: adapter.clone(),
+            tax: adapter.clone(),
+            credit: adapter.clone(),
+            urban_renewal: adapter.clone(),
+            medical_insurance: adapter,
+        }
+    }
+
+    /// Asks the department that answers `key.query`.
+    pub fn fetch(&self, key: &FactKey, ask: &Ask) -> Result<FactRead, Unavailable> {
+        match key.query {
+            Query::Identity => wrap(key, self.public_security.identity(ask), Answer::Identity),
+            Query::Household => wrap(key, self.public_security.household(ask), Answer::Household),
+            Query::Marriage => wrap(key, self.civil_affairs.marriage(ask), Answer::Marriage),
+            Query::Death => wrap(key, self.civil_affairs.death(ask), Answer::Death),
+            Query::Properties => wrap(key, self.real_estate.properties(ask), Answer::Properties),
+            Query::Contracts => wrap(key, self.housing_filing.contracts(ask), Answer::Contracts),
+            Query::Leases => wrap(key, self.rental_filing.leases(ask), Answer::Leases),
+            Query::Employment => wrap(
+                key,
+                self.social_security.employment(ask),
+                Answer::Employment,
+            ),
+            Query::Income => wrap(key, self.tax.income(ask), Answer::Income),
+            Query::Credit => wrap(key, self.credit.credit(ask), Answer::Credit),
+            Query::Renewal => wrap(key, self.urban_renewal.renewal(ask), Answer::Renewal),
+            Query::Medical => wrap(key, self.medical_insurance.medical(ask), Answer::Medical),
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! The simulator's HTTP server (axum on tokio).
+//!
+//! * `POST /v1/{department}/{query}`: one signed question (see [`crate::protocol`]);
+//! * `GET /health`: `{"status":"ok","people":N,"facts":N}`;
+//! * `GET /openapi.json`: the OpenAPI document ([`super::OPENAPI`]).
+//!
+//! A question is checked in this order: the path names a query (else `404 not_found`);
+//! the four signature headers are present, the app is the configured one, the timestamp
+//! is within [`MAX_CLOCK_SKEW_SECS`] of the server clock, the signature is right and the
+//! nonce is new (else `401 unauthorized`); the body is a valid [`QueryRequest`] (else
+//! `400 bad_request` naming the field). Then the dataset answers, through the
+//! [`Faults`]. Every request is logged with its department, query, case number, purpose,
+//! requester and the subject's ID number **masked**; the secret is never logged.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anju_domain::ids::IdCard;
+use anju_domain::sharing::{Purpose, Query};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::OPENAPI;
+use super::dataset::Dataset;
+use super::faults::{Dice, Faults, Outcome, malformed_body};
+use crate::protocol::{
+    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS, QueryRequest,
+    QueryResponse, canonical, verify,
+};
+
+/// Most nonces remembered at once. When full, the oldest is forgotten and requests no
+/// newer than it are refused (so a forgotten nonce can never be replayed).
+pub const NONCE_CACHE_CAP: usize = 100_000;
+
+/// Longest accepted text field (`request_id`, `case_no`, `requester`), in characters.
+const MAX_FIELD_CHARS: usize = 128;
+
+/// What the simulator serves and how.
+pub struct SimConfig {
+    /// The data.
+    pub dataset: Dataset,
+    /// The one caller accepted (`X-Exchange-App`).
+    pub app_id: String,
+    /// Its shared signing secret.
+    pub secret: String,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+/// The secret is never printed.
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("people", &self.dataset.people.len())
+            .field("app_id", &self.app_id)
+            .field("secret", &"<redacted>")
+            .field("faults", &self.faults)
+            .finish()
+    }
+}
+
+/// Nonces seen within the clock-skew window.
+#[derive(Debug, Default)]
+struct NonceCache {
+    by_time: BTreeSet<(i64, String)>,
+    seen: HashSet<String>,
+    /// Newest timestamp forgotten because the cache was full.
+    floor: Option<i64>,
+}
+
+impl NonceCache {
+    /// Records `nonce` sent at `ts`; refuses a nonce seen before.
+    fn admit(&mut self, nonce: &str, ts: i64, now: i64) -> Result<(), String> {
+        // A nonce sent at t can only be replayed while t is within the window.
+        while let Some((t, _)) = self.by_time.first() {
+            if t.saturating_add(MAX_CLOCK_SKEW_SECS) >= now {
+                break;
+            }
+            if let Some((_, n)) = self.by_time.pop_first() {
+                self.seen.remove(&n);
+            }
+        }
+        if self.seen.contains(nonce) {
+            return Err(format!(
+                "nonce already used within the last {MAX_CLOCK_SKEW_SECS} s (replay refused)"
+            ));
+        }
+        if self.floor.is_some_and(|f| ts <= f) {
+            return Err(
+                "too many requests to remember their nonces; sign again with the current time"
+                    .to_owned(),
+            );
+        }
+        if self.by_time.len() >= NONCE_CACHE_CAP
+            && let Some((t, n)) = self.by_time.pop_first()
+        {
+            self.seen.remove(&n);
+            self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
+        }
+        self.by_time.insert((ts, nonce.to_owned()));
+        self.seen.insert(nonce.to_owned());
+        Ok(())
+    }
+}
+
+/// The server's shared state.
+#[derive(Debug)]
+pub struct SimState {
+    config: SimConfig,
+    facts: usize,
+    dice: Mutex<Dice>,
+    nonces: Mutex<NonceCache>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl SimState {
+    /// State for `config`; `stopping` turns `true` when the server shuts down (hanging
+    /// requests then end with a 503).
+    pub fn new(config: SimConfig, stopping: watch::Receiver<bool>) -> SimState {
+        SimState {
+            facts: config.dataset.fact_count(),
+            dice: Mutex::new(Dice::new(config.faults.seed)),
+            nonces: Mutex::new(NonceCache::default()),
+            config,
+            stopping,
+        }
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<SimState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/{department}/{query}", post(query))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Serves `config` on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight (hanging ones end at once with a 503).
+pub async fn serve<F>(listener: TcpListener, config: SimConfig, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = watch::channel(false);
+    let state = Arc::new(SimState::new(config, rx));
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("exchange-sim stopping");
+            let _ = tx.send(true);
+        })
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error: code.to_owned(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+async fn health(State(state): State<Arc<SimState>>) -> Response {
+    Json(serde_json::json!({
+        "status": "ok",
+        "people": state.config.dataset.people.len(),
+        "facts": state.facts,
+    }))
+    .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let path: String = uri.path().chars().take(200).collect();
+    tracing::warn!(path = ?path, status = 404, "exchange-sim: no such path");
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such path {path:?}; queries are POST /v1/{{department}}/{{query}}"),
+    )
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    let path: String = uri.path().chars().take(200).collect();
+    tracing::warn!(path = ?path, status = 405, "exchange-sim: wrong method");
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad_request",
+        format!("{path} takes POST"),
+    )
+}
+
+/// What a request's log line says.
+#[derive(Debug, Default)]
+struct LogLine {
+    department: String,
+    query: String,
+    case_no: String,
+    purpose: String,
+    requester: String,
+    subject: String,
+}
+
+impl LogLine {
+    fn emit(&self, status: StatusCode, note: &str) {
+        let status = status.as_u16();
+        if status < 400 {
+            tracing::info!(
+                status,
+                department = %self.department,
+                query = %self.query,
+                case_no = ?self.case_no,
+                purpose = %self.purpose,
+                requester = ?self.requester,
+                subject = %self.subject,
+                "exchange-sim: {note}"
+            );
+        } else {
+            tracing::warn!(
+                status,
+                department = %self.department,
+                query = %self.query,
+                case_no = ?self.case_no,
+                purpose = %self.purpose,
+                requester = ?self.requester,
+                subject = %self.subject,
+                "exchange-sim: {note}"
+            );
+        }
+    }
+
+    fn reply(&self, status: StatusCode, code: &str, message: String) -> Response {
+        self.emit(status, &message);
+        error(status, code, message)
+    }
+}
+
+/// A text header, or why not.
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
+    match headers.get(name) {
+        None => Err(format!("missing header {name}")),
+        Some(v) => v
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| format!("header {name} is not plain text")),
+    }
+}
+
+/// Checks the signature headers of a request to `path` with `body`.
+fn authenticate(
+    state: &SimState,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), String> {
+    let app = header(headers, H_APP)?;
+    let timestamp = header(headers, H_TIMESTAMP)?;
+    let nonce = header(headers, H_NONCE)?;
+    let signature = header(headers, H_SIGNATURE)?;
+    if app != state.config.app_id {
+        let shown: String = app.chars().take(64).collect();
+        return Err(format!("unknown app {shown:?}"));
+    }
+    let ts: i64 = timestamp
+        .parse()
+        .map_err(|_| format!("header {H_TIMESTAMP} must be unix seconds"))?;
+    let now = Timestamp::now().as_second();
+    let skew = now.saturating_sub(ts);
+    if skew.unsigned_abs() > MAX_CLOCK_SKEW_SECS.unsigned_abs() {
+        return Err(format!(
+            "timestamp is {skew} s off the server clock (at most {MAX_CLOCK_SKEW_SECS} s allowed)"
+        ));
+    }
+    if nonce.is_empty() || nonce.len() > 128 || !nonce.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "header {H_NONCE} must be 1-128 visible ASCII characters (32 hex digits)"
+        ));
+    }
+    let text = canonical("POST", path, ts, nonce, body);
+    if !verify(state.config.secret.as_bytes(), &text, signature) {
+        return Err(
+            "bad signature: expected hex(HMAC-SM3(secret, \"POST\\n{path}\\n{timestamp}\\n{nonce}\\n{hex(SM3(body))}\"))"
+                .to_owned(),
+        );
+    }
+    state
+        .nonces
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .admit(nonce, ts, now)
+}
+
+/// Parses and checks a request body for `query`; the error names the field.
+fn parse_request(query: Query, body: &[u8]) -> Result<(QueryRequest, IdCard), String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| "the body must be a JSON object".to_owned())?;
+    let text = |field: &str| -> Result<String, String> {
+        match obj.get(field) {
+            None | Some(Value::Null) => Err(format!("field `{field}` is missing")),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(format!("field `{field}` is empty"))
+            }
+            Some(Value::String(s)) if s.chars().count() > MAX_FIELD_CHARS => Err(format!(
+                "field `{field}` is longer than {MAX_FIELD_CHARS} characters"
+            )),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("field `{field}` must be a string")),
+        }
+    };
+    let request_id = text("request_id")?;
+    let subject = text("subject_id")?;
+    let id = IdCard::parse(&subject)
+        .map_err(|e| format!("field `subject_id` is not a valid resident ID number: {e}"))?;
+    let purpose_text = text("purpose")?;
+    let purpose = Purpose::from_code(&purpose_text)
+        .ok_or_else(|| "field `purpose` must be `withdrawal` or `loan`".to_owned())?;
+    let year = match obj.get("year") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .and_then(|y| i16::try_from(y).ok())
+                .filter(|y| (1900..=2200).contains(y))
+                .ok_or_else(|| "field `year` must be a year such as 2025".to_owned())?,
+        ),
+    };
+    if query.takes_year() && year.is_none() {
+        return Err(format!("field `year` is required for {query}"));
+    }
+    let case_no = text("case_no")?;
+    let requester = text("requester")?;
+    let request = QueryRequest {
+        request_id,
+        subject_id: id.as_str().to_owned(),
+        year: if query.takes_year() { year } else { None },
+        purpose,
+        case_no,
+        requester,
+    };
+    Ok((request, id))
+}
+
+/// The best-effort log fields of a body that may be invalid (never the full ID).
+fn log_fields(log: &mut LogLine, body: &[u8]) {
+    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    let short = |v: Option<&Value>| -> String {
+        v.and_then(Value::as_str)
+            .map(|s| s.chars().take(MAX_FIELD_CHARS).collect())
+            .unwrap_or_default()
+    };
+    log.case_no = short(obj.get("case_no"));
+    log.requester = short(obj.get("requester"));
+    log.purpose = short(obj.get("purpose")).chars().take(16).collect();
+    log.subject = obj
+        .get("subject_id")
+        .and_then(Value::as_str)
+        .map(|s| IdCard::parse(s).map_or_else(|_| "<invalid>".to_owned(), |id| id.masked()))
+        .unwrap_or_default();
+}
+
+async fn query(
+    State(state): State<Arc<SimState>>,
+    Path((department, code)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut log = LogLine {
+        department: department.chars().take(40).collect(),
+        query: code.chars().take(40).collect(),
+        ..LogLine::default()
+    };
+    let Some(q) = Query::from_codes(&department, &code) else {
+        let message = format!(
+            "no query {:?} at department {:?}",
+            log.query, log.department
+        );
+        return log.reply(StatusCode::NOT_FOUND, "not_found", message);
+    };
+    log_fields(&mut log, &body);
+    if let Err(message) = authenticate(&state, uri.path(), &headers, &body) {
+        return log.reply(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    }
+    let (request, id) = match parse_request(q, &body) {
+        Ok(r) => r,
+        Err(message) => return log.reply(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    log.subject = id.masked();
+    log.purpose = request.purpose.code().to_owned();
+
+    let faults = &state.config.faults;
+    let plan = faults.plan(
+        &mut state.dice.lock().unwrap_or_else(PoisonError::into_inner),
+        q.department(),
+    );
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    if let Some(hang) = plan.hang {
+        let mut stopping = state.stopping.clone();
+        tokio::select! {
+            () = tokio::time::sleep(hang) => {}
+            _ = stopping.wait_for(|s| *s) => {
+                return log.reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the exchange is shutting down".to_owned(),
+                );
+            }
+        }
+    }
+    let dataset = &state.config.dataset;
+    let answer = dataset.answer(q, &request.subject_id, request.year);
+    let response = QueryResponse {
+        request_id: request.request_id.clone(),
+        read_at: Timestamp::now(),
+        found: answer.found(),
+        answer,
+    };
+    let dept = q.department();
+    match plan.outcome {
+        Outcome::Answer => {
+            log.emit(
+                StatusCode::OK,
+                if response.found { "found" } else { "no record" },
+            );
+            Json(response).into_response()
+        }
+        Outcome::Error(500) => log.reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "department_error",
+            format!(
+                "{} ({dept}) failed to answer (simulated fault)",
+                dept.name_zh()
+            ),
+        ),
+        Outcome::Error(_) => log.reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "{} ({dept}) is unavailable (simulated fault)",
+                dept.name_zh()
+            ),
+        ),
+        Outcome::Malformed(kind) => {
+            let pos = Query::ALL.iter().position(|x| *x == q).unwrap_or(0);
+            let other = Query::ALL[(pos + 1) % Query::ALL.len()];
+            let other_answer = dataset.answer(other, &request.subject_id, request.year);
+            let wrong = QueryResponse {
+                found: other_answer.found(),
+                answer: other_answer,
+                ..response.clone()
+            };
+            let right = serde_json::to_string(&response).unwrap_or_default();
+            let wrong = serde_json::to_string(&wrong).unwrap_or_default();
+            log.emit(
+                StatusCode::OK,
+                &format!("malformed answer ({kind:?}, simulated fault)"),
+            );
+            (
+                StatusCode::OK,
+                [(CONTENT_TYPE, "application/json")],
+                malformed_body(kind, &right, &wrong),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn nonces_are_refused_twice_and_forgotten_after_the_window() {
+        let mut c = NonceCache::default();
+        let now = 1_800_000_000;
+        assert!(c.admit("a", now, now).is_ok());
+        assert!(
+            c.admit("a", now, now + 10)
+                .unwrap_err()
+                .contains("already used")
+        );
+        assert!(c.admit("b", now - 100, now).is_ok());
+        // After the window the old entries are dropped (their timestamps are stale anyway).
+        assert!(c.admit("c", now + 400, now + 400).is_ok());
+        assert_eq!(c.by_time.len(), 1);
+        assert_eq!(c.seen.len(), 1);
+    }
+
+    #[test]
+    fn bodies_are_checked_field_by_field() {
+        let ok = br#"{"request_id":"r","subject_id":"11010519491231002x","year":null,"purpose":"loan","case_no":"D-1","requester":"staff:1"}"#;
+        let (r, id) = parse_request(Query::Marriage, ok).unwrap();
+        assert_eq!(r.subject_id, "11010519491231002X");
+        assert_eq!(id.masked(), "1101**********002X");
+        let e = parse_request(Query::Income, ok).unwrap_err();
+        assert!(e.contains("`year`"), "{e}");
+        for (body, field) in [
+            (&br#"{"#[..], "not JSON"),
+            (br#"[]"#, "object"),
+            (br#"{"request_id":"r","subject_id":"123","purpose":"loan","case_no":"c","requester":"s"}"#, "`subject_id`"),
+            (br#"{"request_id":"r","subject_id":"11010519491231002X","purpose":"fun","case_no":"c","requester":"s"}"#, "`purpose`"),
+            (br#"{"request_id":"r","subject_id":"11010519491231002X","purpose":"loan","case_no":" ","requester":"s"}"#, "`case_no`"),
+            (br#"{"request_id":"r","subject_id":"11010519491231002X","purpose":"loan","case_no":"c"}"#, "`requester`"),
+        ] {
+            let e = parse_request(Query::Marriage, body).unwrap_err();
+            assert!(e.contains(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn config_debug_hides_the_secret() {
+        let c = SimConfig {
+            dataset: Dataset::empty(Timestamp::UNIX_EPOCH),
+            app_id: "a".into(),
+            secret: "hunter2".into(),
+            faults: Faults::default(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,100 @@
+-- Anju schema 5: data sharing (数据共享) — applications that may look up other
+-- departments' facts, the persons party to them, the look-up log (查询留痕) and the facts
+-- cached for one application. Column-for-column equal on SQLite and PostgreSQL.
+
+CREATE TABLE applications (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    application_no  TEXT     NOT NULL,
+    kind            TEXT     NOT NULL,
+    purpose         TEXT     NOT NULL,
+    applicant       TEXT     NOT NULL,
+    claims          TEXT     NOT NULL,
+    status          TEXT     NOT NULL CHECK (status IN ('open', 'closed')),
+    opened_on       DATE     NOT NULL,
+    opened_at_us    BIGINT   NOT NULL,
+    operator        TEXT     NOT NULL,
+    channel         TEXT     NOT NULL,
+    service_point   TEXT     NOT NULL,
+    on_behalf_of    TEXT,
+    closed_at_us    BIGINT,
+    PRIMARY KEY (centre_code, application_no),
+    -- Closed exactly when it has a closing time.
+    CHECK ((status = 'closed') = (closed_at_us IS NOT NULL))
+);
+CREATE INDEX applications_applicant ON applications (centre_code, applicant);
+
+CREATE TABLE application_parties (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    application_no  TEXT     NOT NULL,
+    id_number       TEXT     NOT NULL,
+    role            TEXT     NOT NULL,
+    PRIMARY KEY (centre_code, application_no, id_number)
+);
+CREATE INDEX application_parties_person ON application_parties (centre_code, id_number);
+
+-- The look-up log (查询留痕): one row per question put to another department, written
+-- 'pending' before the question is sent and completed once with how it ended.
+CREATE TABLE fact_lookups (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    application_no  TEXT     NOT NULL,
+    seq             BIGINT   NOT NULL CHECK (seq >= 1),
+    subject_id      TEXT     NOT NULL,
+    department      TEXT     NOT NULL,
+    query           TEXT     NOT NULL,
+    param           TEXT     NOT NULL,
+    purpose         TEXT     NOT NULL,
+    requester       TEXT     NOT NULL,
+    channel         TEXT     NOT NULL,
+    service_point   TEXT     NOT NULL,
+    asked_at_us     BIGINT   NOT NULL,
+    outcome         TEXT     NOT NULL
+        CHECK (outcome IN ('pending', 'answered', 'not_found', 'unavailable', 'cached')),
+    answer_hash     TEXT     NOT NULL,
+    source          TEXT     NOT NULL,
+    read_at_us      BIGINT,
+    detail          TEXT     NOT NULL,
+    PRIMARY KEY (centre_code, application_no, seq)
+)
+-- A look-up is completed soon after it is written, and grows then (hash, source): room on
+-- each page keeps the new row version there (a HOT update; no indexed column changes).
+WITH (fillfactor = 50);
+CREATE INDEX fact_lookups_subject ON fact_lookups (centre_code, subject_id, asked_at_us);
+
+-- Facts read for one application, kept with it (never shared across applications).
+CREATE TABLE application_facts (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    application_no  TEXT     NOT NULL,
+    subject_id      TEXT     NOT NULL,
+    department      TEXT     NOT NULL,
+    query           TEXT     NOT NULL,
+    param           TEXT     NOT NULL,
+    payload         TEXT     NOT NULL,
+    answer_hash     TEXT     NOT NULL,
+    source          TEXT     NOT NULL,
+    read_at_us      BIGINT   NOT NULL,
+    PRIMARY KEY (centre_code, application_no, subject_id, department, query, param)
+);
+
+-- The log is append-only, except that a pending look-up is completed once: its request
+-- columns never change, and a completed row never changes again.
+CREATE FUNCTION anju_lookup_complete_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+    END IF;
+    IF OLD.outcome <> 'pending'
+       OR (NEW.centre_code, NEW.application_no, NEW.seq, NEW.subject_id, NEW.department,
+           NEW.query, NEW.param, NEW.purpose, NEW.requester, NEW.channel,
+           NEW.service_point, NEW.asked_at_us)
+          IS DISTINCT FROM
+          (OLD.centre_code, OLD.application_no, OLD.seq, OLD.subject_id, OLD.department,
+           OLD.query, OLD.param, OLD.purpose, OLD.requester, OLD.channel,
+           OLD.service_point, OLD.asked_at_us)
+    THEN
+        RAISE EXCEPTION '%: only a pending look-up is completed, once', TG_TABLE_NAME;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER fact_lookups_complete_once BEFORE UPDATE OR DELETE ON fact_lookups
+    FOR EACH ROW EXECUTE FUNCTION anju_lookup_complete_once();
