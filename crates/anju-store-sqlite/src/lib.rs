@@ -199,6 +199,10 @@ impl Inner {
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 /// Opens the read-only snapshot connection.
+/// Prepared statements kept per connection. The store has well over a hundred distinct
+/// statements; rusqlite's default of 16 made busy paths re-parse SQL on every call.
+const STATEMENT_CACHE: usize = 512;
+
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
@@ -210,6 +214,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     })?;
     conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384;")
         .map_err(db_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
@@ -293,6 +298,7 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(|e| connect(e.to_string()))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let store = SqliteStore {
             path: path.to_owned(),
             reader: Mutex::new(Inner {

@@ -37,7 +37,7 @@ pub const LOOKUP_OUTCOMES: [&str; 5] = [
 pub struct ApplicationRow {
     /// Application number, unique in the centre.
     pub application_no: String,
-    /// What is applied for, e.g. `withdrawal.purchase` or `loan.combination` (a domain
+    /// What is applied for, e.g. `withdrawal.purchase` or `loan` (a domain
     /// code, opaque here).
     pub kind: String,
     /// Legal purpose code of its look-ups, e.g. `withdrawal` (opaque here).

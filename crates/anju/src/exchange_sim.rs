@@ -176,28 +176,51 @@ fn write_dataset(args: &ExchangeSimArgs) -> anyhow::Result<u8> {
     };
     let store = crate::db::open(db)?;
     let centre = crate::only_centre(store.as_ref(), args.centre.clone())?;
+    let (dataset, members, business_date) = centre_dataset(store.as_ref(), &centre, args.seed)?;
+    dataset.save(out)?;
+    println!(
+        "wrote {}: {} people ({members} members of centre {centre}), {} facts; seed {}, business date {business_date}",
+        out.display(),
+        dataset.people.len(),
+        dataset.fact_count(),
+        args.seed
+    );
+    Ok(0)
+}
+
+/// The dataset generated for the members of `centre` (with how many members it covers and
+/// the business date it was generated for).
+pub fn centre_dataset(
+    store: &dyn anju_store::Store,
+    centre: &str,
+    seed: u64,
+) -> anyhow::Result<(
+    anju_exchange::sim::dataset::Dataset,
+    usize,
+    jiff::civil::Date,
+)> {
     let mut tx = store.begin_read()?;
     let business_date = tx
-        .centre(&centre)?
+        .centre(centre)?
         .ok_or_else(|| anyhow::anyhow!("no centre {centre}"))?
         .business_date;
     let units: BTreeMap<String, (String, String)> = tx
-        .units_all(&centre)?
+        .units_all(centre)?
         .into_iter()
         .map(|u| (u.unit_no, (u.name, u.credit_code)))
         .collect();
-    let mut members = tx.members_with_unit(&centre)?;
+    let mut members = tx.members_with_unit(centre)?;
     // Flexible workers have no unit: find their personal accounts (201.<account>) too.
     let with_unit: BTreeSet<String> = members.iter().map(|m| m.account_no.clone()).collect();
     let others: Vec<String> = tx
-        .all_accounts(&centre)?
+        .all_accounts(centre)?
         .into_iter()
         .filter(|a| a.no.code() == "201")
         .filter_map(|a| a.no.sub_key().map(str::to_owned))
         .filter(|k| !with_unit.contains(k))
         .collect();
     for account in others {
-        if let Some(m) = tx.member(&centre, &account)? {
+        if let Some(m) = tx.member(centre, &account)? {
             members.push(m);
         }
     }
@@ -217,15 +240,6 @@ fn write_dataset(args: &ExchangeSimArgs) -> anyhow::Result<u8> {
             }
         })
         .collect();
-    let dataset = generate(&people, args.seed, business_date)?;
-    dataset.save(out)?;
-    println!(
-        "wrote {}: {} people ({} members of centre {centre}), {} facts; seed {}, business date {business_date}",
-        out.display(),
-        dataset.people.len(),
-        people.len(),
-        dataset.fact_count(),
-        args.seed
-    );
-    Ok(0)
+    let dataset = generate(&people, seed, business_date)?;
+    Ok((dataset, people.len(), business_date))
 }

@@ -256,7 +256,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(policy.as_ref())?;
             let store = db::open(&db)?;
             let now = jiff::Timestamp::now();
-            match demo::seed(store.as_ref(), &policy, now)? {
+            let seeded = demo::seed(store.as_ref(), &policy, now)?;
+            let fresh = seeded.is_some();
+            match seeded {
                 Some(s) => println!(
                     "seeded demo centre {} ({}): {} units, {} members, {} entries",
                     policy.centre().name,
@@ -271,6 +273,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ),
             }
             let centre = policy.centre().code.clone();
+            // The other departments' data, served by the simulator as its own process.
+            let _exchange = sharing::demo_exchange(
+                store.as_ref(),
+                &centre,
+                fresh,
+                std::path::Path::new("anju-demo-exchange.json"),
+            )?;
             serve(store, centre, policy, IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
             Ok(0)
         }

@@ -192,10 +192,11 @@ fn clerk() -> Stamp {
 
 fn print_lookups(rows: &[LookupRow]) {
     println!(
-        "{:<24} {:>4} {:<20} {:<28} {:<10} {:<16} {:<12} answer SM3 / reason",
+        "{:<24} {:>4} {:<20} {:<20} {:<28} {:<10} {:<16} {:<12} answer SM3 / reason",
         "asked at",
         "seq",
         "application",
+        "whose data",
         "department/query",
         "purpose",
         "requester",
@@ -216,10 +217,13 @@ fn print_lookups(rows: &[LookupRow]) {
             r.detail.clone()
         };
         println!(
-            "{:<24} {:>4} {:<20} {:<28} {:<10} {:<16} {:<12} {}",
+            "{:<24} {:>4} {:<20} {:<20} {:<28} {:<10} {:<16} {:<12} {}",
             at.get(..19).unwrap_or(&at),
             r.seq,
             r.application_no,
+            anju_domain::ids::IdCard::parse(&r.subject_id)
+                .map(|c| c.masked())
+                .unwrap_or_else(|_| "?".to_owned()),
             what,
             r.purpose,
             r.requester,
@@ -443,4 +447,126 @@ impl Drop for SimProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The demo's data exchange: generates the dataset for the demo centre's members (the same
+/// file every time for the same database), writes it to `dataset_path`, starts
+/// `anju exchange-sim` on it, and — when the centre was just seeded — opens and verifies a
+/// few sample applications so the access log has entries to show.
+pub fn demo_exchange(
+    store: &dyn Store,
+    centre: &str,
+    fresh: bool,
+    dataset_path: &std::path::Path,
+) -> anyhow::Result<SimProcess> {
+    let (dataset, members, today) = crate::exchange_sim::centre_dataset(store, centre, 1)?;
+    dataset.save(dataset_path)?;
+    let sim = SimProcess::start(dataset_path, &[])?;
+    println!(
+        "data exchange simulator: {} ({} people, {} facts for {members} members; dataset {})",
+        sim.url,
+        dataset.people.len(),
+        dataset.fact_count(),
+        dataset_path.display()
+    );
+    if !fresh {
+        return Ok(sim);
+    }
+    let departments = Departments::all(Arc::new(ExchangeClient::new(ExchangeSettings::new(
+        &sim.url, "anju-dev", DEV_SECRET,
+    ))?));
+    let ctx = Sharing {
+        store,
+        departments: &departments,
+        centre,
+    };
+    let ids: Vec<String> = store
+        .begin_read()?
+        .members_with_unit(centre)?
+        .into_iter()
+        .map(|m| m.id_number)
+        .collect();
+    type Sample = (ApplicationKind, Vec<(String, Role)>, Claims);
+    let mut samples: Vec<Sample> = Vec::new();
+    let find = |pred: &dyn Fn(&anju_exchange::sim::dataset::PersonRecord) -> bool| {
+        ids.iter()
+            .find(|id| dataset.people.get(*id).is_some_and(pred))
+            .cloned()
+    };
+    if let Some(a) = find(&|r| {
+        r.marriage.as_ref().is_some_and(|m| m.spouse_id.is_some())
+            && r.contracts.iter().any(|c| !c.cancelled)
+    }) {
+        let r = &dataset.people[&a];
+        let spouse = r.marriage.as_ref().and_then(|m| m.spouse_id.clone());
+        let contract = r
+            .contracts
+            .iter()
+            .find(|c| !c.cancelled)
+            .map(|c| c.contract_no.clone());
+        let mut parties = vec![(a, Role::Applicant)];
+        parties.extend(spouse.map(|s| (s, Role::Spouse)));
+        samples.push((
+            ApplicationKind::WithdrawPurchase,
+            parties,
+            Claims {
+                contract_no: contract,
+                ..Claims::default()
+            },
+        ));
+    }
+    if let Some(a) = find(&|r| {
+        r.employment
+            .as_ref()
+            .and_then(|e| e.retired_on)
+            .is_some_and(|d| d <= today)
+    }) {
+        samples.push((
+            ApplicationKind::WithdrawRetirement,
+            vec![(a, Role::Applicant)],
+            Claims::default(),
+        ));
+    }
+    if let Some(a) = find(&|r| !r.leases.is_empty()) {
+        samples.push((
+            ApplicationKind::WithdrawRent,
+            vec![(a, Role::Applicant)],
+            Claims::default(),
+        ));
+    }
+    let stamp = Stamp {
+        operator: "staff:demo-clerk".to_owned(),
+        channel: Channel::Counter,
+        service_point: "hall-kecheng".to_owned(),
+        on_behalf_of: None,
+    };
+    let now = jiff::Timestamp::now();
+    for (i, (kind, parties, claims)) in samples.into_iter().enumerate() {
+        let no = format!("DEMO-SQ-{:04}", i + 1);
+        open_application(
+            store,
+            centre,
+            &NewApplication {
+                application_no: no.clone(),
+                kind,
+                parties,
+                claims,
+                stamp: stamp.clone(),
+            },
+            today,
+            now,
+        )?;
+        let v = verify_application(&ctx, &no, &stamp, today, now)?;
+        let verified = v
+            .verdicts
+            .iter()
+            .filter(|d| d.outcome == Outcome::Verified)
+            .count();
+        println!(
+            "  application {no} ({}): {verified}/{} facts verified through the exchange",
+            kind.name_zh(),
+            v.verdicts.len()
+        );
+    }
+    Ok(sim)
 }

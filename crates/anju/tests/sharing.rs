@@ -548,3 +548,39 @@ fn every_fault_yields_unavailable_never_a_pass() {
         assert_eq!(lookups_of_application(s, C, "F-5").unwrap().len(), 5);
     });
 }
+
+#[test]
+fn two_verifications_of_one_application_at_once_both_complete_their_log() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = setup(s);
+        // Slow departments, so both verifications ask before either caches.
+        let sim = Sim::start(&dataset(&p), &["--latency-ms", "150"]);
+        let deps = departments(&sim.url, SECRET);
+        let ctx = Sharing {
+            store: s,
+            departments: &deps,
+            centre: C,
+        };
+        open_application(s, C, &purchase("TQ-C", &p), today(), now()).unwrap();
+        let (a, b) = std::thread::scope(|sc| {
+            let a = sc.spawn(|| verify_application(&ctx, "TQ-C", &clerk(), today(), now()));
+            let b = sc.spawn(|| verify_application(&ctx, "TQ-C", &clerk(), today(), now()));
+            (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+        });
+        assert!(a.all_verified() && b.all_verified());
+        let log = lookups_of_application(s, C, "TQ-C").unwrap();
+        assert_eq!(log.len(), 10);
+        assert!(
+            log.iter().all(|r| r.outcome != "pending"),
+            "every look-up completed: {log:?}"
+        );
+        let seqs: std::collections::BTreeSet<i64> = log.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs.len(), 10, "distinct sequence numbers");
+        // The cache holds one answer per fact; a third verification uses it.
+        let c = verify_application(&ctx, "TQ-C", &clerk(), today(), now()).unwrap();
+        assert_eq!((c.asked, c.cached), (0, 5));
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(json.contains(r#""kind":"withdrawal.purchase""#), "{json}");
+    });
+}

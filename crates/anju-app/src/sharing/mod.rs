@@ -391,34 +391,27 @@ fn gather(
         requester: stamp.operator.clone(),
         request_id: format!("{application_no}-{}", p.seq),
     };
-    let results: Vec<Result<FactRead, Unavailable>> = if pending.len() == 1 {
-        pending
+    // The first look-up runs on this thread, the others on scoped threads.
+    let results: Vec<Result<FactRead, Unavailable>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pending[1..]
             .iter()
-            .map(|p| departments.fetch(&p.key, &ask(p)))
-            .collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = pending
-                .iter()
-                .map(|p| {
-                    let a = ask(p);
-                    s.spawn(move || departments.fetch(&p.key, &a))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(&pending)
-                .map(|(h, p)| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Unavailable {
-                            department: p.key.query.department(),
-                            reason: "the adapter panicked".to_owned(),
-                        })
+            .map(|p| {
+                let a = ask(p);
+                s.spawn(move || departments.fetch(&p.key, &a))
+            })
+            .collect();
+        let first = departments.fetch(&pending[0].key, &ask(&pending[0]));
+        std::iter::once(first)
+            .chain(handles.into_iter().zip(&pending[1..]).map(|(h, p)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Unavailable {
+                        department: p.key.query.department(),
+                        reason: "the adapter panicked".to_owned(),
                     })
                 })
-                .collect()
-        })
-    };
+            }))
+            .collect()
+    });
     // 3. Complete the log and cache the answers.
     let mut outcomes = Vec::with_capacity(pending.len());
     let mut rows = Vec::new();
@@ -461,7 +454,23 @@ fn gather(
             }
         }
     }
+    // Another verification of the same application may have cached some of these
+    // meanwhile: the first answer stays the evidence; ours are only logged.
     let mut tx = store.begin()?;
+    tx.lock_application(centre, application_no)?;
+    let have: BTreeSet<(String, String, String, String)> = tx
+        .application_facts(centre, application_no)?
+        .into_iter()
+        .map(|r| (r.subject_id, r.department, r.query, r.param))
+        .collect();
+    rows.retain(|r| {
+        !have.contains(&(
+            r.subject_id.clone(),
+            r.department.clone(),
+            r.query.clone(),
+            r.param.clone(),
+        ))
+    });
     tx.complete_lookups(centre, application_no, &outcomes)?;
     tx.insert_facts(centre, &rows)?;
     tx.commit()?;

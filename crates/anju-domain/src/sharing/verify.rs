@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::{Answer, ContractKind, FactKey, Purpose, Query, Unavailable};
 use crate::codes::MaritalStatus;
 
-/// What an application is for. The code is stored with the application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// What an application is for. The code is stored with the application (and is its JSON
+/// form, e.g. `"withdrawal.purchase"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApplicationKind {
     /// 购房提取: buying a home.
     WithdrawPurchase,
@@ -99,6 +100,20 @@ impl ApplicationKind {
             ApplicationKind::Loan => Purpose::Loan,
             _ => Purpose::Withdrawal,
         }
+    }
+}
+
+impl Serialize for ApplicationKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for ApplicationKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ApplicationKind, D::Error> {
+        let text = String::deserialize(d)?;
+        ApplicationKind::from_code(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown application kind {text:?}")))
     }
 }
 
