@@ -783,6 +783,86 @@ pub fn verify(
         seconds(us),
         peak_rss_mb()
     );
+    // The exchange alone: the same five look-ups per case, in parallel as `gather` makes
+    // them, with the same concurrency, but no log, cache or database — to show which part
+    // of the time is the departments' and which is the access log's.
+    let keys: Vec<Vec<anju_domain::sharing::FactKey>> = cases
+        .iter()
+        .map(|(a, sp, _)| {
+            use anju_domain::sharing::{FactKey, Query};
+            vec![
+                FactKey::new(Query::Identity, a),
+                FactKey::new(Query::Identity, sp),
+                FactKey::new(Query::Marriage, a),
+                FactKey::new(Query::Contracts, a),
+                FactKey::new(Query::Properties, a),
+            ]
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let t = Instant::now();
+    let mut fetch_us: Vec<u128> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..concurrency)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut lat = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= applications {
+                            break;
+                        }
+                        let ks = &keys[i % keys.len()];
+                        let ask = |k: &anju_domain::sharing::FactKey| anju_app::sharing::Ask {
+                            subject: k.subject.clone(),
+                            year: None,
+                            purpose: anju_domain::sharing::Purpose::Withdrawal,
+                            application_no: format!("TQ-FETCH-{i}"),
+                            requester: "member:bench".to_owned(),
+                            request_id: format!("TQ-FETCH-{i}"),
+                        };
+                        let t1 = Instant::now();
+                        std::thread::scope(|s2| {
+                            let hs: Vec<_> = ks[1..]
+                                .iter()
+                                .map(|k| {
+                                    let a = ask(k);
+                                    let d = &departments;
+                                    s2.spawn(move || d.fetch(k, &a).is_ok())
+                                })
+                                .collect();
+                            let _ = departments.fetch(&ks[0], &ask(&ks[0]));
+                            for h in hs {
+                                let _ = h.join();
+                            }
+                        });
+                        lat.push(t1.elapsed().as_micros());
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let fetch_total = t.elapsed().as_micros().max(1);
+    fetch_us.sort_unstable();
+    if !fetch_us.is_empty() {
+        let fp = |p: usize| {
+            fetch_us[((fetch_us.len() * p).div_ceil(100))
+                .saturating_sub(1)
+                .min(fetch_us.len() - 1)]
+        };
+        println!(
+            "{{\"bench\":\"verify-exchange-only\",\"cases\":{},\"concurrency\":{concurrency},\"lookups_each\":5,\"per_s\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+            fetch_us.len(),
+            (fetch_us.len() as u128) * 1_000_000 / fetch_total,
+            fp(50),
+            fp(99),
+            fetch_us[fetch_us.len() - 1]
+        );
+    }
     drop(sim);
     Ok(())
 }

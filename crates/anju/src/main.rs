@@ -274,12 +274,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             let centre = policy.centre().code.clone();
             // The other departments' data, served by the simulator as its own process.
-            let _exchange = sharing::demo_exchange(
-                store.as_ref(),
-                &centre,
-                fresh,
-                std::path::Path::new("anju-demo-exchange.json"),
-            )?;
+            let _exchange =
+                sharing::demo_exchange(store.as_ref(), &centre, fresh, &demo_dataset_path(&db))?;
             serve(store, centre, policy, IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
             Ok(0)
         }
@@ -414,6 +410,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+    }
+}
+
+/// Where the demo keeps its exchange dataset: beside an SQLite database (`x.db` →
+/// `x-exchange.json`), else `anju-demo-exchange.json` in the working directory.
+fn demo_dataset_path(db: &str) -> PathBuf {
+    match db.strip_prefix("sqlite://") {
+        Some(path) => {
+            let p = std::path::Path::new(path);
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("anju-demo");
+            p.with_file_name(format!("{stem}-exchange.json"))
+        }
+        None => PathBuf::from("anju-demo-exchange.json"),
     }
 }
 

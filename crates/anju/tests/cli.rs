@@ -141,13 +141,25 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         let Some(Ok(line)) = lines.next() else { break };
         seen.push_str(&line);
         seen.push('\n');
-        if let Some(rest) = line.split("http://").nth(1) {
+        if line.starts_with("Anju is serving")
+            && let Some(rest) = line.split("http://").nth(1)
+        {
             addr = Some(rest.trim_end_matches('/').to_owned());
             break;
         }
     }
     let addr = addr.unwrap_or_else(|| panic!("no URL printed: {seen}"));
     assert!(seen.contains("seeded demo centre"), "{seen}");
+    // The demo runs the data-exchange simulator and verified its sample applications.
+    assert!(
+        seen.contains("data exchange simulator: http://127.0.0.1:"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("application DEMO-SQ-0001 (购房提取): 5/5 facts verified"),
+        "{seen}"
+    );
+    assert!(dir.path().join("demo-exchange.json").exists());
     let (status, body) = get(&addr, "/");
     assert_eq!(status, 200, "{body}");
     assert!(
