@@ -102,6 +102,13 @@ pub fn peak_rss_mb() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// The `p`-th percentile (nearest rank) of sorted, non-empty `sorted`.
+fn percentile(sorted: &[u128], p: usize) -> u128 {
+    sorted[((sorted.len() * p).div_ceil(100))
+        .saturating_sub(1)
+        .min(sorted.len() - 1)]
+}
+
 fn seconds(us: u128) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
@@ -275,11 +282,7 @@ pub fn online(backend: Backend, db: Option<&str>, entries: usize) -> anyhow::Res
     }
     let us = t.elapsed().as_micros().max(1);
     lat_us.sort_unstable();
-    let pct = |p: usize| {
-        lat_us[((lat_us.len() * p).div_ceil(100))
-            .saturating_sub(1)
-            .min(lat_us.len() - 1)]
-    };
+    let pct = |p: usize| percentile(&lat_us, p);
     println!(
         "{{\"bench\":\"online\",\"backend\":\"{}\",\"entries\":{entries},\"entries_per_s\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"elapsed_s\":{},\"peak_rss_mb\":{}}}",
         backend.name(),
@@ -766,11 +769,7 @@ pub fn verify(
         "nothing was verified (use --applications > 1)"
     );
     lat_us.sort_unstable();
-    let pct = |p: usize| {
-        lat_us[((lat_us.len() * p).div_ceil(100))
-            .saturating_sub(1)
-            .min(lat_us.len() - 1)]
-    };
+    let pct = |p: usize| percentile(&lat_us, p);
     println!(
         "{{\"bench\":\"verify\",\"backend\":\"{}\",\"verifications\":{},\"concurrency\":{concurrency},\"lookups_each\":5,\"per_s\":{},\"p50_us\":{},\"p95_us\":{},\"p99_us\":{},\"max_us\":{},\"unavailable\":{unavailable},\"elapsed_s\":{},\"peak_rss_mb\":{}}}",
         backend.name(),
@@ -849,11 +848,7 @@ pub fn verify(
     let fetch_total = t.elapsed().as_micros().max(1);
     fetch_us.sort_unstable();
     if !fetch_us.is_empty() {
-        let fp = |p: usize| {
-            fetch_us[((fetch_us.len() * p).div_ceil(100))
-                .saturating_sub(1)
-                .min(fetch_us.len() - 1)]
-        };
+        let fp = |p: usize| percentile(&fetch_us, p);
         println!(
             "{{\"bench\":\"verify-exchange-only\",\"cases\":{},\"concurrency\":{concurrency},\"lookups_each\":5,\"per_s\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
             fetch_us.len(),

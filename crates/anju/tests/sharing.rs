@@ -584,3 +584,65 @@ fn two_verifications_of_one_application_at_once_both_complete_their_log() {
         assert!(json.contains(r#""kind":"withdrawal.purchase""#), "{json}");
     });
 }
+
+#[test]
+fn the_breaker_stops_calling_a_department_that_keeps_failing() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = setup(s);
+        let ds = dataset(&p);
+        let sim = Sim::start(
+            &ds,
+            &[
+                "--fault-departments",
+                "public-security",
+                "--error-rate",
+                "100",
+            ],
+        );
+        let mut settings = ExchangeSettings::new(&sim.url, "anju-dev", SECRET);
+        settings.attempts = 1;
+        settings.breaker_failures = 2;
+        settings.breaker_cooldown = Duration::from_secs(60);
+        let deps = Departments::all(Arc::new(ExchangeClient::new(settings).unwrap()));
+        // Two identity look-ups fail (500): the public-security breaker opens.
+        let v = verify_with(s, &deps, "B-1", &p);
+        let ids: Vec<_> = v
+            .verdicts
+            .iter()
+            .filter(|d| d.check.code() == "identity")
+            .collect();
+        assert!(ids.iter().all(|d| d.outcome == Outcome::Unavailable));
+        assert!(
+            ids.iter().all(|d| d.reason_en.contains("HTTP 5")),
+            "{ids:?}"
+        );
+        // The next application's identity look-ups are refused without calling the
+        // exchange; other departments still answer.
+        let v = verify_with(s, &deps, "B-2", &p);
+        let identity = v
+            .verdicts
+            .iter()
+            .find(|d| d.check.code() == "identity")
+            .unwrap();
+        assert_eq!(identity.outcome, Outcome::Unavailable);
+        assert!(
+            identity.reason_en.contains("circuit open"),
+            "{}",
+            identity.reason_en
+        );
+        let contract = v
+            .verdicts
+            .iter()
+            .find(|d| d.check.code() == "purchase-contract")
+            .unwrap();
+        assert_eq!(contract.outcome, Outcome::Verified);
+        // The refused look-ups are in the log too, with the reason.
+        let log = lookups_of_application(s, C, "B-2").unwrap();
+        let refused = log
+            .iter()
+            .filter(|r| r.detail.contains("circuit open"))
+            .count();
+        assert_eq!(refused, 2);
+    });
+}
