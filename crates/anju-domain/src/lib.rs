@@ -13,6 +13,7 @@ pub mod interest;
 pub mod ledger;
 pub mod money;
 pub mod policy;
+pub mod settlement;
 pub mod sharing;
 pub mod stamp;
 
