@@ -2229,6 +2229,67 @@ impl PgConn {
         row.as_ref().map(Self::application_of).transpose()
     }
 
+    fn insert_consent(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        c: &anju_store::sharing::ConsentRow,
+    ) -> Result<(), StoreError> {
+        let n = self.execute(
+            "INSERT INTO party_consents (centre_code, application_no, id_number, given_at_us,
+                how, operator, channel, service_point)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT DO NOTHING",
+            &[
+                &centre,
+                &application_no,
+                &c.id_number,
+                &c.given_at_us,
+                &c.how,
+                &c.operator,
+                &c.channel,
+                &c.service_point,
+            ],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict {
+                what: format!(
+                    "consent of {} for application {application_no} in centre {centre}",
+                    c.id_number
+                ),
+            })
+        }
+    }
+
+    fn consents(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<anju_store::sharing::ConsentRow>, StoreError> {
+        let rows = self.query(
+            "SELECT id_number, given_at_us, how, operator, channel, service_point
+             FROM party_consents WHERE centre_code = $1 AND application_no = $2",
+            &[&centre, &application_no],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(anju_store::sharing::ConsentRow {
+                    id_number: column(r.try_get(0))?,
+                    given_at_us: column(r.try_get(1))?,
+                    how: column(r.try_get(2))?,
+                    operator: column(r.try_get(3))?,
+                    channel: column(r.try_get(4))?,
+                    service_point: column(r.try_get(5))?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort_unstable_by(|a, b| a.id_number.cmp(&b.id_number));
+        Ok(out)
+    }
+
     fn application_parties(
         &mut self,
         centre: &str,
@@ -3275,6 +3336,23 @@ impl StoreTx for PgTx<'_> {
         application_no: &str,
     ) -> Result<Option<ApplicationRow>, StoreError> {
         self.conn()?.application_row(centre, application_no, false)
+    }
+
+    fn insert_consent(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        consent: &anju_store::sharing::ConsentRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_consent(centre, application_no, consent)
+    }
+
+    fn consents(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<anju_store::sharing::ConsentRow>, StoreError> {
+        self.conn()?.consents(centre, application_no)
     }
 
     fn application_parties(

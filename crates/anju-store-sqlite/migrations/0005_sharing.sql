@@ -32,6 +32,20 @@ CREATE TABLE application_parties (
 );
 CREATE INDEX application_parties_person ON application_parties (centre_code, id_number);
 
+-- Consent (授权): when and how each party authorised look-ups of their data for the
+-- application, and who recorded it. Written once per party, never changed.
+CREATE TABLE party_consents (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    application_no  TEXT     NOT NULL,
+    id_number       TEXT     NOT NULL,
+    given_at_us     BIGINT   NOT NULL,
+    how             TEXT     NOT NULL,
+    operator        TEXT     NOT NULL,
+    channel         TEXT     NOT NULL,
+    service_point   TEXT     NOT NULL,
+    PRIMARY KEY (centre_code, application_no, id_number)
+);
+
 -- The look-up log (查询留痕): one row per question put to another department, written
 -- 'pending' before the question is sent and completed once with how it ended.
 CREATE TABLE fact_lookups (

@@ -2190,6 +2190,72 @@ impl StoreTx for SqliteTx<'_> {
         raw.map(RawApplication::decode).transpose()
     }
 
+    fn insert_consent(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        c: &anju_store::sharing::ConsentRow,
+    ) -> Result<(), StoreError> {
+        self.savepoint(|s| {
+            s.g.conn
+                .prepare_cached(
+                    "INSERT INTO party_consents (centre_code, application_no, id_number,
+                        given_at_us, how, operator, channel, service_point)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        centre,
+                        application_no,
+                        c.id_number,
+                        c.given_at_us,
+                        c.how,
+                        c.operator,
+                        c.channel,
+                        c.service_point
+                    ])
+                })
+                .map(|_| ())
+                .map_err(|e| match db_err(e) {
+                    StoreError::Conflict { .. } => StoreError::Conflict {
+                        what: format!(
+                            "consent of {} for application {application_no} in centre {centre}",
+                            c.id_number
+                        ),
+                    },
+                    other => other,
+                })
+        })
+    }
+
+    fn consents(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<anju_store::sharing::ConsentRow>, StoreError> {
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT id_number, given_at_us, how, operator, channel, service_point
+                 FROM party_consents
+                 WHERE centre_code = ?1 AND application_no = ?2 ORDER BY id_number",
+            )
+            .map_err(db_err)?;
+        stmt.query_map(params![centre, application_no], |r| {
+            Ok(anju_store::sharing::ConsentRow {
+                id_number: r.get(0)?,
+                given_at_us: r.get(1)?,
+                how: r.get(2)?,
+                operator: r.get(3)?,
+                channel: r.get(4)?,
+                service_point: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(db_err)
+    }
+
     fn application_parties(
         &mut self,
         centre: &str,

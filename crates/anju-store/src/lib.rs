@@ -430,6 +430,19 @@ pub trait StoreTx {
     fn account_legs(&mut self, centre: &str, account: &str) -> Result<Vec<LegRow>, StoreError>;
 
     // ---- data sharing --------------------------------------------------------------
+    /// Records a party's consent for an application; `Conflict` if already recorded.
+    fn insert_consent(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+        consent: &sharing::ConsentRow,
+    ) -> Result<(), StoreError>;
+    /// The consents recorded for an application, by ID number.
+    fn consents(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<sharing::ConsentRow>, StoreError>;
     // Writes here are all-or-nothing, and their `Conflict` and `NotFound` leave the
     // transaction usable on both backends (except a clash with a concurrent transaction
     // on the same application, which the caller avoids with `lock_application`).

@@ -67,6 +67,24 @@ pub struct PartyRow {
     pub role: String,
 }
 
+/// A party's consent (授权) to look-ups of their data for one application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    /// Whose consent: resident ID number.
+    pub id_number: String,
+    /// When it was given, µs since the Unix epoch.
+    pub given_at_us: i64,
+    /// How: e.g. `applied` (the applicant, by applying), `face-login`, `e-signature`,
+    /// `counter-signature` (opaque here).
+    pub how: String,
+    /// Who recorded it.
+    pub operator: String,
+    /// Channel code.
+    pub channel: String,
+    /// Service point.
+    pub service_point: String,
+}
+
 /// One look-up of another department's data (the access log, 查询留痕). Append-only,
 /// except that a [`LOOKUP_PENDING`] row is completed once with its answer
 /// ([`LookupOutcome`]).

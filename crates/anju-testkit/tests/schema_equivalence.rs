@@ -29,6 +29,7 @@ fn postgres_and_sqlite_schemas_are_equal() {
             "journal_legs",
             "ledger_accounts",
             "members",
+            "party_consents",
             "receipts",
             "reminders",
             "status_events",

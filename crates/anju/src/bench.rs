@@ -699,6 +699,7 @@ pub fn verify(
                     contract_no: contract.clone(),
                     ..Claims::default()
                 },
+                consents: vec![(spouse.clone(), "e-signature".to_owned())],
                 stamp: Stamp::system("bench"),
             },
             day,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anju_app::sharing::{
     Departments, NewApplication, Sharing, close_application, look_up, lookups_of_application,
-    lookups_of_person, open_application, verify_application,
+    lookups_of_person, open_application, record_consent, verify_application,
 };
 use anju_domain::codes::Channel;
 use anju_domain::sharing::verify::{ApplicationKind, Claims, Outcome, Role};
@@ -114,6 +114,24 @@ pub enum SharingCmd {
         /// The year of income or medical expenses.
         #[arg(long)]
         year: Option<i16>,
+        /// A party other than the applicant who consented (signed) at the counter
+        /// (repeatable); others consent later with `anju consent`.
+        #[arg(long = "consent")]
+        consents: Vec<String>,
+    },
+    /// Record a party's consent (授权) to look-ups of their data for an application.
+    Consent {
+        #[command(flatten)]
+        at: At,
+        /// Application number.
+        #[arg(long)]
+        no: String,
+        /// Whose consent (a party to the application).
+        #[arg(long)]
+        person: String,
+        /// How it was given: e-signature, face-login, counter-signature …
+        #[arg(long, default_value = "counter-signature")]
+        how: String,
     },
     /// Verify an open application's facts with the departments (via the exchange).
     Verify {
@@ -173,6 +191,7 @@ impl SharingCmd {
     pub fn at(&self) -> &At {
         match self {
             SharingCmd::Apply { at, .. }
+            | SharingCmd::Consent { at, .. }
             | SharingCmd::Verify { at, .. }
             | SharingCmd::LookUp { at, .. }
             | SharingCmd::Lookups { at, .. }
@@ -254,6 +273,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
             lease,
             project,
             year,
+            consents,
             ..
         } => {
             let kind = ApplicationKind::from_code(&kind).ok_or_else(|| {
@@ -284,6 +304,10 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                         project_no: project,
                         year,
                     },
+                    consents: consents
+                        .into_iter()
+                        .map(|c| (c, "counter-signature".to_owned()))
+                        .collect(),
                     stamp: clerk(),
                 },
                 today,
@@ -296,6 +320,13 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                 kind.name_zh(),
                 row.opened_on
             );
+            Ok(0)
+        }
+        SharingCmd::Consent {
+            no, person, how, ..
+        } => {
+            record_consent(store, centre, &no, &person, &how, &clerk(), now)?;
+            println!("recorded the consent of {person} for application {no} ({how})");
             Ok(0)
         }
         SharingCmd::Verify {
@@ -549,6 +580,11 @@ pub fn demo_exchange(
             &NewApplication {
                 application_no: no.clone(),
                 kind,
+                consents: parties
+                    .iter()
+                    .filter(|(_, r)| *r != Role::Applicant)
+                    .map(|(id, _)| (id.clone(), "e-signature".to_owned()))
+                    .collect(),
                 parties,
                 claims,
                 stamp: stamp.clone(),

@@ -16,7 +16,7 @@ use anju_app::ledger::{open_accounts, open_centre};
 use anju_app::registry::{NewMember, NewUnit, open_member, register_unit};
 use anju_app::sharing::{
     Departments, NewApplication, Sharing, close_application, look_up, lookups_of_application,
-    lookups_of_person, open_application, verify_application,
+    lookups_of_person, open_application, record_consent, verify_application,
 };
 use anju_domain::codes::{Channel, MaritalStatus, Sex};
 use anju_domain::ids::{CreditCode, IdCard};
@@ -244,6 +244,7 @@ fn purchase(no: &str, p: &People) -> NewApplication {
             contract_no: Some("QZ-2026-000123".into()),
             ..Claims::default()
         },
+        consents: vec![(p.b.clone(), "counter-signature".into())],
         stamp: clerk(),
     }
 }
@@ -644,5 +645,62 @@ fn the_breaker_stops_calling_a_department_that_keeps_failing() {
             .filter(|r| r.detail.contains("circuit open"))
             .count();
         assert_eq!(refused, 2);
+    });
+}
+
+#[test]
+fn no_one_is_looked_up_without_consent() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = setup(s);
+        let sim = Sim::start(&dataset(&p), &[]);
+        let deps = departments(&sim.url, SECRET);
+        let ctx = Sharing {
+            store: s,
+            departments: &deps,
+            centre: C,
+        };
+        // The spouse has not consented yet.
+        let mut app = purchase("TQ-K", &p);
+        app.consents.clear();
+        open_application(s, C, &app, today(), now()).unwrap();
+        let v = verify_application(&ctx, "TQ-K", &clerk(), today(), now()).unwrap();
+        let spouse_identity = &v.verdicts[1];
+        assert_eq!(spouse_identity.check.subject(), p.b);
+        assert_eq!(spouse_identity.outcome, Outcome::Unavailable);
+        assert!(
+            spouse_identity.reason_zh.contains("未取得本人授权"),
+            "{spouse_identity:?}"
+        );
+        // The applicant's own marriage record is theirs: the spouse check is decided.
+        let spouse = v
+            .verdicts
+            .iter()
+            .find(|d| d.check.code() == "spouse")
+            .unwrap();
+        assert_eq!(spouse.outcome, Outcome::Verified);
+        assert_eq!(v.asked, 4);
+        // Nothing was asked about the spouse, and nothing is in their log.
+        assert!(lookups_of_person(s, C, &p.b).unwrap().is_empty());
+        let err = look_up(
+            &ctx,
+            "TQ-K",
+            &FactKey::new(Query::Identity, &p.b),
+            &clerk(),
+            today(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("consent"), "{err}");
+        // Someone who is not a party cannot consent; the spouse can, once.
+        let err = record_consent(s, C, "TQ-K", &p.c, "e-signature", &clerk(), now()).unwrap_err();
+        assert!(err.to_string().contains("party"), "{err}");
+        record_consent(s, C, "TQ-K", &p.b, "e-signature", &clerk(), now()).unwrap();
+        let err = record_consent(s, C, "TQ-K", &p.b, "e-signature", &clerk(), now()).unwrap_err();
+        assert!(err.to_string().contains("already"), "{err}");
+        let v = verify_application(&ctx, "TQ-K", &clerk(), today(), now()).unwrap();
+        assert!(v.all_verified(), "{v:#?}");
+        assert_eq!((v.asked, v.cached), (1, 4));
+        assert_eq!(lookups_of_person(s, C, &p.b).unwrap().len(), 1);
     });
 }

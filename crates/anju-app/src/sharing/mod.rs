@@ -26,7 +26,9 @@ use anju_domain::ledger::entry::sm3_hex;
 use anju_domain::sharing::verify::{self, ApplicationKind, Check, Claims, Party, Role, Verdict};
 use anju_domain::sharing::{Answer, FactKey, FactRead, Query, Unavailable};
 use anju_domain::stamp::Stamp;
-use anju_store::sharing::{ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow};
+use anju_store::sharing::{
+    ApplicationRow, ConsentRow, FactRow, LookupOutcome, LookupRow, PartyRow,
+};
 use anju_store::{Store, StoreError};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -56,6 +58,11 @@ pub struct NewApplication {
     pub parties: Vec<(String, Role)>,
     /// What the applicant states.
     pub claims: Claims,
+    /// Parties other than the applicant who consented when the application was made (e.g.
+    /// a spouse signing at the counter), with how (`counter-signature`, `e-signature`,
+    /// `face-login`). The applicant consents by applying; a deceased member's data is
+    /// looked up under the heirs' consent.
+    pub consents: Vec<(String, String)>,
     /// Who opened it, where, through which channel.
     pub stamp: Stamp,
 }
@@ -170,8 +177,121 @@ pub fn open_application(
             ),
             other => other.into(),
         })?;
+    let mut consents: Vec<(&str, &str)> = Vec::new();
+    if main_role == Role::Applicant {
+        consents.push((main.as_str(), "applied"));
+    }
+    for (id, how) in &new.consents {
+        if !new
+            .parties
+            .iter()
+            .any(|(p, r)| p == id && *r != Role::Deceased)
+        {
+            return Err(invalid(
+                "consents.id_number",
+                id,
+                "only a living party to the application can consent",
+            ));
+        }
+        if main_role == Role::Applicant && id == *main {
+            continue;
+        }
+        consents.push((id.as_str(), how.as_str()));
+    }
+    for (id, how) in consents {
+        insert_consent(&mut *tx, centre, no, id, how, &new.stamp, now)?;
+    }
     tx.commit()?;
     Ok(row)
+}
+
+fn insert_consent(
+    tx: &mut dyn anju_store::StoreTx,
+    centre: &str,
+    application_no: &str,
+    id_number: &str,
+    how: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let how = how.trim();
+    if how.is_empty() || how.len() > 40 || how.chars().any(char::is_control) {
+        return Err(invalid(
+            "consents.how",
+            how,
+            "say how consent was given in 1-40 printable characters (e.g. e-signature)",
+        ));
+    }
+    tx.insert_consent(
+        centre,
+        application_no,
+        &ConsentRow {
+            id_number: id_number.to_owned(),
+            given_at_us: now.as_microsecond(),
+            how: how.to_owned(),
+            operator: stamp.operator.clone(),
+            channel: stamp.channel.code().to_owned(),
+            service_point: stamp.service_point.clone(),
+        },
+    )
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => invalid(
+            "consents.id_number",
+            id_number,
+            "this person's consent is already recorded for the application",
+        ),
+        other => other.into(),
+    })
+}
+
+/// Records a party's consent (授权) to look-ups of their data for an open application —
+/// e.g. a spouse confirming in the app after the applicant applied. Until then no
+/// department is asked about them and the checks that need their data are unavailable.
+pub fn record_consent(
+    store: &dyn Store,
+    centre: &str,
+    application_no: &str,
+    id_number: &str,
+    how: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", &e.to_string()))?;
+    let mut tx = store.begin()?;
+    match tx.lock_application(centre, application_no)? {
+        None => {
+            return Err(AppError::NotFound {
+                what: format!("application {application_no}"),
+            });
+        }
+        Some(r) if r.status != "open" => {
+            return Err(invalid(
+                "application_no",
+                application_no,
+                "the application is closed",
+            ));
+        }
+        Some(_) => {}
+    }
+    let party = tx
+        .application_parties(centre, application_no)?
+        .into_iter()
+        .find(|p| p.id_number == id_number);
+    match party {
+        Some(p) if p.role != Role::Deceased.code() => {}
+        _ => {
+            return Err(invalid(
+                "id_number",
+                id_number,
+                "only a living party to the application can consent",
+            ));
+        }
+    }
+    insert_consent(&mut *tx, centre, application_no, id_number, how, stamp, now)?;
+    tx.commit()?;
+    Ok(())
 }
 
 fn party_names(
@@ -196,6 +316,8 @@ struct Loaded {
     row: ApplicationRow,
     kind: ApplicationKind,
     checks: Vec<Check>,
+    /// People whose data may be looked up: those who consented, and a deceased member.
+    consented: BTreeSet<String>,
 }
 
 fn load(
@@ -222,8 +344,16 @@ fn load(
     let claims: Claims = serde_json::from_str(&row.claims).map_err(|e| StoreError::Corrupt {
         what: format!("application {application_no} claims: {e}"),
     })?;
+    let mut consented: BTreeSet<String> = tx
+        .consents(centre, application_no)?
+        .into_iter()
+        .map(|c| c.id_number)
+        .collect();
     let mut pairs = Vec::new();
     for p in tx.application_parties(centre, application_no)? {
+        if p.role == Role::Deceased.code() {
+            consented.insert(p.id_number.clone());
+        }
         let role = Role::from_code(&p.role).ok_or_else(|| StoreError::Corrupt {
             what: format!("application {application_no} role {:?}", p.role),
         })?;
@@ -232,7 +362,12 @@ fn load(
     let parties = party_names(tx, centre, &pairs)?;
     let checks = verify::checks_for(kind, &parties, &claims, today, city_prefix(centre))
         .map_err(|e| invalid("claims", "", &e.to_string()))?;
-    Ok(Loaded { row, kind, checks })
+    Ok(Loaded {
+        row,
+        kind,
+        checks,
+        consented,
+    })
 }
 
 /// The result of verifying an application.
@@ -338,6 +473,19 @@ fn gather(
     let mut log = Vec::new();
     let mut pending = Vec::new();
     let mut cached = 0;
+    // No consent, no look-up: those facts are unavailable with the reason.
+    let (keys, unconsented): (Vec<&FactKey>, Vec<&FactKey>) = keys
+        .iter()
+        .partition(|k| app.consented.contains(&k.subject));
+    for key in unconsented {
+        facts.insert(
+            key.clone(),
+            Err(Unavailable {
+                department: key.query.department(),
+                reason: "未取得本人授权 (no consent from this person yet)".to_owned(),
+            }),
+        );
+    }
     for (seq, key) in (first..).zip(keys) {
         let hit = cache.get(key);
         log.push(LookupRow {
@@ -544,6 +692,13 @@ pub fn look_up(
             "the person is not a party to this application: look-ups outside an application are refused".to_owned()
         };
         return Err(invalid("subject_id", &key.subject, &rule));
+    }
+    if !loaded.consented.contains(&key.subject) {
+        return Err(invalid(
+            "subject_id",
+            &key.subject,
+            "the person has not consented to look-ups for this application (未取得本人授权)",
+        ));
     }
     let one: BTreeSet<FactKey> = [key.clone()].into_iter().collect();
     let mut got = gather(ctx, &loaded, &one, stamp, now, tx)?;
