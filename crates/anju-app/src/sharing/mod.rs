@@ -260,21 +260,7 @@ pub fn record_consent(
         .validate()
         .map_err(|e| invalid("stamp", "", &e.to_string()))?;
     let mut tx = store.begin()?;
-    match tx.lock_application(centre, application_no)? {
-        None => {
-            return Err(AppError::NotFound {
-                what: format!("application {application_no}"),
-            });
-        }
-        Some(r) if r.status != "open" => {
-            return Err(invalid(
-                "application_no",
-                application_no,
-                "the application is closed",
-            ));
-        }
-        Some(_) => {}
-    }
+    lock_open(&mut *tx, centre, application_no)?;
     let party = tx
         .application_parties(centre, application_no)?
         .into_iter()
@@ -320,24 +306,32 @@ struct Loaded {
     consented: BTreeSet<String>,
 }
 
+/// Locks an application that must exist and be open.
+fn lock_open(
+    tx: &mut dyn anju_store::StoreTx,
+    centre: &str,
+    application_no: &str,
+) -> Result<ApplicationRow, AppError> {
+    match tx.lock_application(centre, application_no)? {
+        None => Err(AppError::NotFound {
+            what: format!("application {application_no}"),
+        }),
+        Some(r) if r.status != "open" => Err(invalid(
+            "application_no",
+            application_no,
+            "the application is closed: no more look-ups or changes for it",
+        )),
+        Some(r) => Ok(r),
+    }
+}
+
 fn load(
     tx: &mut dyn anju_store::StoreTx,
     centre: &str,
     application_no: &str,
     today: Date,
 ) -> Result<Loaded, AppError> {
-    let Some(row) = tx.lock_application(centre, application_no)? else {
-        return Err(AppError::NotFound {
-            what: format!("application {application_no}"),
-        });
-    };
-    if row.status != "open" {
-        return Err(invalid(
-            "application_no",
-            application_no,
-            "the application is closed: no more look-ups for it",
-        ));
-    }
+    let row = lock_open(tx, centre, application_no)?;
     let kind = ApplicationKind::from_code(&row.kind).ok_or_else(|| StoreError::Corrupt {
         what: format!("application {application_no} kind {:?}", row.kind),
     })?;
@@ -718,21 +712,7 @@ pub fn close_application(
     now: Timestamp,
 ) -> Result<(), AppError> {
     let mut tx = store.begin()?;
-    match tx.lock_application(centre, application_no)? {
-        None => {
-            return Err(AppError::NotFound {
-                what: format!("application {application_no}"),
-            });
-        }
-        Some(r) if r.status != "open" => {
-            return Err(invalid(
-                "application_no",
-                application_no,
-                "the application is already closed",
-            ));
-        }
-        Some(_) => {}
-    }
+    lock_open(&mut *tx, centre, application_no)?;
     tx.close_application(centre, application_no, now.as_microsecond())?;
     tx.commit()?;
     Ok(())
