@@ -86,6 +86,11 @@ pub struct ExchangeSimArgs {
     /// Print the protocol's OpenAPI document and exit.
     #[arg(long, conflicts_with = "dataset")]
     pub openapi: bool,
+    /// Stop when standard input reaches its end: for a parent process that starts the
+    /// simulator with a pipe as its stdin, so the simulator ends with the parent even if
+    /// the parent is killed.
+    #[arg(long)]
+    pub exit_with_parent: bool,
 }
 
 impl ExchangeSimArgs {
@@ -163,7 +168,26 @@ pub fn run(args: ExchangeSimArgs) -> anyhow::Result<u8> {
         writeln!(out, "exchange-sim listening on http://{local}")?;
         out.flush()?;
         drop(out);
-        serve(listener, config, shutdown_signal()).await?;
+        let watch_parent = args.exit_with_parent;
+        let parent_gone = async move {
+            if !watch_parent {
+                return std::future::pending::<()>().await;
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                // Reads (and ignores) stdin until the parent closes it or dies.
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        };
+        let stop = async {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = parent_gone => {}
+            }
+        };
+        serve(listener, config, stop).await?;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(0)

@@ -432,6 +432,8 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
 #[derive(Debug)]
 pub struct SimProcess {
     child: std::process::Child,
+    /// The simulator's stdin: it exits when this closes, even if this process is killed.
+    _lifeline: Option<std::process::ChildStdin>,
     /// The base URL it printed.
     pub url: String,
 }
@@ -449,9 +451,10 @@ impl SimProcess {
                 "--secret",
                 DEV_SECRET,
             ])
-            .arg("--dataset")
+            .args(["--exit-with-parent", "--dataset"])
             .arg(dataset)
             .args(extra)
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -466,9 +469,11 @@ impl SimProcess {
             let _ = child.kill();
             anyhow::bail!("exchange-sim did not start: {line:?}");
         };
+        let lifeline = child.stdin.take();
         Ok(SimProcess {
             url: url.to_owned(),
             child,
+            _lifeline: lifeline,
         })
     }
 }

@@ -179,6 +179,7 @@ fn dataset(p: &People) -> Dataset {
 struct Sim {
     child: Child,
     url: String,
+    lifeline: Option<std::process::ChildStdin>,
     _dir: tempfile::TempDir,
 }
 
@@ -195,9 +196,10 @@ impl Sim {
                 "--secret",
                 SECRET,
             ])
-            .arg("--dataset")
+            .args(["--exit-with-parent", "--dataset"])
             .arg(&path)
             .args(extra)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -211,9 +213,11 @@ impl Sim {
             .strip_prefix("exchange-sim listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
+        let lifeline = child.stdin.take();
         Sim {
             child,
             url,
+            lifeline,
             _dir: dir,
         }
     }
@@ -703,4 +707,22 @@ fn no_one_is_looked_up_without_consent() {
         assert_eq!((v.asked, v.cached), (1, 4));
         assert_eq!(lookups_of_person(s, C, &p.b).unwrap().len(), 1);
     });
+}
+
+#[test]
+fn the_simulator_ends_with_its_parent() {
+    let p = people();
+    let mut sim = Sim::start(&dataset(&p), &[]);
+    // The parent's end of the pipe closes (as when the parent is killed): the simulator
+    // stops by itself, cleanly.
+    drop(sim.lifeline.take());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = sim.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
 }
