@@ -567,8 +567,8 @@ impl SqliteTx<'_> {
         let raw = self
             .g
             .conn
-            .query_row(&sql, params![centre, value], raw_member)
-            .optional()
+            .prepare_cached(&sql)
+            .and_then(|mut st| st.query_row(params![centre, value], raw_member).optional())
             .map_err(db_err)?;
         raw.map(RawMember::decode).transpose()
     }
