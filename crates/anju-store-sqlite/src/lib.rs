@@ -573,6 +573,19 @@ impl SqliteTx<'_> {
         raw.map(RawMember::decode).transpose()
     }
 
+    /// Runs a cached query and collects its rows.
+    fn rows<T>(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.g.conn.prepare_cached(sql).map_err(db_err)?;
+        stmt.query_map(params, f)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)
+    }
+
     /// Runs one write method. If it fails part-way, the transaction is marked failed and
     /// can no longer commit: its partial rows go with the rollback when it is dropped.
     /// (A savepoint per call would allow carrying on, but on a 224,000-row batch SQLite's
@@ -2233,27 +2246,22 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         application_no: &str,
     ) -> Result<Vec<anju_store::sharing::ConsentRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "SELECT id_number, given_at_us, how, operator, channel, service_point
-                 FROM party_consents
-                 WHERE centre_code = ?1 AND application_no = ?2 ORDER BY id_number",
-            )
-            .map_err(db_err)?;
-        stmt.query_map(params![centre, application_no], |r| {
-            Ok(anju_store::sharing::ConsentRow {
-                id_number: r.get(0)?,
-                given_at_us: r.get(1)?,
-                how: r.get(2)?,
-                operator: r.get(3)?,
-                channel: r.get(4)?,
-                service_point: r.get(5)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(db_err)
+        self.rows(
+            "SELECT id_number, given_at_us, how, operator, channel, service_point
+             FROM party_consents
+             WHERE centre_code = ?1 AND application_no = ?2 ORDER BY id_number",
+            params![centre, application_no],
+            |r| {
+                Ok(anju_store::sharing::ConsentRow {
+                    id_number: r.get(0)?,
+                    given_at_us: r.get(1)?,
+                    how: r.get(2)?,
+                    operator: r.get(3)?,
+                    channel: r.get(4)?,
+                    service_point: r.get(5)?,
+                })
+            },
+        )
     }
 
     fn application_parties(
@@ -2261,22 +2269,17 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         application_no: &str,
     ) -> Result<Vec<PartyRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(
-                "SELECT id_number, role FROM application_parties
-                 WHERE centre_code = ?1 AND application_no = ?2 ORDER BY role, id_number",
-            )
-            .map_err(db_err)?;
-        stmt.query_map(params![centre, application_no], |r| {
-            Ok(PartyRow {
-                id_number: r.get(0)?,
-                role: r.get(1)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(db_err)
+        self.rows(
+            "SELECT id_number, role FROM application_parties
+             WHERE centre_code = ?1 AND application_no = ?2 ORDER BY role, id_number",
+            params![centre, application_no],
+            |r| {
+                Ok(PartyRow {
+                    id_number: r.get(0)?,
+                    role: r.get(1)?,
+                })
+            },
+        )
     }
 
     fn close_application(
@@ -2434,17 +2437,14 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         application_no: &str,
     ) -> Result<Vec<LookupRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(&format!(
+        self.rows(
+            &format!(
                 "SELECT {LOOKUP_COLUMNS} FROM fact_lookups
                  WHERE centre_code = ?1 AND application_no = ?2 ORDER BY seq"
-            ))
-            .map_err(db_err)?;
-        stmt.query_map(params![centre, application_no], lookup_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)
+            ),
+            params![centre, application_no],
+            lookup_from_row,
+        )
     }
 
     fn lookups_of_subject(
@@ -2452,18 +2452,15 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         subject_id: &str,
     ) -> Result<Vec<LookupRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(&format!(
+        self.rows(
+            &format!(
                 "SELECT {LOOKUP_COLUMNS} FROM fact_lookups
                  WHERE centre_code = ?1 AND subject_id = ?2
                  ORDER BY asked_at_us, application_no, seq"
-            ))
-            .map_err(db_err)?;
-        stmt.query_map(params![centre, subject_id], lookup_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)
+            ),
+            params![centre, subject_id],
+            lookup_from_row,
+        )
     }
 
     fn application_facts(
@@ -2471,18 +2468,15 @@ impl StoreTx for SqliteTx<'_> {
         centre: &str,
         application_no: &str,
     ) -> Result<Vec<FactRow>, StoreError> {
-        let mut stmt = self
-            .g
-            .conn
-            .prepare_cached(&format!(
+        self.rows(
+            &format!(
                 "SELECT {FACT_COLUMNS} FROM application_facts
                  WHERE centre_code = ?1 AND application_no = ?2
                  ORDER BY subject_id, department, query, param"
-            ))
-            .map_err(db_err)?;
-        stmt.query_map(params![centre, application_no], fact_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)
+            ),
+            params![centre, application_no],
+            fact_from_row,
+        )
     }
 
     fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError> {
