@@ -576,15 +576,12 @@ pub fn verify(
     applications: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
-    use anju_app::sharing::{
-        Departments, NewApplication, Sharing, open_application, verify_application,
-    };
+    use anju_app::sharing::{NewApplication, Sharing, open_application, verify_application};
     use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
     use anju_domain::ids::IdCard;
     use anju_domain::ledger::AccountState;
     use anju_domain::money::Rate;
     use anju_domain::sharing::verify::{ApplicationKind, Claims, Role};
-    use anju_exchange::client::{ExchangeClient, ExchangeSettings};
     use anju_exchange::sim::generate::{CentrePerson, generate};
     use anju_store::registry::{MemberRow, UnitRow};
 
@@ -708,12 +705,7 @@ pub fn verify(
         nos.push(no);
     }
     let sim = crate::sharing::SimProcess::start(&path, &[])?;
-    let client = ExchangeClient::new(ExchangeSettings::new(
-        &sim.url,
-        "anju-dev",
-        crate::sharing::DEV_SECRET,
-    ))?;
-    let departments = Departments::all(Arc::new(client));
+    let departments = sim.departments()?;
     let ctx = Sharing {
         store,
         departments: &departments,

@@ -478,6 +478,14 @@ impl SimProcess {
     }
 }
 
+impl SimProcess {
+    /// Every department through an HTTP client for this simulator (default settings).
+    pub fn departments(&self) -> anyhow::Result<Departments> {
+        let settings = ExchangeSettings::new(&self.url, "anju-dev", DEV_SECRET);
+        Ok(Departments::all(Arc::new(ExchangeClient::new(settings)?)))
+    }
+}
+
 impl Drop for SimProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -508,9 +516,7 @@ pub fn demo_exchange(
     if !fresh {
         return Ok(sim);
     }
-    let departments = Departments::all(Arc::new(ExchangeClient::new(ExchangeSettings::new(
-        &sim.url, "anju-dev", DEV_SECRET,
-    ))?));
+    let departments = sim.departments()?;
     let ctx = Sharing {
         store,
         departments: &departments,
