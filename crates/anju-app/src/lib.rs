@@ -9,6 +9,7 @@ pub mod interest;
 pub mod ledger;
 pub mod registry;
 pub mod remittance;
+pub mod settlement;
 pub mod sharing;
 pub mod statement;
 

@@ -18,6 +18,75 @@ use jiff::civil::Date;
 
 use crate::money::Fen;
 
+/// What an instruction to a bank does (the port's operations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InstructionKind {
+    /// 代付: payment from the fund's account to a member's card (a withdrawal).
+    Payment,
+    /// 代收: collection from a unit's account into the fund's account (remittance direct
+    /// debit).
+    Collection,
+    /// 放款: loan disbursement from the fund's account to the seller's account.
+    Disbursement,
+    /// 扣款: repayment deducted from a borrower's card into the fund's account.
+    Deduction,
+    /// 资金划转: transfer between the fund's accounts at two banks.
+    Transfer,
+}
+
+impl InstructionKind {
+    /// Every kind.
+    pub const ALL: [InstructionKind; 5] = [
+        InstructionKind::Payment,
+        InstructionKind::Collection,
+        InstructionKind::Disbursement,
+        InstructionKind::Deduction,
+        InstructionKind::Transfer,
+    ];
+
+    /// Stored and wire code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            InstructionKind::Payment => "payment",
+            InstructionKind::Collection => "collection",
+            InstructionKind::Disbursement => "disbursement",
+            InstructionKind::Deduction => "deduction",
+            InstructionKind::Transfer => "transfer",
+        }
+    }
+
+    /// Parses [`InstructionKind::code`].
+    pub fn from_code(code: &str) -> Option<InstructionKind> {
+        InstructionKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// Chinese label.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            InstructionKind::Payment => "代付",
+            InstructionKind::Collection => "代收",
+            InstructionKind::Disbursement => "放款",
+            InstructionKind::Deduction => "扣款",
+            InstructionKind::Transfer => "资金划转",
+        }
+    }
+
+    /// Whether money leaves the fund's account (posted as pending when sent); otherwise
+    /// it comes in (posted only when the bank confirms it).
+    pub const fn is_outgoing(self) -> bool {
+        matches!(
+            self,
+            InstructionKind::Payment | InstructionKind::Disbursement | InstructionKind::Transfer
+        )
+    }
+}
+
+impl fmt::Display for InstructionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// Where an instruction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstructionState {

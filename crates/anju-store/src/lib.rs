@@ -12,6 +12,7 @@
 pub mod collection;
 pub mod raw;
 pub mod registry;
+pub mod settlement;
 pub mod sharing;
 
 use std::fmt;
@@ -519,6 +520,175 @@ pub trait StoreTx {
     /// Caches facts for their applications; `Conflict` if a (application, subject,
     /// department, query, param) exists or repeats.
     fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError>;
+
+    // ---- bank settlement -----------------------------------------------------------
+    /// Registers a commissioned bank; `Conflict` if its code or fund account is taken.
+    fn insert_bank(&mut self, centre: &str, bank: &settlement::BankRow) -> Result<(), StoreError>;
+    /// The centre's banks, by code.
+    fn banks(&mut self, centre: &str) -> Result<Vec<settlement::BankRow>, StoreError>;
+    /// A bank by code.
+    fn bank(&mut self, centre: &str, code: &str)
+    -> Result<Option<settlement::BankRow>, StoreError>;
+    /// Binds (or re-binds) a member's payout card: one card per member.
+    fn bind_card(&mut self, centre: &str, card: &settlement::CardRow) -> Result<(), StoreError>;
+    /// A member's payout card.
+    fn card(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Option<settlement::CardRow>, StoreError>;
+    /// Records a unit's own bank account; `Conflict` if that (bank, account) is recorded
+    /// for any unit already.
+    fn insert_unit_bank_account(
+        &mut self,
+        centre: &str,
+        row: &settlement::UnitBankAccountRow,
+    ) -> Result<(), StoreError>;
+    /// A unit's bank accounts, by bank then account.
+    fn unit_bank_accounts(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<settlement::UnitBankAccountRow>, StoreError>;
+    /// The unit holding an account at a bank, if Anju knows it.
+    fn unit_by_bank_account(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        account: &str,
+    ) -> Result<Option<settlement::UnitBankAccountRow>, StoreError>;
+    /// Stores new instructions; `Conflict` if a serial exists or repeats (nothing is
+    /// then written).
+    fn insert_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[settlement::InstructionRow],
+    ) -> Result<(), StoreError>;
+    /// Instructions by serial (those that exist), in serial order.
+    fn instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<settlement::InstructionRow>, StoreError>;
+    /// Like [`StoreTx::instructions`] for one serial, and locks the row until the
+    /// transaction ends, so two answers about one instruction apply one after the other.
+    fn lock_instruction(
+        &mut self,
+        centre: &str,
+        serial: &str,
+    ) -> Result<Option<settlement::InstructionRow>, StoreError>;
+    /// Saves the mutable part of instructions (state, bank_ref, value_date, reason,
+    /// settled_at_us, queries, next_query_at_us); `NotFound` if a serial is unknown.
+    fn update_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[settlement::InstructionRow],
+    ) -> Result<(), StoreError>;
+    /// Instructions still in flight (state `created` or `in_flight`) at a bank (all banks
+    /// when `None`) whose next query is due at or before `due_us` (or not scheduled), by
+    /// serial, at most `limit`.
+    fn instructions_unsettled(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        due_us: i64,
+        limit: usize,
+    ) -> Result<Vec<settlement::InstructionRow>, StoreError>;
+    /// Instructions at a bank executed with value date `date`, by serial.
+    fn instructions_executed_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<settlement::InstructionRow>, StoreError>;
+    /// Counts of instructions by state code, all banks.
+    fn instruction_counts(&mut self, centre: &str) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Keeps a verified notice; `false` (and nothing written) if this bank's notice id
+    /// was kept before.
+    fn insert_notice(
+        &mut self,
+        centre: &str,
+        row: &settlement::NoticeRow,
+    ) -> Result<bool, StoreError>;
+    /// Logs a refused notice.
+    fn insert_notice_refusal(
+        &mut self,
+        centre: &str,
+        row: &settlement::NoticeRefusalRow,
+    ) -> Result<(), StoreError>;
+    /// The latest refused notices, newest first, at most `limit`.
+    fn notice_refusals(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<settlement::NoticeRefusalRow>, StoreError>;
+    /// Records incoming money; `Conflict` if that bank's reference is recorded.
+    fn insert_incoming(
+        &mut self,
+        centre: &str,
+        row: &settlement::IncomingRow,
+    ) -> Result<(), StoreError>;
+    /// Incoming money by bank and reference.
+    fn incoming(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        bank_ref: &str,
+    ) -> Result<Option<settlement::IncomingRow>, StoreError>;
+    /// Saves `matched`, `bill_no`, `note` and `assigned_key` of incoming money;
+    /// `NotFound` if unknown.
+    fn update_incoming(
+        &mut self,
+        centre: &str,
+        row: &settlement::IncomingRow,
+    ) -> Result<(), StoreError>;
+    /// Incoming money at a bank with value date `date`, by reference.
+    fn incoming_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<settlement::IncomingRow>, StoreError>;
+    /// Incoming money still in suspense (matched = `suspense`), oldest first.
+    fn incoming_in_suspense(
+        &mut self,
+        centre: &str,
+    ) -> Result<Vec<settlement::IncomingRow>, StoreError>;
+    /// Records a reconciliation run (a later run of the same bank and day adds a row).
+    fn insert_recon_run(
+        &mut self,
+        centre: &str,
+        row: &settlement::ReconRunRow,
+    ) -> Result<(), StoreError>;
+    /// Reconciliation runs of a bank and day, oldest first.
+    fn recon_runs(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<settlement::ReconRunRow>, StoreError>;
+    /// Stores reconciliation items; one already stored (same bank, day, serial, kind) is
+    /// left as it is (its first-found time and status kept).
+    fn upsert_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[settlement::ReconItemRow],
+    ) -> Result<(), StoreError>;
+    /// Reconciliation items of a bank (all when `None`), of a day (all when `None`), open
+    /// only or all, by day then serial then kind.
+    fn recon_items(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        date: Option<Date>,
+        open_only: bool,
+    ) -> Result<Vec<settlement::ReconItemRow>, StoreError>;
+    /// Saves status, resolved_at_us and resolution of items; `NotFound` if one is unknown.
+    fn update_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[settlement::ReconItemRow],
+    ) -> Result<(), StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything
