@@ -67,6 +67,11 @@ impl Fen {
         self.0 < 0
     }
 
+    /// Whether the amount is above zero.
+    pub const fn is_positive(self) -> bool {
+        self.0 > 0
+    }
+
     /// True when the amount is zero.
     pub const fn is_zero(self) -> bool {
         self.0 == 0

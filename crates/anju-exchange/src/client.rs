@@ -206,8 +206,9 @@ impl ExchangeSettings {
 /// government network, and always so for the simulator) without a DNS look-up; other
 /// hosts go to ureq's default resolver. ureq's default spawns a thread per request to
 /// time a look-up out even for an IP literal, which cost a third of the client's CPU.
+/// Public so the other HTTP adapters (the bank client) build their agents the same way.
 #[derive(Debug, Default)]
-struct LiteralFirst(ureq::unversioned::resolver::DefaultResolver);
+pub struct LiteralFirst(ureq::unversioned::resolver::DefaultResolver);
 
 impl ureq::unversioned::resolver::Resolver for LiteralFirst {
     fn resolve(

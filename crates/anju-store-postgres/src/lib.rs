@@ -25,7 +25,10 @@
 //! (`insert_application`, `insert_lookups`, `complete_lookups`, `insert_facts`), run on
 //! every verification, take no savepoint either: each is one statement that first checks
 //! that none of its keys is taken (or that every look-up is still pending) and then writes
-//! all its rows or none. Any other server error aborts the PostgreSQL transaction;
+//! all its rows or none. The bank-settlement writes (`tx/settlement.rs`) work the same
+//! way: single rows with `ON CONFLICT DO NOTHING`, small batches in one guarded statement,
+//! and large ones by binary `COPY` (into the table, or into a staging table for updates)
+//! under a savepoint. Any other server error aborts the PostgreSQL transaction;
 //! `commit` then fails instead of silently rolling back.
 //!
 //! **Bulk paths.** Past a few dozen rows, `insert_accounts` and `insert_entries` stream
@@ -80,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_hot_updates.sql"),
     ),
     (5, "sharing", include_str!("../migrations/0005_sharing.sql")),
+    (
+        6,
+        "settlement",
+        include_str!("../migrations/0006_settlement.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

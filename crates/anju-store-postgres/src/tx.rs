@@ -20,6 +20,10 @@ use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
 };
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
+use anju_store::settlement::{
+    BankRow, CardRow, IncomingRow, InstructionRow, NoticeRefusalRow, NoticeRow, ReconItemRow,
+    ReconRunRow, UnitBankAccountRow,
+};
 use anju_store::sharing::{
     ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
 };
@@ -38,6 +42,7 @@ use crate::rows::{
 use crate::{PostgresStore, pg_err};
 
 mod batch;
+mod settlement;
 
 /// Above this many accounts, `load_accounts` scans the centre instead of looking them up
 /// (as the SQLite store does).
@@ -3427,5 +3432,200 @@ impl StoreTx for PgTx<'_> {
 
     fn insert_facts(&mut self, centre: &str, rows: &[FactRow]) -> Result<(), StoreError> {
         self.conn()?.insert_facts(centre, rows)
+    }
+
+    // ---- bank settlement -----------------------------------------------------------
+    fn insert_bank(&mut self, centre: &str, bank: &BankRow) -> Result<(), StoreError> {
+        self.conn()?.insert_bank(centre, bank)
+    }
+
+    fn banks(&mut self, centre: &str) -> Result<Vec<BankRow>, StoreError> {
+        self.conn()?.banks(centre)
+    }
+
+    fn bank(&mut self, centre: &str, code: &str) -> Result<Option<BankRow>, StoreError> {
+        self.conn()?.bank(centre, code)
+    }
+
+    fn bind_card(&mut self, centre: &str, card: &CardRow) -> Result<(), StoreError> {
+        self.conn()?.bind_card(centre, card)
+    }
+
+    fn card(&mut self, centre: &str, account_no: &str) -> Result<Option<CardRow>, StoreError> {
+        self.conn()?.card(centre, account_no)
+    }
+
+    fn insert_unit_bank_account(
+        &mut self,
+        centre: &str,
+        row: &UnitBankAccountRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_unit_bank_account(centre, row)
+    }
+
+    fn unit_bank_accounts(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<UnitBankAccountRow>, StoreError> {
+        self.conn()?.unit_bank_accounts(centre, unit_no)
+    }
+
+    fn unit_by_bank_account(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        account: &str,
+    ) -> Result<Option<UnitBankAccountRow>, StoreError> {
+        self.conn()?
+            .unit_by_bank_account(centre, bank_code, account)
+    }
+
+    fn insert_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[InstructionRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_instructions(centre, rows)
+    }
+
+    fn instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        self.conn()?.instructions(centre, serials)
+    }
+
+    /// `SELECT … FOR UPDATE`: a second transaction locking the same instruction waits
+    /// until this one ends.
+    fn lock_instruction(
+        &mut self,
+        centre: &str,
+        serial: &str,
+    ) -> Result<Option<InstructionRow>, StoreError> {
+        self.conn()?.instruction(centre, serial, true)
+    }
+
+    fn update_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[InstructionRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.update_instructions(centre, rows)
+    }
+
+    fn instructions_unsettled(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        due_us: i64,
+        limit: usize,
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        self.conn()?
+            .instructions_unsettled(centre, bank_code, due_us, limit)
+    }
+
+    fn instructions_executed_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        self.conn()?
+            .instructions_executed_on(centre, bank_code, date)
+    }
+
+    fn instruction_counts(&mut self, centre: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        self.conn()?.instruction_counts(centre)
+    }
+
+    fn insert_notice(&mut self, centre: &str, row: &NoticeRow) -> Result<bool, StoreError> {
+        self.conn()?.insert_notice(centre, row)
+    }
+
+    fn insert_notice_refusal(
+        &mut self,
+        centre: &str,
+        row: &NoticeRefusalRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_notice_refusal(centre, row)
+    }
+
+    fn notice_refusals(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<NoticeRefusalRow>, StoreError> {
+        self.conn()?.notice_refusals(centre, limit)
+    }
+
+    fn insert_incoming(&mut self, centre: &str, row: &IncomingRow) -> Result<(), StoreError> {
+        self.conn()?.insert_incoming(centre, row)
+    }
+
+    fn incoming(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        bank_ref: &str,
+    ) -> Result<Option<IncomingRow>, StoreError> {
+        self.conn()?.incoming(centre, bank_code, bank_ref)
+    }
+
+    fn update_incoming(&mut self, centre: &str, row: &IncomingRow) -> Result<(), StoreError> {
+        self.conn()?.update_incoming(centre, row)
+    }
+
+    fn incoming_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<IncomingRow>, StoreError> {
+        self.conn()?.incoming_on(centre, bank_code, date)
+    }
+
+    fn incoming_in_suspense(&mut self, centre: &str) -> Result<Vec<IncomingRow>, StoreError> {
+        self.conn()?.incoming_in_suspense(centre)
+    }
+
+    fn insert_recon_run(&mut self, centre: &str, row: &ReconRunRow) -> Result<(), StoreError> {
+        self.conn()?.insert_recon_run(centre, row)
+    }
+
+    fn recon_runs(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<ReconRunRow>, StoreError> {
+        self.conn()?.recon_runs(centre, bank_code, date)
+    }
+
+    fn upsert_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[ReconItemRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.upsert_recon_items(centre, rows)
+    }
+
+    fn recon_items(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        date: Option<Date>,
+        open_only: bool,
+    ) -> Result<Vec<ReconItemRow>, StoreError> {
+        self.conn()?.recon_items(centre, bank_code, date, open_only)
+    }
+
+    fn update_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[ReconItemRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.update_recon_items(centre, rows)
     }
 }

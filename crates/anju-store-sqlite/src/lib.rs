@@ -7,6 +7,7 @@
 //! async runtime use `spawn_blocking`.
 
 mod rows;
+mod settlement;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -21,6 +22,10 @@ use anju_store::collection::{
 };
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
+use anju_store::settlement::{
+    BankRow, CardRow, IncomingRow, InstructionRow, NoticeRefusalRow, NoticeRow, ReconItemRow,
+    ReconRunRow, UnitBankAccountRow,
+};
 use anju_store::sharing::{
     ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
 };
@@ -56,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_hot_updates.sql"),
     ),
     (5, "sharing", include_str!("../migrations/0005_sharing.sql")),
+    (
+        6,
+        "settlement",
+        include_str!("../migrations/0006_settlement.sql"),
+    ),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -2513,6 +2523,218 @@ impl StoreTx for SqliteTx<'_> {
             }
             Ok(())
         })
+    }
+
+    // ---- bank settlement -----------------------------------------------------------
+    fn insert_bank(&mut self, centre: &str, bank: &BankRow) -> Result<(), StoreError> {
+        settlement::insert_bank(&self.g.conn, centre, bank)
+    }
+
+    fn banks(&mut self, centre: &str) -> Result<Vec<BankRow>, StoreError> {
+        settlement::banks(&self.g.conn, centre)
+    }
+
+    fn bank(&mut self, centre: &str, code: &str) -> Result<Option<BankRow>, StoreError> {
+        settlement::bank(&self.g.conn, centre, code)
+    }
+
+    fn bind_card(&mut self, centre: &str, card: &CardRow) -> Result<(), StoreError> {
+        settlement::bind_card(&self.g.conn, centre, card)
+    }
+
+    fn card(&mut self, centre: &str, account_no: &str) -> Result<Option<CardRow>, StoreError> {
+        settlement::card(&self.g.conn, centre, account_no)
+    }
+
+    fn insert_unit_bank_account(
+        &mut self,
+        centre: &str,
+        row: &UnitBankAccountRow,
+    ) -> Result<(), StoreError> {
+        settlement::insert_unit_bank_account(&self.g.conn, centre, row)
+    }
+
+    fn unit_bank_accounts(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<UnitBankAccountRow>, StoreError> {
+        settlement::unit_bank_accounts(&self.g.conn, centre, unit_no)
+    }
+
+    fn unit_by_bank_account(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        account: &str,
+    ) -> Result<Option<UnitBankAccountRow>, StoreError> {
+        settlement::unit_by_bank_account(&self.g.conn, centre, bank_code, account)
+    }
+
+    /// Under a savepoint, so a taken serial undoes the rows before it and leaves the
+    /// transaction usable. New rows mostly fill new pages, which SQLite does not copy
+    /// into the statement journal, so even a large batch costs it little.
+    fn insert_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[InstructionRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| settlement::insert_instructions(&s.g.conn, centre, rows))
+    }
+
+    fn instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        settlement::instructions(&self.g.conn, centre, serials)
+    }
+
+    fn lock_instruction(
+        &mut self,
+        centre: &str,
+        serial: &str,
+    ) -> Result<Option<InstructionRow>, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        settlement::instruction(&self.g.conn, centre, serial)
+    }
+
+    /// Every serial is looked up first (an unknown one is `NotFound` before anything is
+    /// written, the transaction still usable); the rows are then saved without a
+    /// savepoint, which would copy every page they touch into the statement journal.
+    fn update_instructions(
+        &mut self,
+        centre: &str,
+        rows: &[InstructionRow],
+    ) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(failed_error());
+        }
+        settlement::check_instructions_exist(&self.g.conn, centre, rows)?;
+        self.atomic(|s| settlement::update_instructions(&s.g.conn, centre, rows))
+    }
+
+    fn instructions_unsettled(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        due_us: i64,
+        limit: usize,
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        settlement::instructions_unsettled(&self.g.conn, centre, bank_code, due_us, limit)
+    }
+
+    fn instructions_executed_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        settlement::instructions_executed_on(&self.g.conn, centre, bank_code, date)
+    }
+
+    fn instruction_counts(&mut self, centre: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        settlement::instruction_counts(&self.g.conn, centre)
+    }
+
+    fn insert_notice(&mut self, centre: &str, row: &NoticeRow) -> Result<bool, StoreError> {
+        settlement::insert_notice(&self.g.conn, centre, row)
+    }
+
+    fn insert_notice_refusal(
+        &mut self,
+        centre: &str,
+        row: &NoticeRefusalRow,
+    ) -> Result<(), StoreError> {
+        settlement::insert_notice_refusal(&self.g.conn, centre, row)
+    }
+
+    fn notice_refusals(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<NoticeRefusalRow>, StoreError> {
+        settlement::notice_refusals(&self.g.conn, centre, limit)
+    }
+
+    fn insert_incoming(&mut self, centre: &str, row: &IncomingRow) -> Result<(), StoreError> {
+        settlement::insert_incoming(&self.g.conn, centre, row)
+    }
+
+    fn incoming(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        bank_ref: &str,
+    ) -> Result<Option<IncomingRow>, StoreError> {
+        settlement::incoming(&self.g.conn, centre, bank_code, bank_ref)
+    }
+
+    fn update_incoming(&mut self, centre: &str, row: &IncomingRow) -> Result<(), StoreError> {
+        settlement::update_incoming(&self.g.conn, centre, row)
+    }
+
+    fn incoming_on(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<IncomingRow>, StoreError> {
+        settlement::incoming_on(&self.g.conn, centre, bank_code, date)
+    }
+
+    fn incoming_in_suspense(&mut self, centre: &str) -> Result<Vec<IncomingRow>, StoreError> {
+        settlement::incoming_in_suspense(&self.g.conn, centre)
+    }
+
+    fn insert_recon_run(&mut self, centre: &str, row: &ReconRunRow) -> Result<(), StoreError> {
+        settlement::insert_recon_run(&self.g.conn, centre, row)
+    }
+
+    fn recon_runs(
+        &mut self,
+        centre: &str,
+        bank_code: &str,
+        date: Date,
+    ) -> Result<Vec<ReconRunRow>, StoreError> {
+        settlement::recon_runs(&self.g.conn, centre, bank_code, date)
+    }
+
+    fn upsert_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[ReconItemRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.atomic(|s| settlement::upsert_recon_items(&s.g.conn, centre, rows))
+    }
+
+    fn recon_items(
+        &mut self,
+        centre: &str,
+        bank_code: Option<&str>,
+        date: Option<Date>,
+        open_only: bool,
+    ) -> Result<Vec<ReconItemRow>, StoreError> {
+        settlement::recon_items(&self.g.conn, centre, bank_code, date, open_only)
+    }
+
+    /// As [`StoreTx::update_instructions`]: every item looked up first, then saved.
+    fn update_recon_items(
+        &mut self,
+        centre: &str,
+        rows: &[ReconItemRow],
+    ) -> Result<(), StoreError> {
+        if self.failed {
+            return Err(failed_error());
+        }
+        settlement::check_recon_items_exist(&self.g.conn, centre, rows)?;
+        self.atomic(|s| settlement::update_recon_items(&s.g.conn, centre, rows))
     }
 }
 

@@ -373,5 +373,20 @@ async fn arrears_json(State(st): State<AppState>) -> Result<Json<Arrears>, WebEr
 
 /// Serves `state` on `listener` until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    serve_with(listener, state, Router::new()).await
+}
+
+/// Serves the routes plus `extra` (routes of adapters the binary wires in, such as the
+/// banks' notice callback), with the peer address available to handlers.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    extra: Router,
+) -> std::io::Result<()> {
+    let app = router(state).merge(extra);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }

@@ -103,13 +103,13 @@ pub fn peak_rss_mb() -> u64 {
 }
 
 /// The `p`-th percentile (nearest rank) of sorted, non-empty `sorted`.
-fn percentile(sorted: &[u128], p: usize) -> u128 {
+pub(crate) fn percentile(sorted: &[u128], p: usize) -> u128 {
     sorted[((sorted.len() * p).div_ceil(100))
         .saturating_sub(1)
         .min(sorted.len() - 1)]
 }
 
-fn seconds(us: u128) -> String {
+pub(crate) fn seconds(us: u128) -> String {
     format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
 }
 

@@ -1,12 +1,16 @@
 //! `anju`: the housing provident fund centre platform's one binary — the demo, the server,
 //! migrations, the audit, identifier checks and benchmarks.
 
+mod bank_sim;
 mod bench;
+mod bench_settle;
 mod check;
 mod collect;
 mod db;
 mod demo;
+mod drill;
 mod exchange_sim;
+mod settle;
 mod sharing;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -59,6 +63,10 @@ enum Cmd {
         /// Centre policy file (TOML); the shipped Quzhou policy by default.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// The commissioned banks: their notices are received at POST /bank/notices and
+        /// unanswered instructions are asked about in the background.
+        #[command(flatten)]
+        banks: settle::BankArgs,
     },
     /// Create the database if needed and apply migrations.
     Migrate {
@@ -96,6 +104,27 @@ enum Cmd {
     /// Serve the provincial data-exchange protocol from a dataset file, with fault
     /// injection (or generate the file with --generate, or print the OpenAPI document).
     ExchangeSim(exchange_sim::ExchangeSimArgs),
+    /// Simulate a commissioned bank's settlement API from an SQLite file, with fault
+    /// injection (or print the OpenAPI document).
+    BankSim(bank_sim::BankSimArgs),
+    /// Commissioned banks (受委托银行): register, list, bind members' cards, record units'
+    /// accounts.
+    Bank {
+        #[command(subcommand)]
+        cmd: settle::BankCmd,
+    },
+    /// Instructions to banks: pay out, collect, ask about unanswered ones, suspense,
+    /// reconciliation items, refused notices.
+    Settle {
+        #[command(subcommand)]
+        cmd: settle::SettleCmd,
+    },
+    /// Daily reconciliation (对账) of the fund's account at a bank; exit 1 while
+    /// differences stay open.
+    Reconcile(settle::ReconcileArgs),
+    /// The settlement fault drill against a running `anju bank-sim` (rerun after a kill to
+    /// resume); prints one JSON line, exit 0 only if every check holds.
+    BankDrill(drill::DrillArgs),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
     /// Benchmarks of the production posting path (prints one JSON line).
@@ -206,6 +235,31 @@ enum BenchCmd {
         #[arg(long, default_value_t = 5_000)]
         entries: usize,
     },
+    /// Payouts to members' cards through `anju bank-sim` on loopback, one at a time,
+    /// against the same withdrawals posted without a bank: the time the bank adds.
+    Payout {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Payouts to time.
+        #[arg(long, default_value_t = 2_000)]
+        payouts: usize,
+    },
+    /// Reconciliation of one day's statement against Anju's records.
+    Reconcile {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Statement lines.
+        #[arg(long, default_value_t = 500_000)]
+        lines: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -276,7 +330,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // The other departments' data, served by the simulator as its own process.
             let _exchange =
                 sharing::demo_exchange(store.as_ref(), &centre, fresh, &demo_dataset_path(&db))?;
-            serve(store, centre, policy, IpAddr::V4(Ipv4Addr::LOCALHOST), port)?;
+            serve(
+                store,
+                centre,
+                policy,
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                port,
+                None,
+            )?;
             Ok(0)
         }
         Cmd::Serve {
@@ -285,11 +346,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             bind,
             centre,
             policy,
+            banks,
         } => {
             let policy = load_policy(policy.as_ref())?;
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
-            serve(store, centre, policy, bind, port)?;
+            let banks = if banks.any() {
+                Some((banks.settings()?, banks.banks()?))
+            } else {
+                None
+            };
+            serve(store, centre, policy, bind, port, banks)?;
             Ok(0)
         }
         Cmd::Migrate { db } => {
@@ -359,6 +426,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             sharing::run(store.as_ref(), &centre, cmd)
         }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
+        Cmd::BankSim(args) => bank_sim::run(args),
+        Cmd::Bank { cmd } => {
+            let at = settle::bank_at(&cmd);
+            let store = db::open(&at.db)?;
+            let centre = only_centre(store.as_ref(), at.centre.clone())?;
+            settle::run_bank(store.as_ref(), &centre, cmd)
+        }
+        Cmd::Settle { cmd } => {
+            let at = settle::settle_at(&cmd);
+            let store = db::open(&at.db)?;
+            let centre = only_centre(store.as_ref(), at.centre.clone())?;
+            settle::run_settle(store.as_ref(), &centre, cmd)
+        }
+        Cmd::Reconcile(args) => {
+            let store = db::open(&args.at.db)?;
+            let centre = only_centre(store.as_ref(), args.at.centre.clone())?;
+            settle::run_reconcile(store.as_ref(), &centre, &args)
+        }
+        Cmd::BankDrill(args) => {
+            let policy = load_policy(None)?;
+            drill::run(&args, &policy)
+        }
         Cmd::Check { kind, value, stdin } => {
             let code = check::run(kind, value.as_deref(), stdin)?;
             Ok(u8::try_from(code).unwrap_or(1))
@@ -400,6 +489,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     applications,
                     concurrency,
                 )?,
+                BenchCmd::Payout {
+                    backend,
+                    db,
+                    payouts,
+                } => bench_settle::payout(backend.into(), db.as_deref(), payouts)?,
+                BenchCmd::Reconcile { backend, db, lines } => {
+                    bench_settle::reconcile(backend.into(), db.as_deref(), lines)?;
+                }
                 BenchCmd::Online {
                     backend,
                     db,
@@ -447,7 +544,30 @@ fn serve(
     policy: Policy,
     bind: IpAddr,
     port: u16,
+    banks: Option<(
+        Vec<anju_bank::client::BankSettings>,
+        anju_app::settlement::BankSet,
+    )>,
 ) -> anyhow::Result<()> {
+    let mut extra = axum::Router::new();
+    if let Some((settings, set)) = banks {
+        extra = settle::notice_router(settle::NoticeState::new(store.clone(), &centre, &settings));
+        settle::spawn_resolver(
+            store.clone(),
+            centre.clone(),
+            set,
+            std::time::Duration::from_secs(5),
+        );
+        println!(
+            "bank notices are received at POST {} from bank(s) {}",
+            settle::NOTICE_ROUTE,
+            settings
+                .iter()
+                .map(|b| b.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -465,7 +585,7 @@ fn serve(
             policy: Arc::new(policy),
         };
         tokio::select! {
-            r = anju_web::serve(listener, state) => r.map_err(anyhow::Error::from),
+            r = anju_web::serve_with(listener, state, extra) => r.map_err(anyhow::Error::from),
             _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }
         }
     })

@@ -227,6 +227,14 @@ pub const CHART: &[ChartAccount] = &[
         false,
     ),
     acct(
+        "215",
+        "待查收款",
+        "Unidentified receipts (money in a fund account no bill or unit was found for)",
+        Liability,
+        SubLedger::PerBank,
+        true,
+    ),
+    acct(
         "301",
         "贷款风险准备",
         "Loan risk reserve",
