@@ -102,11 +102,40 @@ pub fn payout(backend: Backend, db: Option<&str>, payouts: usize) -> anyhow::Res
         post_one(store, CENTRE, req, Timestamp::now())?;
         direct.push(t.elapsed().as_micros());
     }
+    // The bank's own share: instructions sent straight through the client.
+    let client = BankClient::new(sim.settings())?;
+    let fund = fund_account("105");
+    let mut bank_only = Vec::with_capacity(payouts);
+    for i in 0..payouts {
+        use anju_app::settlement::ports::{Bank, Instruction};
+        let ins = Instruction {
+            serial: format!("X{i}"),
+            kind: anju_domain::settlement::InstructionKind::Payment,
+            business_type: SettlementBusinessType::PartialWithdrawal,
+            debit_account: fund.clone(),
+            credit_account: crate::drill::card_no(i % members),
+            credit_name: format!("职工{}", i % members),
+            credit_bank: None,
+            amount: Fen::new(1),
+            memo: "提取".into(),
+        };
+        let t = Instant::now();
+        let r = client.submit(std::slice::from_ref(&ins));
+        bank_only.push(t.elapsed().as_micros());
+        anyhow::ensure!(
+            matches!(
+                r.first(),
+                Some(Ok(anju_app::settlement::ports::BankAnswer::Executed { .. }))
+            ),
+            "bank-only payment {i}: {r:?}"
+        );
+    }
+    bank_only.sort_unstable();
     with_bank.sort_unstable();
     direct.sort_unstable();
     let p = |v: &[u128], q| seconds(percentile(v, q));
     println!(
-        "{{\"bench\":\"payout\",\"backend\":\"{}\",\"payouts\":{payouts},\"with_bank_p50_s\":{},\"with_bank_p99_s\":{},\"direct_p50_s\":{},\"direct_p99_s\":{},\"added_p50_s\":{},\"added_p99_s\":{},\"peak_rss_mb\":{}}}",
+        "{{\"bench\":\"payout\",\"backend\":\"{}\",\"payouts\":{payouts},\"with_bank_p50_s\":{},\"with_bank_p99_s\":{},\"direct_p50_s\":{},\"direct_p99_s\":{},\"added_p50_s\":{},\"added_p99_s\":{},\"bank_only_p50_s\":{},\"bank_only_p99_s\":{},\"peak_rss_mb\":{}}}",
         backend.name(),
         p(&with_bank, 50),
         p(&with_bank, 99),
@@ -114,6 +143,8 @@ pub fn payout(backend: Backend, db: Option<&str>, payouts: usize) -> anyhow::Res
         p(&direct, 99),
         seconds(percentile(&with_bank, 50).saturating_sub(percentile(&direct, 50))),
         seconds(percentile(&with_bank, 99).saturating_sub(percentile(&direct, 99))),
+        p(&bank_only, 50),
+        p(&bank_only, 99),
         peak_rss_mb()
     );
     Ok(())

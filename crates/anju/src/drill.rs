@@ -108,7 +108,7 @@ fn unit_no(u: usize) -> String {
 pub(crate) fn member_no(i: usize) -> String {
     format!("330800{i:08}")
 }
-fn card_no(i: usize) -> String {
+pub(crate) fn card_no(i: usize) -> String {
     format!("6227{i:015}")
 }
 fn unit_account(u: usize) -> String {
