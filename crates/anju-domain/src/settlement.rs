@@ -1,7 +1,7 @@
 //! Bank settlement rules (资金结算), pure: the life of an instruction sent to a commissioned
 //! bank, matching incoming money to bills, and comparing a bank statement with Anju's
-//! records. Groundwork for issue 5; the ports, the HTTP client, `anju bank-sim` and the
-//! use cases build on it.
+//! records. The port is `anju_app::settlement::ports::Bank`, the use cases
+//! `anju_app::settlement`, the HTTP client and `anju bank-sim` live in `anju-bank`.
 //!
 //! **Two-phase money.** An outgoing payment is posted as *pending* when sent, *posted*
 //! when the bank confirms it, and *voided* (money back to the member) only on a definite

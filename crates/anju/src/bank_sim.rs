@@ -264,25 +264,7 @@ fn work(args: BankSimArgs, secret: String) -> anyhow::Result<u8> {
         writeln!(out, "{LISTENING}http://{local}")?;
         out.flush()?;
         drop(out);
-        let watch_parent = args.exit_with_parent;
-        let parent_gone = async move {
-            if !watch_parent {
-                return std::future::pending::<()>().await;
-            }
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            std::thread::spawn(move || {
-                // Reads (and ignores) stdin until the parent closes it or dies.
-                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-                let _ = tx.send(());
-            });
-            let _ = rx.await;
-        };
-        let stop = async {
-            tokio::select! {
-                () = shutdown_signal() => {}
-                () = parent_gone => {}
-            }
-        };
+        let stop = crate::exchange_sim::stop_signal(args.exit_with_parent);
         serve(listener, config, db, stop).await?;
         Ok::<_, anyhow::Error>(())
     })?;

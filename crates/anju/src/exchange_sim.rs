@@ -168,25 +168,7 @@ pub fn run(args: ExchangeSimArgs) -> anyhow::Result<u8> {
         writeln!(out, "exchange-sim listening on http://{local}")?;
         out.flush()?;
         drop(out);
-        let watch_parent = args.exit_with_parent;
-        let parent_gone = async move {
-            if !watch_parent {
-                return std::future::pending::<()>().await;
-            }
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            std::thread::spawn(move || {
-                // Reads (and ignores) stdin until the parent closes it or dies.
-                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-                let _ = tx.send(());
-            });
-            let _ = rx.await;
-        };
-        let stop = async {
-            tokio::select! {
-                () = shutdown_signal() => {}
-                () = parent_gone => {}
-            }
-        };
+        let stop = stop_signal(args.exit_with_parent);
         serve(listener, config, stop).await?;
         Ok::<_, anyhow::Error>(())
     })?;
@@ -266,4 +248,26 @@ pub fn centre_dataset(
         .collect();
     let dataset = generate(&people, seed, business_date)?;
     Ok((dataset, people.len(), business_date))
+}
+
+/// Resolves on Ctrl-C or SIGTERM, or — with `exit_with_parent` — when standard input
+/// closes: the parent that started a simulator holds its stdin, so the simulator ends with
+/// it even when the parent is killed.
+pub async fn stop_signal(exit_with_parent: bool) {
+    let parent_gone = async move {
+        if !exit_with_parent {
+            return std::future::pending::<()>().await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            // Reads (and ignores) stdin until the parent closes it or dies.
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = tx.send(());
+        });
+        let _ = rx.await;
+    };
+    tokio::select! {
+        () = shutdown_signal() => {}
+        () = parent_gone => {}
+    }
 }

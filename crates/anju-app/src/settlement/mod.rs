@@ -442,6 +442,47 @@ fn check_serial(serial: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Checks what every new instruction needs: a well-formed serial, listed once, a valid
+/// stamp.
+fn check_requests<'r>(
+    reqs: impl Iterator<Item = (&'r str, &'r Stamp)>,
+) -> Result<Vec<&'r str>, AppError> {
+    let mut seen = HashSet::new();
+    let mut serials = Vec::new();
+    for (serial, stamp) in reqs {
+        check_serial(serial)?;
+        if !seen.insert(serial) {
+            return Err(invalid("serial", serial, "is listed twice"));
+        }
+        stamp
+            .validate()
+            .map_err(|e| invalid("stamp", &stamp.operator, e.to_string()))?;
+        serials.push(serial);
+    }
+    Ok(serials)
+}
+
+/// The instructions recorded under these serials, by serial.
+fn recorded(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    serials: &[&str],
+) -> Result<HashMap<String, InstructionRow>, AppError> {
+    Ok(tx
+        .instructions(centre, serials)?
+        .into_iter()
+        .map(|r| (r.serial.clone(), r))
+        .collect())
+}
+
+fn serial_taken(serial: &str) -> AppError {
+    invalid(
+        "serial",
+        serial,
+        "is used already by another instruction (a serial names one instruction)",
+    )
+}
+
 fn pending_key(serial: &str) -> String {
     format!("stl:{serial}")
 }
@@ -635,12 +676,8 @@ pub fn pay_out(
     reqs: &[Outgoing],
     now: Timestamp,
 ) -> Result<Vec<Outcome>, AppError> {
-    let mut seen = HashSet::new();
+    let serials = check_requests(reqs.iter().map(|r| (r.serial.as_str(), &r.stamp)))?;
     for r in reqs {
-        check_serial(&r.serial)?;
-        if !seen.insert(r.serial.as_str()) {
-            return Err(invalid("serial", &r.serial, "is listed twice"));
-        }
         if !r.kind.is_outgoing() {
             return Err(invalid(
                 "kind",
@@ -656,18 +693,10 @@ pub fn pay_out(
         if r.memo.chars().count() > 60 {
             return Err(invalid("memo", &r.memo, "must be at most 60 characters"));
         }
-        r.stamp
-            .validate()
-            .map_err(|e| invalid("stamp", &r.stamp.operator, e.to_string()))?;
     }
     let mut tx = s.store.begin()?;
     let c = lock(tx.as_mut(), s.centre)?;
-    let serials: Vec<&str> = reqs.iter().map(|r| r.serial.as_str()).collect();
-    let existing: HashMap<String, InstructionRow> = tx
-        .instructions(s.centre, &serials)?
-        .into_iter()
-        .map(|r| (r.serial.clone(), r))
-        .collect();
+    let existing = recorded(tx.as_mut(), s.centre, &serials)?;
     let mut bank_rows: HashMap<String, BankRow> = HashMap::new();
     let mut rows = Vec::new();
     let mut entries = Vec::new();
@@ -697,11 +726,7 @@ pub fn pay_out(
         );
         if let Some(old) = existing.get(&r.serial) {
             if !same_request(old, &row) {
-                return Err(invalid(
-                    "serial",
-                    &r.serial,
-                    "is used already by another instruction (a serial names one instruction)",
-                ));
+                return Err(serial_taken(&r.serial));
             }
             results.push(Some(outcome_of(old)?));
             continue;
@@ -813,24 +838,10 @@ pub fn collect(
     reqs: &[Collection],
     now: Timestamp,
 ) -> Result<Vec<Outcome>, AppError> {
-    let mut seen = HashSet::new();
-    for r in reqs {
-        check_serial(&r.serial)?;
-        if !seen.insert(r.serial.as_str()) {
-            return Err(invalid("serial", &r.serial, "is listed twice"));
-        }
-        r.stamp
-            .validate()
-            .map_err(|e| invalid("stamp", &r.stamp.operator, e.to_string()))?;
-    }
+    let serials = check_requests(reqs.iter().map(|r| (r.serial.as_str(), &r.stamp)))?;
     let mut tx = s.store.begin()?;
     let c = lock(tx.as_mut(), s.centre)?;
-    let serials: Vec<&str> = reqs.iter().map(|r| r.serial.as_str()).collect();
-    let existing: HashMap<String, InstructionRow> = tx
-        .instructions(s.centre, &serials)?
-        .into_iter()
-        .map(|r| (r.serial.clone(), r))
-        .collect();
+    let existing = recorded(tx.as_mut(), s.centre, &serials)?;
     let mut rows = Vec::new();
     let mut results = Vec::with_capacity(reqs.len());
     for r in reqs {
@@ -844,11 +855,7 @@ pub fn collect(
                     .as_ref()
                     .is_none_or(|a| a == &old.debit_account);
             if !same {
-                return Err(invalid(
-                    "serial",
-                    &r.serial,
-                    "is used already by another instruction (a serial names one instruction)",
-                ));
+                return Err(serial_taken(&r.serial));
             }
             results.push(Some(outcome_of(old)?));
             continue;
@@ -885,14 +892,7 @@ pub fn collect(
                 })?
                 .clone(),
         };
-        let lines = tx.bill_lines(s.centre, &r.bill_no)?;
-        let due = Fen::new(
-            lines
-                .iter()
-                .filter(|l| l.paid_entry.is_none())
-                .map(|l| l.total().fen())
-                .sum(),
-        );
+        let due = due_on(tx.as_mut(), s.centre, &r.bill_no)?;
         let amount = r.amount.unwrap_or(due);
         let row = new_row(
             &r.serial,
@@ -1236,6 +1236,17 @@ pub fn notice_refusals(
     Ok(tx.notice_refusals(centre, limit)?)
 }
 
+/// What is still due on a bill: its unpaid lines.
+fn due_on(tx: &mut dyn StoreTx, centre: &str, bill_no: &str) -> Result<Fen, AppError> {
+    Ok(Fen::new(
+        tx.bill_lines(centre, bill_no)?
+            .iter()
+            .filter(|l| l.paid_entry.is_none())
+            .map(|l| l.total().fen())
+            .sum(),
+    ))
+}
+
 /// Words of a memo that might be a bill number.
 fn memo_tokens(memo: &str) -> Vec<String> {
     memo.split(|ch: char| !ch.is_ascii_alphanumeric())
@@ -1301,13 +1312,7 @@ fn receive_credit_in(
         if b.status != BillStatus::Confirmed || !seen.insert(b.bill_no.clone()) {
             continue;
         }
-        let due = Fen::new(
-            tx.bill_lines(centre, &b.bill_no)?
-                .iter()
-                .filter(|l| l.paid_entry.is_none())
-                .map(|l| l.total().fen())
-                .sum(),
-        );
+        let due = due_on(tx, centre, &b.bill_no)?;
         bills.push(OpenBill {
             bill_no: b.bill_no.clone(),
             due,
