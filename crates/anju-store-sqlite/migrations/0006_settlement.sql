@@ -124,7 +124,7 @@ CREATE TABLE incoming_money (
     memo            TEXT     NOT NULL,
     value_date      DATE     NOT NULL,
     received_at_us  BIGINT   NOT NULL,
-    matched         TEXT     NOT NULL CHECK (matched IN ('bill', 'suspense', 'assigned')),
+    matched         TEXT     NOT NULL CHECK (matched IN ('bill', 'suspense', 'assigned', 'transfer')),
     bill_no         TEXT,
     note            TEXT,
     entry_key       TEXT     NOT NULL,

@@ -13,8 +13,9 @@ use jiff::civil::Date;
 /// Instruction states (`anju_domain::settlement::InstructionState::code`).
 pub const INSTRUCTION_STATES: [&str; 4] = ["created", "in_flight", "executed", "not_executed"];
 /// Where incoming money went: `bill` (paid or held against a bill), `suspense` (parked
-/// for staff to assign), `assigned` (assigned by staff from suspense).
-pub const INCOMING_MATCHES: [&str; 3] = ["bill", "suspense", "assigned"];
+/// for staff to assign), `assigned` (assigned by staff from suspense), `transfer` (the
+/// arrival of the fund's own transfer from its account at another bank).
+pub const INCOMING_MATCHES: [&str; 4] = ["bill", "suspense", "assigned", "transfer"];
 /// Reconciliation item kinds.
 pub const RECON_KINDS: [&str; 4] = [
     "missing_in_anju",

@@ -190,6 +190,28 @@ pub enum SettleCmd {
         #[arg(long)]
         amount: Option<String>,
     },
+    /// Move money between the fund's accounts at two banks (资金划转).
+    Transfer {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        banks: BankArgs,
+        /// Serial number.
+        #[arg(long)]
+        serial: String,
+        /// The paying bank.
+        #[arg(long)]
+        from: String,
+        /// The receiving bank.
+        #[arg(long)]
+        to: String,
+        /// Amount in yuan.
+        #[arg(long)]
+        amount: String,
+        /// Memo.
+        #[arg(long, default_value = "资金划转")]
+        memo: String,
+    },
     /// Ask the banks about every instruction without a definite answer.
     Resolve {
         #[command(flatten)]
@@ -297,6 +319,7 @@ pub fn settle_at(cmd: &SettleCmd) -> &At {
     match cmd {
         SettleCmd::Pay { at, .. }
         | SettleCmd::Collect { at, .. }
+        | SettleCmd::Transfer { at, .. }
         | SettleCmd::Resolve { at, .. }
         | SettleCmd::Show { at, .. }
         | SettleCmd::Suspense { at }
@@ -469,6 +492,35 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             )? {
                 print_outcome(&o);
             }
+        }
+        SettleCmd::Transfer {
+            banks,
+            serial,
+            from,
+            to,
+            amount,
+            memo,
+            ..
+        } => {
+            let set = banks.banks()?;
+            let s = Settlement {
+                store,
+                banks: &set,
+                centre,
+            };
+            let o = settlement::transfer_funds(
+                &s,
+                &settlement::FundTransfer {
+                    serial,
+                    from_bank: from,
+                    to_bank: to,
+                    amount: yuan("amount", &amount)?,
+                    memo,
+                    stamp: staff("staff:cli"),
+                },
+                now,
+            )?;
+            print_outcome(&o);
         }
         SettleCmd::Resolve { banks, .. } => {
             let set = banks.banks()?;

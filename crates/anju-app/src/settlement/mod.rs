@@ -755,6 +755,73 @@ pub fn pay_out(
         .collect()
 }
 
+/// Money moved between the fund's own accounts at two banks (资金划转).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundTransfer {
+    /// Serial number.
+    pub serial: String,
+    /// The bank paying from the fund's account there.
+    pub from_bank: String,
+    /// The bank whose fund account receives it.
+    pub to_bank: String,
+    /// Amount, positive.
+    pub amount: Fen,
+    /// Memo.
+    pub memo: String,
+    /// Who, where, how.
+    pub stamp: Stamp,
+}
+
+/// Moves money between the fund's accounts at two banks. The paying bank's instruction
+/// goes through [`pay_out`]: pending Dr `103` (in transit) Cr `101.<from>`, posted when it
+/// executes; the receiving bank's credit notice then books Dr `101.<to>` Cr `103`, so each
+/// bank account in the ledger follows its bank's statement and `103` holds what is on its
+/// way.
+pub fn transfer_funds(
+    s: &Settlement<'_>,
+    t: &FundTransfer,
+    now: Timestamp,
+) -> Result<Outcome, AppError> {
+    if t.from_bank == t.to_bank {
+        return Err(invalid(
+            "to_bank",
+            &t.to_bank,
+            "must be another bank than the paying one",
+        ));
+    }
+    let to = {
+        let mut tx = s.store.begin_read()?;
+        bank_of(tx.as_mut(), s.centre, &t.from_bank)?;
+        bank_of(tx.as_mut(), s.centre, &t.to_bank)?
+    };
+    let out = pay_out(
+        s,
+        &[Outgoing {
+            serial: t.serial.clone(),
+            kind: InstructionKind::Transfer,
+            business_type: SettlementBusinessType::FundTransfer,
+            bank_code: t.from_bank.clone(),
+            debit: AccountNo::parse(IN_TRANSIT)
+                .map_err(|e| invalid("chart", IN_TRANSIT, e.to_string()))?,
+            code: TxCode::FundTransfer,
+            payee_account: to.fund_account,
+            payee_name: to.fund_account_name,
+            payee_bank: Some(t.to_bank.clone()),
+            amount: t.amount,
+            memo: t.memo.clone(),
+            target: format!("bank:{}", t.to_bank),
+            stamp: t.stamp.clone(),
+        }],
+        now,
+    )?;
+    out.into_iter()
+        .next()
+        .ok_or_else(|| not_found("transfer outcome".to_owned()))
+}
+
+/// The ledger account of money on its way between the fund's bank accounts.
+pub const IN_TRANSIT: &str = "103";
+
 /// Sends new instructions per bank in batches of at most [`MAX_BATCH`] and applies the
 /// answers; fills the empty places of `results` in order.
 fn send_and_apply(
@@ -1283,6 +1350,55 @@ fn receive_credit_in(
         ));
     }
     let c = lock(tx, centre)?;
+    let stamp = bank_stamp(bank_code);
+    // The fund's own transfer from its account at another bank arriving (资金划转).
+    if let Some(from) = tx
+        .banks(centre)?
+        .into_iter()
+        .find(|b| b.code != bank_code && b.fund_account == line.counterparty_account)
+    {
+        let key = format!("in:{bank_code}:{}", line.bank_ref);
+        post_in(
+            tx,
+            centre,
+            vec![EntryRequest::posted(
+                key.clone(),
+                TxCode::FundTransfer,
+                c.business_date,
+                line.value_date.min(c.business_date),
+                vec![
+                    Leg::debit(account("101", bank_code)?, line.amount),
+                    Leg::credit(
+                        AccountNo::parse(IN_TRANSIT)
+                            .map_err(|e| invalid("chart", IN_TRANSIT, e.to_string()))?,
+                        line.amount,
+                    ),
+                ],
+                format!("资金划转 来自{} {}", from.name, line.memo),
+                stamp,
+            )],
+            now,
+        )?;
+        tx.insert_incoming(
+            centre,
+            &IncomingRow {
+                bank_code: bank_code.to_owned(),
+                bank_ref: line.bank_ref.clone(),
+                amount: line.amount.fen(),
+                payer_account: line.counterparty_account.clone(),
+                payer_name: line.counterparty_name.clone(),
+                memo: line.memo.clone(),
+                value_date: line.value_date,
+                received_at_us: now.as_microsecond(),
+                matched: "transfer".to_owned(),
+                bill_no: None,
+                note: Some(format!("from the fund's account at bank {}", from.code)),
+                entry_key: key,
+                assigned_key: None,
+            },
+        )?;
+        return Ok(format!("transfer from bank {} arrived", from.code));
+    }
     // Bills the memo names, and the open bills of the unit that owns the paying account.
     let mut bills: Vec<OpenBill> = Vec::new();
     let mut payers: HashMap<String, Vec<String>> = HashMap::new();
@@ -1325,7 +1441,6 @@ fn receive_credit_in(
         payer_account: line.counterparty_account.clone(),
         memo: line.memo.clone(),
     };
-    let stamp = bank_stamp(bank_code);
     let mut row = IncomingRow {
         bank_code: bank_code.to_owned(),
         bank_ref: line.bank_ref.clone(),

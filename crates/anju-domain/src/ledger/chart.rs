@@ -155,6 +155,14 @@ pub const CHART: &[ChartAccount] = &[
         false,
     ),
     acct(
+        "103",
+        "在途资金",
+        "Funds in transit between the fund's bank accounts",
+        Asset,
+        SubLedger::None,
+        false,
+    ),
+    acct(
         "111",
         "应收利息",
         "Interest receivable",

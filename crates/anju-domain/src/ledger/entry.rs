@@ -59,6 +59,8 @@ pub enum TxCode {
     OpeningBalance,
     /// 调账: an adjustment approved by maker-checker.
     Adjustment,
+    /// 资金划转: money moved between the fund's accounts at two banks.
+    FundTransfer,
 }
 
 impl TxCode {
@@ -81,6 +83,7 @@ impl TxCode {
         TxCode::IncomeDistribution,
         TxCode::OpeningBalance,
         TxCode::Adjustment,
+        TxCode::FundTransfer,
     ];
 
     /// Storage code.
@@ -103,6 +106,7 @@ impl TxCode {
             TxCode::IncomeDistribution => "income-distribution",
             TxCode::OpeningBalance => "opening",
             TxCode::Adjustment => "adjust",
+            TxCode::FundTransfer => "fund-transfer",
         }
     }
 
@@ -126,6 +130,7 @@ impl TxCode {
             TxCode::IncomeDistribution => "增值收益分配",
             TxCode::OpeningBalance => "期初余额",
             TxCode::Adjustment => "调账",
+            TxCode::FundTransfer => "资金划转",
         }
     }
 
