@@ -2463,7 +2463,7 @@ impl PgConn {
                      SELECT * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[],
                         $7::bigint[], $8::text[])
                         AS d (seq, outcome, answer_hash, source, read_at_us, detail)
-                 ), ready AS (
+                 ), ready AS MATERIALIZED (
                      SELECT COUNT(*) AS n FROM fact_lookups f JOIN done d ON f.seq = d.seq
                      WHERE f.centre_code = $1 AND f.application_no = $2
                        AND f.outcome = 'pending'
