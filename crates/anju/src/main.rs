@@ -8,6 +8,7 @@ mod check;
 mod collect;
 mod db;
 mod demo;
+mod demo_banks;
 mod drill;
 mod exchange_sim;
 mod settle;
@@ -327,16 +328,48 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ),
             }
             let centre = policy.centre().code.clone();
+            // Bound first: the simulated banks are told where to post their notices.
+            let listener = listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))?;
+            let callback = format!("http://{}{}", listener.local_addr()?, settle::NOTICE_ROUTE);
             // The other departments' data, served by the simulator as its own process.
             let _exchange =
                 sharing::demo_exchange(store.as_ref(), &centre, fresh, &demo_dataset_path(&db))?;
+            // The commissioned banks, each simulated by its own process.
+            let (_banks, settings, banks) = demo_banks::demo_banks(
+                store.as_ref(),
+                &centre,
+                fresh,
+                &demo_file_base(&db),
+                &callback,
+            )?;
+            // On the first seed, sample money movements once the server takes notices.
+            let samples: Option<Box<dyn FnOnce() + Send>> = fresh.then(|| {
+                let (store, centre, policy, banks) =
+                    (store.clone(), centre.clone(), policy.clone(), banks.clone());
+                let admins = settings
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.code.clone(),
+                            anju_bank::sim::admin::AdminClient::new(&s.base_url),
+                        )
+                    })
+                    .collect();
+                Box::new(move || {
+                    if let Err(e) =
+                        demo_banks::run_samples(store.as_ref(), &centre, &policy, &banks, &admins)
+                    {
+                        println!("bank samples failed: {e:#}");
+                    }
+                }) as Box<dyn FnOnce() + Send>
+            });
             serve(
                 store,
                 centre,
                 policy,
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                port,
-                None,
+                listener,
+                Some((settings, banks)),
+                samples,
             )?;
             Ok(0)
         }
@@ -356,7 +389,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 None
             };
-            serve(store, centre, policy, bind, port, banks)?;
+            let listener = listen(SocketAddr::new(bind, port))?;
+            serve(store, centre, policy, listener, banks, None)?;
             Ok(0)
         }
         Cmd::Migrate { db } => {
@@ -510,9 +544,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Where the demo keeps its exchange dataset: beside an SQLite database (`x.db` →
-/// `x-exchange.json`), else `anju-demo-exchange.json` in the working directory.
-fn demo_dataset_path(db: &str) -> PathBuf {
+/// Where the demo keeps its files beside the database, as a prefix: beside an SQLite
+/// database `x.db` → `x` (so `x-exchange.json`, `x-bank-icbc.db`), else `anju-demo` in the
+/// working directory.
+fn demo_file_base(db: &str) -> PathBuf {
     match db.strip_prefix("sqlite://") {
         Some(path) => {
             let p = std::path::Path::new(path);
@@ -520,10 +555,18 @@ fn demo_dataset_path(db: &str) -> PathBuf {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or("anju-demo");
-            p.with_file_name(format!("{stem}-exchange.json"))
+            p.with_file_name(stem)
         }
-        None => PathBuf::from("anju-demo-exchange.json"),
+        None => PathBuf::from("anju-demo"),
     }
+}
+
+/// Where the demo keeps its exchange dataset: beside an SQLite database (`x.db` →
+/// `x-exchange.json`), else `anju-demo-exchange.json` in the working directory.
+fn demo_dataset_path(db: &str) -> PathBuf {
+    let mut name = demo_file_base(db).into_os_string();
+    name.push("-exchange.json");
+    PathBuf::from(name)
 }
 
 /// Parses `SEQ:HASH`.
@@ -538,16 +581,29 @@ fn parse_anchor(text: &str) -> anyhow::Result<ChainHead> {
     Ok(ChainHead { seq, hash })
 }
 
+/// Binds the server's address (port 0: any free port).
+fn listen(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    Ok(listener)
+}
+
+/// Serves the centre on `listener` until Ctrl-C; with banks, also their notices and the
+/// background status queries. `then` runs on its own thread once the server is about to
+/// accept connections (the demo's sample money movements).
 fn serve(
     store: Arc<dyn Store>,
     centre: String,
     policy: Policy,
-    bind: IpAddr,
-    port: u16,
+    listener: std::net::TcpListener,
     banks: Option<(
         Vec<anju_bank::client::BankSettings>,
         anju_app::settlement::BankSet,
     )>,
+    then: Option<Box<dyn FnOnce() + Send>>,
 ) -> anyhow::Result<()> {
     let mut extra = axum::Router::new();
     if let Some((settings, set)) = banks {
@@ -572,11 +628,9 @@ fn serve(
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let addr = SocketAddr::new(bind, port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         let local = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {local}: {e}"))?;
         println!("Anju is serving centre {centre} ({}) at http://{local}/", store.describe());
         println!("demo logins: none yet — member, unit and staff sign-in arrive with the identity issue; the status page is open on localhost");
         let state = anju_web::AppState {
@@ -584,6 +638,10 @@ fn serve(
             centre,
             policy: Arc::new(policy),
         };
+        // The listener is bound: connections wait in its backlog until the server accepts.
+        if let Some(then) = then {
+            std::thread::spawn(then);
+        }
         tokio::select! {
             r = anju_web::serve_with(listener, state, extra) => r.map_err(anyhow::Error::from),
             _ = tokio::signal::ctrl_c() => { println!("stopping"); Ok(()) }

@@ -137,6 +137,7 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut addr = None;
     let mut seen = String::new();
+    // The server line, then the bank samples (run once the server takes notices).
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         seen.push_str(&line);
@@ -145,11 +146,86 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
             && let Some(rest) = line.split("http://").nth(1)
         {
             addr = Some(rest.trim_end_matches('/').to_owned());
+        }
+        if line.starts_with("bank samples") {
             break;
         }
     }
     let addr = addr.unwrap_or_else(|| panic!("no URL printed: {seen}"));
     assert!(seen.contains("seeded demo centre"), "{seen}");
+    // Five commissioned banks, each an `anju bank-sim` process with its books beside the
+    // database, and the money the demo moved through them.
+    assert!(
+        seen.contains(
+            "commissioned banks: 5 registered, 1271 members' payout cards bound, 30 units' accounts recorded"
+        ),
+        "{seen}"
+    );
+    let sims: Vec<String> = seen
+        .lines()
+        .filter(|l| l.starts_with("bank ") && l.contains(" simulated at http://127.0.0.1:"))
+        .filter_map(|l| {
+            l.split("http://")
+                .nth(1)?
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(sims.len(), 5, "{seen}");
+    assert!(dir.path().join("demo-bank-icbc.db").exists());
+    assert!(
+        seen.contains("bank notices are received at POST /bank/notices from bank(s) ICBC, ABC, CCB, BOC, QZRCB"),
+        "{seen}"
+    );
+    let sample = |prefix: &str| -> Vec<&str> {
+        seen.lines()
+            .filter(|l| l.trim_start().starts_with(prefix))
+            .collect()
+    };
+    let payouts = sample("payout DEMO-PAY-");
+    assert_eq!(payouts.len(), 3, "{seen}");
+    assert_eq!(
+        payouts
+            .iter()
+            .filter(|l| l.contains(" — paid (bank ref "))
+            .count(),
+        2,
+        "{seen}"
+    );
+    assert!(
+        payouts[2].contains("rejected by the bank: 账户不存在")
+            && payouts[2].contains("the money is back in 201."),
+        "{seen}"
+    );
+    let debit = sample("direct debit DEMO-DD-0001");
+    assert!(
+        debit.len() == 1
+            && debit[0].contains("— collected (bank ref ")
+            && debit[0].ends_with("bill 已缴"),
+        "{seen}"
+    );
+    let transfers = sample("bank transfer from ");
+    assert_eq!(transfers.len(), 2, "{seen}");
+    assert!(
+        transfers[0].contains("credit notice received, matched bill BJ")
+            && transfers[0].ends_with("bill 已缴"),
+        "{seen}"
+    );
+    assert!(
+        transfers[1].contains("unknown payer")
+            && transfers[1].contains("parked in 待查收款 215.BOC"),
+        "{seen}"
+    );
+    let reconciled = sample("reconciled ");
+    assert_eq!(reconciled.len(), 5, "{seen}");
+    for r in &reconciled {
+        assert!(r.contains(" 0 difference(s)") && !r.contains('≠'), "{seen}");
+    }
+    assert!(
+        seen.contains("bank samples done: 0 difference(s) in 5 reconciliation(s)"),
+        "{seen}"
+    );
     // The demo runs the data-exchange simulator and verified its sample applications.
     assert!(
         seen.contains("data exchange simulator: http://127.0.0.1:"),
@@ -193,6 +269,14 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     assert_eq!(status, 200);
     assert!(body.contains("全部通过"), "{body}");
     drop(server);
+    // The simulated banks end with the demo (their stdin is its pipe).
+    let gone = Instant::now() + Duration::from_secs(10);
+    for sim in &sims {
+        while TcpStream::connect(sim.as_str()).is_ok() {
+            assert!(Instant::now() < gone, "bank-sim at {sim} outlived the demo");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 
     let (code, out, err) = run(&["audit", "--db", &db]);
     assert_eq!(code, 0, "{out}{err}");
@@ -219,6 +303,30 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let (code, _, err) = run(&["audit", "--db", &db, "--anchor", "x"]);
     assert_eq!(code, 2);
     assert!(err.contains("SEQ:HASH"), "{err}");
+
+    // The settlement commands see what the demo's banks did.
+    let (code, out, err) = run(&["settle", "suspense", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("BOC\t") && out.contains("8,800.00") && out.lines().count() == 1,
+        "{out}"
+    );
+    let (code, out, err) = run(&["settle", "items", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no open reconciliation items"), "{out}");
+    let (code, out, _) = run(&[
+        "settle",
+        "show",
+        "--db",
+        &db,
+        "DEMO-PAY-0001",
+        "DEMO-PAY-0003",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\texecuted\t") && out.contains("\tnot_executed\t"),
+        "{out}"
+    );
 
     // The collection commands on the demo centre.
     let (code, out, err) = run(&["arrears", "--db", &db, "--remind"]);
