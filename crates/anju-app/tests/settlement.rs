@@ -19,9 +19,8 @@ use anju_app::settlement::ports::{
 };
 use anju_app::settlement::{
     Assignment, BankSet, Collection, NewBank, Outcome, Payout, Settlement, add_unit_bank_account,
-    assign_incoming, bind_card, collect, instructions, open_recon_items, pay_out,
-    payouts_to_outgoing, receive_notice, reconcile, register_bank, resolve_unsettled,
-    suspense_items,
+    assign_incoming, bind_card, collect, instructions, open_recon_items, pay_members,
+    receive_notice, reconcile, register_bank, resolve_unsettled, suspense_items,
 };
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::{Channel, SettlementBusinessType};
@@ -323,8 +322,7 @@ fn payout(serial: &str, member: &str, amount: &str) -> Payout {
 }
 
 fn pay(s: &Settlement<'_>, p: Payout) -> Result<Outcome, anju_app::AppError> {
-    let out = payouts_to_outgoing(s.store, C, &[p])?;
-    Ok(pay_out(s, &out, now())?.pop().unwrap())
+    Ok(pay_members(s, &[p], now())?.pop().unwrap())
 }
 
 fn setup_banks(bank: &Arc<ScriptedBank>) -> BankSet {

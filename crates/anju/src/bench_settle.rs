@@ -57,8 +57,7 @@ pub fn payout(backend: Backend, db: Option<&str>, payouts: usize) -> anyhow::Res
             target: String::new(),
             stamp: stamp.clone(),
         };
-        let out = settlement::payouts_to_outgoing(store, CENTRE, &[p])?;
-        settlement::pay_out(&st, &out, Timestamp::now())?;
+        settlement::pay_members(&st, &[p], Timestamp::now())?;
     }
     let mut with_bank = Vec::with_capacity(payouts);
     for i in 0..payouts {
@@ -72,8 +71,7 @@ pub fn payout(backend: Backend, db: Option<&str>, payouts: usize) -> anyhow::Res
             stamp: stamp.clone(),
         };
         let t = Instant::now();
-        let out = settlement::payouts_to_outgoing(store, CENTRE, &[p])?;
-        let o = settlement::pay_out(&st, &out, Timestamp::now())?;
+        let o = settlement::pay_members(&st, &[p], Timestamp::now())?;
         with_bank.push(t.elapsed().as_micros());
         anyhow::ensure!(
             matches!(o.first(), Some(settlement::Outcome::Executed { .. })),

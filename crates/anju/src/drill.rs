@@ -367,8 +367,7 @@ pub fn run(args: &DrillArgs, policy: &Policy) -> anyhow::Result<u8> {
                         .filter_map(|i| bills.get(i / 2).map(|b| collection(i, b)))
                         .collect();
                     let now = Timestamp::now();
-                    let r1 = settlement::payouts_to_outgoing(store.as_ref(), CENTRE, &pays)
-                        .and_then(|out| settlement::pay_out(&s, &out, now));
+                    let r1 = settlement::pay_members(&s, &pays, now);
                     let r2 = settlement::collect(&s, &colls, now);
                     for r in [r1.map(|v| v.len()), r2.map(|v| v.len())] {
                         if let Err(e) = r {

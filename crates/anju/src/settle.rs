@@ -444,9 +444,8 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                 banks: &set,
                 centre,
             };
-            let out = settlement::payouts_to_outgoing(
-                store,
-                centre,
+            let out = settlement::pay_members(
+                &s,
                 &[Payout {
                     serial,
                     account_no,
@@ -460,8 +459,9 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     target: String::new(),
                     stamp: staff("staff:cli"),
                 }],
+                now,
             )?;
-            for o in settlement::pay_out(&s, &out, now)? {
+            for o in out {
                 print_outcome(&o);
             }
         }

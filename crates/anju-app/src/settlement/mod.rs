@@ -634,6 +634,24 @@ pub fn payouts_to_outgoing(
     payouts: &[Payout],
 ) -> Result<Vec<Outgoing>, AppError> {
     let mut tx = store.begin_read()?;
+    outgoing_of(tx.as_mut(), centre, payouts)
+}
+
+/// Pays members' money to their bound cards: [`payouts_to_outgoing`] and [`pay_out`] in
+/// one transaction (the card read where the pending entry is written).
+pub fn pay_members(
+    s: &Settlement<'_>,
+    payouts: &[Payout],
+    now: Timestamp,
+) -> Result<Vec<Outcome>, AppError> {
+    pay_out_with(s, now, &|tx| outgoing_of(tx, s.centre, payouts))
+}
+
+fn outgoing_of(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    payouts: &[Payout],
+) -> Result<Vec<Outgoing>, AppError> {
     let mut out = Vec::with_capacity(payouts.len());
     for p in payouts {
         let card = tx.card(centre, &p.account_no)?.ok_or_else(|| {
@@ -676,6 +694,22 @@ pub fn pay_out(
     reqs: &[Outgoing],
     now: Timestamp,
 ) -> Result<Vec<Outcome>, AppError> {
+    pay_out_with(s, now, &|_| Ok(reqs.to_vec()))
+}
+
+/// Builds the instructions to pay inside the recording transaction.
+type MakeOutgoing<'a> = dyn Fn(&mut dyn StoreTx) -> Result<Vec<Outgoing>, AppError> + 'a;
+
+/// [`pay_out`] of the instructions `make` builds inside the recording transaction.
+fn pay_out_with(
+    s: &Settlement<'_>,
+    now: Timestamp,
+    make: &MakeOutgoing<'_>,
+) -> Result<Vec<Outcome>, AppError> {
+    let mut tx = s.store.begin()?;
+    let c = lock(tx.as_mut(), s.centre)?;
+    let reqs = make(tx.as_mut())?;
+    let reqs = reqs.as_slice();
     let serials = check_requests(reqs.iter().map(|r| (r.serial.as_str(), &r.stamp)))?;
     for r in reqs {
         if !r.kind.is_outgoing() {
@@ -694,8 +728,6 @@ pub fn pay_out(
             return Err(invalid("memo", &r.memo, "must be at most 60 characters"));
         }
     }
-    let mut tx = s.store.begin()?;
-    let c = lock(tx.as_mut(), s.centre)?;
     let existing = recorded(tx.as_mut(), s.centre, &serials)?;
     let mut bank_rows: HashMap<String, BankRow> = HashMap::new();
     let mut rows = Vec::new();
