@@ -304,6 +304,14 @@ pub struct ReconcileArgs {
     pub json: bool,
 }
 
+fn settlement_of<'a>(store: &'a dyn Store, centre: &'a str, banks: &'a BankSet) -> Settlement<'a> {
+    Settlement {
+        store,
+        banks,
+        centre,
+    }
+}
+
 /// The database and centre a bank command works on.
 pub fn bank_at(cmd: &BankCmd) -> &At {
     match cmd {
@@ -439,11 +447,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             ..
         } => {
             let set = banks.banks()?;
-            let s = Settlement {
-                store,
-                banks: &set,
-                centre,
-            };
+            let s = settlement_of(store, centre, &set);
             let out = settlement::pay_members(
                 &s,
                 &[Payout {
@@ -473,11 +477,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             ..
         } => {
             let set = banks.banks()?;
-            let s = Settlement {
-                store,
-                banks: &set,
-                centre,
-            };
+            let s = settlement_of(store, centre, &set);
             let amount = amount.map(|a| yuan("amount", &a)).transpose()?;
             for o in settlement::collect(
                 &s,
@@ -503,11 +503,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             ..
         } => {
             let set = banks.banks()?;
-            let s = Settlement {
-                store,
-                banks: &set,
-                centre,
-            };
+            let s = settlement_of(store, centre, &set);
             let o = settlement::transfer_funds(
                 &s,
                 &settlement::FundTransfer {
@@ -524,11 +520,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
         }
         SettleCmd::Resolve { banks, .. } => {
             let set = banks.banks()?;
-            let s = Settlement {
-                store,
-                banks: &set,
-                centre,
-            };
+            let s = settlement_of(store, centre, &set);
             let r = settlement::resolve_unsettled(&s, None, Timestamp::MAX, 100_000)?;
             println!(
                 "asked about {}: {} executed, {} not executed (money back), {} still without an answer",
