@@ -219,6 +219,16 @@ pub enum SettleCmd {
         #[command(flatten)]
         banks: BankArgs,
     },
+    /// The fund's balance at a bank beside the ledger's 101.<bank>.
+    Balance {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        banks: BankArgs,
+        /// Bank code.
+        #[arg(long)]
+        bank: String,
+    },
     /// Show instructions by serial.
     Show {
         #[command(flatten)]
@@ -329,6 +339,7 @@ pub fn settle_at(cmd: &SettleCmd) -> &At {
         | SettleCmd::Collect { at, .. }
         | SettleCmd::Transfer { at, .. }
         | SettleCmd::Resolve { at, .. }
+        | SettleCmd::Balance { at, .. }
         | SettleCmd::Show { at, .. }
         | SettleCmd::Suspense { at }
         | SettleCmd::Assign { at, .. }
@@ -525,6 +536,22 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             println!(
                 "asked about {}: {} executed, {} not executed (money back), {} still without an answer",
                 r.queried, r.executed, r.not_executed, r.unknown
+            );
+        }
+        SettleCmd::Balance { banks, bank, .. } => {
+            let set = banks.banks()?;
+            let s = settlement_of(store, centre, &set);
+            let (at_bank, ledger) = settlement::fund_balance(&s, &bank)?;
+            println!(
+                "bank {bank}: fund account balance {at_bank} at the bank, {ledger} in ledger 101.{bank}{}",
+                if at_bank == ledger {
+                    " — equal".to_owned()
+                } else {
+                    format!(
+                        " — differ by {} (instructions in flight or notices not yet applied; see anju settle resolve and anju reconcile)",
+                        Fen::new(at_bank.fen() - ledger.fen())
+                    )
+                }
             );
         }
         SettleCmd::Show { serials, .. } => {

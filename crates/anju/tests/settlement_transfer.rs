@@ -225,6 +225,14 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
         };
         assert_eq!(at(&a, &fund("105")), balance(store, "101.105"));
         assert_eq!(at(&b, &fund("103")), balance(store, "101.103"));
+        // The balance query: the bank's figure beside the ledger's.
+        let b105 = with(&["settle", "balance", "--bank", "105"]);
+        let text = String::from_utf8_lossy(&b105.stdout);
+        assert!(b105.status.success(), "{text}");
+        assert!(
+            text.contains("7,500.00 at the bank, 7,500.00 in ledger 101.105 — equal"),
+            "{text}"
+        );
         assert!(audit(store, C).unwrap().is_clean());
         server.kill().unwrap();
         server.wait().unwrap();

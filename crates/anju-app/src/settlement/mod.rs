@@ -1237,6 +1237,26 @@ pub fn resolve_unsettled(
     Ok(r)
 }
 
+/// The fund's balance at a bank (余额查询) beside the ledger's `101.<bank>`: equal when
+/// every instruction is settled and every notice applied.
+pub fn fund_balance(s: &Settlement<'_>, bank_code: &str) -> Result<(Fen, Fen), AppError> {
+    let (bank, ledger) = {
+        let mut tx = s.store.begin_read()?;
+        let bank = bank_of(tx.as_mut(), s.centre, bank_code)?;
+        let ledger = tx
+            .load_accounts(s.centre, &[account("101", bank_code)?])?
+            .pop()
+            .map_or(Fen::ZERO, |a| a.balance);
+        (bank, ledger)
+    };
+    let at_bank = s
+        .banks
+        .get(bank_code)?
+        .balance(&bank.fund_account)
+        .map_err(|e| invalid("bank_code", bank_code, format!("balance unavailable: {e}")))?;
+    Ok((at_bank, ledger))
+}
+
 /// Instructions by serial.
 pub fn instructions(
     store: &dyn Store,
