@@ -20,7 +20,7 @@ use anju_app::settlement::ports::{
 use anju_app::settlement::{
     Assignment, BankSet, Collection, NewBank, Outcome, Payout, Settlement, add_unit_bank_account,
     assign_incoming, bind_card, collect, instructions, open_recon_items, pay_members,
-    receive_notice, reconcile, register_bank, resolve_unsettled, suspense_items,
+    receive_notice, reconcile, register_bank, resolve_all, resolve_unsettled, suspense_items,
 };
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::{Channel, SettlementBusinessType};
@@ -431,6 +431,13 @@ fn a_timeout_stays_pending_until_the_bank_answers_a_status_query() {
         let row = instructions(store, C, &["T1"]).unwrap().pop().unwrap();
         assert_eq!(row.queries, 1);
         assert!(row.next_query_at_us.unwrap() > later(10).as_microsecond());
+        // Asking about all of them at once (not yet due) still schedules the next query
+        // from now, at most five minutes ahead.
+        let r = resolve_all(&s, None, later(11), 100).unwrap();
+        assert_eq!((r.queried, r.unknown), (2, 2));
+        let row = instructions(store, C, &["T1"]).unwrap().pop().unwrap();
+        assert_eq!(row.queries, 2);
+        assert!(row.next_query_at_us.unwrap() <= later(11 + 300).as_microsecond());
         // Back up: T1 was executed (posted), T2 never arrived (voided, serial closed).
         bank.books.lock().unwrap().down = false;
         let r = resolve_unsettled(&s, None, later(3600), 100).unwrap();
@@ -438,6 +445,9 @@ fn a_timeout_stays_pending_until_the_bank_answers_a_status_query() {
         assert_eq!(acct(store, &m1).balance, yuan("1620.00"));
         assert_eq!(acct(store, &m1).pending_out, Fen::ZERO);
         assert_eq!(bank.books.lock().unwrap().closed, vec!["T2".to_owned()]);
+        let row = instructions(store, C, &["T1"]).unwrap().pop().unwrap();
+        assert_eq!(row.settled_at_us, Some(later(3600).as_microsecond()));
+        assert_eq!(row.next_query_at_us, None);
         assert_eq!(bank.sends("T1") + bank.sends("T2"), 2);
         assert!(audit(store, C).unwrap().is_clean());
     });

@@ -394,7 +394,7 @@ pub fn run(args: &DrillArgs, policy: &Policy) -> anyhow::Result<u8> {
     };
     let deadline = Instant::now() + Duration::from_secs(args.settle_secs);
     loop {
-        settlement::resolve_unsettled(&s, None, Timestamp::MAX, 100_000).ok();
+        settlement::resolve_all(&s, None, Timestamp::now(), 100_000).ok();
         let open = unsettled(store.as_ref())?;
         if open == 0 || Instant::now() > deadline {
             break;

@@ -532,7 +532,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
         SettleCmd::Resolve { banks, .. } => {
             let set = banks.banks()?;
             let s = settlement_of(store, centre, &set);
-            let r = settlement::resolve_unsettled(&s, None, Timestamp::MAX, 100_000)?;
+            let r = settlement::resolve_all(&s, None, now, 100_000)?;
             println!(
                 "asked about {}: {} executed, {} not executed (money back), {} still without an answer",
                 r.queried, r.executed, r.not_executed, r.unknown

@@ -1200,17 +1200,38 @@ pub struct Resolved {
 }
 
 /// Asks the banks about instructions without a definite answer whose next query is due
-/// (at most `limit`), and applies the answers. Run by `anju serve` in the background and
-/// by `anju settle resolve`.
+/// at `now` (at most `limit`), and applies the answers; those still without one are
+/// asked again later (backing off). Run by `anju serve` in the background.
 pub fn resolve_unsettled(
     s: &Settlement<'_>,
     bank_code: Option<&str>,
     now: Timestamp,
     limit: usize,
 ) -> Result<Resolved, AppError> {
+    resolve_due_by(s, bank_code, now.as_microsecond(), now, limit)
+}
+
+/// Like [`resolve_unsettled`], but asks about every instruction without a definite answer
+/// whether or not its next query is due (`anju settle resolve`, before reconciling).
+pub fn resolve_all(
+    s: &Settlement<'_>,
+    bank_code: Option<&str>,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Resolved, AppError> {
+    resolve_due_by(s, bank_code, i64::MAX, now, limit)
+}
+
+fn resolve_due_by(
+    s: &Settlement<'_>,
+    bank_code: Option<&str>,
+    due_us: i64,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Resolved, AppError> {
     let due = {
         let mut tx = s.store.begin_read()?;
-        tx.instructions_unsettled(s.centre, bank_code, now.as_microsecond(), limit)?
+        tx.instructions_unsettled(s.centre, bank_code, due_us, limit)?
     };
     let mut events = Vec::with_capacity(due.len());
     for row in &due {
@@ -1738,7 +1759,7 @@ pub fn reconcile(
     now: Timestamp,
 ) -> Result<ReconReport, AppError> {
     // Settle what can be settled first, so an answer that is merely late is no difference.
-    resolve_unsettled(s, Some(bank_code), Timestamp::MAX, 10_000)?;
+    resolve_all(s, Some(bank_code), now, 10_000)?;
     let bank = {
         let mut tx = s.store.begin_read()?;
         bank_of(tx.as_mut(), s.centre, bank_code)?
