@@ -597,6 +597,51 @@ fn collections_pay_the_bill_once_and_incoming_money_is_matched_or_parked() {
         let again = collect(&s, &[coll("C2")], now()).unwrap().pop().unwrap();
         assert!(matches!(again, Outcome::Executed { .. }), "{again:?}");
         assert_eq!(bank.sends("C2"), 1);
+        // A collection whose bill is paid at the counter while the bank works: the money
+        // that then arrives is held for the unit, not lost and not stuck.
+        set_business_date(store, C, d("2026-04-10")).unwrap();
+        let p = Policy::from_toml(QUZHOU_POLICY).unwrap();
+        let cal = BusinessCalendar::cn().unwrap();
+        let april = generate_bill(
+            store,
+            C,
+            &p,
+            &cal,
+            &w.unit,
+            YearMonth::parse("2026-04").unwrap(),
+        )
+        .unwrap();
+        confirm_bill(store, C, &april.bill.bill_no).unwrap();
+        bank.on("C4", Script::ExecuteSilently);
+        let c4 = Collection {
+            serial: "C4".into(),
+            bill_no: april.bill.bill_no.clone(),
+            unit_account: None,
+            amount: None,
+            stamp: clerk(),
+        };
+        collect(&s, &[c4], now()).unwrap();
+        pay_bill(
+            store,
+            C,
+            Payment {
+                bill_no: april.bill.bill_no.clone(),
+                receipt_key: "COUNTER-2".into(),
+                amount: yuan("3120.00"),
+                bank_code: None,
+            },
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        let held_before = acct(store, &format!("213.{}", w.unit)).balance;
+        let r = resolve_unsettled(&s, None, later(3600), 10).unwrap();
+        assert_eq!(r.executed, 1);
+        assert_eq!(
+            acct(store, &format!("213.{}", w.unit)).balance,
+            held_before.checked_add(yuan("3120.00")).unwrap()
+        );
+        assert_eq!(acct(store, "101.105").balance, yuan("12480.00"));
         // A paid bill is not collected again.
         let err = collect(&s, &[coll("C3")], now()).unwrap_err();
         assert!(err.to_string().contains("paid"), "{err}");
@@ -654,9 +699,10 @@ fn collections_pay_the_bill_once_and_incoming_money_is_matched_or_parked() {
         let row = assign_incoming(store, C, &assignment, &clerk(), now()).unwrap();
         assert_eq!(row.matched, "assigned");
         assert_eq!(acct(store, "215.105").balance, Fen::ZERO);
+        // 3,120.00 held from the late collection + these 88.00.
         assert_eq!(
             acct(store, &format!("213.{}", w.unit)).balance,
-            yuan("88.00")
+            yuan("3208.00")
         );
         assert!(suspense_items(store, C).unwrap().is_empty());
         let err = assign_incoming(store, C, &assignment, &clerk(), now()).unwrap_err();

@@ -1105,15 +1105,40 @@ fn apply_events_in(
                         stamp,
                     ));
                 } else if let Some(bill_no) = row.target.strip_prefix("bill:") {
-                    payments.push((
-                        Payment {
-                            bill_no: bill_no.to_owned(),
-                            receipt_key: serial.clone(),
-                            amount: Fen::new(row.amount),
-                            bank_code: Some(row.bank_code.clone()),
-                        },
-                        stamp,
-                    ));
+                    let bill = tx
+                        .bill(centre, bill_no)?
+                        .ok_or_else(|| not_found(format!("bill {bill_no}")))?;
+                    let taken = payments
+                        .iter()
+                        .any(|(p, _): &(Payment, Stamp)| p.bill_no == bill_no);
+                    if bill.status == BillStatus::Confirmed && !taken {
+                        payments.push((
+                            Payment {
+                                bill_no: bill_no.to_owned(),
+                                receipt_key: serial.clone(),
+                                amount: Fen::new(row.amount),
+                                bank_code: Some(row.bank_code.clone()),
+                            },
+                            stamp,
+                        ));
+                    } else {
+                        // The bill was settled another way while the bank worked (e.g. at
+                        // the counter): the money is the unit's, held in its suspense
+                        // account for the next bill or a refund — never lost, never
+                        // stuck.
+                        entries.push(EntryRequest::posted(
+                            format!("{}:held", pending_key(serial)),
+                            TxCode::Suspense,
+                            c.business_date,
+                            (*value_date).min(c.business_date),
+                            vec![
+                                Leg::debit(account("101", &row.bank_code)?, Fen::new(row.amount)),
+                                Leg::credit(account("213", &bill.payer)?, Fen::new(row.amount)),
+                            ],
+                            format!("代收到账 {bill_no} 已不再待缴，暂收 {bank_ref}"),
+                            stamp,
+                        ));
+                    }
                 } else {
                     return Err(invalid(
                         "target",
