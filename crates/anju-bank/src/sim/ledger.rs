@@ -313,6 +313,31 @@ pub struct LedgerStats {
 pub struct BankDb {
     conn: Connection,
     bank: String,
+    /// Dropping it stops the background checkpoint thread.
+    _checkpoints: std::sync::mpsc::Sender<()>,
+}
+
+/// Checkpoints the WAL every second on a connection of its own, so that no request pays
+/// for SQLite's automatic checkpoint inside its commit (which put milliseconds of `fsync`
+/// into the simulator's p99 — a bank's latency is set by `--latency-ms`, not by this).
+/// Stops when the sender is dropped.
+fn start_checkpoints(path: &Path) -> Result<std::sync::mpsc::Sender<()>, LedgerError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "busy_timeout", 5_000)?;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("bank-sim-checkpoint".to_owned())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(std::time::Duration::from_secs(1))
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "bank-sim: WAL checkpoint failed; will retry");
+                }
+            }
+        })
+        .map_err(|e| LedgerError::Internal(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(tx)
 }
 
 fn date_text(d: Date) -> String {
@@ -403,10 +428,12 @@ impl BankDb {
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "busy_timeout", 5_000)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.execute_batch(SCHEMA)?;
         Ok(BankDb {
             conn,
             bank: bank.to_owned(),
+            _checkpoints: start_checkpoints(path)?,
         })
     }
 
