@@ -621,6 +621,23 @@ fn collections_pay_the_bill_once_and_incoming_money_is_matched_or_parked() {
             stamp: clerk(),
         };
         collect(&s, &[c4], now()).unwrap();
+        // A second direct debit of the same bill while the first has no answer: refused
+        // (it could charge the unit twice), nothing sent.
+        let c5 = Collection {
+            serial: "C5".into(),
+            bill_no: april.bill.bill_no.clone(),
+            unit_account: None,
+            amount: None,
+            stamp: clerk(),
+        };
+        let err = collect(&s, &[c5], now()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("waiting for the bank's answer (C4)"),
+            "{err}"
+        );
+        assert_eq!(bank.sends("C5"), 0);
+        assert!(instructions(store, C, &["C5"]).unwrap().is_empty());
         pay_bill(
             store,
             C,

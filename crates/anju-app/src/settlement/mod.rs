@@ -1020,6 +1020,28 @@ pub fn collect(
                 ),
             ));
         }
+        // One direct debit per bill at a time: a second one could charge the unit twice.
+        let target = format!("bill:{}", bill.bill_no);
+        let in_flight = tx
+            .instructions_unsettled(s.centre, Some(&bank.code), i64::MAX, usize::MAX)?
+            .into_iter()
+            .find(|i| i.target == target)
+            .map(|i| i.serial)
+            .or_else(|| {
+                rows.iter()
+                    .find(|i: &&InstructionRow| i.target == target)
+                    .map(|i| i.serial.clone())
+            });
+        if let Some(other) = in_flight {
+            return Err(invalid(
+                "bill_no",
+                &r.bill_no,
+                format!(
+                    "a collection of this bill is waiting for the bank's answer ({other}); \
+                     ask about it (anju settle resolve) before collecting again"
+                ),
+            ));
+        }
         if !amount.is_positive() {
             return Err(invalid(
                 "amount",
