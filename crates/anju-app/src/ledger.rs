@@ -84,23 +84,33 @@ pub fn open_centre(
         created_at_us: micros(now),
     };
     tx.insert_centre(&row)?;
-    let mut accounts = Vec::new();
-    for c in CHART {
-        let no = if c.sub_ledger == SubLedger::None {
-            AccountNo::parse(c.code)
-        } else {
-            AccountNo::control(c.code)
-        }
-        .map_err(|e| AppError::Invalid {
-            field: "chart",
-            value: c.code.to_owned(),
-            rule: e.to_string(),
-        })?;
-        accounts.push(AccountState::open(no, business_date));
-    }
+    let accounts = chart_accounts()?
+        .into_iter()
+        .map(|no| AccountState::open(no, business_date))
+        .collect::<Vec<_>>();
     tx.insert_accounts(code, &accounts)?;
     tx.commit()?;
     Ok(row)
+}
+
+/// The accounts the chart opens with a centre: each control account, and each line
+/// without a sub-ledger as its own posting account.
+pub(crate) fn chart_accounts() -> Result<Vec<AccountNo>, AppError> {
+    CHART
+        .iter()
+        .map(|c| {
+            if c.sub_ledger == SubLedger::None {
+                AccountNo::parse(c.code)
+            } else {
+                AccountNo::control(c.code)
+            }
+            .map_err(|e| AppError::Invalid {
+                field: "chart",
+                value: c.code.to_owned(),
+                rule: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Locks the centre row for the rest of the transaction (see `StoreTx::lock_centre`) and

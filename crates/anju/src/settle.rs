@@ -45,13 +45,6 @@ pub struct BankArgs {
     pub bank_config: Option<PathBuf>,
 }
 
-fn is_loopback(url: &str) -> bool {
-    let rest = url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://");
-    rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
-}
-
 impl BankArgs {
     /// The settings of every configured bank.
     pub fn settings(&self) -> anyhow::Result<Vec<BankSettings>> {
@@ -69,7 +62,7 @@ impl BankArgs {
                 .ok_or_else(|| anyhow::anyhow!("--bank-url {spec:?}: expected CODE=URL"))?;
             let secret = match std::env::var("ANJU_BANK_SECRET") {
                 Ok(s) => s,
-                Err(_) if is_loopback(url) => anju_bank::sim::DEV_SECRET.to_owned(),
+                Err(_) if crate::sharing::is_loopback(url) => anju_bank::sim::DEV_SECRET.to_owned(),
                 Err(_) => anyhow::bail!(
                     "--bank-url {spec}: set ANJU_BANK_SECRET (only a loopback bank may use the development secret)"
                 ),

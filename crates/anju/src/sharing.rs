@@ -68,7 +68,9 @@ impl ExchangeArgs {
     }
 }
 
-fn is_loopback(url: &str) -> bool {
+/// Whether a base URL names this machine (only such a peer may use a simulator's
+/// development secret).
+pub fn is_loopback(url: &str) -> bool {
     let rest = url
         .trim_start_matches("http://")
         .trim_start_matches("https://");

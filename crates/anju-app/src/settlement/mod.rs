@@ -157,20 +157,16 @@ fn check_account_text(field: &'static str, value: &str) -> Result<(), AppError> 
 /// Opens the control accounts of chart lines added after the centre was opened (e.g.
 /// `215` unidentified receipts).
 fn ensure_chart(tx: &mut dyn StoreTx, centre: &CentreRow) -> Result<(), AppError> {
-    use anju_domain::ledger::{AccountState, CHART, SubLedger};
     let mut missing = Vec::new();
-    for c in CHART {
-        let no = if c.sub_ledger == SubLedger::None {
-            AccountNo::parse(c.code)
-        } else {
-            AccountNo::control(c.code)
-        }
-        .map_err(|e| invalid("chart", c.code, e.to_string()))?;
+    for no in crate::ledger::chart_accounts()? {
         if tx
             .load_accounts(&centre.code, std::slice::from_ref(&no))?
             .is_empty()
         {
-            missing.push(AccountState::open(no, centre.business_date));
+            missing.push(anju_domain::ledger::AccountState::open(
+                no,
+                centre.business_date,
+            ));
         }
     }
     if !missing.is_empty() {
@@ -1471,52 +1467,66 @@ fn receive_credit_in(
     }
     let c = lock(tx, centre)?;
     let stamp = bank_stamp(bank_code);
-    // The fund's own transfer from its account at another bank arriving (资金划转).
-    if let Some(from) = tx
-        .banks(centre)?
-        .into_iter()
-        .find(|b| b.code != bank_code && b.fund_account == line.counterparty_account)
-    {
+    let mut row = IncomingRow {
+        bank_code: bank_code.to_owned(),
+        bank_ref: line.bank_ref.clone(),
+        amount: line.amount.fen(),
+        payer_account: line.counterparty_account.clone(),
+        payer_name: line.counterparty_name.clone(),
+        memo: line.memo.clone(),
+        value_date: line.value_date,
+        received_at_us: now.as_microsecond(),
+        matched: String::new(),
+        bill_no: None,
+        note: None,
+        entry_key: String::new(),
+        assigned_key: None,
+    };
+    // Books the credit Dr `101.<bank>` Cr `credit`; returns the entry key.
+    let book = |tx: &mut dyn StoreTx,
+                credit: AccountNo,
+                code: TxCode,
+                memo: String,
+                stamp: Stamp|
+     -> Result<String, AppError> {
         let key = format!("in:{bank_code}:{}", line.bank_ref);
         post_in(
             tx,
             centre,
             vec![EntryRequest::posted(
                 key.clone(),
-                TxCode::FundTransfer,
+                code,
                 c.business_date,
                 line.value_date.min(c.business_date),
                 vec![
                     Leg::debit(account("101", bank_code)?, line.amount),
-                    Leg::credit(
-                        AccountNo::parse(IN_TRANSIT)
-                            .map_err(|e| invalid("chart", IN_TRANSIT, e.to_string()))?,
-                        line.amount,
-                    ),
+                    Leg::credit(credit, line.amount),
                 ],
-                format!("资金划转 来自{} {}", from.name, line.memo),
+                memo,
                 stamp,
             )],
             now,
         )?;
-        tx.insert_incoming(
-            centre,
-            &IncomingRow {
-                bank_code: bank_code.to_owned(),
-                bank_ref: line.bank_ref.clone(),
-                amount: line.amount.fen(),
-                payer_account: line.counterparty_account.clone(),
-                payer_name: line.counterparty_name.clone(),
-                memo: line.memo.clone(),
-                value_date: line.value_date,
-                received_at_us: now.as_microsecond(),
-                matched: "transfer".to_owned(),
-                bill_no: None,
-                note: Some(format!("from the fund's account at bank {}", from.code)),
-                entry_key: key,
-                assigned_key: None,
-            },
+        Ok(key)
+    };
+    // The fund's own transfer from its account at another bank arriving (资金划转).
+    if let Some(from) = tx
+        .banks(centre)?
+        .into_iter()
+        .find(|b| b.code != bank_code && b.fund_account == line.counterparty_account)
+    {
+        let in_transit = AccountNo::parse(IN_TRANSIT)
+            .map_err(|e| invalid("chart", IN_TRANSIT, e.to_string()))?;
+        row.entry_key = book(
+            tx,
+            in_transit,
+            TxCode::FundTransfer,
+            format!("资金划转 来自{} {}", from.name, line.memo),
+            stamp,
         )?;
+        row.matched = "transfer".to_owned();
+        row.note = Some(format!("from the fund's account at bank {}", from.code));
+        tx.insert_incoming(centre, &row)?;
         return Ok(format!("transfer from bank {} arrived", from.code));
     }
     // Bills the memo names, and the open bills of the unit that owns the paying account.
@@ -1561,21 +1571,6 @@ fn receive_credit_in(
         payer_account: line.counterparty_account.clone(),
         memo: line.memo.clone(),
     };
-    let mut row = IncomingRow {
-        bank_code: bank_code.to_owned(),
-        bank_ref: line.bank_ref.clone(),
-        amount: line.amount.fen(),
-        payer_account: line.counterparty_account.clone(),
-        payer_name: line.counterparty_name.clone(),
-        memo: line.memo.clone(),
-        value_date: line.value_date,
-        received_at_us: now.as_microsecond(),
-        matched: String::new(),
-        bill_no: None,
-        note: None,
-        entry_key: String::new(),
-        assigned_key: None,
-    };
     let outcome = match match_incoming(&money, &bills) {
         Match::ByReference { bill_no } | Match::ByAmountAndPayer { bill_no } => {
             let receipt_key = format!("{bank_code}-{}", line.bank_ref);
@@ -1602,27 +1597,15 @@ fn receive_credit_in(
             }
         }
         Match::Suspense { reason } => {
-            let key = format!("in:{bank_code}:{}", line.bank_ref);
-            post_in(
+            row.entry_key = book(
                 tx,
-                centre,
-                vec![EntryRequest::posted(
-                    key.clone(),
-                    TxCode::Suspense,
-                    c.business_date,
-                    line.value_date.min(c.business_date),
-                    vec![
-                        Leg::debit(account("101", bank_code)?, line.amount),
-                        Leg::credit(account("215", bank_code)?, line.amount),
-                    ],
-                    format!("待查收款 {} {}", line.counterparty_name, line.memo),
-                    stamp,
-                )],
-                now,
+                account("215", bank_code)?,
+                TxCode::Suspense,
+                format!("待查收款 {} {}", line.counterparty_name, line.memo),
+                stamp,
             )?;
             row.matched = "suspense".to_owned();
             row.note = Some(reason.clone());
-            row.entry_key = key;
             format!("parked in suspense: {reason}")
         }
     };
