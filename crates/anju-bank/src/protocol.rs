@@ -42,7 +42,7 @@
 //! (conflict) or `5xx`. The OpenAPI document (`docs/bank-openapi.json`,
 //! `anju bank-sim --openapi`) describes the same.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use anju_app::settlement::ports::{
@@ -57,6 +57,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
 
+use anju_exchange::protocol::NonceCache;
 pub use anju_exchange::protocol::{canonical, nonce, sign, verify};
 
 /// Header naming the signer: the caller's app id on requests, the bank code on answers
@@ -798,17 +799,17 @@ pub fn authenticate(
 
 /// Nonces seen within the clock-skew window: refuses a replayed request or notice. Safe
 /// to share between threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NonceGuard {
     inner: Mutex<NonceCache>,
 }
 
-#[derive(Debug, Default)]
-struct NonceCache {
-    by_time: BTreeSet<(i64, String)>,
-    seen: HashSet<String>,
-    /// Newest timestamp forgotten because the cache was full.
-    floor: Option<i64>,
+impl Default for NonceGuard {
+    fn default() -> NonceGuard {
+        NonceGuard {
+            inner: Mutex::new(NonceCache::new(NONCE_CACHE_CAP)),
+        }
+    }
 }
 
 impl NonceGuard {
@@ -820,37 +821,10 @@ impl NonceGuard {
     /// Records `nonce` signed at `timestamp` (unix seconds); refuses one seen before
     /// within the window. `now` drops what fell out of the window.
     pub fn admit(&self, nonce: &str, timestamp: i64, now: Timestamp) -> Result<(), String> {
-        let now = now.as_second();
-        let mut c = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        // A nonce signed at t can only be replayed while t is within the window.
-        while let Some((t, _)) = c.by_time.first() {
-            if t.saturating_add(MAX_CLOCK_SKEW_SECS) >= now {
-                break;
-            }
-            if let Some((_, n)) = c.by_time.pop_first() {
-                c.seen.remove(&n);
-            }
-        }
-        if c.seen.contains(nonce) {
-            return Err(format!(
-                "nonce already used within the last {MAX_CLOCK_SKEW_SECS} s (replay refused)"
-            ));
-        }
-        if c.floor.is_some_and(|f| timestamp <= f) {
-            return Err(
-                "too many messages to remember their nonces; sign again with the current time"
-                    .to_owned(),
-            );
-        }
-        if c.by_time.len() >= NONCE_CACHE_CAP
-            && let Some((t, n)) = c.by_time.pop_first()
-        {
-            c.seen.remove(&n);
-            c.floor = Some(c.floor.map_or(t, |f| f.max(t)));
-        }
-        c.by_time.insert((timestamp, nonce.to_owned()));
-        c.seen.insert(nonce.to_owned());
-        Ok(())
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .admit(nonce, timestamp, now.as_second())
     }
 
     /// [`verify_notice`], then the nonce check: what a callback handler calls.
@@ -1304,8 +1278,7 @@ mod tests {
         assert!(g.admit("b", now - 100, t(now)).is_ok());
         assert!(g.admit("c", now + 400, t(now + 400)).is_ok());
         let c = g.inner.lock().unwrap();
-        assert_eq!(c.by_time.len(), 1);
-        assert_eq!(c.seen.len(), 1);
+        assert_eq!(c.len(), 1);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! The OpenAPI document (`anju exchange-sim --openapi`, `docs/exchange-openapi.json`)
 //! describes the same.
 
+use std::collections::{BTreeSet, HashSet};
+
 use anju_domain::sharing::{Answer, Purpose, Query};
 use hmac::{KeyInit, Mac};
 use jiff::Timestamp;
@@ -171,5 +173,94 @@ mod tests {
             ..r.clone()
         });
         assert_eq!(back, r);
+    }
+}
+
+/// Nonces seen within the clock-skew window, for a server that must refuse a replayed
+/// signed message (the exchange simulator; the bank simulator and Anju's notice route).
+/// When `cap` nonces are remembered the oldest is forgotten, and from then on messages
+/// signed no later than it are refused, so none can be replayed.
+#[derive(Debug)]
+pub struct NonceCache {
+    cap: usize,
+    by_time: BTreeSet<(i64, String)>,
+    seen: HashSet<String>,
+    /// Newest timestamp forgotten because the cache was full.
+    floor: Option<i64>,
+}
+
+impl NonceCache {
+    /// An empty cache remembering at most `cap` nonces.
+    pub fn new(cap: usize) -> NonceCache {
+        NonceCache {
+            cap,
+            by_time: BTreeSet::new(),
+            seen: HashSet::new(),
+            floor: None,
+        }
+    }
+
+    /// Nonces remembered now.
+    pub fn len(&self) -> usize {
+        self.by_time.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.by_time.is_empty()
+    }
+
+    /// Records `nonce` signed at `ts` (unix seconds) when the clock says `now`; refuses a
+    /// nonce seen before within the window.
+    pub fn admit(&mut self, nonce: &str, ts: i64, now: i64) -> Result<(), String> {
+        // A nonce signed at t can only be replayed while t is within the window.
+        while let Some((t, _)) = self.by_time.first() {
+            if t.saturating_add(MAX_CLOCK_SKEW_SECS) >= now {
+                break;
+            }
+            if let Some((_, n)) = self.by_time.pop_first() {
+                self.seen.remove(&n);
+            }
+        }
+        if self.seen.contains(nonce) {
+            return Err(format!(
+                "nonce already used within the last {MAX_CLOCK_SKEW_SECS} s (replay refused)"
+            ));
+        }
+        if self.floor.is_some_and(|f| ts <= f) {
+            return Err(
+                "too many messages to remember their nonces; sign again with the current time"
+                    .to_owned(),
+            );
+        }
+        if self.by_time.len() >= self.cap
+            && let Some((t, n)) = self.by_time.pop_first()
+        {
+            self.seen.remove(&n);
+            self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
+        }
+        self.by_time.insert((ts, nonce.to_owned()));
+        self.seen.insert(nonce.to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod nonce_tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_refused_twice_and_forgotten_after_the_window() {
+        let mut c = NonceCache::new(100);
+        let now = 1_800_000_000;
+        assert!(c.admit("a", now, now).is_ok());
+        assert!(
+            c.admit("a", now, now + 10)
+                .is_err_and(|e| e.contains("already used"))
+        );
+        assert!(c.admit("b", now - 100, now).is_ok());
+        // After the window the old entries are dropped (their timestamps are stale anyway).
+        assert!(c.admit("c", now + 400, now + 400).is_ok());
+        assert_eq!(c.len(), 1);
     }
 }

@@ -12,7 +12,6 @@
 //! [`Faults`]. Every request is logged with its department, query, case number, purpose,
 //! requester and the subject's ID number **masked**; the secret is never logged.
 
-use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,8 +34,8 @@ use super::OPENAPI;
 use super::dataset::Dataset;
 use super::faults::{Dice, Faults, Outcome, malformed_body};
 use crate::protocol::{
-    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS, QueryRequest,
-    QueryResponse, canonical, verify,
+    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS, NonceCache,
+    QueryRequest, QueryResponse, canonical, verify,
 };
 
 /// Most nonces remembered at once. When full, the oldest is forgotten and requests no
@@ -70,50 +69,6 @@ impl fmt::Debug for SimConfig {
     }
 }
 
-/// Nonces seen within the clock-skew window.
-#[derive(Debug, Default)]
-struct NonceCache {
-    by_time: BTreeSet<(i64, String)>,
-    seen: HashSet<String>,
-    /// Newest timestamp forgotten because the cache was full.
-    floor: Option<i64>,
-}
-
-impl NonceCache {
-    /// Records `nonce` sent at `ts`; refuses a nonce seen before.
-    fn admit(&mut self, nonce: &str, ts: i64, now: i64) -> Result<(), String> {
-        // A nonce sent at t can only be replayed while t is within the window.
-        while let Some((t, _)) = self.by_time.first() {
-            if t.saturating_add(MAX_CLOCK_SKEW_SECS) >= now {
-                break;
-            }
-            if let Some((_, n)) = self.by_time.pop_first() {
-                self.seen.remove(&n);
-            }
-        }
-        if self.seen.contains(nonce) {
-            return Err(format!(
-                "nonce already used within the last {MAX_CLOCK_SKEW_SECS} s (replay refused)"
-            ));
-        }
-        if self.floor.is_some_and(|f| ts <= f) {
-            return Err(
-                "too many requests to remember their nonces; sign again with the current time"
-                    .to_owned(),
-            );
-        }
-        if self.by_time.len() >= NONCE_CACHE_CAP
-            && let Some((t, n)) = self.by_time.pop_first()
-        {
-            self.seen.remove(&n);
-            self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
-        }
-        self.by_time.insert((ts, nonce.to_owned()));
-        self.seen.insert(nonce.to_owned());
-        Ok(())
-    }
-}
-
 /// The server's shared state.
 #[derive(Debug)]
 pub struct SimState {
@@ -131,7 +86,7 @@ impl SimState {
         SimState {
             facts: config.dataset.fact_count(),
             dice: Mutex::new(Dice::new(config.faults.seed)),
-            nonces: Mutex::new(NonceCache::default()),
+            nonces: Mutex::new(NonceCache::new(NONCE_CACHE_CAP)),
             config,
             stopping,
         }
@@ -520,23 +475,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn nonces_are_refused_twice_and_forgotten_after_the_window() {
-        let mut c = NonceCache::default();
-        let now = 1_800_000_000;
-        assert!(c.admit("a", now, now).is_ok());
-        assert!(
-            c.admit("a", now, now + 10)
-                .unwrap_err()
-                .contains("already used")
-        );
-        assert!(c.admit("b", now - 100, now).is_ok());
-        // After the window the old entries are dropped (their timestamps are stale anyway).
-        assert!(c.admit("c", now + 400, now + 400).is_ok());
-        assert_eq!(c.by_time.len(), 1);
-        assert_eq!(c.seen.len(), 1);
-    }
 
     #[test]
     fn bodies_are_checked_field_by_field() {
