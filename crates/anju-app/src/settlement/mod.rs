@@ -937,6 +937,7 @@ pub fn collect(
     let mut tx = s.store.begin()?;
     let c = lock(tx.as_mut(), s.centre)?;
     let existing = recorded(tx.as_mut(), s.centre, &serials)?;
+    let mut in_flight: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut rows = Vec::new();
     let mut results = Vec::with_capacity(reqs.len());
     for r in reqs {
@@ -1017,18 +1018,26 @@ pub fn collect(
             ));
         }
         // One direct debit per bill at a time: a second one could charge the unit twice.
+        // (The unanswered instructions of each bank are read once per call.)
+        if !in_flight.contains_key(&bank.code) {
+            let open: HashMap<String, String> = tx
+                .instructions_unsettled(s.centre, Some(&bank.code), i64::MAX, usize::MAX)?
+                .into_iter()
+                .map(|i| (i.target, i.serial))
+                .collect();
+            in_flight.insert(bank.code.clone(), open);
+        }
         let target = format!("bill:{}", bill.bill_no);
-        let in_flight = tx
-            .instructions_unsettled(s.centre, Some(&bank.code), i64::MAX, usize::MAX)?
-            .into_iter()
-            .find(|i| i.target == target)
-            .map(|i| i.serial)
-            .or_else(|| {
-                rows.iter()
-                    .find(|i: &&InstructionRow| i.target == target)
-                    .map(|i| i.serial.clone())
-            });
-        if let Some(other) = in_flight {
+        let other = in_flight
+            .get(&bank.code)
+            .and_then(|m| m.get(&target))
+            .cloned();
+        let other = other.or_else(|| {
+            rows.iter()
+                .find(|i: &&InstructionRow| i.target == target)
+                .map(|i| i.serial.clone())
+        });
+        if let Some(other) = other {
             return Err(invalid(
                 "bill_no",
                 &r.bill_no,
