@@ -12,5 +12,6 @@ pub mod remittance;
 pub mod settlement;
 pub mod sharing;
 pub mod statement;
+pub mod withdrawal;
 
 pub use error::{AppError, RowProblem};

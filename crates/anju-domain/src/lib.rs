@@ -16,5 +16,6 @@ pub mod policy;
 pub mod settlement;
 pub mod sharing;
 pub mod stamp;
+pub mod withdrawal;
 
 pub use money::{Fen, MoneyError, Rate, Rounding};

@@ -24,7 +24,7 @@ use anju_app::sharing::ports::{
     RealEstate, RentalFiling, SocialSecurity, Tax, UrbanRenewal,
 };
 use anju_domain::sharing::{
-    Answer, CreditReport, DeathRecord, Department, Employment, Household, Identity, Lease,
+    Answer, CreditReport, DeathRecord, Department, Employment, Household, Identity, Invoice, Lease,
     Marriage, MedicalExpense, Property, PurchaseContract, Query, RenewalShare, Unavailable,
     YearIncome,
 };
@@ -578,6 +578,9 @@ impl SocialSecurity for ExchangeClient {
 impl Tax for ExchangeClient {
     fn income(&self, ask: &Ask) -> Fetched<Vec<YearIncome>> {
         self.typed(Query::Income, ask, pick!(Income))
+    }
+    fn invoices(&self, ask: &Ask) -> Fetched<Vec<Invoice>> {
+        self.typed(Query::Invoices, ask, pick!(Invoices))
     }
 }
 

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "settlement",
         include_str!("../migrations/0006_settlement.sql"),
     ),
+    (
+        7,
+        "withdrawals",
+        include_str!("../migrations/0007_withdrawals.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -4,7 +4,8 @@
 
 use anju_domain::ledger::AccountState;
 use anju_store::StoreError;
-use anju_store::raw::{RawAccountRef, RawEntry, RawLeg};
+use anju_store::raw::{RawAccountRef, RawEntry, RawLeg, parse_date};
+use jiff::civil::Date;
 use postgres::Row;
 
 /// The `ledger_accounts` columns [`account_from_row`] reads, in order (a macro so that
@@ -175,3 +176,15 @@ macro_rules! fact_columns {
     };
 }
 pub(crate) use fact_columns;
+
+/// A date stored in `table`, selected as text.
+pub(crate) fn date_of(r: &Row, i: usize, table: &str) -> Result<Date, StoreError> {
+    let text: &str = r.try_get(i).map_err(|e| crate::pg_err(&e))?;
+    parse_date(table, text)
+}
+
+/// A nullable date stored in `table`, selected as text.
+pub(crate) fn opt_date_of(r: &Row, i: usize, table: &str) -> Result<Option<Date>, StoreError> {
+    let text: Option<&str> = r.try_get(i).map_err(|e| crate::pg_err(&e))?;
+    text.map(|s| parse_date(table, s)).transpose()
+}

@@ -27,6 +27,7 @@ use anju_store::settlement::{
 use anju_store::sharing::{
     ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
 };
+use anju_store::withdrawal::{PayeeRow, WithdrawalEventRow, WithdrawalRow};
 use anju_store::{Backend, CentreRow, LedgerCounts, StoreError, StoreTx};
 use jiff::civil::Date;
 use postgres::fallible_iterator::FallibleIterator;
@@ -43,6 +44,7 @@ use crate::{PostgresStore, pg_err};
 
 mod batch;
 mod settlement;
+mod withdrawal;
 
 /// Above this many accounts, `load_accounts` scans the centre instead of looking them up
 /// (as the SQLite store does).
@@ -3627,5 +3629,82 @@ impl StoreTx for PgTx<'_> {
         rows: &[ReconItemRow],
     ) -> Result<(), StoreError> {
         self.conn()?.update_recon_items(centre, rows)
+    }
+
+    // ---- withdrawals ---------------------------------------------------------------
+    fn insert_withdrawal(&mut self, centre: &str, row: &WithdrawalRow) -> Result<(), StoreError> {
+        self.conn()?.insert_withdrawal(centre, row)
+    }
+
+    fn withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<WithdrawalRow>, StoreError> {
+        self.conn()?.withdrawal(centre, application_no, false)
+    }
+
+    /// `SELECT … FOR UPDATE`: a second transaction locking the same withdrawal waits
+    /// until this one ends.
+    fn lock_withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<WithdrawalRow>, StoreError> {
+        self.conn()?.withdrawal(centre, application_no, true)
+    }
+
+    fn update_withdrawal(&mut self, centre: &str, row: &WithdrawalRow) -> Result<(), StoreError> {
+        self.conn()?.update_withdrawal(centre, row)
+    }
+
+    fn withdrawals_of_account(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        self.conn()?.withdrawals_of_account(centre, account_no)
+    }
+
+    fn withdrawals_by_home_key(
+        &mut self,
+        centre: &str,
+        ground: &str,
+        home_key: &str,
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        self.conn()?
+            .withdrawals_by_home_key(centre, ground, home_key)
+    }
+
+    fn withdrawals_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        self.conn()?.withdrawals_with_status(centre, statuses)
+    }
+
+    fn insert_withdrawal_events(
+        &mut self,
+        centre: &str,
+        rows: &[WithdrawalEventRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_withdrawal_events(centre, rows)
+    }
+
+    fn withdrawal_events(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<WithdrawalEventRow>, StoreError> {
+        self.conn()?.withdrawal_events(centre, application_no)
+    }
+
+    fn insert_payees(&mut self, centre: &str, rows: &[PayeeRow]) -> Result<(), StoreError> {
+        self.conn()?.insert_payees(centre, rows)
+    }
+
+    fn payees(&mut self, centre: &str, application_no: &str) -> Result<Vec<PayeeRow>, StoreError> {
+        self.conn()?.payees(centre, application_no)
     }
 }

@@ -8,6 +8,7 @@
 
 mod rows;
 mod settlement;
+mod withdrawal;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -29,6 +30,7 @@ use anju_store::settlement::{
 use anju_store::sharing::{
     ApplicationRow, FactRow, LookupOutcome, LookupRow, PartyRow, RawApplication,
 };
+use anju_store::withdrawal::{PayeeRow, WithdrawalEventRow, WithdrawalRow};
 use anju_store::{
     Backend, CentreRow, ColumnSchema, LedgerCounts, Store, StoreError, StoreTx, TableSchema,
     migration_checksum, migration_needed,
@@ -65,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "settlement",
         include_str!("../migrations/0006_settlement.sql"),
+    ),
+    (
+        7,
+        "withdrawals",
+        include_str!("../migrations/0007_withdrawals.sql"),
     ),
 ];
 
@@ -2735,6 +2742,92 @@ impl StoreTx for SqliteTx<'_> {
         }
         settlement::check_recon_items_exist(&self.g.conn, centre, rows)?;
         self.atomic(|s| settlement::update_recon_items(&s.g.conn, centre, rows))
+    }
+
+    // ---- withdrawals ---------------------------------------------------------------
+    /// One statement: a taken number or a second withdrawal in flight aborts it alone
+    /// (the partial unique index `withdrawals_in_flight`), and the transaction carries on.
+    fn insert_withdrawal(&mut self, centre: &str, row: &WithdrawalRow) -> Result<(), StoreError> {
+        withdrawal::insert_withdrawal(&self.g.conn, centre, row)
+    }
+
+    fn withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<WithdrawalRow>, StoreError> {
+        withdrawal::withdrawal(&self.g.conn, centre, application_no)
+    }
+
+    fn lock_withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<WithdrawalRow>, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        withdrawal::withdrawal(&self.g.conn, centre, application_no)
+    }
+
+    /// One statement, as [`StoreTx::insert_withdrawal`].
+    fn update_withdrawal(&mut self, centre: &str, row: &WithdrawalRow) -> Result<(), StoreError> {
+        withdrawal::update_withdrawal(&self.g.conn, centre, row)
+    }
+
+    fn withdrawals_of_account(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        withdrawal::withdrawals_of_account(&self.g.conn, centre, account_no)
+    }
+
+    fn withdrawals_by_home_key(
+        &mut self,
+        centre: &str,
+        ground: &str,
+        home_key: &str,
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        withdrawal::withdrawals_by_home_key(&self.g.conn, centre, ground, home_key)
+    }
+
+    fn withdrawals_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<WithdrawalRow>, StoreError> {
+        withdrawal::withdrawals_with_status(&self.g.conn, centre, statuses)
+    }
+
+    /// Under a savepoint: a taken step undoes the rows before it.
+    fn insert_withdrawal_events(
+        &mut self,
+        centre: &str,
+        rows: &[WithdrawalEventRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| withdrawal::insert_events(&s.g.conn, centre, rows))
+    }
+
+    fn withdrawal_events(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<WithdrawalEventRow>, StoreError> {
+        withdrawal::events(&self.g.conn, centre, application_no)
+    }
+
+    /// Under a savepoint: a taken number or serial undoes the rows before it.
+    fn insert_payees(&mut self, centre: &str, rows: &[PayeeRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| withdrawal::insert_payees(&s.g.conn, centre, rows))
+    }
+
+    fn payees(&mut self, centre: &str, application_no: &str) -> Result<Vec<PayeeRow>, StoreError> {
+        withdrawal::payees(&self.g.conn, centre, application_no)
     }
 }
 

@@ -5,6 +5,7 @@ use anju_store::StoreError;
 use anju_store::raw::{RawAccountRef, RawEntry, RawLeg, assemble, parse_digest};
 use anju_store::sharing::{FactRow, LookupRow, RawApplication};
 use jiff::civil::Date;
+use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::{Connection, Row, params};
 
 use crate::db_err;
@@ -199,4 +200,98 @@ pub fn fact_from_row(r: &Row<'_>) -> rusqlite::Result<FactRow> {
         source: r.get(7)?,
         read_at_us: r.get(8)?,
     })
+}
+
+// ---- typed column readers (settlement, withdrawals) ----------------------------------
+
+/// A `Conflict` for a taken key, with our wording; any other error as it is.
+pub(crate) fn conflict_as(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| match db_err(e) {
+        StoreError::Conflict { .. } => StoreError::Conflict { what: what() },
+        other => other,
+    }
+}
+
+/// A value of the wrong type is corruption; anything else (busy, I/O) is a database error.
+fn col_err(table: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e {
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Corrupt {
+            what: format!("{table} row: {e}"),
+        },
+        other => db_err(other),
+    }
+}
+
+/// Reads the columns of one row of `table`, mapping bad values to `Corrupt`.
+pub(crate) struct Cols<'a, 'r> {
+    pub(crate) r: &'a Row<'r>,
+    pub(crate) table: &'static str,
+}
+
+impl Cols<'_, '_> {
+    pub(crate) fn get<T: FromSql>(&self, i: usize) -> Result<T, StoreError> {
+        self.r.get(i).map_err(col_err(self.table))
+    }
+
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<&str>, StoreError> {
+        match self.r.get_ref(i).map_err(col_err(self.table))? {
+            ValueRef::Null => Ok(None),
+            v => v
+                .as_str()
+                .map(Some)
+                .map_err(|e| col_err(self.table)(rusqlite::Error::from(e))),
+        }
+    }
+
+    pub(crate) fn date(&self, i: usize) -> Result<Date, StoreError> {
+        match self.opt_date(i)? {
+            Some(d) => Ok(d),
+            None => Err(StoreError::Corrupt {
+                what: format!("{} row: column {i} is NULL", self.table),
+            }),
+        }
+    }
+
+    pub(crate) fn opt_date(&self, i: usize) -> Result<Option<Date>, StoreError> {
+        self.opt_text(i)?
+            .map(|s| parse_date(self.table, s))
+            .transpose()
+    }
+}
+
+/// Runs a cached query and decodes its rows with `f`.
+pub(crate) fn query_rows<T>(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&Cols<'_, '_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(db_err)?;
+    let mut rows = st.query(params).map_err(db_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db_err)? {
+        out.push(f(&Cols { r, table })?);
+    }
+    Ok(out)
+}
+
+/// Runs a cached query for at most one row and decodes it with `f`.
+pub(crate) fn query_opt<T>(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl Fn(&Cols<'_, '_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut st = conn.prepare_cached(sql).map_err(db_err)?;
+    let mut rows = st.query(params).map_err(db_err)?;
+    match rows.next().map_err(db_err)? {
+        Some(r) => f(&Cols { r, table }).map(Some),
+        None => Ok(None),
+    }
 }

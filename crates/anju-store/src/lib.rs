@@ -14,6 +14,7 @@ pub mod raw;
 pub mod registry;
 pub mod settlement;
 pub mod sharing;
+pub mod withdrawal;
 
 use std::fmt;
 
@@ -689,6 +690,85 @@ pub trait StoreTx {
         centre: &str,
         rows: &[settlement::ReconItemRow],
     ) -> Result<(), StoreError>;
+
+    // ---- withdrawals ---------------------------------------------------------------
+    /// Stores a new withdrawal; `Conflict` if its number exists in the centre, or if the
+    /// same account already has an in-flight withdrawal ([`withdrawal::IN_FLIGHT`]) on
+    /// the same ground (nothing is then written).
+    fn insert_withdrawal(
+        &mut self,
+        centre: &str,
+        row: &withdrawal::WithdrawalRow,
+    ) -> Result<(), StoreError>;
+    /// A withdrawal by number.
+    fn withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<withdrawal::WithdrawalRow>, StoreError>;
+    /// [`StoreTx::withdrawal`], and locks the row until the transaction ends.
+    fn lock_withdrawal(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Option<withdrawal::WithdrawalRow>, StoreError>;
+    /// Saves every mutable field (mode, home_key, amount, interest, closes_account,
+    /// status, decision, reasons, proposed_by, decided_by, updated_at_us); `NotFound` if
+    /// unknown, `Conflict` if the new status would make a second in-flight withdrawal of
+    /// the account on the ground (nothing is then changed). The schema refuses leaving a
+    /// final status (`paid`, `refused`, `returned`), except `returned` → `paying` (paying
+    /// again after the bank returned the payment): a `Database` error.
+    fn update_withdrawal(
+        &mut self,
+        centre: &str,
+        row: &withdrawal::WithdrawalRow,
+    ) -> Result<(), StoreError>;
+    /// Every withdrawal from an account, oldest first (created_at_us, then number).
+    fn withdrawals_of_account(
+        &mut self,
+        centre: &str,
+        account_no: &str,
+    ) -> Result<Vec<withdrawal::WithdrawalRow>, StoreError>;
+    /// Every withdrawal on `ground` whose `home_key` equals `home_key` (any account; e.g.
+    /// both spouses' withdrawals for one home), oldest first.
+    fn withdrawals_by_home_key(
+        &mut self,
+        centre: &str,
+        ground: &str,
+        home_key: &str,
+    ) -> Result<Vec<withdrawal::WithdrawalRow>, StoreError>;
+    /// Every withdrawal in one of `statuses`, oldest first (e.g. the review queue).
+    fn withdrawals_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<withdrawal::WithdrawalRow>, StoreError>;
+    /// Appends timeline steps, all or none; `Conflict` if a (application, seq) exists or
+    /// is given twice.
+    fn insert_withdrawal_events(
+        &mut self,
+        centre: &str,
+        rows: &[withdrawal::WithdrawalEventRow],
+    ) -> Result<(), StoreError>;
+    /// A withdrawal's timeline in order.
+    fn withdrawal_events(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<withdrawal::WithdrawalEventRow>, StoreError>;
+    /// Records who a withdrawal pays, all or none; `Conflict` if a (application, seq) or
+    /// a serial (unique in the centre) exists or is given twice.
+    fn insert_payees(
+        &mut self,
+        centre: &str,
+        rows: &[withdrawal::PayeeRow],
+    ) -> Result<(), StoreError>;
+    /// Who a withdrawal pays, by seq.
+    fn payees(
+        &mut self,
+        centre: &str,
+        application_no: &str,
+    ) -> Result<Vec<withdrawal::PayeeRow>, StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

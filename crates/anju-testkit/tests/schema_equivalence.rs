@@ -43,6 +43,9 @@ fn postgres_and_sqlite_schemas_are_equal() {
             "status_events",
             "unit_bank_accounts",
             "units",
+            "withdrawal_events",
+            "withdrawal_payees",
+            "withdrawals",
         ],
         "SQLite tables: {s:#?}"
     );

@@ -13,6 +13,7 @@ mod drill;
 mod exchange_sim;
 mod settle;
 mod sharing;
+mod withdraw;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -128,6 +129,11 @@ enum Cmd {
     BankDrill(drill::DrillArgs),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
+    /// Withdrawals (提取): apply, follow, review (maker-checker), receipt.
+    Withdraw {
+        #[command(subcommand)]
+        cmd: withdraw::WithdrawCmd,
+    },
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -458,6 +464,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let store = db::open(&at.db)?;
             let centre = only_centre(store.as_ref(), at.centre.clone())?;
             sharing::run(store.as_ref(), &centre, cmd)
+        }
+        Cmd::Withdraw { cmd } => {
+            let at = cmd.at();
+            let store = db::open(&at.db)?;
+            let centre = only_centre(store.as_ref(), at.centre.clone())?;
+            let policy = load_policy(at.policy.as_ref())?;
+            withdraw::run(store.as_ref(), &centre, &policy, cmd)
         }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),

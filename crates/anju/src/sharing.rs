@@ -116,6 +116,9 @@ pub enum SharingCmd {
         /// The year of income or medical expenses.
         #[arg(long)]
         year: Option<i16>,
+        /// The e-invoice number (building, repair, renovation, property fees).
+        #[arg(long)]
+        invoice: Option<String>,
         /// A party other than the applicant who consented (signed) at the counter
         /// (repeatable); others consent later with `anju consent`.
         #[arg(long = "consent")]
@@ -275,6 +278,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
             lease,
             project,
             year,
+            invoice,
             consents,
             ..
         } => {
@@ -305,6 +309,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                         lease_no: lease,
                         project_no: project,
                         year,
+                        invoice_no: invoice,
                     },
                     consents: consents
                         .into_iter()

@@ -9,9 +9,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anju_app::sharing::ports::{Ask, Tax};
 use anju_domain::codes::{MaritalStatus, Sex};
 use anju_domain::money::Fen;
-use anju_domain::sharing::{Answer, Identity, Marriage, Query, YearIncome};
+use anju_domain::sharing::{
+    Answer, Identity, Invoice, InvoiceCategory, Marriage, Purpose, Query, YearIncome,
+};
+use anju_exchange::client::{ExchangeClient, ExchangeSettings};
 use anju_exchange::protocol::{
     ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, QueryResponse, canonical, nonce, sign,
 };
@@ -68,6 +72,19 @@ fn dataset() -> Dataset {
         LI.into(),
         person(LI, "李芳", Sex::Female, date(1991, 3, 15), (WANG, "王伟")),
     );
+    if let Some(wang) = d.people.get_mut(WANG) {
+        wang.invoices = vec![Invoice {
+            invoice_no: "26332000000000001234".into(),
+            category: InvoiceCategory::Renovation,
+            issued_on: date(2026, 5, 8),
+            amount: Fen::new(8_650_000),
+            buyer_id: WANG.into(),
+            seller_name: "衢州家和装饰工程有限公司".into(),
+            address: "浙江省衢州市柯城区荷花新村3幢1单元201室".into(),
+            region_code: "330802".into(),
+            voided: false,
+        }];
+    }
     d
 }
 
@@ -266,6 +283,30 @@ fn answers_known_and_unknown_people() {
         }
         other => panic!("{other:?}"),
     }
+
+    // Through the production client: a tax e-invoice (no year needed).
+    let client = ExchangeClient::new(ExchangeSettings::new(
+        &format!("http://{}", sim.addr),
+        APP,
+        SECRET,
+    ))
+    .unwrap();
+    let ask = |subject: &str| Ask {
+        subject: subject.into(),
+        year: None,
+        purpose: Purpose::Withdrawal,
+        application_no: "TQ-20261127-000001".into(),
+        requester: "staff:0001".into(),
+        request_id: "req-2".into(),
+    };
+    let read = client.invoices(&ask(WANG)).unwrap();
+    assert!(read.source.ends_with("/v1/tax"), "{}", read.source);
+    assert_eq!(read.value.len(), 1);
+    assert_eq!(read.value[0].category, InvoiceCategory::Renovation);
+    assert_eq!(read.value[0].amount, Fen::new(8_650_000));
+    assert_eq!(read.value[0].buyer_id, WANG);
+    assert!(client.invoices(&ask(LI)).unwrap().value.is_empty());
+
     let (status, b) = sim.ask(Query::Identity, NOBODY, None);
     assert_eq!(status, 200);
     let r = response(&b);
@@ -479,5 +520,6 @@ fn flags_are_checked_and_openapi_prints() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
+    assert!(doc["paths"].get("/v1/tax/invoices").is_some());
 }

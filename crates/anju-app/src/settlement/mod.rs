@@ -694,10 +694,10 @@ pub fn pay_out(
 }
 
 /// Builds the instructions to pay inside the recording transaction.
-type MakeOutgoing<'a> = dyn Fn(&mut dyn StoreTx) -> Result<Vec<Outgoing>, AppError> + 'a;
+pub(crate) type MakeOutgoing<'a> = dyn Fn(&mut dyn StoreTx) -> Result<Vec<Outgoing>, AppError> + 'a;
 
 /// [`pay_out`] of the instructions `make` builds inside the recording transaction.
-fn pay_out_with(
+pub(crate) fn pay_out_with(
     s: &Settlement<'_>,
     now: Timestamp,
     make: &MakeOutgoing<'_>,
@@ -1235,6 +1235,10 @@ fn apply_events_in(
         remittance::pay_bills_in(tx, centre, &list, &stamp, now)?;
     }
     tx.update_instructions(centre, &updated)?;
+    // Payments that serve a withdrawal tell it how they ended (paid / returned).
+    for application_no in crate::withdrawal::served(&updated) {
+        crate::withdrawal::payment_settled_in(tx, centre, &application_no, now)?;
+    }
     Ok(out)
 }
 

@@ -81,6 +81,21 @@ pub fn open_application(
     today: Date,
     now: Timestamp,
 ) -> Result<ApplicationRow, AppError> {
+    let mut tx = store.begin()?;
+    let row = open_application_in(tx.as_mut(), centre, new, today, now)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// [`open_application`] inside the caller's transaction (e.g. with the withdrawal it is
+/// for); nothing is written when it fails.
+pub fn open_application_in(
+    tx: &mut dyn anju_store::StoreTx,
+    centre: &str,
+    new: &NewApplication,
+    today: Date,
+    now: Timestamp,
+) -> Result<ApplicationRow, AppError> {
     let no = new.application_no.trim();
     if no.is_empty() || no.len() > 40 || !no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
@@ -134,7 +149,6 @@ pub fn open_application(
             "only a death withdrawal names a deceased member",
         ));
     }
-    let mut tx = store.begin()?;
     let member = tx.member_by_id_number(centre, main)?;
     let Some(member) = member else {
         return Err(invalid(
@@ -143,7 +157,7 @@ pub fn open_application(
             "the applicant has no account in this centre",
         ));
     };
-    let parties = party_names(&mut *tx, centre, &new.parties)?;
+    let parties = party_names(tx, centre, &new.parties)?;
     verify::checks_for(new.kind, &parties, &new.claims, today, city_prefix(centre))
         .map_err(|e| invalid("claims", "", &e.to_string()))?;
     let claims =
@@ -199,9 +213,8 @@ pub fn open_application(
         consents.push((id.as_str(), how.as_str()));
     }
     for (id, how) in consents {
-        insert_consent(&mut *tx, centre, no, id, how, &new.stamp, now)?;
+        insert_consent(tx, centre, no, id, how, &new.stamp, now)?;
     }
-    tx.commit()?;
     Ok(row)
 }
 
@@ -377,6 +390,9 @@ pub struct Verification {
     pub asked: usize,
     /// Answers taken from the application's cache.
     pub cached: usize,
+    /// The facts the verdicts were decided from (the rules compute amounts from them).
+    #[serde(skip)]
+    pub facts: verify::FactSet,
 }
 
 impl Verification {
@@ -655,6 +671,7 @@ pub fn verify_application(
         verdicts,
         asked,
         cached,
+        facts,
     })
 }
 
@@ -716,6 +733,26 @@ pub fn close_application(
     tx.close_application(centre, application_no, now.as_microsecond())?;
     tx.commit()?;
     Ok(())
+}
+
+/// [`close_application`] inside the caller's transaction; an application already closed
+/// stays as it is.
+pub fn close_application_in(
+    tx: &mut dyn anju_store::StoreTx,
+    centre: &str,
+    application_no: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    match tx.lock_application(centre, application_no)? {
+        Some(a) if a.status == "open" => {
+            tx.close_application(centre, application_no, now.as_microsecond())?;
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound {
+            what: format!("application {application_no}"),
+        }),
+    }
 }
 
 /// Every look-up of a person's data, oldest first: what a member sees under "who looked

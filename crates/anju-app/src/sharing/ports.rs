@@ -7,8 +7,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use anju_domain::sharing::{
-    Answer, CreditReport, DeathRecord, Employment, FactKey, FactRead, Household, Identity, Lease,
-    Marriage, MedicalExpense, Property, PurchaseContract, Purpose, Query, RenewalShare,
+    Answer, CreditReport, DeathRecord, Employment, FactKey, FactRead, Household, Identity, Invoice,
+    Lease, Marriage, MedicalExpense, Property, PurchaseContract, Purpose, Query, RenewalShare,
     Unavailable, YearIncome,
 };
 use jiff::Timestamp;
@@ -89,6 +89,8 @@ pub trait SocialSecurity: Send + Sync + fmt::Debug {
 pub trait Tax: Send + Sync + fmt::Debug {
     /// Income of `ask.year`.
     fn income(&self, ask: &Ask) -> Fetched<Vec<YearIncome>>;
+    /// E-invoices (全电发票) issued to the person as buyer, voided ones included.
+    fn invoices(&self, ask: &Ask) -> Fetched<Vec<Invoice>>;
 }
 
 /// 征信.
@@ -212,6 +214,7 @@ impl Departments {
                 Answer::Employment,
             ),
             Query::Income => wrap(key, self.tax.income(ask), Answer::Income),
+            Query::Invoices => wrap(key, self.tax.invoices(ask), Answer::Invoices),
             Query::Credit => wrap(key, self.credit.credit(ask), Answer::Credit),
             Query::Renewal => wrap(key, self.urban_renewal.renewal(ask), Answer::Renewal),
             Query::Medical => wrap(key, self.medical_insurance.medical(ask), Answer::Medical),

@@ -68,7 +68,8 @@ pub use retirement::{RetirementCategory, RetirementRules, RetirementSchedule};
 pub use rules::{
     Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
     LoanLimits, LoanRate, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE, MAX_PAYMENT_DEADLINE_DAYS,
-    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange, SHORT_TERM_MAX_MONTHS,
+    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange, RenovationRule,
+    SHORT_TERM_MAX_MONTHS, WithdrawalRule,
 };
 
 /// The shipped policy of the Quzhou centre (衢州市住房公积金管理中心), `policies/quzhou.toml`.
@@ -84,6 +85,7 @@ pub struct Policy {
     loan_rates: Vec<LoanRate>,
     loan_limits: Vec<LoanLimits>,
     retirement: RetirementRules,
+    withdrawals: Vec<WithdrawalRule>,
     source_sm3: String,
 }
 
@@ -100,6 +102,7 @@ impl Policy {
             loan_rates: s.loan_rates,
             loan_limits: s.loan_limits,
             retirement: s.retirement,
+            withdrawals: s.withdrawals,
             source_sm3: hex::encode(Sm3::digest(text.as_bytes())),
         })
     }
@@ -236,6 +239,16 @@ impl Policy {
             .find(|r| r.reprice_existing_on <= on)
             .unwrap_or(signed_version);
         Ok(version.rate(first_home, term_months))
+    }
+
+    /// The withdrawal rules in force on `date`.
+    pub fn withdrawal_on(&self, date: Date) -> Result<&WithdrawalRule, PolicyError> {
+        in_force(&self.withdrawals, date, "withdrawal", |r| r.effective).map(|(_, r)| r)
+    }
+
+    /// Every version of the withdrawal rules, oldest first.
+    pub fn withdrawal_history(&self) -> &[WithdrawalRule] {
+        &self.withdrawals
     }
 
     /// The loan limits in force on `date`.

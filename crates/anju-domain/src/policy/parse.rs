@@ -13,7 +13,8 @@ use super::retirement::{RetirementRules, RetirementSchedule};
 use super::rules::{
     Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
     LoanLimits, LoanRate, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE, MAX_PAYMENT_DEADLINE_DAYS,
-    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange,
+    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange, RenovationRule,
+    WithdrawalRule,
 };
 use crate::money::{Fen, Rate, Rounding};
 
@@ -30,6 +31,7 @@ struct RawPolicy {
     loan_rate: Option<Vec<RawLoanRate>>,
     loan_limits: Option<Vec<RawLoanLimits>>,
     retirement: Option<RawRetirement>,
+    withdrawal: Option<Vec<RawWithdrawal>>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +111,25 @@ struct RawLoanLimits {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawWithdrawal {
+    effective: Field,
+    purchase_window_months: Field,
+    build_repair_window_months: Field,
+    rent_monthly_limit: Field,
+    rent_interval_months: Field,
+    rent_yearly_limit: Field,
+    rent_min_income_share_pct: Field,
+    loan_repayment_interval_months: Field,
+    renewal_window_months: Field,
+    left_job_sealed_months: Field,
+    renovation_max_pct: Field,
+    renovation_max_amount: Field,
+    renovation_interval_years: Field,
+    property_fee_interval_months: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRetirement {
     male: Option<RawSchedule>,
     female_cadre: Option<RawSchedule>,
@@ -133,6 +154,7 @@ pub(super) struct Sections {
     pub loan_rates: Vec<LoanRate>,
     pub loan_limits: Vec<LoanLimits>,
     pub retirement: RetirementRules,
+    pub withdrawals: Vec<WithdrawalRule>,
 }
 
 /// Parses and validates a policy file.
@@ -176,6 +198,13 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         loan_limits,
     );
     let retirement = retirement(&mut c, raw.retirement.as_ref());
+    let withdrawals = history(
+        &mut c,
+        "withdrawal",
+        raw.withdrawal.as_deref(),
+        |r| &r.effective,
+        withdrawal,
+    );
 
     match (
         centre,
@@ -185,6 +214,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         loan_rates,
         loan_limits,
         retirement,
+        withdrawals,
     ) {
         (
             Some(centre),
@@ -194,6 +224,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             Some(loan_rates),
             Some(loan_limits),
             Some(retirement),
+            Some(withdrawals),
         ) if c.issues.is_empty() => Ok(Sections {
             centre,
             contributions,
@@ -202,6 +233,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             loan_rates,
             loan_limits,
             retirement,
+            withdrawals,
         }),
         _ => {
             debug_assert!(
@@ -604,6 +636,116 @@ fn loan_limits(
         max_term_years: term?,
         term_beyond_retirement_years: beyond?,
         max_loans_per_family: loans?,
+    })
+}
+
+fn withdrawal(
+    c: &mut Check,
+    i: usize,
+    raw: &RawWithdrawal,
+    effective: Option<Date>,
+) -> Option<WithdrawalRule> {
+    let p = |key: &str| format!("withdrawal[{i}].{key}");
+    let months = |c: &mut Check, key: &str, field: &Field| {
+        c.count(&p(key), field, (1, 120), "months, 1 to 120")
+    };
+    let purchase = months(c, "purchase_window_months", &raw.purchase_window_months);
+    let build = months(
+        c,
+        "build_repair_window_months",
+        &raw.build_repair_window_months,
+    );
+    let rent_limit = c.positive_fen(&p("rent_monthly_limit"), &raw.rent_monthly_limit);
+    let rent_interval = months(c, "rent_interval_months", &raw.rent_interval_months);
+    let rent_year = c.positive_fen(&p("rent_yearly_limit"), &raw.rent_yearly_limit);
+    let share = raw.rent_min_income_share_pct.as_ref().map(|_| {
+        c.bounded_rate(
+            &p("rent_min_income_share_pct"),
+            &raw.rent_min_income_share_pct,
+            (
+                Rate::from_units(1),
+                Rate::from_percent(100),
+                "above 0 % and at most 100 %",
+            ),
+        )
+    });
+    let loan = months(
+        c,
+        "loan_repayment_interval_months",
+        &raw.loan_repayment_interval_months,
+    );
+    let renewal = months(c, "renewal_window_months", &raw.renewal_window_months);
+    let sealed = months(c, "left_job_sealed_months", &raw.left_job_sealed_months);
+    let reno_fields = [
+        &raw.renovation_max_pct,
+        &raw.renovation_max_amount,
+        &raw.renovation_interval_years,
+    ];
+    let renovation = if reno_fields.iter().all(|f| f.is_none()) {
+        Some(None)
+    } else {
+        let pct = c.bounded_rate(
+            &p("renovation_max_pct"),
+            &raw.renovation_max_pct,
+            (
+                Rate::from_units(1),
+                Rate::from_percent(100),
+                "above 0 % and at most 100 %",
+            ),
+        );
+        let amount = c.positive_fen(&p("renovation_max_amount"), &raw.renovation_max_amount);
+        let years = c.count(
+            &p("renovation_interval_years"),
+            &raw.renovation_interval_years,
+            (1, 30),
+            "years, 1 to 30",
+        );
+        match (pct, amount, years) {
+            (Some(max_share), Some(max_amount), Some(interval_years)) => {
+                Some(Some(RenovationRule {
+                    max_share,
+                    max_amount,
+                    interval_years,
+                }))
+            }
+            _ => None,
+        }
+    };
+    let fee = match &raw.property_fee_interval_months {
+        None => Some(None),
+        Some(_) => months(
+            c,
+            "property_fee_interval_months",
+            &raw.property_fee_interval_months,
+        )
+        .map(Some),
+    };
+    if let (Some(limit), Some(year)) = (rent_limit, rent_year)
+        && year < limit
+    {
+        c.push(
+            p("rent_yearly_limit"),
+            raw.rent_yearly_limit.as_ref(),
+            IssueKind::Contradictory,
+            "must be at least rent_monthly_limit",
+        );
+    }
+    Some(WithdrawalRule {
+        effective: effective?,
+        purchase_window_months: purchase?,
+        build_repair_window_months: build?,
+        rent_monthly_limit: rent_limit?,
+        rent_interval_months: rent_interval?,
+        rent_yearly_limit: rent_year?,
+        rent_min_income_share: match share {
+            None => None,
+            Some(s) => Some(s?),
+        },
+        loan_repayment_interval_months: loan?,
+        renewal_window_months: renewal?,
+        left_job_sealed_months: sealed?,
+        renovation: renovation?,
+        property_fee_interval_months: fee?,
     })
 }
 

@@ -239,3 +239,55 @@ pub struct LoanLimits {
     /// no loan for a third home, so 2).
     pub max_loans_per_family: u32,
 }
+
+/// One version of `[[withdrawal]]`: the parameters of the withdrawal grounds (提取).
+///
+/// Grounds the 2026 amendment (State Council Order 844) added — renovation of one's own
+/// home and property fees — exist only in versions that set their parameters; the rent
+/// income-share condition exists only in versions that set it (it was dropped by the
+/// amendment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WithdrawalRule {
+    /// First day this version applies.
+    pub effective: Date,
+    /// A purchase withdrawal is made within this many months of the contract's filing
+    /// (or the registration of a second-hand home).
+    pub purchase_window_months: u32,
+    /// Building, rebuilding or major repair: invoices count for this many months.
+    pub build_repair_window_months: u32,
+    /// Rent: the most counted per month (the rent actually paid counts if lower).
+    pub rent_monthly_limit: Fen,
+    /// Rent: at least this many months between two rent withdrawals (the frequency).
+    pub rent_interval_months: u32,
+    /// Rent: at most this much in 12 months.
+    pub rent_yearly_limit: Fen,
+    /// Rent before the 2026 amendment: the year's rent must exceed this share of the
+    /// family's wage income. `None`: no income condition.
+    pub rent_min_income_share: Option<Rate>,
+    /// Yearly loan-repayment withdrawals: at least this many months apart.
+    pub loan_repayment_interval_months: u32,
+    /// Old-community renovation and lift installation: claims within this many months of
+    /// the project's completion (or approval while not completed).
+    pub renewal_window_months: u32,
+    /// Leaving a job: the account must have been sealed for at least this many months.
+    pub left_job_sealed_months: u32,
+    /// Renovation of one's own home (2026): share of the invoices, at most
+    /// `renovation_max_amount`, once per `renovation_interval_years` for the same home.
+    /// `None` before the amendment.
+    pub renovation: Option<RenovationRule>,
+    /// Property fees (2026): at least this many months between two withdrawals, covering
+    /// the invoices of that period. `None` before the amendment.
+    pub property_fee_interval_months: Option<u32>,
+}
+
+/// The renovation ground's parameters (2026 amendment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenovationRule {
+    /// Share of the renovation invoices that may be withdrawn.
+    pub max_share: Rate,
+    /// Most that may be withdrawn for one renovation.
+    pub max_amount: Fen,
+    /// Once per this many years for the same home.
+    pub interval_years: u32,
+}

@@ -34,7 +34,7 @@ pub enum Department {
     RentalFiling,
     /// 人力社保: employment, contributions, retirement, disability.
     SocialSecurity,
-    /// 税务: income by year.
+    /// 税务: income by year, e-invoices (全电发票).
     Tax,
     /// 征信 (人民银行征信中心): outstanding loans and overdue records.
     Credit,
@@ -147,11 +147,14 @@ pub enum Query {
     Renewal,
     /// Medical insurance: serious-illness expenses.
     Medical,
+    /// Tax: e-invoices (全电发票) issued to the person as buyer — building, repairing or
+    /// renovating a home, property fees.
+    Invoices,
 }
 
 impl Query {
     /// Every query.
-    pub const ALL: [Query; 12] = [
+    pub const ALL: [Query; 13] = [
         Query::Identity,
         Query::Household,
         Query::Marriage,
@@ -164,6 +167,7 @@ impl Query {
         Query::Credit,
         Query::Renewal,
         Query::Medical,
+        Query::Invoices,
     ];
 
     /// The department that answers it.
@@ -175,7 +179,7 @@ impl Query {
             Query::Contracts => Department::HousingFiling,
             Query::Leases => Department::RentalFiling,
             Query::Employment => Department::SocialSecurity,
-            Query::Income => Department::Tax,
+            Query::Income | Query::Invoices => Department::Tax,
             Query::Credit => Department::Credit,
             Query::Renewal => Department::UrbanRenewal,
             Query::Medical => Department::MedicalInsurance,
@@ -197,6 +201,7 @@ impl Query {
             Query::Credit => "credit",
             Query::Renewal => "renewal",
             Query::Medical => "medical",
+            Query::Invoices => "invoices",
         }
     }
 
@@ -215,6 +220,7 @@ impl Query {
             Query::Credit => "个人征信信息",
             Query::Renewal => "老旧小区改造及加装电梯信息",
             Query::Medical => "大病医疗费用信息",
+            Query::Invoices => "电子发票信息",
         }
     }
 
@@ -307,7 +313,8 @@ pub struct Identity {
     pub alive: bool,
 }
 
-/// 公安 household registration (户籍).
+/// 公安 household registration (户籍). A cancelled registration (销户) is still answered:
+/// a person who settled abroad keeps their last record with `cancelled` set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Household {
     /// 6-digit administrative division code of the registration (e.g. `330802`).
@@ -316,6 +323,67 @@ pub struct Household {
     pub region_name: String,
     /// Registered there since.
     pub since: Date,
+    /// When and why the registration was cancelled (户口注销); `None` while it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<HouseholdCancellation>,
+}
+
+/// 公安 cancellation of a household registration (户口注销).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdCancellation {
+    /// Date of the cancellation.
+    pub on: Date,
+    /// Why.
+    pub reason: CancelReason,
+}
+
+/// Why a household registration was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CancelReason {
+    /// Settled abroad (出境定居).
+    Emigration,
+    /// Died (死亡).
+    Death,
+    /// Moved away; the registration moved elsewhere (迁出).
+    MovedAway,
+    /// Any other reason (其他).
+    Other,
+}
+
+impl CancelReason {
+    /// Every reason.
+    pub const ALL: [CancelReason; 4] = [
+        CancelReason::Emigration,
+        CancelReason::Death,
+        CancelReason::MovedAway,
+        CancelReason::Other,
+    ];
+
+    /// The stored (JSON) code, e.g. `moved-away`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            CancelReason::Emigration => "emigration",
+            CancelReason::Death => "death",
+            CancelReason::MovedAway => "moved-away",
+            CancelReason::Other => "other",
+        }
+    }
+
+    /// The Chinese label.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            CancelReason::Emigration => "出境定居",
+            CancelReason::Death => "死亡",
+            CancelReason::MovedAway => "迁出",
+            CancelReason::Other => "其他",
+        }
+    }
+
+    /// The reason with this code.
+    pub fn from_code(code: &str) -> Option<CancelReason> {
+        CancelReason::ALL.into_iter().find(|r| r.code() == code)
+    }
 }
 
 /// 民政 marriage registration.
@@ -560,6 +628,78 @@ pub struct MedicalExpense {
     pub self_paid: Fen,
 }
 
+/// 税务 what an invoice is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvoiceCategory {
+    /// Building a home (建房).
+    Construction,
+    /// Major repair of a home (大修).
+    Repair,
+    /// Renovation / fitting out a home (装修).
+    Renovation,
+    /// Property management fee (物业费).
+    PropertyFee,
+}
+
+impl InvoiceCategory {
+    /// Every category.
+    pub const ALL: [InvoiceCategory; 4] = [
+        InvoiceCategory::Construction,
+        InvoiceCategory::Repair,
+        InvoiceCategory::Renovation,
+        InvoiceCategory::PropertyFee,
+    ];
+
+    /// The stored (JSON) code, e.g. `property-fee`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            InvoiceCategory::Construction => "construction",
+            InvoiceCategory::Repair => "repair",
+            InvoiceCategory::Renovation => "renovation",
+            InvoiceCategory::PropertyFee => "property-fee",
+        }
+    }
+
+    /// The Chinese label.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            InvoiceCategory::Construction => "建房",
+            InvoiceCategory::Repair => "大修",
+            InvoiceCategory::Renovation => "装修",
+            InvoiceCategory::PropertyFee => "物业费",
+        }
+    }
+
+    /// The category with this code.
+    pub fn from_code(code: &str) -> Option<InvoiceCategory> {
+        InvoiceCategory::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// 税务 an e-invoice (全电发票) issued to the person as buyer (购买方).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// The 20-digit invoice number (全电发票号码).
+    pub invoice_no: String,
+    /// What it is for.
+    pub category: InvoiceCategory,
+    /// Date issued (开票日期).
+    pub issued_on: Date,
+    /// Total including tax (价税合计).
+    pub amount: Fen,
+    /// The buyer's resident ID number (购买方).
+    pub buyer_id: String,
+    /// The seller's name (销售方).
+    pub seller_name: String,
+    /// Address of the home the work or service was for.
+    pub address: String,
+    /// 6-digit division code of that home.
+    pub region_code: String,
+    /// Whether the invoice was voided or reversed by a red-letter invoice (作废 / 红冲).
+    pub voided: bool,
+}
+
 /// A department's answer to one query, typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "query", content = "data", rename_all = "kebab-case")]
@@ -588,6 +728,8 @@ pub enum Answer {
     Renewal(Vec<RenewalShare>),
     /// Medical expenses of the asked year.
     Medical(Vec<MedicalExpense>),
+    /// E-invoices issued to the person as buyer (possibly none), voided ones included.
+    Invoices(Vec<Invoice>),
 }
 
 impl Answer {
@@ -606,6 +748,7 @@ impl Answer {
             Answer::Credit(_) => Query::Credit,
             Answer::Renewal(_) => Query::Renewal,
             Answer::Medical(_) => Query::Medical,
+            Answer::Invoices(_) => Query::Invoices,
         }
     }
 
@@ -623,6 +766,7 @@ impl Answer {
             Answer::Income(v) => !v.is_empty(),
             Answer::Renewal(v) => !v.is_empty(),
             Answer::Medical(v) => !v.is_empty(),
+            Answer::Invoices(v) => !v.is_empty(),
         }
     }
 }
@@ -788,5 +932,84 @@ mod tests {
         assert_eq!(back, a);
         assert!(a.found());
         assert!(!Answer::Properties(vec![]).found());
+    }
+
+    #[test]
+    fn invoices_are_a_tax_query_without_a_year() {
+        assert_eq!(Query::Invoices.department(), Department::Tax);
+        assert_eq!(Query::Invoices.path(), "/v1/tax/invoices");
+        assert_eq!(Query::from_codes("tax", "invoices"), Some(Query::Invoices));
+        assert_eq!(Query::Invoices.name_zh(), "电子发票信息");
+        assert!(!Query::Invoices.takes_year());
+        assert!(Query::ALL.contains(&Query::Invoices));
+        for c in InvoiceCategory::ALL {
+            assert_eq!(InvoiceCategory::from_code(c.code()), Some(c));
+            let json = serde_json::to_string(&c).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", c.code()));
+        }
+        assert_eq!(InvoiceCategory::PropertyFee.code(), "property-fee");
+        assert_eq!(InvoiceCategory::PropertyFee.label_zh(), "物业费");
+        assert_eq!(InvoiceCategory::Renovation.label_zh(), "装修");
+
+        let a = Answer::Invoices(vec![Invoice {
+            invoice_no: "26332000000012345678".into(),
+            category: InvoiceCategory::Renovation,
+            issued_on: jiff::civil::date(2026, 5, 8),
+            amount: Fen::new(8_650_000),
+            buyer_id: "330802199001011232".into(),
+            seller_name: "衢州家和装饰工程有限公司".into(),
+            address: "浙江省衢州市柯城区荷花新村3幢1单元201室".into(),
+            region_code: "330802".into(),
+            voided: false,
+        }]);
+        let json = serde_json::to_string(&a).unwrap_or_default();
+        assert!(
+            json.starts_with(r#"{"query":"invoices","data":[{"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""category":"renovation""#), "{json}");
+        assert!(json.contains(r#""amount":"86500.00""#), "{json}");
+        let back: Answer = serde_json::from_str(&json).unwrap_or(Answer::Invoices(vec![]));
+        assert_eq!(back, a);
+        assert_eq!(a.query(), Query::Invoices);
+        assert!(a.found());
+        assert!(!Answer::Invoices(vec![]).found());
+    }
+
+    #[test]
+    fn household_cancellation_is_optional_in_json() {
+        let h = Household {
+            region_code: "330802".into(),
+            region_name: "浙江省衢州市柯城区".into(),
+            since: jiff::civil::date(1990, 1, 1),
+            cancelled: None,
+        };
+        let json = serde_json::to_string(&h).unwrap_or_default();
+        assert!(!json.contains("cancelled"), "{json}");
+        let old = r#"{"region_code":"330802","region_name":"x","since":"1990-01-01"}"#;
+        let parsed: Option<Household> = serde_json::from_str(old).ok();
+        assert_eq!(parsed.and_then(|h| h.cancelled), None);
+
+        let gone = Household {
+            cancelled: Some(HouseholdCancellation {
+                on: jiff::civil::date(2026, 3, 2),
+                reason: CancelReason::Emigration,
+            }),
+            ..h
+        };
+        let json = serde_json::to_string(&gone).unwrap_or_default();
+        assert!(
+            json.contains(r#""cancelled":{"on":"2026-03-02","reason":"emigration"}"#),
+            "{json}"
+        );
+        let back: Option<Household> = serde_json::from_str(&json).ok();
+        assert_eq!(back, Some(gone));
+        for r in CancelReason::ALL {
+            assert_eq!(CancelReason::from_code(r.code()), Some(r));
+            let json = serde_json::to_string(&r).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", r.code()));
+        }
+        assert_eq!(CancelReason::MovedAway.code(), "moved-away");
+        assert_eq!(CancelReason::Emigration.label_zh(), "出境定居");
     }
 }

@@ -13,7 +13,9 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, ContractKind, FactKey, Purpose, Query, Unavailable};
+use super::{
+    Answer, CancelReason, ContractKind, FactKey, InvoiceCategory, Purpose, Query, Unavailable,
+};
 use crate::codes::MaritalStatus;
 
 /// What an application is for. The code is stored with the application (and is its JSON
@@ -38,13 +40,25 @@ pub enum ApplicationKind {
     WithdrawDeath,
     /// 大病提取.
     WithdrawIllness,
+    /// 建造、翻建、大修自住住房提取.
+    WithdrawBuildRepair,
+    /// 自住住房装修提取 (2026 amendment).
+    WithdrawRenovation,
+    /// 物业费提取 (2026 amendment).
+    WithdrawPropertyFee,
+    /// 出境定居提取.
+    WithdrawEmigration,
+    /// 离职封存满期提取.
+    WithdrawLeftJob,
+    /// 其他提取 (decided by staff).
+    WithdrawOther,
     /// 公积金贷款 / 组合贷款.
     Loan,
 }
 
 impl ApplicationKind {
     /// Every kind.
-    pub const ALL: [ApplicationKind; 10] = [
+    pub const ALL: [ApplicationKind; 16] = [
         ApplicationKind::WithdrawPurchase,
         ApplicationKind::WithdrawLoanRepayment,
         ApplicationKind::WithdrawRent,
@@ -54,6 +68,12 @@ impl ApplicationKind {
         ApplicationKind::WithdrawMovedOut,
         ApplicationKind::WithdrawDeath,
         ApplicationKind::WithdrawIllness,
+        ApplicationKind::WithdrawBuildRepair,
+        ApplicationKind::WithdrawRenovation,
+        ApplicationKind::WithdrawPropertyFee,
+        ApplicationKind::WithdrawEmigration,
+        ApplicationKind::WithdrawLeftJob,
+        ApplicationKind::WithdrawOther,
         ApplicationKind::Loan,
     ];
 
@@ -69,6 +89,12 @@ impl ApplicationKind {
             ApplicationKind::WithdrawMovedOut => "withdrawal.moved-out",
             ApplicationKind::WithdrawDeath => "withdrawal.death",
             ApplicationKind::WithdrawIllness => "withdrawal.illness",
+            ApplicationKind::WithdrawBuildRepair => "withdrawal.build-repair",
+            ApplicationKind::WithdrawRenovation => "withdrawal.renovation",
+            ApplicationKind::WithdrawPropertyFee => "withdrawal.property-fee",
+            ApplicationKind::WithdrawEmigration => "withdrawal.emigration",
+            ApplicationKind::WithdrawLeftJob => "withdrawal.left-job",
+            ApplicationKind::WithdrawOther => "withdrawal.other",
             ApplicationKind::Loan => "loan",
         }
     }
@@ -85,6 +111,12 @@ impl ApplicationKind {
             ApplicationKind::WithdrawMovedOut => "户口迁出本市提取",
             ApplicationKind::WithdrawDeath => "死亡提取",
             ApplicationKind::WithdrawIllness => "大病提取",
+            ApplicationKind::WithdrawBuildRepair => "建造翻建大修自住住房提取",
+            ApplicationKind::WithdrawRenovation => "自住住房装修提取",
+            ApplicationKind::WithdrawPropertyFee => "物业费提取",
+            ApplicationKind::WithdrawEmigration => "出境定居提取",
+            ApplicationKind::WithdrawLeftJob => "离职封存提取",
+            ApplicationKind::WithdrawOther => "其他提取",
             ApplicationKind::Loan => "住房公积金贷款",
         }
     }
@@ -191,6 +223,10 @@ pub struct Claims {
     /// The year of income or medical expenses looked at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i16>,
+    /// The e-invoice claimed (building, repair, renovation, property fees); any of the
+    /// applicant's invoices of the ground's kind when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_no: Option<String>,
 }
 
 /// One fact to establish.
@@ -319,6 +355,32 @@ pub enum Check {
         /// Tax year.
         year: i16,
     },
+    /// A valid (not voided) e-invoice of one of `categories`, bought by the subject, for
+    /// the address of a home the subject owns (that invoice, if `invoice_no` is given).
+    HousingInvoice {
+        /// The buyer and owner.
+        subject: String,
+        /// Kinds of work or service accepted.
+        categories: Vec<InvoiceCategory>,
+        /// The invoice claimed.
+        invoice_no: Option<String>,
+    },
+    /// The household registration was cancelled for settling abroad (出境定居).
+    Emigrated {
+        /// Whose.
+        subject: String,
+    },
+    /// Not insured through an employer now (the employment has ended).
+    NotEmployed {
+        /// Whose.
+        subject: String,
+    },
+    /// The loans on record (informational: verified whenever credit reference answers;
+    /// a purchase withdrawal deducts the loans on the home from its price).
+    LoansOnRecord {
+        /// Whose.
+        subject: String,
+    },
 }
 
 impl Check {
@@ -344,6 +406,10 @@ impl Check {
             Check::SeriousIllness { .. } => "serious-illness",
             Check::Insured { .. } => "insured",
             Check::Income { .. } => "income",
+            Check::HousingInvoice { .. } => "housing-invoice",
+            Check::Emigrated { .. } => "emigrated",
+            Check::NotEmployed { .. } => "not-employed",
+            Check::LoansOnRecord { .. } => "loans-on-record",
         }
     }
 
@@ -365,7 +431,11 @@ impl Check {
             | Check::Deceased { subject }
             | Check::SeriousIllness { subject, .. }
             | Check::Insured { subject }
-            | Check::Income { subject, .. } => subject,
+            | Check::Income { subject, .. }
+            | Check::HousingInvoice { subject, .. }
+            | Check::Emigrated { subject }
+            | Check::NotEmployed { subject }
+            | Check::LoansOnRecord { subject } => subject,
             Check::PurchaseContract { buyer, .. } | Check::PropertyOfContract { buyer, .. } => {
                 buyer
             }
@@ -390,13 +460,19 @@ impl Check {
             Check::HomesOwned { .. } | Check::NoHomeInCity { .. } => one(Query::Properties),
             Check::Lease { .. } => one(Query::Leases),
             Check::HomeLoan { .. }
+            | Check::LoansOnRecord { .. }
             | Check::NoCurrentOverdue { .. }
             | Check::NoProvidentFundLoan { .. } => one(Query::Credit),
             Check::RenewalShare { .. } => one(Query::Renewal),
-            Check::Retired { .. } | Check::WorkCapacityLost { .. } | Check::Insured { .. } => {
-                one(Query::Employment)
-            }
-            Check::MovedOut { .. } => one(Query::Household),
+            Check::Retired { .. }
+            | Check::WorkCapacityLost { .. }
+            | Check::Insured { .. }
+            | Check::NotEmployed { .. } => one(Query::Employment),
+            Check::MovedOut { .. } | Check::Emigrated { .. } => one(Query::Household),
+            Check::HousingInvoice { .. } => vec![
+                FactKey::new(Query::Invoices, s),
+                FactKey::new(Query::Properties, s),
+            ],
             Check::Deceased { .. } => one(Query::Death),
             Check::SeriousIllness { year, .. } => vec![FactKey {
                 query: Query::Medical,
@@ -531,9 +607,10 @@ pub fn checks_for(
                 contract_no: claims.contract_no.clone(),
             });
             out.push(Check::PropertyOfContract {
-                buyer: s,
+                buyer: s.clone(),
                 contract_no: claims.contract_no.clone(),
             });
+            out.push(Check::LoansOnRecord { subject: s });
         }
         ApplicationKind::WithdrawLoanRepayment => {
             out.push(Check::HomeLoan { subject: s });
@@ -545,10 +622,34 @@ pub fn checks_for(
                 on: today,
             });
             out.push(Check::NoHomeInCity {
-                subject: s,
+                subject: s.clone(),
                 city_prefix: city,
             });
+            // Before the 2026 amendment rent must exceed a share of the wage income: the
+            // withdrawal rule then names the year whose income counts.
+            if let Some(year) = claims.year {
+                out.push(Check::Income { subject: s, year });
+            }
         }
+        ApplicationKind::WithdrawBuildRepair => out.push(Check::HousingInvoice {
+            subject: s,
+            categories: vec![InvoiceCategory::Construction, InvoiceCategory::Repair],
+            invoice_no: claims.invoice_no.clone(),
+        }),
+        ApplicationKind::WithdrawRenovation => out.push(Check::HousingInvoice {
+            subject: s,
+            categories: vec![InvoiceCategory::Renovation],
+            invoice_no: claims.invoice_no.clone(),
+        }),
+        ApplicationKind::WithdrawPropertyFee => out.push(Check::HousingInvoice {
+            subject: s,
+            categories: vec![InvoiceCategory::PropertyFee],
+            invoice_no: claims.invoice_no.clone(),
+        }),
+        ApplicationKind::WithdrawEmigration => out.push(Check::Emigrated { subject: s }),
+        ApplicationKind::WithdrawLeftJob => out.push(Check::NotEmployed { subject: s }),
+        // Staff decide "other" grounds; only the identity is checked.
+        ApplicationKind::WithdrawOther => {}
         ApplicationKind::WithdrawRenewal => {
             out.push(Check::RenewalShare {
                 subject: s,
@@ -559,7 +660,10 @@ pub fn checks_for(
             subject: s,
             on: today,
         }),
-        ApplicationKind::WithdrawDisability => out.push(Check::WorkCapacityLost { subject: s }),
+        ApplicationKind::WithdrawDisability => {
+            out.push(Check::WorkCapacityLost { subject: s.clone() });
+            out.push(Check::NotEmployed { subject: s });
+        }
         ApplicationKind::WithdrawMovedOut => out.push(Check::MovedOut {
             subject: s,
             city_prefix: city,
@@ -1038,6 +1142,109 @@ fn decide(check: &Check, answers: &[&Answer]) -> Verdict {
                     check,
                     "当前未参加社会保险".into(),
                     "not insured with social security now".into(),
+                ),
+            }
+        }
+        (
+            Check::HousingInvoice {
+                subject,
+                categories,
+                invoice_no,
+            },
+            [Answer::Invoices(invoices), Answer::Properties(ps)],
+        ) => {
+            let owned = |address: &str| {
+                ps.iter()
+                    .any(|p| p.address == address && p.owners.iter().any(|o| o == subject))
+            };
+            let kinds: Vec<&str> = categories.iter().map(|c| c.label_zh()).collect();
+            let kinds = kinds.join("/");
+            let found = invoices.iter().find(|i| {
+                !i.voided
+                    && categories.contains(&i.category)
+                    && i.buyer_id == *subject
+                    && invoice_no.as_ref().is_none_or(|n| &i.invoice_no == n)
+                    && owned(&i.address)
+            });
+            match found {
+                Some(i) => yes(
+                    check,
+                    format!(
+                        "{}发票{}：{}元，{}，{}",
+                        i.category.label_zh(),
+                        i.invoice_no,
+                        i.amount,
+                        i.issued_on,
+                        i.address
+                    ),
+                    format!(
+                        "{} invoice {} of {} yuan on {} for {}, a home the applicant owns",
+                        i.category.code(),
+                        i.invoice_no,
+                        i.amount,
+                        i.issued_on,
+                        i.address
+                    ),
+                ),
+                None => match invoice_no {
+                    Some(n) => no(
+                        check,
+                        format!("未找到本人自有住房的有效{kinds}发票{n}"),
+                        format!("no valid invoice {n} of this kind for a home the applicant owns"),
+                    ),
+                    None => no(
+                        check,
+                        format!("无本人自有住房的有效{kinds}发票"),
+                        "no valid invoice of this kind for a home the applicant owns".into(),
+                    ),
+                },
+            }
+        }
+        (Check::Emigrated { .. }, [Answer::Household(h)]) => {
+            match h.as_ref().and_then(|h| h.cancelled.as_ref()) {
+                Some(c) if c.reason == CancelReason::Emigration => yes(
+                    check,
+                    format!("{}因出境定居注销户口", c.on),
+                    format!(
+                        "household registration cancelled on {} for emigration",
+                        c.on
+                    ),
+                ),
+                _ => no(
+                    check,
+                    "公安无出境定居注销户口记录".into(),
+                    "public security has no cancellation of the household for emigration".into(),
+                ),
+            }
+        }
+        (Check::LoansOnRecord { .. }, [Answer::Credit(r)]) => {
+            let housing: Vec<_> = r.loans.iter().filter(|l| l.kind.is_housing()).collect();
+            yes(
+                check,
+                format!("征信有住房贷款{}笔", housing.len()),
+                format!("{} home loan(s) on the credit record", housing.len()),
+            )
+        }
+        (Check::NotEmployed { .. }, [Answer::Employment(e)]) => {
+            match e
+                .as_ref()
+                .filter(|e| e.insured && e.employer_credit_code.is_some())
+            {
+                Some(e) => no(
+                    check,
+                    format!(
+                        "仍在{}参保就业",
+                        e.employer_name.as_deref().unwrap_or("用人单位")
+                    ),
+                    format!(
+                        "still employed and insured by {}",
+                        e.employer_name.as_deref().unwrap_or("an employer")
+                    ),
+                ),
+                None => yes(
+                    check,
+                    "社保无在职参保记录".into(),
+                    "no current employment on social-security record".into(),
                 ),
             }
         }

@@ -12,7 +12,8 @@
 //!       "properties": [...], "contracts": [...], "leases": [...],
 //!       "employment": {...}, "income": [{"year": 2025, ...}, ...],
 //!       "credit": {"loans": [...], "overdue_count_24m": 0},
-//!       "renewal": [...], "medical": [{"year": 2026, ...}]
+//!       "renewal": [...], "medical": [{"year": 2026, ...}],
+//!       "invoices": [{"invoice_no": "26332000000000000001", "category": "renovation", ...}]
 //!     }
 //!   }
 //! }
@@ -21,7 +22,9 @@
 //! Every field of a person is optional and defaults to "no record"; the objects are the
 //! domain's typed facts ([`anju_domain::sharing`]), so money is a yuan decimal string and
 //! an area a m² decimal string. `income` and `medical` hold every year; the server answers
-//! with the asked year's entries only.
+//! with the asked year's entries only. `invoices` are the e-invoices (全电发票) issued to
+//! the person as buyer, voided ones included; a household record may carry its
+//! `cancelled` date and reason (e.g. `emigration`).
 //!
 //! A person nobody knows, or a field left out, answers "no record" (`found: false`):
 //! no identity, no household, marital status `10` (unmarried) without a spouse, no death,
@@ -33,7 +36,7 @@ use std::path::{Path, PathBuf};
 use anju_domain::codes::MaritalStatus;
 use anju_domain::ids::IdCard;
 use anju_domain::sharing::{
-    Answer, CreditReport, DeathRecord, Employment, Household, Identity, Lease, Marriage,
+    Answer, CreditReport, DeathRecord, Employment, Household, Identity, Invoice, Lease, Marriage,
     MedicalExpense, Property, PurchaseContract, Query, RenewalShare, YearIncome,
 };
 use jiff::Timestamp;
@@ -90,6 +93,9 @@ pub struct PersonRecord {
     /// 医保 medical expenses, every year on record.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub medical: Vec<MedicalExpense>,
+    /// 税务 e-invoices issued to the person as buyer (voided ones included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invoices: Vec<Invoice>,
 }
 
 /// Why a dataset cannot be used.
@@ -236,7 +242,7 @@ impl Dataset {
 
     /// Number of facts held: one per identity, household, marriage, death, employment and
     /// credit report present, plus one per property, contract, lease, income year, loan,
-    /// renewal share and medical year.
+    /// renewal share, medical year and invoice.
     pub fn fact_count(&self) -> usize {
         self.people.values().map(PersonRecord::fact_count).sum()
     }
@@ -279,6 +285,7 @@ impl PersonRecord {
                     .cloned()
                     .collect(),
             ),
+            Query::Invoices => Answer::Invoices(self.invoices.clone()),
         }
     }
 
@@ -296,6 +303,7 @@ impl PersonRecord {
             + self.income.len()
             + self.renewal.len()
             + self.medical.len()
+            + self.invoices.len()
     }
 
     /// Checks the record of the person keyed `key`; the error names the field.
@@ -320,13 +328,21 @@ impl PersonRecord {
                 ));
             }
         }
-        if let Some(h) = &self.household
-            && !(h.region_code.len() == 6 && h.region_code.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err((
-                "household.region_code".to_owned(),
-                format!("{:?} is not a 6-digit division code", h.region_code),
-            ));
+        if let Some(h) = &self.household {
+            if !is_region_code(&h.region_code) {
+                return Err((
+                    "household.region_code".to_owned(),
+                    format!("{:?} is not a 6-digit division code", h.region_code),
+                ));
+            }
+            if let Some(c) = &h.cancelled
+                && c.on < h.since
+            {
+                return Err((
+                    "household.cancelled.on".to_owned(),
+                    format!("{} is before the registration ({})", c.on, h.since),
+                ));
+            }
         }
         if let Some(m) = &self.marriage
             && let Some(s) = &m.spouse_id
@@ -363,8 +379,45 @@ impl PersonRecord {
                 }
             }
         }
+        for (i, inv) in self.invoices.iter().enumerate() {
+            let field = |f: &str| format!("invoices[{i}].{f}");
+            if !(inv.invoice_no.len() == 20 && inv.invoice_no.bytes().all(|b| b.is_ascii_digit())) {
+                return Err((
+                    field("invoice_no"),
+                    format!("{:?} is not a 20-digit invoice number", inv.invoice_no),
+                ));
+            }
+            if !inv.amount.is_positive() {
+                return Err((
+                    field("amount"),
+                    format!("{} is not a positive amount", inv.amount),
+                ));
+            }
+            if !is_region_code(&inv.region_code) {
+                return Err((
+                    field("region_code"),
+                    format!("{:?} is not a 6-digit division code", inv.region_code),
+                ));
+            }
+            id_ok(field("buyer_id"), &inv.buyer_id)?;
+            if inv.buyer_id != key {
+                return Err((
+                    field("buyer_id"),
+                    format!(
+                        "is {}, not the record's key",
+                        IdCard::parse(&inv.buyer_id)
+                            .map_or_else(|_| "?".to_owned(), |i| i.masked())
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+/// Whether `code` is a 6-digit division code.
+fn is_region_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -374,6 +427,7 @@ mod tests {
     use super::*;
     use anju_domain::codes::Sex;
     use anju_domain::money::Fen;
+    use anju_domain::sharing::{CancelReason, HouseholdCancellation, InvoiceCategory};
     use jiff::civil::date;
 
     const ID: &str = "11010519491231002X";
@@ -402,6 +456,44 @@ mod tests {
                 },
             ],
             ..PersonRecord::default()
+        }
+    }
+
+    fn invoice(category: InvoiceCategory, yuan: i64) -> Invoice {
+        Invoice {
+            invoice_no: "26332000000000012345".into(),
+            category,
+            issued_on: date(2026, 4, 18),
+            amount: Fen::new(yuan * 100),
+            buyer_id: ID.into(),
+            seller_name: "衢州家和装饰工程有限公司".into(),
+            address: "浙江省衢州市柯城区荷花新村3幢1单元201室".into(),
+            region_code: "330802".into(),
+            voided: false,
+        }
+    }
+
+    /// `person()` with invoices and a household cancelled on emigration.
+    fn emigrant() -> PersonRecord {
+        PersonRecord {
+            household: Some(Household {
+                region_code: "330802".into(),
+                region_name: "浙江省衢州市柯城区".into(),
+                since: date(1949, 12, 31),
+                cancelled: Some(HouseholdCancellation {
+                    on: date(2026, 3, 2),
+                    reason: CancelReason::Emigration,
+                }),
+            }),
+            invoices: vec![
+                invoice(InvoiceCategory::Renovation, 86_500),
+                Invoice {
+                    invoice_no: "26332000000000012346".into(),
+                    voided: true,
+                    ..invoice(InvoiceCategory::PropertyFee, 2_400)
+                },
+            ],
+            ..person()
         }
     }
 
@@ -436,6 +528,89 @@ mod tests {
             Answer::Credit(c) => assert!(c.loans.is_empty()),
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            d.answer(Query::Invoices, ID, None),
+            Answer::Invoices(vec![])
+        );
+        assert!(!d.answer(Query::Invoices, nobody, None).found());
+    }
+
+    #[test]
+    fn invoices_and_a_cancelled_household_round_trip_and_answer() {
+        let d = dataset(emigrant());
+        let json = d.to_json();
+        assert!(json.contains(r#""category": "property-fee""#), "{json}");
+        assert!(json.contains(r#""reason": "emigration""#), "{json}");
+        let back = Dataset::from_json(&json).unwrap();
+        assert_eq!(back, d);
+        // identity + household + 2 incomes + 2 invoices.
+        assert_eq!(d.fact_count(), 6);
+        match d.answer(Query::Invoices, ID, Some(2020)) {
+            Answer::Invoices(v) => {
+                assert_eq!(v.len(), 2, "invoices ignore the year");
+                assert_eq!(v[0].category, InvoiceCategory::Renovation);
+                assert_eq!(v[0].amount, Fen::new(8_650_000));
+                assert!(v[1].voided);
+            }
+            other => panic!("{other:?}"),
+        }
+        match d.answer(Query::Household, ID, None) {
+            Answer::Household(Some(h)) => {
+                let c = h.cancelled.unwrap();
+                assert_eq!(c.reason, CancelReason::Emigration);
+                assert_eq!(c.on, date(2026, 3, 2));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A household without a cancellation writes no `cancelled` key.
+        let mut p = emigrant();
+        p.household.as_mut().unwrap().cancelled = None;
+        assert!(!dataset(p).to_json().contains("cancelled"));
+    }
+
+    #[test]
+    fn invoice_fields_are_validated() {
+        let check = |change: &dyn Fn(&mut Invoice), field: &str| {
+            let mut p = emigrant();
+            change(&mut p.invoices[1]);
+            let e = Dataset::from_json(&dataset(p).to_json())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field), "{field}: {e}");
+            assert!(e.contains("1101**********002X"), "{e}");
+        };
+        check(
+            &|i| i.invoice_no = "2633200000000001234".into(),
+            "invoices[1].invoice_no",
+        );
+        check(
+            &|i| i.invoice_no = "2633200000000001234A".into(),
+            "invoices[1].invoice_no",
+        );
+        check(&|i| i.amount = Fen::ZERO, "invoices[1].amount");
+        check(&|i| i.amount = Fen::new(-100), "invoices[1].amount");
+        check(
+            &|i| i.region_code = "3308".into(),
+            "invoices[1].region_code",
+        );
+        check(&|i| i.buyer_id = "123".into(), "invoices[1].buyer_id");
+        check(
+            &|i| i.buyer_id = "110105194912310037".into(),
+            "invoices[1].buyer_id",
+        );
+
+        let text = dataset(emigrant())
+            .to_json()
+            .replace("\"renovation\"", "\"painting\"");
+        let e = Dataset::from_json(&text).unwrap_err().to_string();
+        assert!(e.contains("painting"), "{e}");
+
+        let mut p = emigrant();
+        p.household.as_mut().unwrap().cancelled.as_mut().unwrap().on = date(1940, 1, 1);
+        let e = Dataset::from_json(&dataset(p).to_json())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("household.cancelled.on"), "{e}");
     }
 
     #[test]

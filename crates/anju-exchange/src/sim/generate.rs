@@ -52,7 +52,22 @@
 //! * **renewal**: 8 % of registered homes in the city have a share in an old-community
 //!   renovation (60 %) or a lift installation (40 %) project, 70 % of them completed;
 //! * **medical**: 2 % of members had serious-illness expenses in one of the last three
-//!   years (business year included), 12 % ordinary ones.
+//!   years (business year included), 12 % ordinary ones;
+//! * **emigration**: about 0.3 % of the living adult members who did not move out settled
+//!   abroad (出境定居) in the last two years: their household record stays, cancelled
+//!   (`cancelled: {on, reason: "emigration"}`); they are no longer insured, their
+//!   contributions stop the month before and their income is prorated in that year and
+//!   nil after it;
+//! * **e-invoices** (全电发票) for registered homes in the city, issued to one owner alive
+//!   (and not emigrated) on the date: 8 % of homes were renovated (装修; once, 30 % with a
+//!   second invoice; in the first year after registration, or within the last three years
+//!   for older homes; ¥600–2,000 per m²); 10 % pay their property fee (物业费) with a
+//!   yearly invoice for each of the last three years they owned the home (¥1.20–3.50 per m²
+//!   a month); 1 % were rebuilt (建房, ¥150,000–600,000) or had a major repair (大修,
+//!   ¥20,000–150,000) within the last three years; 3 % of invoices are voided (红冲).
+//!
+//! Emigration and invoices are drawn from a second generator seeded from the same seed,
+//! so every other fact is the same as before they were added.
 //!
 //! Money is whole fen throughout (prices are area in hundredths of m² × yuan per m²).
 
@@ -63,9 +78,9 @@ use anju_domain::collection::YearMonth;
 use anju_domain::ids::IdCard;
 use anju_domain::money::Fen;
 use anju_domain::sharing::{
-    Area, ContractKind, CreditLoan, CreditReport, DeathRecord, Employment, Household, Identity,
-    Lease, LoanKind, Marriage, MedicalExpense, Property, PurchaseContract, RenewalKind,
-    RenewalShare, YearIncome,
+    Area, CancelReason, ContractKind, CreditLoan, CreditReport, DeathRecord, Employment, Household,
+    HouseholdCancellation, Identity, Invoice, InvoiceCategory, Lease, LoanKind, Marriage,
+    MedicalExpense, Property, PurchaseContract, RenewalKind, RenewalShare, YearIncome,
 };
 use jiff::civil::{Date, date};
 use jiff::{Span, Timestamp};
@@ -168,6 +183,25 @@ const SERIOUS: &[&str] = &[
     "急性心肌梗死",
     "脑卒中",
 ];
+const RENOVATORS: &[&str] = &[
+    "衢州家和装饰工程有限公司",
+    "衢州市大业装饰设计工程有限公司",
+    "衢州美居装饰工程有限公司",
+    "浙江亚厦装饰股份有限公司衢州分公司",
+];
+const PROPERTY_MANAGERS: &[&str] = &[
+    "衢州市华新物业管理有限公司",
+    "衢州市信安物业服务有限公司",
+    "衢州滨江物业管理有限公司",
+    "绿城物业服务集团有限公司衢州分公司",
+];
+const BUILDERS: &[&str] = &[
+    "衢州市恒达建筑工程有限公司",
+    "衢州市柯城区建筑工程公司",
+    "浙江衢州二建建设有限公司",
+];
+/// Mixed into the seed for the second generator (emigration, invoices).
+const SECOND_STREAM: u64 = 0x1a7e_5eed_0f1c_e001;
 const ORDINARY: &[&str] = &[
     "高血压（门诊慢特病）",
     "2型糖尿病（门诊慢特病）",
@@ -254,6 +288,8 @@ struct Person {
     died_on: Option<Date>,
     region: (String, String),
     moved_out: bool,
+    /// Settled abroad on that date (household cancelled).
+    emigrated_on: Option<Date>,
     spouse: Option<usize>,
     rec: PersonRecord,
 }
@@ -283,6 +319,7 @@ struct Serials {
     lease: u32,
     project: u32,
     death: u32,
+    invoice: u64,
 }
 
 /// Generates the dataset for `people` (see the module documentation for what and how
@@ -295,6 +332,7 @@ pub fn generate(
     let mut order: Vec<usize> = (0..people.len()).collect();
     order.sort_by(|&a, &b| people[a].id_number.cmp(&people[b].id_number));
     let mut rng = Prng::new(seed);
+    let mut second = Prng::new(seed ^ SECOND_STREAM);
     let today = business_date;
     let mut used: BTreeSet<String> = BTreeSet::new();
     let mut persons: Vec<Person> = Vec::with_capacity(people.len() * 3 / 2);
@@ -345,6 +383,16 @@ pub fn generate(
         } else {
             date_in(&mut rng, add_years(birth, 18).min(today), today)
         };
+        let emigrated_on = {
+            let lo = since.max(add_days(today, -730));
+            let hi = add_days(today, -7);
+            (died_on.is_none()
+                && !moved_out
+                && age(birth, today) >= 18
+                && second.per_mille(3)
+                && lo < hi)
+                .then(|| date_in(&mut second, lo, hi))
+        };
         let mut rec = PersonRecord {
             identity: Some(Identity {
                 id_number: id.as_str().to_owned(),
@@ -357,6 +405,10 @@ pub fn generate(
                 region_code: region.0.clone(),
                 region_name: region.1.clone(),
                 since,
+                cancelled: emigrated_on.map(|on| HouseholdCancellation {
+                    on,
+                    reason: CancelReason::Emigration,
+                }),
             }),
             ..PersonRecord::default()
         };
@@ -374,6 +426,7 @@ pub fn generate(
             died_on,
             region,
             moved_out,
+            emigrated_on,
             spouse: None,
             rec,
         });
@@ -879,6 +932,39 @@ pub fn generate(
         }
     }
 
+    // 6b. Emigrants: no longer insured; contributions stop the month before they left;
+    // income prorated in that year, none after it.
+    for p in persons.iter_mut() {
+        let (Some(on), Some(m)) = (p.emigrated_on, p.member) else {
+            continue;
+        };
+        if let Some(e) = p.rec.employment.as_mut() {
+            let first = YearMonth::of(people[m].opened_on);
+            let paid = e
+                .last_paid_month
+                .as_deref()
+                .and_then(|s| YearMonth::parse(s).ok());
+            let last = paid
+                .zip(YearMonth::of(on).plus(-1))
+                .map(|(paid, stop)| paid.min(stop))
+                .filter(|l| *l >= first);
+            e.insured = false;
+            e.employer_name = None;
+            e.employer_credit_code = None;
+            e.continuous_months =
+                last.map_or(0, |l| u32::try_from(first.months_until(l) + 1).unwrap_or(0));
+            e.last_paid_month = last.map(|l| l.to_string());
+        }
+        let months = i64::from(on.month()) - 1;
+        p.rec.income.retain_mut(|i| {
+            if i.year == on.year() {
+                i.wage_income = Fen::new(i.wage_income.fen() * months / 12);
+                i.tax_paid = income_tax(i.wage_income);
+            }
+            i.year < on.year() || (i.year == on.year() && months > 0)
+        });
+    }
+
     // 7. Renewal shares of registered homes in the city.
     for home in &homes {
         if home.registered_on.is_none() || !home.region_code.starts_with("3308") {
@@ -980,6 +1066,98 @@ pub fn generate(
         p.rec.medical.sort_by_key(|e| e.year);
     }
 
+    // 10. E-invoices for registered homes in the city (from the second generator).
+    let rng = &mut second;
+    let recent = add_years(today, -3);
+    for home in &homes {
+        let Some(registered_on) = home.registered_on else {
+            continue;
+        };
+        if !home.region_code.starts_with("3308") {
+            continue;
+        }
+        if rng.percent(8) {
+            let first = if registered_on >= recent {
+                date_in(rng, registered_on, add_months(registered_on, 12).min(today))
+            } else {
+                date_in(rng, recent, today)
+            };
+            let seller = (*rng.pick(RENOVATORS)).to_owned();
+            let total = home.area.0 * rng.range(600, 2_001);
+            let second_part = rng.percent(30).then(|| total * rng.range(15, 41) / 100);
+            let main = total - second_part.unwrap_or(0);
+            issue_invoice(
+                rng,
+                &mut serials,
+                &mut persons,
+                home,
+                (InvoiceCategory::Renovation, first),
+                Fen::new(main / 100 * 100),
+                seller.clone(),
+            );
+            if let Some(part) = second_part {
+                let later = add_days(first, rng.range(30, 121)).min(today);
+                issue_invoice(
+                    rng,
+                    &mut serials,
+                    &mut persons,
+                    home,
+                    (InvoiceCategory::Renovation, later),
+                    Fen::new(part / 100 * 100),
+                    seller,
+                );
+            }
+        }
+        if rng.percent(10) {
+            let seller = (*rng.pick(PROPERTY_MANAGERS)).to_owned();
+            // Fen per m² a month × 12, on an area in hundredths of m².
+            let yearly = home.area.0 * rng.range(120, 351) * 12 / 100;
+            for y in (business_year - 2)..=business_year {
+                let lo = date(y, 1, 1).max(registered_on);
+                let hi = date(y, 12, 31).min(today);
+                if lo > hi {
+                    continue;
+                }
+                let on = date_in(rng, lo, hi);
+                issue_invoice(
+                    rng,
+                    &mut serials,
+                    &mut persons,
+                    home,
+                    (InvoiceCategory::PropertyFee, on),
+                    Fen::new(yearly / 100 * 100),
+                    seller.clone(),
+                );
+            }
+        }
+        if rng.percent(1) {
+            let on = date_in(rng, registered_on.max(recent), today);
+            let (category, amount) = if rng.percent(50) {
+                (
+                    InvoiceCategory::Construction,
+                    yuan(rng.range(150, 601) * 1_000),
+                )
+            } else {
+                (InvoiceCategory::Repair, yuan(rng.range(20, 151) * 1_000))
+            };
+            let seller = (*rng.pick(BUILDERS)).to_owned();
+            issue_invoice(
+                rng,
+                &mut serials,
+                &mut persons,
+                home,
+                (category, on),
+                amount,
+                seller,
+            );
+        }
+    }
+    for p in &mut persons {
+        p.rec
+            .invoices
+            .sort_by(|a, b| (a.issued_on, &a.invoice_no).cmp(&(b.issued_on, &b.invoice_no)));
+    }
+
     let generated_at = today
         .to_zoned_datetime(jiff::tz::offset(8).to_time_zone())
         .map_or(Timestamp::UNIX_EPOCH, |z| z.timestamp());
@@ -1020,6 +1198,47 @@ fn amortised(
         overdue_months: 0,
         property_address: None,
     })
+}
+
+/// Issues an invoice of `category` on `on` for `home` to one of its owners who is alive
+/// and still in the country on that date (none: no invoice); 3 % are voided.
+fn issue_invoice(
+    rng: &mut Prng,
+    serials: &mut Serials,
+    persons: &mut [Person],
+    home: &Home,
+    (category, on): (InvoiceCategory, Date),
+    amount: Fen,
+    seller_name: String,
+) {
+    let there = |o: &usize| {
+        let p = &persons[*o];
+        p.died_on.is_none_or(|d| d > on) && p.emigrated_on.is_none_or(|e| e > on)
+    };
+    let buyers: Vec<usize> = home.owners.iter().copied().filter(there).collect();
+    if buyers.is_empty() || !amount.is_positive() {
+        return;
+    }
+    let buyer = *rng.pick(&buyers);
+    serials.invoice += 1;
+    // 全电发票号码: 2-digit year, 2-digit province, 1 channel digit, 15-digit serial.
+    let invoice = Invoice {
+        invoice_no: format!(
+            "{:02}{}2{:015}",
+            on.year() % 100,
+            home.region_code.get(..2).unwrap_or("33"),
+            serials.invoice
+        ),
+        category,
+        issued_on: on,
+        amount,
+        buyer_id: persons[buyer].id.as_str().to_owned(),
+        seller_name,
+        address: home.address.clone(),
+        region_code: home.region_code.clone(),
+        voided: rng.per_mille(30),
+    };
+    persons[buyer].rec.invoices.push(invoice);
 }
 
 /// Where a household's new home is: its registered district when in the city (80 %),
@@ -1165,6 +1384,7 @@ fn outside_spouse(
                 region_code: partner.region.0.clone(),
                 region_name: partner.region.1.clone(),
                 since,
+                cancelled: None,
             }),
             ..PersonRecord::default()
         };
@@ -1175,6 +1395,7 @@ fn outside_spouse(
             died_on: None,
             region: partner.region.clone(),
             moved_out: partner.moved_out,
+            emigrated_on: None,
             spouse: None,
             rec,
         };
@@ -1354,6 +1575,80 @@ mod tests {
             }
             assert_eq!(r.identity.as_ref().unwrap().name, p.name);
         }
+    }
+
+    #[test]
+    fn invoices_and_emigration_are_consistent() {
+        let people = members(2000);
+        let d = generate(&people, 3, TODAY).unwrap();
+        let mut categories: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut numbers = BTreeSet::new();
+        let (mut emigrants, mut voided) = (0, 0);
+        let mut renovated = BTreeSet::new();
+        let mut city_homes = BTreeSet::new();
+        for (id, r) in &d.people {
+            let h = r.household.as_ref().unwrap();
+            if let Some(c) = &h.cancelled {
+                emigrants += 1;
+                assert_eq!(c.reason, CancelReason::Emigration);
+                assert!(c.on >= h.since && c.on < TODAY, "{c:?}");
+                assert!(r.identity.as_ref().unwrap().alive);
+                let e = r.employment.as_ref().unwrap();
+                assert!(!e.insured && e.employer_name.is_none());
+                if let Some(m) = &e.last_paid_month {
+                    assert!(YearMonth::parse(m).unwrap() < YearMonth::of(c.on), "{m}");
+                }
+                assert!(r.income.iter().all(|i| i.year <= c.on.year()));
+                assert!(r.invoices.iter().all(|i| i.issued_on < c.on));
+            }
+            for p in r
+                .properties
+                .iter()
+                .filter(|p| p.region_code.starts_with("3308"))
+            {
+                city_homes.insert(p.address.clone());
+            }
+            for inv in &r.invoices {
+                assert_eq!(&inv.buyer_id, id);
+                assert!(numbers.insert(inv.invoice_no.clone()), "{inv:?}");
+                assert!(
+                    inv.amount.is_positive() && inv.issued_on <= TODAY,
+                    "{inv:?}"
+                );
+                assert!(
+                    r.properties.iter().any(|p| p.address == inv.address
+                        && p.region_code == inv.region_code
+                        && p.registered_on <= inv.issued_on),
+                    "an invoice for a home the buyer owns: {inv:?}"
+                );
+                if let Some(death) = &r.death {
+                    assert!(inv.issued_on < death.died_on);
+                }
+                if inv.category == InvoiceCategory::Renovation {
+                    renovated.insert(inv.address.clone());
+                }
+                voided += usize::from(inv.voided);
+                *categories.entry(inv.category.code()).or_default() += 1;
+            }
+            assert!(r.invoices.is_sorted_by_key(|i| i.issued_on));
+        }
+        // The whole dataset loads back (invoice fields validated).
+        assert_eq!(Dataset::from_json(&d.to_json()).unwrap(), d);
+        assert!((1..=20).contains(&emigrants), "{emigrants} emigrants");
+        let share = renovated.len() * 100 / city_homes.len();
+        assert!((4..=13).contains(&share), "{share} % renovated");
+        for c in InvoiceCategory::ALL {
+            assert!(
+                categories.get(c.code()).is_some_and(|n| *n > 0),
+                "{categories:?}"
+            );
+        }
+        assert!(
+            categories["property-fee"] > categories["renovation"],
+            "{categories:?}"
+        );
+        let total: usize = categories.values().sum();
+        assert!(voided * 100 <= total * 8, "{voided} of {total} voided");
     }
 
     #[test]

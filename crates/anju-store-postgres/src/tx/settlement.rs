@@ -26,7 +26,6 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use anju_store::StoreError;
-use anju_store::raw::parse_date;
 use anju_store::settlement::{
     BankRow, CardRow, IncomingRow, InstructionRow, NoticeRefusalRow, NoticeRow, ReconItemRow,
     ReconRunRow, UnitBankAccountRow,
@@ -38,6 +37,7 @@ use super::{
     ANY_CHUNK, BULK_ROWS, PgConn, column, database, date_str, distinct_keys, first_clash, slow,
     track,
 };
+use crate::rows::{date_of, opt_date_of};
 
 /// Most rows per `UPDATE … FROM unnest(…)` / `INSERT … SELECT FROM unnest(…)` statement.
 const ROW_CHUNK: usize = 20_000;
@@ -48,18 +48,6 @@ const REFUSAL_ATTEMPTS: usize = 100;
 /// `limit` as a SQL LIMIT (which takes a BIGINT).
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-/// A date stored in `table`, selected as text.
-fn date_of(r: &Row, i: usize, table: &str) -> Result<Date, StoreError> {
-    parse_date(table, column(r.try_get::<_, &str>(i))?)
-}
-
-/// A nullable date stored in `table`, selected as text.
-fn opt_date_of(r: &Row, i: usize, table: &str) -> Result<Option<Date>, StoreError> {
-    column(r.try_get::<_, Option<&str>>(i))?
-        .map(|s| parse_date(table, s))
-        .transpose()
 }
 
 /// Of rows that may repeat a key, the last row of each key (a one-by-one loop saves every

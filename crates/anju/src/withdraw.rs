@@ -1,0 +1,394 @@
+//! `anju withdraw …`: apply for a withdrawal (checked with the exchange, paid through the
+//! banks), follow it, review it (maker-checker), print its receipt.
+
+use anju_app::withdrawal::{
+    self as wd, Heir, NewWithdrawal, Proposal, Review, WithdrawalView, Withdrawals,
+};
+use anju_domain::codes::Channel;
+use anju_domain::money::Fen;
+use anju_domain::policy::Policy;
+use anju_domain::sharing::verify::Claims;
+use anju_domain::stamp::Stamp;
+use anju_domain::withdrawal::{Ground, RepayMode};
+use anju_store::Store;
+use clap::Subcommand;
+use jiff::Timestamp;
+
+use crate::collect::At;
+use crate::settle::BankArgs;
+use crate::sharing::ExchangeArgs;
+
+/// Who acts, where, through which channel.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Actor {
+    /// Operator: `member:<id>` for a member online, `staff:<id>` at a counter or station.
+    #[arg(long, default_value = "staff:cli")]
+    pub operator: String,
+    /// Channel: counter, web, mobile, zlb, mini-program, bank-branch, station, township,
+    /// self-service, hotline (or the code 01-12).
+    #[arg(long, default_value = "counter")]
+    pub channel: String,
+    /// Service point code.
+    #[arg(long, default_value = "centre")]
+    pub service_point: String,
+    /// The member served, when staff act for one.
+    #[arg(long)]
+    pub on_behalf_of: Option<String>,
+}
+
+impl Actor {
+    fn stamp(&self) -> anyhow::Result<Stamp> {
+        let channel = channel_of(&self.channel)?;
+        Ok(Stamp {
+            operator: self.operator.clone(),
+            channel,
+            service_point: self.service_point.clone(),
+            on_behalf_of: self.on_behalf_of.clone(),
+        })
+    }
+}
+
+/// A channel by short name or code.
+pub fn channel_of(text: &str) -> anyhow::Result<Channel> {
+    let c = match text {
+        "counter" => Channel::Counter,
+        "web" | "online" => Channel::Web,
+        "mobile" => Channel::MobileApp,
+        "zlb" => Channel::Zlb,
+        "mini-program" => Channel::NationalMiniProgram,
+        "bank-branch" => Channel::BankBranch,
+        "station" => Channel::VillageStation,
+        "township" => Channel::TownshipCentre,
+        "self-service" => Channel::SelfService,
+        "hotline" => Channel::Hotline,
+        code => Channel::from_code(code).map_err(|_| {
+            anyhow::anyhow!(
+                "--channel {text:?}: one of counter, web, mobile, zlb, mini-program, bank-branch, station, township, self-service, hotline, or a code 01-12"
+            )
+        })?,
+    };
+    Ok(c)
+}
+
+/// Withdrawal commands.
+#[derive(Debug, Subcommand)]
+pub enum WithdrawCmd {
+    /// Apply: the facts are checked with the departments, the rule decides, and an
+    /// automatic approval is paid at once. Prints the withdrawal; exit 0 when paid or
+    /// paying, 2 when refused, 3 when sent to review.
+    Apply {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        exchange: ExchangeArgs,
+        #[command(flatten)]
+        banks: BankArgs,
+        #[command(flatten)]
+        actor: Actor,
+        /// Application number (default: W + time).
+        #[arg(long)]
+        no: Option<String>,
+        /// The account holder's resident ID number (the deceased member for `death`).
+        #[arg(long)]
+        id: String,
+        /// Ground: purchase, build-repair, renovation, loan-repayment, rent, property-fee,
+        /// renewal, retirement, disability, emigration, moved-out, death, illness,
+        /// left-job, other.
+        #[arg(long)]
+        ground: String,
+        /// Loan repayment mode: one-off, yearly, monthly.
+        #[arg(long)]
+        mode: Option<String>,
+        /// Amount in yuan (default: as much as the rule allows).
+        #[arg(long)]
+        amount: Option<String>,
+        /// Purchase contract filing number.
+        #[arg(long)]
+        contract: Option<String>,
+        /// Lease filing number.
+        #[arg(long)]
+        lease: Option<String>,
+        /// Renewal project number.
+        #[arg(long)]
+        project: Option<String>,
+        /// E-invoice number.
+        #[arg(long)]
+        invoice: Option<String>,
+        /// Year (illness expenses).
+        #[arg(long)]
+        year: Option<i16>,
+        /// An heir as ID,NAME,BANK,CARD,SHARE (SHARE like 1/2), repeatable (death).
+        #[arg(long = "heir")]
+        heirs: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A withdrawal with its timeline and payments.
+    Show {
+        #[command(flatten)]
+        at: At,
+        /// Application number.
+        no: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The receipt (回单).
+    Receipt {
+        #[command(flatten)]
+        at: At,
+        /// Application number.
+        no: String,
+    },
+    /// A member's withdrawals.
+    List {
+        #[command(flatten)]
+        at: At,
+        /// Resident ID number.
+        #[arg(long)]
+        id: String,
+    },
+    /// The staff review queue.
+    Queue {
+        #[command(flatten)]
+        at: At,
+    },
+    /// Propose a decision on a withdrawal under review (maker).
+    Propose {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        actor: Actor,
+        /// Application number.
+        no: String,
+        /// Approve this amount (yuan).
+        #[arg(long, conflicts_with = "refuse", required_unless_present = "refuse")]
+        approve: Option<String>,
+        /// Propose to refuse.
+        #[arg(long)]
+        refuse: bool,
+        /// Why.
+        #[arg(long)]
+        note: String,
+    },
+    /// Confirm or send back a proposal (checker; another clerk than the maker). A
+    /// confirmed approval is paid at once.
+    Confirm {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        banks: BankArgs,
+        #[command(flatten)]
+        actor: Actor,
+        /// Application number.
+        no: String,
+        /// Send the proposal back to review instead of confirming it.
+        #[arg(long)]
+        reject: bool,
+        /// Why.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+impl WithdrawCmd {
+    /// The database, centre and policy.
+    pub fn at(&self) -> &At {
+        match self {
+            WithdrawCmd::Apply { at, .. }
+            | WithdrawCmd::Show { at, .. }
+            | WithdrawCmd::Receipt { at, .. }
+            | WithdrawCmd::List { at, .. }
+            | WithdrawCmd::Queue { at }
+            | WithdrawCmd::Propose { at, .. }
+            | WithdrawCmd::Confirm { at, .. } => at,
+        }
+    }
+}
+
+fn yuan(field: &str, text: &str) -> anyhow::Result<Fen> {
+    Fen::parse_yuan(text).map_err(|e| anyhow::anyhow!("--{field} {text:?}: {e}"))
+}
+
+fn heir(text: &str) -> anyhow::Result<Heir> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [id, name, bank, card, share] = parts.as_slice() else {
+        anyhow::bail!("--heir {text:?}: give ID,NAME,BANK,CARD,SHARE (e.g. …,1/2)");
+    };
+    let (n, d) = share
+        .split_once('/')
+        .and_then(|(n, d)| Some((n.parse().ok()?, d.parse().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("--heir {text:?}: the share is N/D, e.g. 1/3"))?;
+    Ok(Heir {
+        id_number: (*id).to_owned(),
+        name: (*name).to_owned(),
+        bank_code: (*bank).to_owned(),
+        card_no: (*card).to_owned(),
+        share: (n, d),
+    })
+}
+
+fn print(v: &WithdrawalView, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        return Ok(());
+    }
+    println!(
+        "{}  {} {}  {} ({})  {} 元",
+        v.application_no, v.reason_code, v.ground_zh, v.status_zh, v.status, v.amount
+    );
+    if !v.reason_zh.is_empty() {
+        println!("  {}", v.reason_zh);
+        println!("  {}", v.reason_en);
+    }
+    for p in &v.payees {
+        println!(
+            "  → {} {} {} {} 元 [{}]",
+            p.name, p.bank_code, p.card, p.amount, p.state
+        );
+    }
+    Ok(())
+}
+
+fn exit_of(v: &WithdrawalView) -> u8 {
+    match v.status.as_str() {
+        "refused" | "returned" => 2,
+        "review" | "proposed" => 3,
+        _ => 0,
+    }
+}
+
+/// Runs a withdrawal command.
+pub fn run(store: &dyn Store, centre: &str, policy: &Policy, cmd: WithdrawCmd) -> anyhow::Result<u8> {
+    let now = Timestamp::now();
+    match cmd {
+        WithdrawCmd::Apply {
+            exchange,
+            banks,
+            actor,
+            no,
+            id,
+            ground,
+            mode,
+            amount,
+            contract,
+            lease,
+            project,
+            invoice,
+            year,
+            heirs,
+            json,
+            ..
+        } => {
+            let ground = Ground::from_code(&ground)
+                .ok_or_else(|| anyhow::anyhow!("--ground {ground:?}: not a withdrawal ground"))?;
+            let mode = mode
+                .map(|m| {
+                    RepayMode::from_code(&m).ok_or_else(|| {
+                        anyhow::anyhow!("--mode {m:?}: must be one-off, yearly or monthly")
+                    })
+                })
+                .transpose()?;
+            let heirs = heirs.iter().map(|h| heir(h)).collect::<anyhow::Result<Vec<_>>>()?;
+            let consents = heirs
+                .iter()
+                .map(|h| (h.id_number.clone(), "counter-signature".to_owned()))
+                .collect();
+            let departments = exchange.departments()?;
+            let bank_set = banks.banks()?;
+            let ctx = Withdrawals {
+                store,
+                departments: &departments,
+                banks: &bank_set,
+                centre,
+                policy,
+            };
+            let new = NewWithdrawal {
+                application_no: no.unwrap_or_else(|| {
+                    format!("W{}", now.as_microsecond())
+                }),
+                id_number: id,
+                ground,
+                mode,
+                requested: amount.map(|a| yuan("amount", &a)).transpose()?,
+                claims: Claims {
+                    contract_no: contract,
+                    lease_no: lease,
+                    project_no: project,
+                    year,
+                    invoice_no: invoice,
+                },
+                heirs,
+                consents,
+                stamp: actor.stamp()?,
+            };
+            let v = wd::apply(&ctx, &new, now)?;
+            print(&v, json)?;
+            Ok(exit_of(&v))
+        }
+        WithdrawCmd::Show { no, json, .. } => {
+            let v = wd::show(store, centre, &no)?;
+            print(&v, json)?;
+            if !json {
+                for e in &v.events {
+                    println!("  {}  {:<9} {}  {}", e.at, e.status, e.operator, e.note_zh);
+                }
+            }
+            Ok(0)
+        }
+        WithdrawCmd::Receipt { no, .. } => {
+            print!("{}", wd::receipt(store, centre, &no)?);
+            Ok(0)
+        }
+        WithdrawCmd::List { id, .. } => {
+            for v in wd::of_member(store, centre, &id)? {
+                print(&v, false)?;
+            }
+            Ok(0)
+        }
+        WithdrawCmd::Queue { .. } => {
+            for v in wd::review_queue(store, centre)? {
+                print(&v, false)?;
+            }
+            Ok(0)
+        }
+        WithdrawCmd::Propose {
+            actor,
+            no,
+            approve,
+            refuse: _,
+            note,
+            ..
+        } => {
+            let proposal = match approve {
+                Some(a) => Proposal::Approve {
+                    amount: yuan("approve", &a)?,
+                },
+                None => Proposal::Refuse,
+            };
+            let v = wd::propose(store, centre, &no, &proposal, &note, &actor.stamp()?, now)?;
+            print(&v, false)?;
+            Ok(0)
+        }
+        WithdrawCmd::Confirm {
+            banks,
+            actor,
+            no,
+            reject,
+            note,
+            ..
+        } => {
+            let bank_set = banks.banks()?;
+            let ctx = Review {
+                store,
+                banks: &bank_set,
+                centre,
+                policy,
+            };
+            let v = wd::confirm(&ctx, &no, !reject, &note, &actor.stamp()?, now)?;
+            print(&v, false)?;
+            Ok(exit_of(&v))
+        }
+    }
+}
