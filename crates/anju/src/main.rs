@@ -132,7 +132,7 @@ enum Cmd {
     /// Withdrawals (提取): apply, follow, review (maker-checker), receipt.
     Withdraw {
         #[command(subcommand)]
-        cmd: withdraw::WithdrawCmd,
+        cmd: Box<withdraw::WithdrawCmd>,
     },
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
@@ -470,7 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let store = db::open(&at.db)?;
             let centre = only_centre(store.as_ref(), at.centre.clone())?;
             let policy = load_policy(at.policy.as_ref())?;
-            withdraw::run(store.as_ref(), &centre, &policy, cmd)
+            withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),

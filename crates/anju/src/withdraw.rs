@@ -70,60 +70,64 @@ pub fn channel_of(text: &str) -> anyhow::Result<Channel> {
     Ok(c)
 }
 
+/// `anju withdraw apply` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub at: At,
+    #[command(flatten)]
+    pub exchange: ExchangeArgs,
+    #[command(flatten)]
+    pub banks: BankArgs,
+    #[command(flatten)]
+    pub actor: Actor,
+    /// Application number (default: W + time).
+    #[arg(long)]
+    pub no: Option<String>,
+    /// The account holder's resident ID number (the deceased member for `death`).
+    #[arg(long)]
+    pub id: String,
+    /// Ground: purchase, build-repair, renovation, loan-repayment, rent, property-fee,
+    /// renewal, retirement, disability, emigration, moved-out, death, illness,
+    /// left-job, other.
+    #[arg(long)]
+    pub ground: String,
+    /// Loan repayment mode: one-off, yearly, monthly.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Amount in yuan (default: as much as the rule allows).
+    #[arg(long)]
+    pub amount: Option<String>,
+    /// Purchase contract filing number.
+    #[arg(long)]
+    pub contract: Option<String>,
+    /// Lease filing number.
+    #[arg(long)]
+    pub lease: Option<String>,
+    /// Renewal project number.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// E-invoice number.
+    #[arg(long)]
+    pub invoice: Option<String>,
+    /// Year (illness expenses).
+    #[arg(long)]
+    pub year: Option<i16>,
+    /// An heir as ID,NAME,BANK,CARD,SHARE (SHARE like 1/2), repeatable (death).
+    #[arg(long = "heir")]
+    pub heirs: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Withdrawal commands.
 #[derive(Debug, Subcommand)]
 pub enum WithdrawCmd {
     /// Apply: the facts are checked with the departments, the rule decides, and an
     /// automatic approval is paid at once. Prints the withdrawal; exit 0 when paid or
     /// paying, 2 when refused, 3 when sent to review.
-    Apply {
-        #[command(flatten)]
-        at: At,
-        #[command(flatten)]
-        exchange: ExchangeArgs,
-        #[command(flatten)]
-        banks: BankArgs,
-        #[command(flatten)]
-        actor: Actor,
-        /// Application number (default: W + time).
-        #[arg(long)]
-        no: Option<String>,
-        /// The account holder's resident ID number (the deceased member for `death`).
-        #[arg(long)]
-        id: String,
-        /// Ground: purchase, build-repair, renovation, loan-repayment, rent, property-fee,
-        /// renewal, retirement, disability, emigration, moved-out, death, illness,
-        /// left-job, other.
-        #[arg(long)]
-        ground: String,
-        /// Loan repayment mode: one-off, yearly, monthly.
-        #[arg(long)]
-        mode: Option<String>,
-        /// Amount in yuan (default: as much as the rule allows).
-        #[arg(long)]
-        amount: Option<String>,
-        /// Purchase contract filing number.
-        #[arg(long)]
-        contract: Option<String>,
-        /// Lease filing number.
-        #[arg(long)]
-        lease: Option<String>,
-        /// Renewal project number.
-        #[arg(long)]
-        project: Option<String>,
-        /// E-invoice number.
-        #[arg(long)]
-        invoice: Option<String>,
-        /// Year (illness expenses).
-        #[arg(long)]
-        year: Option<i16>,
-        /// An heir as ID,NAME,BANK,CARD,SHARE (SHARE like 1/2), repeatable (death).
-        #[arg(long = "heir")]
-        heirs: Vec<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Apply(Box<ApplyArgs>),
     /// A withdrawal with its timeline and payments.
     Show {
         #[command(flatten)]
@@ -196,8 +200,8 @@ impl WithdrawCmd {
     /// The database, centre and policy.
     pub fn at(&self) -> &At {
         match self {
-            WithdrawCmd::Apply { at, .. }
-            | WithdrawCmd::Show { at, .. }
+            WithdrawCmd::Apply(a) => &a.at,
+            WithdrawCmd::Show { at, .. }
             | WithdrawCmd::Receipt { at, .. }
             | WithdrawCmd::List { at, .. }
             | WithdrawCmd::Queue { at }
@@ -260,27 +264,33 @@ fn exit_of(v: &WithdrawalView) -> u8 {
 }
 
 /// Runs a withdrawal command.
-pub fn run(store: &dyn Store, centre: &str, policy: &Policy, cmd: WithdrawCmd) -> anyhow::Result<u8> {
+pub fn run(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    cmd: WithdrawCmd,
+) -> anyhow::Result<u8> {
     let now = Timestamp::now();
     match cmd {
-        WithdrawCmd::Apply {
-            exchange,
-            banks,
-            actor,
-            no,
-            id,
-            ground,
-            mode,
-            amount,
-            contract,
-            lease,
-            project,
-            invoice,
-            year,
-            heirs,
-            json,
-            ..
-        } => {
+        WithdrawCmd::Apply(args) => {
+            let ApplyArgs {
+                exchange,
+                banks,
+                actor,
+                no,
+                id,
+                ground,
+                mode,
+                amount,
+                contract,
+                lease,
+                project,
+                invoice,
+                year,
+                heirs,
+                json,
+                ..
+            } = *args;
             let ground = Ground::from_code(&ground)
                 .ok_or_else(|| anyhow::anyhow!("--ground {ground:?}: not a withdrawal ground"))?;
             let mode = mode
@@ -290,7 +300,10 @@ pub fn run(store: &dyn Store, centre: &str, policy: &Policy, cmd: WithdrawCmd) -
                     })
                 })
                 .transpose()?;
-            let heirs = heirs.iter().map(|h| heir(h)).collect::<anyhow::Result<Vec<_>>>()?;
+            let heirs = heirs
+                .iter()
+                .map(|h| heir(h))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let consents = heirs
                 .iter()
                 .map(|h| (h.id_number.clone(), "counter-signature".to_owned()))
@@ -305,9 +318,7 @@ pub fn run(store: &dyn Store, centre: &str, policy: &Policy, cmd: WithdrawCmd) -
                 policy,
             };
             let new = NewWithdrawal {
-                application_no: no.unwrap_or_else(|| {
-                    format!("W{}", now.as_microsecond())
-                }),
+                application_no: no.unwrap_or_else(|| format!("W{}", now.as_microsecond())),
                 id_number: id,
                 ground,
                 mode,

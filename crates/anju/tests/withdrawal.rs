@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use anju_app::AppError;
 use anju_app::ledger::{audit, open_centre, post_one, set_business_date};
-use anju_app::registry::{MemberAct, NewMember, NewUnit, change_member, open_member, register_unit};
+use anju_app::registry::{
+    MemberAct, NewMember, NewUnit, change_member, open_member, register_unit,
+};
 use anju_app::settlement::{BankSet, NewBank, bind_card, register_bank};
 use anju_app::sharing::Departments;
 use anju_app::withdrawal::{
@@ -27,9 +29,9 @@ use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::{Policy, QUZHOU_POLICY};
 use anju_domain::sharing::verify::Claims;
 use anju_domain::sharing::{
-    Area, CancelReason, ContractKind, CreditLoan, CreditReport, DeathRecord, Employment,
-    Household, HouseholdCancellation, Identity, Invoice, InvoiceCategory, Lease, LoanKind,
-    Marriage, MedicalExpense, Property, PurchaseContract, RenewalKind, RenewalShare,
+    Area, CancelReason, ContractKind, CreditLoan, CreditReport, DeathRecord, Employment, Household,
+    HouseholdCancellation, Identity, Invoice, InvoiceCategory, Lease, LoanKind, Marriage,
+    MedicalExpense, Property, PurchaseContract, RenewalKind, RenewalShare,
 };
 use anju_domain::stamp::Stamp;
 use anju_domain::withdrawal::{Ground, RepayMode};
@@ -156,7 +158,14 @@ fn home(p: &Person, address: &str, region: &str) -> Property {
     }
 }
 
-fn invoice(p: &Person, no: u64, category: InvoiceCategory, amount: &str, on: &str, address: &str) -> Invoice {
+fn invoice(
+    p: &Person,
+    no: u64,
+    category: InvoiceCategory,
+    amount: &str,
+    on: &str,
+    address: &str,
+) -> Invoice {
     Invoice {
         invoice_no: format!("{no:020}"),
         category,
@@ -191,7 +200,10 @@ fn roster() -> Vec<(String, String, bool)> {
                 11 => ("19600315".to_owned(), true),  // retired by statutory age
                 12 => ("19800315".to_owned(), true),  // far from retirement
                 27 => ("19740601".to_owned(), false), // woman between worker and cadre age
-                _ => (format!("1985{:02}{:02}", 1 + i % 12, 1 + i % 28), i % 2 == 0),
+                _ => (
+                    format!("1985{:02}{:02}", 1 + i % 12, 1 + i % 28),
+                    i % 2 == 0,
+                ),
             };
             (format!("职工{i:02}"), birth, male)
         })
@@ -259,13 +271,34 @@ fn dataset(w: &World) -> Dataset {
             // 2: repair of an owned home; 3: an invoice for a home not owned.
             2 => {
                 r.properties.push(home(p, &addr, "330802"));
-                r.invoices.push(invoice(p, 2_001, InvoiceCategory::Repair, "30000", "2026-06-01", &addr));
+                r.invoices.push(invoice(
+                    p,
+                    2_001,
+                    InvoiceCategory::Repair,
+                    "30000",
+                    "2026-06-01",
+                    &addr,
+                ));
             }
-            3 => r.invoices.push(invoice(p, 3_001, InvoiceCategory::Construction, "80000", "2026-06-01", &addr)),
+            3 => r.invoices.push(invoice(
+                p,
+                3_001,
+                InvoiceCategory::Construction,
+                "80000",
+                "2026-06-01",
+                &addr,
+            )),
             // 4: renovation (twice: the second is refused).
             4 => {
                 r.properties.push(home(p, &addr, "330802"));
-                r.invoices.push(invoice(p, 4_001, InvoiceCategory::Renovation, "100000", "2026-10-15", &addr));
+                r.invoices.push(invoice(
+                    p,
+                    4_001,
+                    InvoiceCategory::Renovation,
+                    "100000",
+                    "2026-10-15",
+                    &addr,
+                ));
             }
             // 5: a home loan to repay; 6: none.
             5 => {
@@ -302,7 +335,14 @@ fn dataset(w: &World) -> Dataset {
             // 8: property fees.
             8 => {
                 r.properties.push(home(p, &addr, "330802"));
-                r.invoices.push(invoice(p, 8_001, InvoiceCategory::PropertyFee, "3600", "2026-10-10", &addr));
+                r.invoices.push(invoice(
+                    p,
+                    8_001,
+                    InvoiceCategory::PropertyFee,
+                    "3600",
+                    "2026-10-10",
+                    &addr,
+                ));
             }
             // 9: lift installation share; 10: a project completed in 2022.
             9 | 10 => r.renewal.push(RenewalShare {
@@ -311,7 +351,11 @@ fn dataset(w: &World) -> Dataset {
                 kind: RenewalKind::LiftInstallation,
                 address: addr.clone(),
                 share: yuan("20000"),
-                approved_on: if i == 9 { d("2026-03-01") } else { d("2021-03-01") },
+                approved_on: if i == 9 {
+                    d("2026-03-01")
+                } else {
+                    d("2021-03-01")
+                },
                 completed_on: if i == 9 { None } else { Some(d("2022-01-01")) },
                 owners: vec![p.id.clone()],
             }),
@@ -410,7 +454,13 @@ impl ExchangeSim {
         let path = dir.path().join("dataset.json");
         ds.save(&path).unwrap();
         let mut child = Command::new(EXE)
-            .args(["exchange-sim", "--listen", "127.0.0.1:0", "--secret", SECRET])
+            .args([
+                "exchange-sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--secret",
+                SECRET,
+            ])
             .args(["--exit-with-parent", "--dataset"])
             .arg(&path)
             .stdin(Stdio::piped())
@@ -475,15 +525,20 @@ impl Env<'_> {
         }
     }
 
-    fn apply_with(&self, departments: &Departments, new: &NewWithdrawal) -> Result<WithdrawalView, AppError> {
+    fn apply_with(
+        &self,
+        departments: &Departments,
+        new: &NewWithdrawal,
+    ) -> Result<WithdrawalView, AppError> {
         wd::apply(&self.ctx(departments), new, Timestamp::now())
     }
 
     fn apply(&self, no: &str, who: usize, ground: Ground, claims: Claims) -> WithdrawalView {
-        self.apply_with(&self.live, &self.new(no, who, ground, claims)).unwrap()
+        self.apply_with(&self.live, &self.request(no, who, ground, claims))
+            .unwrap()
     }
 
-    fn new(&self, no: &str, who: usize, ground: Ground, claims: Claims) -> NewWithdrawal {
+    fn request(&self, no: &str, who: usize, ground: Ground, claims: Claims) -> NewWithdrawal {
         let p = self.world.p(who);
         NewWithdrawal {
             application_no: no.into(),
@@ -522,13 +577,20 @@ impl Env<'_> {
 }
 
 fn paid(v: &WithdrawalView, amount: &str) {
-    assert_eq!(v.status, "paid", "{} {}: {}", v.application_no, v.status, v.reason_en);
+    assert_eq!(
+        v.status, "paid",
+        "{} {}: {}",
+        v.application_no, v.status, v.reason_en
+    );
     assert_eq!(v.amount, yuan(amount), "{}", v.application_no);
     assert_eq!(v.payees.len(), 1);
     assert_eq!(v.payees[0].state, "executed");
     assert!(v.payees[0].bank_ref.is_some());
     let steps: Vec<&str> = v.events.iter().map(|e| e.status.as_str()).collect();
-    assert_eq!(steps, ["submitted", "verifying", "approved", "paying", "paid"]);
+    assert_eq!(
+        steps,
+        ["submitted", "verifying", "approved", "paying", "paid"]
+    );
 }
 
 fn refused(v: &WithdrawalView, reason: &str) {
@@ -609,7 +671,10 @@ fn setup<'a>(store: &'a dyn Store, bank: &BankSimProcess) -> Env<'a> {
             d("2026-01-05"),
             vec![
                 Leg::debit(AccountNo::sub("101", BANK).unwrap(), yuan("100000")),
-                Leg::credit(AccountNo::sub("201", &m.account_no).unwrap(), yuan("100000")),
+                Leg::credit(
+                    AccountNo::sub("201", &m.account_no).unwrap(),
+                    yuan("100000"),
+                ),
             ],
             "期初余额",
             Stamp::system("migration"),
@@ -618,7 +683,11 @@ fn setup<'a>(store: &'a dyn Store, bank: &BankSimProcess) -> Env<'a> {
         let card_no = card(i);
         bind_card(store, C, &m.account_no, BANK, &card_no).unwrap();
         // Person 30's card is in another name at the bank: the payout bounces.
-        let bank_name = if i == 30 { "别人".to_owned() } else { name.clone() };
+        let bank_name = if i == 30 {
+            "别人".to_owned()
+        } else {
+            name.clone()
+        };
         admin.open_account(&card_no, &bank_name, 0).unwrap();
         people.push(Person {
             id: pid,
@@ -706,59 +775,113 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         let v = e.apply("W-PUR-1", 0, Ground::Purchase, claims());
         paid(&v, "50000");
         let d0 = v.decision.as_ref().unwrap();
-        assert!(d0.limits.iter().any(|l| l.binding && l.what_en.contains("price")));
+        assert!(
+            d0.limits
+                .iter()
+                .any(|l| l.binding && l.what_en.contains("price"))
+        );
         assert_eq!(e.balance(0), yuan("50000"));
         // Only once per home, with the date of the first.
         let v = e.apply("W-PUR-2", 0, Ground::Purchase, claims());
         refused(&v, "only once per home");
         assert!(v.reason_en.contains("2026-11-27"));
         // A contract filed in 2023 is outside the 24-month window.
-        refused(&e.apply("W-PUR-3", 1, Ground::Purchase, claims()), "more than 24 months ago");
+        refused(
+            &e.apply("W-PUR-3", 1, Ground::Purchase, claims()),
+            "more than 24 months ago",
+        );
         // Every ground with the exchange down goes to review, nothing is paid.
         for (i, g) in Ground::ALL.iter().enumerate() {
             if *g == Ground::Death {
                 continue; // below, with heirs
             }
-            let mut n = e.new(&format!("W-DOWN-{i}"), 29, *g, claims());
+            let mut n = e.request(&format!("W-DOWN-{i}"), 29, *g, claims());
             n.stamp = clerk("S0002");
             let v = e.apply_with(&e.dead, &n).unwrap();
             in_review(&v);
             // Release the in-flight slot for the next ground's test: staff refuse it.
-            wd::propose(e.store, C, &v.application_no, &Proposal::Refuse, "资料不全", &clerk("S0002"), Timestamp::now()).unwrap();
-            let v = wd::confirm(&e.ctx(&e.live).review(), &v.application_no, true, "同意", &clerk("S0003"), Timestamp::now()).unwrap();
+            wd::propose(
+                e.store,
+                C,
+                &v.application_no,
+                &Proposal::Refuse,
+                "资料不全",
+                &clerk("S0002"),
+                Timestamp::now(),
+            )
+            .unwrap();
+            let v = wd::confirm(
+                &e.ctx(&e.live).review(),
+                &v.application_no,
+                true,
+                "同意",
+                &clerk("S0003"),
+                Timestamp::now(),
+            )
+            .unwrap();
             assert_eq!(v.status, "refused");
         }
         assert_eq!(e.balance(29), yuan("100000"));
 
         // -- build / repair: the repair invoice of an owned home.
-        paid(&e.apply("W-BR-1", 2, Ground::BuildRepair, claims()), "30000");
-        refused(&e.apply("W-BR-2", 3, Ground::BuildRepair, claims()), "no valid invoice");
+        paid(
+            &e.apply("W-BR-1", 2, Ground::BuildRepair, claims()),
+            "30000",
+        );
+        refused(
+            &e.apply("W-BR-2", 3, Ground::BuildRepair, claims()),
+            "no valid invoice",
+        );
 
         // -- renovation (2026): 50 % of 100,000; once per 10 years.
-        paid(&e.apply("W-REN-1", 4, Ground::Renovation, claims()), "50000");
-        refused(&e.apply("W-REN-2", 4, Ground::Renovation, claims()), "only once per 10 years");
+        paid(
+            &e.apply("W-REN-1", 4, Ground::Renovation, claims()),
+            "50000",
+        );
+        refused(
+            &e.apply("W-REN-2", 4, Ground::Renovation, claims()),
+            "only once per 10 years",
+        );
 
         // -- loan repayment: one-off up to the outstanding 200,000 (balance binds);
         // yearly: 12 × 3,000 — but the balance left is 0 → refused; none → refused.
-        let mut n = e.new("W-LOAN-1", 5, Ground::LoanRepayment, claims());
+        let mut n = e.request("W-LOAN-1", 5, Ground::LoanRepayment, claims());
         n.mode = Some(RepayMode::Yearly);
         paid(&e.apply_with(&e.live, &n).unwrap(), "36000");
-        let mut n = e.new("W-LOAN-2", 5, Ground::LoanRepayment, claims());
+        let mut n = e.request("W-LOAN-2", 5, Ground::LoanRepayment, claims());
         n.mode = Some(RepayMode::Yearly);
-        refused(&e.apply_with(&e.live, &n).unwrap(), "once every 12 month(s)");
-        refused(&e.apply("W-LOAN-3", 6, Ground::LoanRepayment, claims()), "no outstanding home loan");
+        refused(
+            &e.apply_with(&e.live, &n).unwrap(),
+            "once every 12 month(s)",
+        );
+        refused(
+            &e.apply("W-LOAN-3", 6, Ground::LoanRepayment, claims()),
+            "no outstanding home loan",
+        );
 
         // -- rent: 1,500 a month (limit) × 3 months since the lease began; quarterly.
         paid(&e.apply("W-RENT-1", 7, Ground::Rent, claims()), "4500");
-        refused(&e.apply("W-RENT-2", 7, Ground::Rent, claims()), "once every 3 months");
+        refused(
+            &e.apply("W-RENT-2", 7, Ground::Rent, claims()),
+            "once every 3 months",
+        );
 
         // -- property fees: the year's invoices; once a year.
-        paid(&e.apply("W-FEE-1", 8, Ground::PropertyFee, claims()), "3600");
-        refused(&e.apply("W-FEE-2", 8, Ground::PropertyFee, claims()), "once every 12 months");
+        paid(
+            &e.apply("W-FEE-1", 8, Ground::PropertyFee, claims()),
+            "3600",
+        );
+        refused(
+            &e.apply("W-FEE-2", 8, Ground::PropertyFee, claims()),
+            "once every 12 months",
+        );
 
         // -- renewal: the household's share; a project from 2022 is too old.
         paid(&e.apply("W-RNW-1", 9, Ground::Renewal, claims()), "20000");
-        refused(&e.apply("W-RNW-2", 10, Ground::Renewal, claims()), "claims close 36 months later");
+        refused(
+            &e.apply("W-RNW-2", 10, Ground::Renewal, claims()),
+            "claims close 36 months later",
+        );
 
         // -- retirement (closes the account): the statutory age, from birth date and sex.
         let v = e.apply("W-RET-1", 11, Ground::Retirement, claims());
@@ -768,19 +891,40 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         assert_eq!(v.amount, yuan("100000").checked_add(v.interest).unwrap());
         assert_eq!(e.balance(11), Fen::ZERO);
         assert_eq!(e.status(11), PersonalAccountStatus::ClosedByWithdrawal);
-        refused(&e.apply("W-RET-2", 12, Ground::Retirement, claims()), "reached only on");
+        refused(
+            &e.apply("W-RET-2", 12, Ground::Retirement, claims()),
+            "reached only on",
+        );
         // A woman past the workers' age but not the cadres': staff decide.
         let v = e.apply("W-RET-3", 27, Ground::Retirement, claims());
         assert_eq!(v.status, "review", "{}", v.reason_en);
         assert!(v.reason_en.contains("post category"));
 
         // -- disability, emigration, moved out (closing).
-        assert_eq!(e.apply("W-DIS-1", 13, Ground::Disability, claims()).status, "paid");
-        refused(&e.apply("W-DIS-2", 14, Ground::Disability, claims()), "no appraisal");
-        assert_eq!(e.apply("W-EMI-1", 15, Ground::Emigration, claims()).status, "paid");
-        refused(&e.apply("W-EMI-2", 16, Ground::Emigration, claims()), "emigration");
-        assert_eq!(e.apply("W-MOV-1", 17, Ground::MovedOut, claims()).status, "paid");
-        refused(&e.apply("W-MOV-2", 18, Ground::MovedOut, claims()), "still registered in the city");
+        assert_eq!(
+            e.apply("W-DIS-1", 13, Ground::Disability, claims()).status,
+            "paid"
+        );
+        refused(
+            &e.apply("W-DIS-2", 14, Ground::Disability, claims()),
+            "no appraisal",
+        );
+        assert_eq!(
+            e.apply("W-EMI-1", 15, Ground::Emigration, claims()).status,
+            "paid"
+        );
+        refused(
+            &e.apply("W-EMI-2", 16, Ground::Emigration, claims()),
+            "emigration",
+        );
+        assert_eq!(
+            e.apply("W-MOV-1", 17, Ground::MovedOut, claims()).status,
+            "paid"
+        );
+        refused(
+            &e.apply("W-MOV-2", 18, Ground::MovedOut, claims()),
+            "still registered in the city",
+        );
 
         // -- death: two heirs, half each, paid to their own cards.
         let hs = heirs();
@@ -796,41 +940,103 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             })
             .collect();
         let _ = &heir_list;
-        let mut n = e.new("W-DEATH-1", 19, Ground::Death, claims());
+        let mut n = e.request("W-DEATH-1", 19, Ground::Death, claims());
         n.stamp = clerk("S0001");
         n.heirs = heir_list.clone();
-        n.consents = hs.iter().map(|(h, _)| (h.clone(), "counter-signature".to_owned())).collect();
+        n.consents = hs
+            .iter()
+            .map(|(h, _)| (h.clone(), "counter-signature".to_owned()))
+            .collect();
         // Death registered, both heirs identified: paid at once, half each.
         let v = e.apply_with(&e.live, &n).unwrap();
         assert_eq!(v.status, "paid", "{}", v.reason_en);
         assert_eq!(v.payees.len(), 2);
-        assert_eq!(v.payees[0].amount.checked_add(v.payees[1].amount).unwrap(), v.amount);
+        assert_eq!(
+            v.payees[0].amount.checked_add(v.payees[1].amount).unwrap(),
+            v.amount
+        );
         assert!(v.payees.iter().all(|p| p.state == "executed"));
         assert_eq!(e.status(19), PersonalAccountStatus::ClosedByWithdrawal);
-        let mut n = e.new("W-DEATH-2", 20, Ground::Death, claims());
+        let mut n = e.request("W-DEATH-2", 20, Ground::Death, claims());
         n.stamp = clerk("S0001");
-        n.heirs = vec![Heir { share: (1, 1), ..heir_list[0].clone() }];
+        n.heirs = vec![Heir {
+            share: (1, 1),
+            ..heir_list[0].clone()
+        }];
         n.consents = vec![(heir_list[0].id_number.clone(), "counter-signature".into())];
         refused(&e.apply_with(&e.live, &n).unwrap(), "no death registered");
 
         // -- serious illness: the year's self-paid costs; ordinary expenses refused.
         paid(&e.apply("W-ILL-1", 21, Ground::Illness, claims()), "30000");
-        refused(&e.apply("W-ILL-2", 22, Ground::Illness, claims()), "serious");
+        refused(
+            &e.apply("W-ILL-2", 22, Ground::Illness, claims()),
+            "serious",
+        );
 
         // -- left the job: sealed at least 6 months.
-        assert_eq!(e.apply("W-LEFT-1", 23, Ground::LeftJob, claims()).status, "paid");
-        refused(&e.apply("W-LEFT-2", 24, Ground::LeftJob, claims()), "until 2027-04-09");
+        assert_eq!(
+            e.apply("W-LEFT-1", 23, Ground::LeftJob, claims()).status,
+            "paid"
+        );
+        refused(
+            &e.apply("W-LEFT-2", 24, Ground::LeftJob, claims()),
+            "until 2027-04-09",
+        );
 
         // -- other: always staff; maker-checker pays the approved amount.
         let v = e.apply("W-OTH-1", 25, Ground::Other, claims());
         assert_eq!(v.status, "review");
         // One in-flight application per ground.
-        let again = e.apply_with(&e.live, &e.new("W-OTH-2", 25, Ground::Other, claims()));
-        assert!(matches!(again, Err(AppError::Invalid { field: "ground", .. })), "{again:?}");
-        wd::propose(e.store, C, "W-OTH-1", &Proposal::Approve { amount: yuan("1000") }, "特殊困难", &clerk("S0002"), Timestamp::now()).unwrap();
-        let same = wd::confirm(&e.ctx(&e.live).review(), "W-OTH-1", true, "", &clerk("S0002"), Timestamp::now());
-        assert!(matches!(same, Err(AppError::Invalid { field: "operator", .. })), "the maker cannot check");
-        let v = wd::confirm(&e.ctx(&e.live).review(), "W-OTH-1", true, "同意", &clerk("S0003"), Timestamp::now()).unwrap();
+        let again = e.apply_with(&e.live, &e.request("W-OTH-2", 25, Ground::Other, claims()));
+        assert!(
+            matches!(
+                again,
+                Err(AppError::Invalid {
+                    field: "ground",
+                    ..
+                })
+            ),
+            "{again:?}"
+        );
+        wd::propose(
+            e.store,
+            C,
+            "W-OTH-1",
+            &Proposal::Approve {
+                amount: yuan("1000"),
+            },
+            "特殊困难",
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let same = wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-OTH-1",
+            true,
+            "",
+            &clerk("S0002"),
+            Timestamp::now(),
+        );
+        assert!(
+            matches!(
+                same,
+                Err(AppError::Invalid {
+                    field: "operator",
+                    ..
+                })
+            ),
+            "the maker cannot check"
+        );
+        let v = wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-OTH-1",
+            true,
+            "同意",
+            &clerk("S0003"),
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!((v.status.as_str(), v.amount), ("paid", yuan("1000")));
         assert_eq!(e.balance(25), yuan("99000"));
 
@@ -838,29 +1044,72 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         refused(&e.apply("W-FRZ-1", 26, Ground::Illness, claims()), "frozen");
 
         // -- more than the rule allows is refused, naming the cap.
-        let mut n = e.new("W-CAP-1", 31, Ground::Rent, claims());
+        let mut n = e.request("W-CAP-1", 31, Ground::Rent, claims());
         n.requested = Some(yuan("5000"));
-        refused(&e.apply_with(&e.live, &n).unwrap(), "exceeds the most allowed, 1,000.00 yuan");
+        refused(
+            &e.apply_with(&e.live, &n).unwrap(),
+            "exceeds the most allowed, 1,000.00 yuan",
+        );
         assert_eq!(e.balance(31), yuan("100000"));
 
         // -- a bounced payout: the money is back, the withdrawal is returned.
-        let mut n = e.new("W-BNC-1", 30, Ground::Other, claims());
+        let mut n = e.request("W-BNC-1", 30, Ground::Other, claims());
         n.stamp = clerk("S0001");
         e.apply_with(&e.live, &n).unwrap();
-        wd::propose(e.store, C, "W-BNC-1", &Proposal::Approve { amount: yuan("500") }, "测试", &clerk("S0001"), Timestamp::now()).unwrap();
-        let v = wd::confirm(&e.ctx(&e.live).review(), "W-BNC-1", true, "同意", &clerk("S0002"), Timestamp::now()).unwrap();
+        wd::propose(
+            e.store,
+            C,
+            "W-BNC-1",
+            &Proposal::Approve {
+                amount: yuan("500"),
+            },
+            "测试",
+            &clerk("S0001"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let v = wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-BNC-1",
+            true,
+            "同意",
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!(v.status, "returned", "{}", v.reason_en);
-        assert!(v.events.last().unwrap().note_en.contains("back in the account"));
+        assert!(
+            v.events
+                .last()
+                .unwrap()
+                .note_en
+                .contains("back in the account")
+        );
         assert_eq!(e.balance(30), yuan("100000"));
 
         // -- bad input changes nothing.
-        let mut n = e.new("W-BAD-1", 19, Ground::Death, claims());
-        n.heirs = vec![Heir { share: (1, 3), ..heir_list[0].clone() }];
+        let mut n = e.request("W-BAD-1", 19, Ground::Death, claims());
+        n.heirs = vec![Heir {
+            share: (1, 3),
+            ..heir_list[0].clone()
+        }];
         let bad = e.apply_with(&e.live, &n);
-        assert!(matches!(bad, Err(AppError::Invalid { field: "heirs.share", .. })), "{bad:?}");
-        let mut n = e.new("W-BAD-2", 2, Ground::Purchase, claims());
+        assert!(
+            matches!(
+                bad,
+                Err(AppError::Invalid {
+                    field: "heirs.share",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+        let mut n = e.request("W-BAD-2", 2, Ground::Purchase, claims());
         n.mode = Some(RepayMode::Monthly);
-        assert!(matches!(e.apply_with(&e.live, &n), Err(AppError::Invalid { field: "mode", .. })));
+        assert!(matches!(
+            e.apply_with(&e.live, &n),
+            Err(AppError::Invalid { field: "mode", .. })
+        ));
         assert!(wd::show(e.store, C, "W-BAD-1").is_err());
         assert!(wd::show(e.store, C, "W-BAD-2").is_err());
 
@@ -868,7 +1117,10 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         let list = wd::of_member(e.store, C, &e.world.p(0).id).unwrap();
         assert_eq!(list.len(), 2);
         let r = wd::receipt(e.store, C, "W-PUR-1").unwrap();
-        assert!(r.contains("W-PUR-1") && r.contains("50,000.00") && r.contains("已到账"), "{r}");
+        assert!(
+            r.contains("W-PUR-1") && r.contains("50,000.00") && r.contains("已到账"),
+            "{r}"
+        );
         assert!(!r.contains(&e.world.p(0).card), "card numbers are masked");
 
         // The CLI reads the same withdrawal.
@@ -876,7 +1128,11 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             .args(["withdraw", "receipt", "--db", &db.url, "W-PUR-1"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("W-PUR-1"));
         let out = Command::new(EXE)
             .args(["withdraw", "queue", "--db", &db.url])

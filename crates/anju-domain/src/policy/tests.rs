@@ -561,7 +561,8 @@ fn missing_values_are_named() {
             "interest",
             "loan_rate",
             "loan_limits",
-            "retirement"
+            "retirement",
+            "withdrawal"
         ]
     );
 }
