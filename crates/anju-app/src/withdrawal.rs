@@ -18,7 +18,8 @@
 //!    to `returned` with the money back in the account.
 //!
 //! Every step is a timeline event the member can see ([`show`]); [`receipt`] prints the
-//! receipt (回单).
+//! receipt (回单). [`run_monthly_offsets`] makes each month's withdrawal of the members
+//! who chose the monthly loan offset (按月冲还贷).
 
 use std::collections::BTreeSet;
 
@@ -1339,4 +1340,98 @@ pub(crate) fn served(rows: &[InstructionRow]) -> BTreeSet<String> {
         .filter_map(|r| r.target.strip_prefix("withdrawal:"))
         .map(str::to_owned)
         .collect()
+}
+
+/// What a monthly offset run (按月冲还贷) did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OffsetRun {
+    /// Arrangements in force (members whose latest monthly repayment withdrawal was paid).
+    pub arrangements: usize,
+    /// Already withdrawn this month (nothing to do).
+    pub done_already: usize,
+    /// This month's withdrawals made, as they ended.
+    pub made: Vec<WithdrawalView>,
+    /// Members whose withdrawal could not be made, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The monthly automatic offset (按月冲还贷): every member whose latest monthly
+/// loan-repayment withdrawal was paid has an arrangement in force; each gets this
+/// month's withdrawal, numbered `OFF-<account>-<YYYYMM>` (so a rerun makes none twice),
+/// re-verified against the credit report and decided by the same rule as any other
+/// application. An arrangement ends when its month's withdrawal is refused (e.g. the loan
+/// is paid off) — the member applies again to restart it.
+pub fn run_monthly_offsets(
+    ctx: &Withdrawals<'_>,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<OffsetRun, AppError> {
+    stamp
+        .validate()
+        .map_err(|e| invalid("stamp", "", e.to_string()))?;
+    let (today, rows) = {
+        let mut tx = ctx.store.begin_read()?;
+        let today = crate::ledger::centre(tx.as_mut(), ctx.centre)?.business_date;
+        let rows = tx.withdrawals_with_status(
+            ctx.centre,
+            &[
+                "paid",
+                "refused",
+                "returned",
+                "paying",
+                "verifying",
+                "review",
+                "proposed",
+                "approved",
+            ],
+        )?;
+        (today, rows)
+    };
+    // The latest monthly repayment withdrawal of each account.
+    let mut latest: std::collections::BTreeMap<String, WithdrawalRow> = Default::default();
+    for r in rows
+        .into_iter()
+        .filter(|r| r.ground == Ground::LoanRepayment.code() && r.mode == RepayMode::Monthly.code())
+    {
+        let newer = latest.get(&r.account_no).is_none_or(|l| {
+            (l.business_date, l.created_at_us) < (r.business_date, r.created_at_us)
+        });
+        if newer {
+            latest.insert(r.account_no.clone(), r);
+        }
+    }
+    let month = format!("{:04}{:02}", today.year(), today.month());
+    let mut out = OffsetRun::default();
+    for (account, last) in latest {
+        let this_month = last.business_date.year() == today.year()
+            && last.business_date.month() == today.month();
+        if this_month && last.status != "refused" {
+            out.arrangements += 1;
+            out.done_already += 1;
+            continue;
+        }
+        if last.status != "paid" {
+            continue; // ended (refused or returned) or still in flight
+        }
+        out.arrangements += 1;
+        let new = NewWithdrawal {
+            application_no: format!("OFF-{account}-{month}"),
+            id_number: last.id_number.clone(),
+            ground: Ground::LoanRepayment,
+            mode: Some(RepayMode::Monthly),
+            requested: None,
+            claims: Claims::default(),
+            heirs: Vec::new(),
+            consents: Vec::new(),
+            stamp: Stamp {
+                on_behalf_of: Some(last.id_number.clone()),
+                ..stamp.clone()
+            },
+        };
+        match apply(ctx, &new, now) {
+            Ok(v) => out.made.push(v),
+            Err(e) => out.failed.push((account, e.to_string())),
+        }
+    }
+    Ok(out)
 }

@@ -1125,8 +1125,10 @@ fn loan_repayment(case: &Case<'_>, rule: &WithdrawalRule, w: &mut Work) {
     let last = case
         .own
         .iter()
+        // One-off and yearly repayments share one interval; the monthly offset has its own.
         .filter(|p| {
-            p.ground == Ground::LoanRepayment && p.mode.unwrap_or(RepayMode::OneOff) == mode
+            p.ground == Ground::LoanRepayment
+                && (p.mode == Some(RepayMode::Monthly)) == (mode == RepayMode::Monthly)
         })
         .max_by_key(|p| p.on);
     let interval = match mode {

@@ -128,6 +128,16 @@ pub enum WithdrawCmd {
     /// automatic approval is paid at once. Prints the withdrawal; exit 0 when paid or
     /// paying, 2 when refused, 3 when sent to review.
     Apply(Box<ApplyArgs>),
+    /// The monthly loan offset (按月冲还贷): this month's withdrawal for every member with
+    /// the arrangement in force (rerun safely; prints one JSON line).
+    OffsetRun {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        exchange: ExchangeArgs,
+        #[command(flatten)]
+        banks: BankArgs,
+    },
     /// A withdrawal with its timeline and payments.
     Show {
         #[command(flatten)]
@@ -201,7 +211,8 @@ impl WithdrawCmd {
     pub fn at(&self) -> &At {
         match self {
             WithdrawCmd::Apply(a) => &a.at,
-            WithdrawCmd::Show { at, .. }
+            WithdrawCmd::OffsetRun { at, .. }
+            | WithdrawCmd::Show { at, .. }
             | WithdrawCmd::Receipt { at, .. }
             | WithdrawCmd::List { at, .. }
             | WithdrawCmd::Queue { at }
@@ -337,6 +348,38 @@ pub fn run(
             let v = wd::apply(&ctx, &new, now)?;
             print(&v, json)?;
             Ok(exit_of(&v))
+        }
+        WithdrawCmd::OffsetRun {
+            exchange, banks, ..
+        } => {
+            let departments = exchange.departments()?;
+            let bank_set = banks.banks()?;
+            let ctx = Withdrawals {
+                store,
+                departments: &departments,
+                banks: &bank_set,
+                centre,
+                policy,
+            };
+            let stamp = Stamp {
+                operator: "system:offset".to_owned(),
+                channel: Channel::Batch,
+                service_point: "centre".to_owned(),
+                on_behalf_of: None,
+            };
+            let run = wd::run_monthly_offsets(&ctx, &stamp, now)?;
+            let paid = run.made.iter().filter(|v| v.status == "paid").count();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "arrangements": run.arrangements,
+                    "done_already": run.done_already,
+                    "made": run.made.len(),
+                    "paid": paid,
+                    "failed": run.failed,
+                })
+            );
+            Ok(u8::from(!run.failed.is_empty()))
         }
         WithdrawCmd::Show { no, json, .. } => {
             let v = wd::show(store, centre, &no)?;

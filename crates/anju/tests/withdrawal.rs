@@ -403,6 +403,22 @@ fn dataset(w: &World) -> Dataset {
                 total: yuan("80000"),
                 self_paid: yuan("30000"),
             }),
+            // 28: a mortgage from a bank in another city, repaid by the monthly offset.
+            28 => {
+                r.credit = Some(CreditReport {
+                    loans: vec![CreditLoan {
+                        lender: "上海浦东发展银行".into(),
+                        kind: LoanKind::CommercialHousing,
+                        principal: yuan("400000"),
+                        balance: yuan("300000"),
+                        monthly_payment: yuan("2500"),
+                        opened_on: d("2020-03-01"),
+                        overdue_months: 0,
+                        property_address: Some("上海市浦东新区某小区2幢".into()),
+                    }],
+                    overdue_count_24m: 0,
+                });
+            }
             // 23, 24: left their jobs.
             23 | 24 => not_employed(&mut r),
             // 31: a cheap lease (the rent cap is 1,000 a month).
@@ -1139,6 +1155,33 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             .output()
             .unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("W-RET-3"));
+
+        // -- the monthly loan offset (按月冲还贷): apply once, then each month's batch.
+        let mut n = e.request("W-OFF-1", 28, Ground::LoanRepayment, claims());
+        n.mode = Some(RepayMode::Monthly);
+        paid(&e.apply_with(&e.live, &n).unwrap(), "2500");
+        let batch = Stamp {
+            operator: "system:offset".into(),
+            channel: Channel::Batch,
+            service_point: "centre".into(),
+            on_behalf_of: None,
+        };
+        let run = wd::run_monthly_offsets(&e.ctx(&e.live), &batch, Timestamp::now()).unwrap();
+        assert_eq!(
+            (run.arrangements, run.done_already, run.made.len()),
+            (1, 1, 0)
+        );
+        set_business_date(e.store, C, d("2026-12-28")).unwrap();
+        let run = wd::run_monthly_offsets(&e.ctx(&e.live), &batch, Timestamp::now()).unwrap();
+        assert_eq!(run.made.len(), 1, "{:?}", run.failed);
+        paid(&run.made[0], "2500");
+        assert_eq!(
+            run.made[0].application_no,
+            format!("OFF-{}-202612", e.world.p(28).account)
+        );
+        let again = wd::run_monthly_offsets(&e.ctx(&e.live), &batch, Timestamp::now()).unwrap();
+        assert!(again.made.is_empty() && again.failed.is_empty());
+        assert_eq!(e.balance(28), yuan("95000"));
 
         // The ledger is intact and the bank paid what the ledger says.
         let report = audit(e.store, C).unwrap();
