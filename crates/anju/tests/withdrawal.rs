@@ -6,10 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anju_app::AppError;
 use anju_app::ledger::{audit, open_centre, post_one, set_business_date};
@@ -35,16 +35,15 @@ use anju_domain::sharing::{
 };
 use anju_domain::stamp::Stamp;
 use anju_domain::withdrawal::{Ground, RepayMode};
-use anju_exchange::client::{ExchangeClient, ExchangeSettings};
 use anju_exchange::sim::dataset::{Dataset, PersonRecord};
 use anju_store::Store;
 use anju_testkit::for_each_backend;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-const EXE: &str = env!("CARGO_BIN_EXE_anju");
+use common::{EXE, ExchangeSim, departments, id};
+
 const C: &str = "330800000000000";
-const SECRET: &str = "test-secret-123";
 const BANK: &str = "105";
 const FUND: &str = "33050166000000000105";
 const CENTRE_NAME: &str = "衢州市住房公积金管理中心";
@@ -73,16 +72,6 @@ fn online(id: &str) -> Stamp {
         service_point: "online".into(),
         on_behalf_of: None,
     }
-}
-
-/// A valid resident ID number from a serial and a birth date (YYYYMMDD); odd serial digit
-/// for men.
-fn id(birth: &str, serial: u32, male: bool) -> String {
-    let s = serial * 2 + u32::from(male);
-    IdCard::with_check_char(&format!("330802{birth}{s:03}"))
-        .unwrap()
-        .as_str()
-        .to_owned()
 }
 
 fn card(i: usize) -> String {
@@ -454,69 +443,6 @@ fn heirs() -> Vec<(String, String)> {
         (id("19900101", 401, true), "继承人甲".to_owned()),
         (id("19920202", 402, false), "继承人乙".to_owned()),
     ]
-}
-
-/// `anju exchange-sim` as a child process, killed on drop.
-struct ExchangeSim {
-    child: Child,
-    url: String,
-    _lifeline: Option<std::process::ChildStdin>,
-    _dir: tempfile::TempDir,
-}
-
-impl ExchangeSim {
-    fn start(ds: &Dataset) -> ExchangeSim {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dataset.json");
-        ds.save(&path).unwrap();
-        let mut child = Command::new(EXE)
-            .args([
-                "exchange-sim",
-                "--listen",
-                "127.0.0.1:0",
-                "--secret",
-                SECRET,
-            ])
-            .args(["--exit-with-parent", "--dataset"])
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("exchange-sim listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        let lifeline = child.stdin.take();
-        ExchangeSim {
-            child,
-            url,
-            _lifeline: lifeline,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for ExchangeSim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn departments(url: &str) -> Departments {
-    let mut s = ExchangeSettings::new(url, "anju-dev", SECRET);
-    s.request_timeout = Duration::from_millis(2_000);
-    s.connect_timeout = Duration::from_millis(300);
-    s.attempts = 1;
-    s.backoff = Duration::from_millis(10);
-    Departments::all(Arc::new(ExchangeClient::new(s).unwrap()))
 }
 
 /// Everything a scenario needs.

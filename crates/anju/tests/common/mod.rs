@@ -1,0 +1,90 @@
+//! Shared by the withdrawal tests: the exchange simulator as a child process, the
+//! departments behind it, and valid resident ID numbers.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anju_app::sharing::Departments;
+use anju_domain::ids::IdCard;
+use anju_exchange::client::{ExchangeClient, ExchangeSettings};
+use anju_exchange::sim::dataset::Dataset;
+
+pub const EXE: &str = env!("CARGO_BIN_EXE_anju");
+pub const SECRET: &str = "test-secret-123";
+
+/// A valid resident ID number from a serial and a birth date (YYYYMMDD); odd serial digit
+/// for men.
+pub fn id(birth: &str, serial: u32, male: bool) -> String {
+    let s = serial * 2 + u32::from(male);
+    IdCard::with_check_char(&format!("330802{birth}{s:03}"))
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// `anju exchange-sim` as a child process, killed on drop.
+pub struct ExchangeSim {
+    child: Child,
+    pub url: String,
+    _lifeline: Option<std::process::ChildStdin>,
+    _dir: tempfile::TempDir,
+}
+
+impl ExchangeSim {
+    pub fn start(ds: &Dataset) -> ExchangeSim {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dataset.json");
+        ds.save(&path).unwrap();
+        let mut child = Command::new(EXE)
+            .args([
+                "exchange-sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--secret",
+                SECRET,
+            ])
+            .args(["--exit-with-parent", "--dataset"])
+            .arg(&path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("exchange-sim listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        let lifeline = child.stdin.take();
+        ExchangeSim {
+            child,
+            url,
+            _lifeline: lifeline,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for ExchangeSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn departments(url: &str) -> Departments {
+    let mut s = ExchangeSettings::new(url, "anju-dev", SECRET);
+    s.request_timeout = Duration::from_millis(2_000);
+    s.connect_timeout = Duration::from_millis(300);
+    s.attempts = 1;
+    s.backoff = Duration::from_millis(10);
+    Departments::all(Arc::new(ExchangeClient::new(s).unwrap()))
+}
