@@ -367,6 +367,29 @@ fn check_request(new: &NewWithdrawal, banks: &BankSet) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Carries on a withdrawal left `verifying` (e.g. the process stopped between the
+/// look-ups and the decision): the facts are verified again — from the application's
+/// cache, asking only what was unavailable — and decided as on the first pass.
+pub fn resume(
+    ctx: &Withdrawals<'_>,
+    application_no: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<WithdrawalView, AppError> {
+    let (row, today) = {
+        let mut tx = ctx.store.begin_read()?;
+        let today = crate::ledger::centre(tx.as_mut(), ctx.centre)?.business_date;
+        let row = tx
+            .withdrawal(ctx.centre, application_no)?
+            .ok_or_else(|| not_found(format!("withdrawal {application_no}")))?;
+        (row, today)
+    };
+    expect_status(&row, &["verifying"])?;
+    let v = verify_application(&ctx.sharing(), application_no, stamp, today, now)?;
+    decide_and_act(ctx, application_no, &v.facts, &v.verdicts, now)?;
+    show(ctx.store, ctx.centre, application_no)
+}
+
 /// Applies for a withdrawal and carries it as far as it goes without a person: verified,
 /// decided, and — when approved automatically — paid. Returns the withdrawal as it then
 /// is. Bad input changes nothing and says which field broke which rule.
@@ -634,7 +657,22 @@ fn decide_and_act(
     });
     let r = ctx.review();
     match decision.outcome {
-        Resolution::Approve => pay(&r, application_no, &decision, "system", now),
+        Resolution::Approve => match pay(&r, application_no, &decision, "system", now) {
+            // Approved, but it cannot be paid as things stand (e.g. no payout card is
+            // bound): a person takes it from here; nothing was written.
+            Err(AppError::Invalid { field, value, rule }) => {
+                let mut d = decision.clone();
+                d.outcome = Resolution::Review;
+                d.reasons = vec![Reason {
+                    zh: format!("审批通过但无法支付（{field}: {rule}），转人工处理"),
+                    en: format!(
+                        "approved but cannot be paid ({field} {value:?}: {rule}): sent to staff review"
+                    ),
+                }];
+                to_review(&r, application_no, &d, now)
+            }
+            other => other,
+        },
         Resolution::Review => to_review(&r, application_no, &decision, now),
         Resolution::Refuse => refuse(&r, application_no, &decision, "system", now),
     }

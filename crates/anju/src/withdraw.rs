@@ -138,6 +138,19 @@ pub enum WithdrawCmd {
         #[command(flatten)]
         banks: BankArgs,
     },
+    /// Carry on a withdrawal left `verifying` (verify again from the cache, decide, pay).
+    Resume {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        exchange: ExchangeArgs,
+        #[command(flatten)]
+        banks: BankArgs,
+        #[command(flatten)]
+        actor: Actor,
+        /// Application number.
+        no: String,
+    },
     /// A withdrawal with its timeline and payments.
     Show {
         #[command(flatten)]
@@ -212,6 +225,7 @@ impl WithdrawCmd {
         match self {
             WithdrawCmd::Apply(a) => &a.at,
             WithdrawCmd::OffsetRun { at, .. }
+            | WithdrawCmd::Resume { at, .. }
             | WithdrawCmd::Show { at, .. }
             | WithdrawCmd::Receipt { at, .. }
             | WithdrawCmd::List { at, .. }
@@ -380,6 +394,26 @@ pub fn run(
                 })
             );
             Ok(u8::from(!run.failed.is_empty()))
+        }
+        WithdrawCmd::Resume {
+            exchange,
+            banks,
+            actor,
+            no,
+            ..
+        } => {
+            let departments = exchange.departments()?;
+            let bank_set = banks.banks()?;
+            let ctx = Withdrawals {
+                store,
+                departments: &departments,
+                banks: &bank_set,
+                centre,
+                policy,
+            };
+            let v = wd::resume(&ctx, &no, &actor.stamp()?, now)?;
+            print(&v, false)?;
+            Ok(exit_of(&v))
         }
         WithdrawCmd::Show { no, json, .. } => {
             let v = wd::show(store, centre, &no)?;

@@ -179,7 +179,7 @@ impl World {
     }
 }
 
-const N: usize = 32;
+const N: usize = 33;
 
 /// Names and birth dates of the fixture's people (index = scenario person).
 fn roster() -> Vec<(String, String, bool)> {
@@ -385,9 +385,9 @@ fn dataset(w: &World) -> Dataset {
                 }
             }
             // 21: serious illness; 22: ordinary expenses.
-            21 | 22 => r.medical.push(MedicalExpense {
+            21 | 22 | 32 => r.medical.push(MedicalExpense {
                 year: 2026,
-                serious_illness: i == 21,
+                serious_illness: i != 22,
                 diagnosis: if i == 21 { "恶性肿瘤" } else { "门诊" }.into(),
                 total: yuan("80000"),
                 self_paid: yuan("30000"),
@@ -623,7 +623,10 @@ fn setup<'a>(store: &'a dyn Store, bank: &BankSimProcess) -> Env<'a> {
         );
         post_one(store, C, opening, now).unwrap();
         let card_no = card(i);
-        bind_card(store, C, &m.account_no, BANK, &card_no).unwrap();
+        // Person 32 has not bound a payout card yet.
+        if i != 32 {
+            bind_card(store, C, &m.account_no, BANK, &card_no).unwrap();
+        }
         // Person 30's card is in another name at the bank: the payout bounces.
         let bank_name = if i == 30 {
             "别人".to_owned()
@@ -981,6 +984,35 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         .unwrap();
         assert_eq!((v.status.as_str(), v.amount), ("paid", yuan("1000")));
         assert_eq!(e.balance(25), yuan("99000"));
+
+        // -- approved, but no payout card: staff take it; once the card is bound, paid.
+        let v = e.apply("W-NOCARD-1", 32, Ground::Illness, claims());
+        assert_eq!(v.status, "review", "{}", v.reason_en);
+        assert!(v.reason_en.contains("payout card"), "{}", v.reason_en);
+        let p32 = e.world.p(32);
+        bind_card(e.store, C, &p32.account, BANK, &p32.card).unwrap();
+        wd::propose(
+            e.store,
+            C,
+            "W-NOCARD-1",
+            &Proposal::Approve {
+                amount: yuan("30000"),
+            },
+            "已绑定银行卡",
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let v = wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-NOCARD-1",
+            true,
+            "同意",
+            &clerk("S0003"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!((v.status.as_str(), v.amount), ("paid", yuan("30000")));
 
         // -- a frozen account cannot withdraw.
         refused(&e.apply("W-FRZ-1", 26, Ground::Illness, claims()), "frozen");
