@@ -4,11 +4,13 @@
 mod bank_sim;
 mod bench;
 mod bench_settle;
+mod bench_withdraw;
 mod check;
 mod collect;
 mod db;
 mod demo;
 mod demo_banks;
+mod demo_withdraw;
 mod drill;
 mod exchange_sim;
 mod settle;
@@ -267,6 +269,19 @@ enum BenchCmd {
         #[arg(long, default_value_t = 500_000)]
         lines: usize,
     },
+    /// Automatically approved house-purchase withdrawals, one after another, each timed
+    /// from submission to `paid`, with `anju exchange-sim` and `anju bank-sim` on loopback.
+    Withdraw {
+        /// Backend to measure.
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Applications to time (after a warm-up of 20).
+        #[arg(long, default_value_t = 2_000)]
+        applications: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -349,6 +364,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &callback,
             )?;
             // On the first seed, sample money movements once the server takes notices.
+            let departments = _exchange.departments()?;
+            let dataset_path = demo_dataset_path(&db);
             let samples: Option<Box<dyn FnOnce() + Send>> = fresh.then(|| {
                 let (store, centre, policy, banks) =
                     (store.clone(), centre.clone(), policy.clone(), banks.clone());
@@ -366,6 +383,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         demo_banks::run_samples(store.as_ref(), &centre, &policy, &banks, &admins)
                     {
                         println!("bank samples failed: {e:#}");
+                    }
+                    let withdrawals = anju_exchange::sim::dataset::Dataset::load(&dataset_path)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|ds| {
+                            demo_withdraw::run_samples(
+                                store.as_ref(),
+                                &centre,
+                                &policy,
+                                &departments,
+                                &banks,
+                                &ds,
+                            )
+                        });
+                    if let Err(e) = withdrawals {
+                        println!("withdrawal samples failed: {e:#}");
                     }
                 }) as Box<dyn FnOnce() + Send>
             });
@@ -551,6 +583,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 } => {
                     bench::online(backend.into(), db.as_deref(), entries)?;
                 }
+                BenchCmd::Withdraw {
+                    backend,
+                    db,
+                    applications,
+                } => bench_withdraw::withdraw(backend.into(), db.as_deref(), applications)?,
             }
             Ok(0)
         }
