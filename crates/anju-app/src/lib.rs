@@ -15,3 +15,12 @@ pub mod statement;
 pub mod withdrawal;
 
 pub use error::{AppError, RowProblem};
+
+/// `now` advanced by the time elapsed since `since`: when a use case that was given the
+/// time goes on to a later step (a department's answer, a bank's), the step is stamped
+/// with when it happened, without reading the wall clock again.
+pub(crate) fn later(now: jiff::Timestamp, since: std::time::Instant) -> jiff::Timestamp {
+    let elapsed =
+        jiff::SignedDuration::try_from(since.elapsed()).unwrap_or(jiff::SignedDuration::ZERO);
+    now.checked_add(elapsed).unwrap_or(now)
+}

@@ -399,6 +399,7 @@ pub fn apply(
     now: Timestamp,
 ) -> Result<WithdrawalView, AppError> {
     check_request(new, ctx.banks)?;
+    let started = std::time::Instant::now();
     let centre = ctx.centre;
     let mut tx = ctx.store.begin()?;
     let today = lock_centre(tx.as_mut(), centre)?.business_date;
@@ -530,12 +531,13 @@ pub fn apply(
     tx.commit()?;
     let verification =
         verify_application(&ctx.sharing(), &row.application_no, &new.stamp, today, now)?;
+    // Each later step is stamped with when it happened.
     decide_and_act(
         ctx,
         &row.application_no,
         &verification.facts,
         &verification.verdicts,
-        now,
+        crate::later(now, started),
     )?;
     show(ctx.store, centre, &row.application_no)
 }

@@ -863,6 +863,8 @@ fn send_and_apply(
     for r in rows {
         by_bank.entry(r.bank_code.as_str()).or_default().push(r);
     }
+    // Answers are stamped with the time they arrived: `now` advanced by the time spent.
+    let started = std::time::Instant::now();
     for (code, list) in by_bank {
         let bank = s.banks.get(code)?;
         for chunk in list.chunks(MAX_BATCH) {
@@ -886,7 +888,8 @@ fn send_and_apply(
                     (r.serial.clone(), event)
                 })
                 .collect();
-            for o in apply_events(s.store, s.centre, &events, false, now)? {
+            let at = crate::later(now, started);
+            for o in apply_events(s.store, s.centre, &events, false, at)? {
                 answers.insert(o.serial().to_owned(), o);
             }
         }
