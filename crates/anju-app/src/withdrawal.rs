@@ -1010,7 +1010,7 @@ pub(crate) fn payment_settled_in(
     application_no: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let Some(row) = tx.lock_withdrawal(centre, application_no)? else {
+    let Some(mut row) = tx.lock_withdrawal(centre, application_no)? else {
         return Ok(());
     };
     if row.status != "paying" {
@@ -1020,22 +1020,33 @@ pub(crate) fn payment_settled_in(
     let serials: Vec<&str> = payees.iter().map(|p| p.serial.as_str()).collect();
     // A payee whose part is zero (an heir's share of a tiny balance) has no instruction.
     let ins = tx.instructions(centre, &serials)?;
-    let finals: Vec<&InstructionRow> = ins
-        .iter()
-        .filter(|i| i.state == "executed" || i.state == "not_executed")
-        .collect();
-    if ins.is_empty() || finals.len() < ins.len() {
+    if ins.is_empty() || ins.iter().any(|i| !is_final(i)) {
         return Ok(());
     }
-    let mut row = row;
-    let failed: Vec<&&InstructionRow> = finals.iter().filter(|i| i.state != "executed").collect();
+    // Per person paid (the member, or each heir): paid once any attempt executed.
+    let mut failed = Vec::new();
+    let mut refs = Vec::new();
+    for person in payees
+        .iter()
+        .map(|p| p.id_number.as_str())
+        .collect::<BTreeSet<_>>()
+    {
+        let theirs: Vec<&InstructionRow> = ins
+            .iter()
+            .filter(|i| {
+                payees
+                    .iter()
+                    .any(|p| p.serial == i.serial && p.id_number == person)
+            })
+            .collect();
+        match theirs.iter().find(|i| i.state == "executed") {
+            Some(i) => refs.extend(i.bank_ref.clone()),
+            None => failed.extend(theirs.last().map(|i| i.reason.clone().unwrap_or_default())),
+        }
+    }
     row.updated_at_us = now.as_microsecond();
     if failed.is_empty() {
         row.status = "paid".to_owned();
-        let refs: Vec<&str> = finals
-            .iter()
-            .filter_map(|i| i.bank_ref.as_deref())
-            .collect();
         tx.update_withdrawal(centre, &row)?;
         append(
             tx,
@@ -1057,12 +1068,9 @@ pub(crate) fn payment_settled_in(
             )],
             now,
         )?;
+        close_application_in(tx, centre, application_no, now)?;
     } else {
         row.status = "returned".to_owned();
-        let why: Vec<String> = failed
-            .iter()
-            .map(|i| i.reason.clone().unwrap_or_default())
-            .collect();
         tx.update_withdrawal(centre, &row)?;
         append(
             tx,
@@ -1071,17 +1079,138 @@ pub(crate) fn payment_settled_in(
             &[(
                 "returned",
                 "system",
-                &format!("银行未能支付，资金已退回公积金账户：{}", why.join("；")),
+                &format!("银行未能支付，资金已退回公积金账户：{}", failed.join("；")),
                 &format!(
                     "the bank did not pay; the money is back in the account: {}",
-                    why.join("; ")
+                    failed.join("; ")
                 ),
             )],
             now,
         )?;
     }
-    close_application_in(tx, centre, application_no, now)?;
     Ok(())
+}
+
+fn is_final(i: &InstructionRow) -> bool {
+    i.state == "executed" || i.state == "not_executed"
+}
+
+/// Pays a returned withdrawal again (e.g. after the member bound a new card): every
+/// payee the bank did not pay gets a new instruction for the same amount — the member to
+/// the card bound now, an heir to the card given in `cards` (resident ID → bank, card) or
+/// the one recorded before. Staff only; the withdrawal is `paying` again.
+pub fn repay(
+    ctx: &Review<'_>,
+    application_no: &str,
+    cards: &[(String, String, String)],
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<WithdrawalView, AppError> {
+    staff(stamp)?;
+    let centre = ctx.centre;
+    pay_out_with(&ctx.settlement(), now, &|tx| {
+        let mut row = lock(tx, centre, application_no)?;
+        expect_status(&row, &["returned"])?;
+        let payees = tx.payees(centre, application_no)?;
+        let serials: Vec<&str> = payees.iter().map(|p| p.serial.as_str()).collect();
+        let ins = tx.instructions(centre, &serials)?;
+        let no = AccountNo::sub("201", &row.account_no)
+            .map_err(|e| invalid("account_no", &row.account_no, e.to_string()))?;
+        let mut next = payees.iter().map(|p| p.seq).max().unwrap_or(0) + 1;
+        let mut fresh = Vec::new();
+        for person in payees
+            .iter()
+            .map(|p| p.id_number.as_str())
+            .collect::<BTreeSet<_>>()
+        {
+            let theirs: Vec<(&PayeeRow, &InstructionRow)> = payees
+                .iter()
+                .filter(|p| p.id_number == person)
+                .filter_map(|p| ins.iter().find(|i| i.serial == p.serial).map(|i| (p, i)))
+                .collect();
+            if theirs.iter().any(|(_, i)| i.state == "executed") {
+                continue;
+            }
+            let Some((last, last_ins)) = theirs.last() else {
+                continue;
+            };
+            let (bank_code, card_no, name) =
+                if let Some((_, b, c)) = cards.iter().find(|(id, _, _)| id == person) {
+                    (b.clone(), c.clone(), last.name.clone())
+                } else if person == row.id_number {
+                    let card = tx.card(centre, &row.account_no)?.ok_or_else(|| {
+                        invalid("account_no", &row.account_no, "has no bound payout card")
+                    })?;
+                    (card.bank_code, card.card_no, card.holder)
+                } else {
+                    (
+                        last.bank_code.clone(),
+                        last.card_no.clone(),
+                        last.name.clone(),
+                    )
+                };
+            fresh.push(PayeeRow {
+                application_no: row.application_no.clone(),
+                seq: next,
+                id_number: person.to_owned(),
+                name,
+                bank_code,
+                card_no,
+                share_num: last.share_num,
+                share_den: last.share_den,
+                amount: last_ins.amount,
+                serial: format!("{}-{next}", row.application_no),
+            });
+            next += 1;
+        }
+        if fresh.is_empty() {
+            return Err(invalid(
+                "application_no",
+                application_no,
+                "nothing is left to pay",
+            ));
+        }
+        tx.insert_payees(centre, &fresh)?;
+        row.status = "paying".to_owned();
+        row.updated_at_us = now.as_microsecond();
+        tx.update_withdrawal(centre, &row)?;
+        append(
+            tx,
+            centre,
+            &row,
+            &[(
+                "paying",
+                &stamp.operator,
+                "重新向银行发送支付指令",
+                "payment instruction sent to the bank again",
+            )],
+            now,
+        )?;
+        let business_type = if row.closes_account {
+            SettlementBusinessType::ClosingWithdrawal
+        } else {
+            SettlementBusinessType::PartialWithdrawal
+        };
+        Ok(fresh
+            .iter()
+            .map(|p| Outgoing {
+                serial: p.serial.clone(),
+                kind: InstructionKind::Payment,
+                business_type,
+                bank_code: p.bank_code.clone(),
+                debit: no.clone(),
+                code: TxCode::Withdrawal,
+                payee_account: p.card_no.clone(),
+                payee_name: p.name.clone(),
+                payee_bank: None,
+                amount: Fen::new(p.amount),
+                memo: format!("公积金提取 {}", row.application_no),
+                target: format!("withdrawal:{}", row.application_no),
+                stamp: stamp.clone(),
+            })
+            .collect())
+    })?;
+    show(ctx.store, centre, application_no)
 }
 
 /// A clerk's proposal on a withdrawal under review (maker).

@@ -151,6 +151,21 @@ pub enum WithdrawCmd {
         /// Application number.
         no: String,
     },
+    /// Pay a returned withdrawal again (the bank did not pay): the member's card bound
+    /// now, or an heir's new card.
+    Repay {
+        #[command(flatten)]
+        at: At,
+        #[command(flatten)]
+        banks: BankArgs,
+        #[command(flatten)]
+        actor: Actor,
+        /// Application number.
+        no: String,
+        /// An heir's new card as ID,BANK,CARD (repeatable).
+        #[arg(long = "heir-card")]
+        heir_cards: Vec<String>,
+    },
     /// A withdrawal with its timeline and payments.
     Show {
         #[command(flatten)]
@@ -226,6 +241,7 @@ impl WithdrawCmd {
             WithdrawCmd::Apply(a) => &a.at,
             WithdrawCmd::OffsetRun { at, .. }
             | WithdrawCmd::Resume { at, .. }
+            | WithdrawCmd::Repay { at, .. }
             | WithdrawCmd::Show { at, .. }
             | WithdrawCmd::Receipt { at, .. }
             | WithdrawCmd::List { at, .. }
@@ -412,6 +428,36 @@ pub fn run(
                 policy,
             };
             let v = wd::resume(&ctx, &no, &actor.stamp()?, now)?;
+            print(&v, false)?;
+            Ok(exit_of(&v))
+        }
+        WithdrawCmd::Repay {
+            banks,
+            actor,
+            no,
+            heir_cards,
+            ..
+        } => {
+            let cards = heir_cards
+                .iter()
+                .map(|t| {
+                    let parts: Vec<&str> = t.split(',').map(str::trim).collect();
+                    match parts.as_slice() {
+                        [id, bank, card] => {
+                            Ok(((*id).to_owned(), (*bank).to_owned(), (*card).to_owned()))
+                        }
+                        _ => Err(anyhow::anyhow!("--heir-card {t:?}: give ID,BANK,CARD")),
+                    }
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let bank_set = banks.banks()?;
+            let ctx = Review {
+                store,
+                banks: &bank_set,
+                centre,
+                policy,
+            };
+            let v = wd::repay(&ctx, &no, &cards, &actor.stamp()?, now)?;
             print(&v, false)?;
             Ok(exit_of(&v))
         }

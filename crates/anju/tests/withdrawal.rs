@@ -902,6 +902,34 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         );
         assert!(v.payees.iter().all(|p| p.state == "executed"));
         assert_eq!(e.status(19), PersonalAccountStatus::ClosedByWithdrawal);
+        // With the exchange down, a death withdrawal goes to staff.
+        let mut n = e.request("W-DEATH-3", 20, Ground::Death, claims());
+        n.stamp = clerk("S0001");
+        n.heirs = vec![Heir {
+            share: (1, 1),
+            ..heir_list[0].clone()
+        }];
+        n.consents = vec![(heir_list[0].id_number.clone(), "counter-signature".into())];
+        in_review(&e.apply_with(&e.dead, &n).unwrap());
+        wd::propose(
+            e.store,
+            C,
+            "W-DEATH-3",
+            &Proposal::Refuse,
+            "待补充继承公证",
+            &clerk("S0001"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-DEATH-3",
+            true,
+            "同意",
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
         let mut n = e.request("W-DEATH-2", 20, Ground::Death, claims());
         n.stamp = clerk("S0001");
         n.heirs = vec![Heir {
@@ -1060,6 +1088,41 @@ fn every_ground_pays_refuses_and_goes_to_review() {
                 .contains("back in the account")
         );
         assert_eq!(e.balance(30), yuan("100000"));
+        // The member binds a card in their own name; staff pay again.
+        let p30 = e.world.p(30);
+        let new_card = card(N + 200);
+        bank.admin().open_account(&new_card, &p30.name, 0).unwrap();
+        bind_card(e.store, C, &p30.account, BANK, &new_card).unwrap();
+        let v = wd::repay(
+            &e.ctx(&e.live).review(),
+            "W-BNC-1",
+            &[],
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(v.status, "paid", "{}", v.reason_en);
+        assert_eq!(v.payees.len(), 2);
+        assert_eq!(v.payees[0].state, "not_executed");
+        assert_eq!(v.payees[1].state, "executed");
+        assert_eq!(e.balance(30), yuan("99500"));
+        let again = wd::repay(
+            &e.ctx(&e.live).review(),
+            "W-BNC-1",
+            &[],
+            &clerk("S0002"),
+            Timestamp::now(),
+        );
+        assert!(
+            matches!(
+                again,
+                Err(AppError::Invalid {
+                    field: "status",
+                    ..
+                })
+            ),
+            "{again:?}"
+        );
 
         // -- bad input changes nothing.
         let mut n = e.request("W-BAD-1", 19, Ground::Death, claims());
@@ -1144,6 +1207,15 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         // The ledger is intact and the bank paid what the ledger says.
         let report = audit(e.store, C).unwrap();
         assert!(report.is_clean(), "{report:?}");
+        let out = Command::new(EXE)
+            .args(["audit", "--db", &db.url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         println!("withdrawal scenarios passed on {:?}", db.backend);
     });
 }
