@@ -150,8 +150,12 @@ pub struct NewWithdrawal {
     pub mode: Option<RepayMode>,
     /// Amount asked for; `None`: as much as the rule allows.
     pub requested: Option<Fen>,
-    /// What the applicant states (contract, lease, project, invoice, year).
+    /// What the applicant states (contract, lease, project, invoice, year; for a
+    /// purchase, `spouse_buyer` when the home is the spouse's).
     pub claims: Claims,
+    /// The applicant's spouse, named when the withdrawal rests on the spouse's facts (a
+    /// purchase by the spouse); their consent goes in `consents`.
+    pub spouse: Option<String>,
     /// Heirs with their shares and cards (death withdrawal only).
     pub heirs: Vec<Heir>,
     /// Parties other than the applicant who consented, with how (heirs).
@@ -440,6 +444,7 @@ pub fn apply(
         parties.extend(new.heirs.iter().map(|h| (h.id_number.clone(), Role::Heir)));
     } else {
         parties.push((new.id_number.clone(), Role::Applicant));
+        parties.extend(new.spouse.iter().map(|s| (s.clone(), Role::Spouse)));
     }
     let app = NewApplication {
         application_no: new.application_no.clone(),
@@ -1590,6 +1595,7 @@ pub fn run_monthly_offsets(
             mode: Some(RepayMode::Monthly),
             requested: None,
             claims: Claims::default(),
+            spouse: None,
             heirs: Vec::new(),
             consents: Vec::new(),
             stamp: Stamp {

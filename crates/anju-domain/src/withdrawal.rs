@@ -468,6 +468,8 @@ fn purchase_contract<'f>(
     facts: &'f FactSet,
     subject: &str,
 ) -> Option<&'f crate::sharing::PurchaseContract> {
+    // A spouse withdrawing for the home the other spouse bought.
+    let subject = claims.spouse_buyer.as_deref().unwrap_or(subject);
     let Some(Answer::Contracts(cs)) = answer(facts, Query::Contracts, subject, None) else {
         return None;
     };

@@ -110,6 +110,7 @@ pub fn run_samples(
             ground,
             mode,
             requested: None,
+            spouse: None,
             claims: Claims {
                 year,
                 ..Claims::default()

@@ -310,6 +310,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                         project_no: project,
                         year,
                         invoice_no: invoice,
+                        spouse_buyer: None,
                     },
                     consents: consents
                         .into_iter()

@@ -113,6 +113,13 @@ pub struct ApplyArgs {
     /// Year (illness expenses).
     #[arg(long)]
     pub year: Option<i16>,
+    /// The applicant's spouse (their consent is taken as signed at the counter).
+    #[arg(long)]
+    pub spouse: Option<String>,
+    /// Purchase: the home was bought by the spouse (the applicant is not on the
+    /// contract).
+    #[arg(long, requires = "spouse")]
+    pub spouse_buyer: bool,
     /// An heir as ID,NAME,BANK,CARD,SHARE (SHARE like 1/2), repeatable (death).
     #[arg(long = "heir")]
     pub heirs: Vec<String>,
@@ -329,6 +336,8 @@ pub fn run(
                 invoice,
                 year,
                 heirs,
+                spouse,
+                spouse_buyer,
                 json,
                 ..
             } = *args;
@@ -347,7 +356,9 @@ pub fn run(
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let consents = heirs
                 .iter()
-                .map(|h| (h.id_number.clone(), "counter-signature".to_owned()))
+                .map(|h| h.id_number.clone())
+                .chain(spouse.clone())
+                .map(|id| (id, "counter-signature".to_owned()))
                 .collect();
             let departments = exchange.departments()?;
             let bank_set = banks.banks()?;
@@ -370,7 +381,9 @@ pub fn run(
                     project_no: project,
                     year,
                     invoice_no: invoice,
+                    spouse_buyer: spouse_buyer.then(|| spouse.clone()).flatten(),
                 },
+                spouse: spouse.clone(),
                 heirs,
                 consents,
                 stamp: actor.stamp()?,

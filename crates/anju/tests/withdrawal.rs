@@ -179,7 +179,7 @@ impl World {
     }
 }
 
-const N: usize = 33;
+const N: usize = 36;
 
 /// Names and birth dates of the fixture's people (index = scenario person).
 fn roster() -> Vec<(String, String, bool)> {
@@ -410,6 +410,44 @@ fn dataset(w: &World) -> Dataset {
             }
             // 23, 24: left their jobs.
             23 | 24 => not_employed(&mut r),
+            // 33 bought a home alone; 34 is 33's spouse; 35 is not married.
+            33 => {
+                r.contracts.push(PurchaseContract {
+                    contract_no: "QZ-2026-000333".into(),
+                    kind: ContractKind::SecondHand,
+                    address: addr.clone(),
+                    region_code: "330802".into(),
+                    area: Area(10_000),
+                    price: yuan("800000"),
+                    signed_on: d("2026-09-01"),
+                    filed_on: d("2026-09-03"),
+                    buyers: vec![p.id.clone()],
+                    seller_name: "某某".into(),
+                    seller_account: "6222000000000033".into(),
+                    seller_bank: BANK.into(),
+                    cancelled: false,
+                });
+                r.credit = Some(CreditReport {
+                    loans: vec![],
+                    overdue_count_24m: 0,
+                });
+                // The second-hand home is already registered to the buyer.
+                r.properties.push(home(p, &addr, "330802"));
+                r.marriage = Some(Marriage {
+                    status: MaritalStatus::Married,
+                    spouse_id: Some(w.p(34).id.clone()),
+                    spouse_name: Some(w.p(34).name.clone()),
+                    since: Some(d("2015-05-20")),
+                });
+            }
+            34 => {
+                r.marriage = Some(Marriage {
+                    status: MaritalStatus::Married,
+                    spouse_id: Some(w.p(33).id.clone()),
+                    spouse_name: Some(w.p(33).name.clone()),
+                    since: Some(d("2015-05-20")),
+                });
+            }
             // 31: a cheap lease (the rent cap is 1,000 a month).
             31 => r.leases.push(Lease {
                 lease_no: "ZL-2026-0031".into(),
@@ -489,6 +527,7 @@ impl Env<'_> {
             mode: None,
             requested: None,
             claims,
+            spouse: None,
             heirs: vec![],
             consents: vec![],
             stamp: online(&p.id),
@@ -767,6 +806,30 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             assert_eq!(v.status, "refused");
         }
         assert_eq!(e.balance(29), yuan("100000"));
+
+        // A spouse withdraws for the home the other spouse bought; then the buyer, for
+        // what is left of the price.
+        let spouse_claims = Claims {
+            spouse_buyer: Some(e.world.p(33).id.clone()),
+            ..Claims::default()
+        };
+        let mut n = e.request("W-PUR-SP-1", 34, Ground::Purchase, spouse_claims.clone());
+        n.spouse = Some(e.world.p(33).id.clone());
+        n.consents = vec![(e.world.p(33).id.clone(), "e-signature".into())];
+        paid(&e.apply_with(&e.live, &n).unwrap(), "100000");
+        let v = e.apply("W-PUR-SP-2", 33, Ground::Purchase, claims());
+        paid(&v, "100000");
+        let dec = v.decision.unwrap();
+        assert!(
+            dec.limits.iter().any(|l| l.amount == yuan("700000")),
+            "{:?}",
+            dec.limits
+        );
+        // Someone not married to the buyer cannot.
+        let mut n = e.request("W-PUR-SP-3", 35, Ground::Purchase, spouse_claims);
+        n.spouse = Some(e.world.p(33).id.clone());
+        n.consents = vec![(e.world.p(33).id.clone(), "e-signature".into())];
+        refused(&e.apply_with(&e.live, &n).unwrap(), "spouse");
 
         // -- build / repair: the repair invoice of an owned home.
         paid(

@@ -223,6 +223,7 @@ fn a_thousand_concurrent_applicants_never_get_paid_twice() {
                     mode: None,
                     requested: Some(yuan("8000")),
                     claims: Claims::default(),
+                    spouse: None,
                     heirs: vec![],
                     consents: vec![],
                     stamp: Stamp {

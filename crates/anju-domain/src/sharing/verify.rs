@@ -227,6 +227,10 @@ pub struct Claims {
     /// applicant's invoices of the ground's kind when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_no: Option<String>,
+    /// The spouse who bought the home, when the applicant is not on the purchase contract
+    /// (a spouse may withdraw for the same home); must also be named as the spouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spouse_buyer: Option<String>,
 }
 
 /// One fact to establish.
@@ -602,15 +606,26 @@ pub fn checks_for(
     };
     match kind {
         ApplicationKind::WithdrawPurchase => {
+            // The home is the applicant's, or their spouse's (named as the spouse).
+            let buyer = match &claims.spouse_buyer {
+                Some(b) if find(Role::Spouse).is_some_and(|p| &p.id_number == b) => b.clone(),
+                Some(_) => {
+                    return Err(ClaimError::MissingParty {
+                        kind: kind.code(),
+                        role: Role::Spouse.code(),
+                    });
+                }
+                None => s,
+            };
             out.push(Check::PurchaseContract {
-                buyer: s.clone(),
+                buyer: buyer.clone(),
                 contract_no: claims.contract_no.clone(),
             });
             out.push(Check::PropertyOfContract {
-                buyer: s.clone(),
+                buyer: buyer.clone(),
                 contract_no: claims.contract_no.clone(),
             });
-            out.push(Check::LoansOnRecord { subject: s });
+            out.push(Check::LoansOnRecord { subject: buyer });
         }
         ApplicationKind::WithdrawLoanRepayment => {
             out.push(Check::HomeLoan { subject: s });
