@@ -388,6 +388,7 @@ pub fn withdraw(backend: Backend, db: Option<&str>, applications: usize) -> anyh
         ground: Ground::Purchase,
         mode: None,
         requested: None,
+        spouse: None,
         claims: Claims::default(),
         heirs: vec![],
         consents: vec![],
@@ -434,6 +435,16 @@ pub fn withdraw(backend: Backend, db: Option<&str>, applications: usize) -> anyh
         inside.push(us.saturating_sub(ex + bk));
     }
     let elapsed_us = t_all.elapsed().as_micros().max(1);
+    // The median of each tenth of the run, in order: whether the time grows with the
+    // number of withdrawals already made.
+    let tenths: Vec<String> = total
+        .chunks(applications.div_ceil(10))
+        .map(|c| {
+            let mut c = c.to_vec();
+            c.sort_unstable();
+            ms(percentile(&c, 50))
+        })
+        .collect();
     let mean = |v: &[u128]| v.iter().sum::<u128>() / v.len() as u128;
     let means = (mean(&outside_exchange), mean(&outside_bank), mean(&inside));
     for v in [
@@ -450,7 +461,7 @@ pub fn withdraw(backend: Backend, db: Option<&str>, applications: usize) -> anyh
     // Applications per second with one decimal.
     let per_s_10 = (applications as u128) * 10_000_000 / elapsed_us;
     println!(
-        "{{\"bench\":\"withdraw\",\"backend\":\"{}\",\"ground\":\"purchase\",\"applications\":{applications},\"warm_up\":{WARM_UP},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"mean_ms\":{},\"per_s\":{}.{},\"elapsed_s\":{},\"split_mean_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"split_p50_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"split_p99_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"target_p50_ms\":20,\"target_p99_ms\":100,\"p50_met\":{},\"p99_met\":{},\"setup_s\":{},\"machine\":\"{}\",\"peak_rss_mb\":{}}}",
+        "{{\"bench\":\"withdraw\",\"backend\":\"{}\",\"ground\":\"purchase\",\"applications\":{applications},\"warm_up\":{WARM_UP},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"mean_ms\":{},\"per_s\":{}.{},\"elapsed_s\":{},\"p50_by_tenth_ms\":[{}],\"split_mean_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"split_p50_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"split_p99_ms\":{{\"exchange\":{},\"bank\":{},\"anju\":{}}},\"target_p50_ms\":20,\"target_p99_ms\":100,\"p50_met\":{},\"p99_met\":{},\"setup_s\":{},\"machine\":\"{}\",\"peak_rss_mb\":{}}}",
         backend.name(),
         ms(p50),
         p(&total, 90),
@@ -460,6 +471,7 @@ pub fn withdraw(backend: Backend, db: Option<&str>, applications: usize) -> anyh
         per_s_10 / 10,
         per_s_10 % 10,
         seconds(elapsed_us),
+        tenths.join(","),
         ms(means.0),
         ms(means.1),
         ms(means.2),
