@@ -137,7 +137,8 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut addr = None;
     let mut seen = String::new();
-    // The server line, then the bank samples (run once the server takes notices).
+    // The server line, then the bank samples (run once the server takes notices), then
+    // the sample withdrawals.
     while Instant::now() < deadline {
         let Some(Ok(line)) = lines.next() else { break };
         seen.push_str(&line);
@@ -147,7 +148,9 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         {
             addr = Some(rest.trim_end_matches('/').to_owned());
         }
-        if line.starts_with("bank samples") {
+        if line.starts_with("sample withdrawal WD-DEMO-09")
+            || line.starts_with("withdrawal samples failed")
+        {
             break;
         }
     }
@@ -232,9 +235,16 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         "{seen}"
     );
     assert!(
-        seen.contains("application DEMO-SQ-0001 (购房提取): 5/5 facts verified"),
+        seen.contains("application DEMO-SQ-0001 (购房提取): 6/6 facts verified"),
         "{seen}"
     );
+    // Nine sample withdrawals: verified at the exchange, decided, paid through the banks
+    // (the "other" ground waits for staff).
+    let withdrawals = sample("sample withdrawal ");
+    assert_eq!(withdrawals.len(), 9, "{seen}");
+    let paid = withdrawals.iter().filter(|l| l.contains("已到账")).count();
+    assert!(paid >= 7, "{seen}");
+    assert!(withdrawals[8].contains("(其他): 待人工审核"), "{seen}");
     assert!(dir.path().join("demo-exchange.json").exists());
     let (status, body) = get(&addr, "/");
     assert_eq!(status, 200, "{body}");
