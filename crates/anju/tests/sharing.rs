@@ -282,11 +282,12 @@ fn a_purchase_is_verified_logged_and_cached_per_application() {
                 ("spouse", Outcome::Verified),
                 ("purchase-contract", Outcome::Verified),
                 ("property-of-contract", Outcome::Verified),
+                ("loans-on-record", Outcome::Verified),
             ],
             "{v:#?}"
         );
         assert!(v.all_verified());
-        assert_eq!((v.asked, v.cached), (5, 0));
+        assert_eq!((v.asked, v.cached), (6, 0));
         assert!(v.verdicts[3].reason_zh.contains("QZ-2026-000123"));
         assert!(
             v.verdicts[4].reason_zh.contains("期房"),
@@ -296,7 +297,7 @@ fn a_purchase_is_verified_logged_and_cached_per_application() {
 
         // The access log: every look-up, who asked, why, which department, the answer's hash.
         let log = lookups_of_application(s, C, "TQ-1").unwrap();
-        assert_eq!(log.len(), 5);
+        assert_eq!(log.len(), 6);
         assert!(log.iter().all(|r| r.requester == "staff:S0001"
             && r.purpose == "withdrawal"
             && r.channel == "01"
@@ -306,26 +307,26 @@ fn a_purchase_is_verified_logged_and_cached_per_application() {
         assert_eq!(properties.outcome, "not_found");
         assert_eq!(properties.department, "real-estate");
         assert!(properties.source.starts_with(&sim.url));
-        // What A sees: the four look-ups of A's data; B sees one.
+        // What A sees: the five look-ups of A's data; B sees one.
         let mine = lookups_of_person(s, C, &p.a).unwrap();
-        assert_eq!(mine.len(), 4);
+        assert_eq!(mine.len(), 5);
         assert!(mine.iter().all(|r| r.subject_id == p.a));
         assert_eq!(lookups_of_person(s, C, &p.b).unwrap().len(), 1);
         assert!(lookups_of_person(s, C, &p.c).unwrap().is_empty());
 
         // Again: answered from this application's cache, and logged as viewed again.
         let again = verify_application(&ctx, "TQ-1", &clerk(), today(), now()).unwrap();
-        assert_eq!((again.asked, again.cached), (0, 5));
+        assert_eq!((again.asked, again.cached), (0, 6));
         assert_eq!(outcomes(&again), outcomes(&v));
         let log = lookups_of_application(s, C, "TQ-1").unwrap();
-        assert_eq!(log.len(), 10);
-        assert!(log[5..].iter().all(|r| r.outcome == "cached" && r.seq > 5));
-        assert_eq!(log[5].answer_hash, log[0].answer_hash);
+        assert_eq!(log.len(), 12);
+        assert!(log[6..].iter().all(|r| r.outcome == "cached" && r.seq > 6));
+        assert_eq!(log[6].answer_hash, log[0].answer_hash);
 
         // Another application of the same person never uses that cache.
         open_application(s, C, &purchase("TQ-2", &p), today(), now()).unwrap();
         let other = verify_application(&ctx, "TQ-2", &clerk(), today(), now()).unwrap();
-        assert_eq!((other.asked, other.cached), (5, 0));
+        assert_eq!((other.asked, other.cached), (6, 0));
     });
 }
 
@@ -466,7 +467,7 @@ fn every_fault_yields_unavailable_never_a_pass() {
                 .iter()
                 .filter(|d| d.outcome == Outcome::Verified)
                 .count(),
-            4
+            5
         );
         let log = lookups_of_application(s, C, "F-1").unwrap();
         let m = log.iter().find(|r| r.query == "marriage").unwrap();
@@ -485,7 +486,7 @@ fn every_fault_yields_unavailable_never_a_pass() {
             centre: C,
         };
         let v = verify_application(&ctx, "F-1", &clerk(), today(), now()).unwrap();
-        assert_eq!((v.asked, v.cached), (1, 4));
+        assert_eq!((v.asked, v.cached), (1, 5));
         assert!(v.all_verified());
         drop(healthy);
 
@@ -550,7 +551,7 @@ fn every_fault_yields_unavailable_never_a_pass() {
             v.verdicts[0].reason_en
         );
         // Every look-up of the failed runs is still in the log.
-        assert_eq!(lookups_of_application(s, C, "F-5").unwrap().len(), 5);
+        assert_eq!(lookups_of_application(s, C, "F-5").unwrap().len(), 6);
     });
 }
 
@@ -575,16 +576,16 @@ fn two_verifications_of_one_application_at_once_both_complete_their_log() {
         });
         assert!(a.all_verified() && b.all_verified());
         let log = lookups_of_application(s, C, "TQ-C").unwrap();
-        assert_eq!(log.len(), 10);
+        assert_eq!(log.len(), 12);
         assert!(
             log.iter().all(|r| r.outcome != "pending"),
             "every look-up completed: {log:?}"
         );
         let seqs: std::collections::BTreeSet<i64> = log.iter().map(|r| r.seq).collect();
-        assert_eq!(seqs.len(), 10, "distinct sequence numbers");
+        assert_eq!(seqs.len(), 12, "distinct sequence numbers");
         // The cache holds one answer per fact; a third verification uses it.
         let c = verify_application(&ctx, "TQ-C", &clerk(), today(), now()).unwrap();
-        assert_eq!((c.asked, c.cached), (0, 5));
+        assert_eq!((c.asked, c.cached), (0, 6));
         let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains(r#""kind":"withdrawal.purchase""#), "{json}");
     });
@@ -683,7 +684,7 @@ fn no_one_is_looked_up_without_consent() {
             .find(|d| d.check.code() == "spouse")
             .unwrap();
         assert_eq!(spouse.outcome, Outcome::Verified);
-        assert_eq!(v.asked, 4);
+        assert_eq!(v.asked, 5);
         // Nothing was asked about the spouse, and nothing is in their log.
         assert!(lookups_of_person(s, C, &p.b).unwrap().is_empty());
         let err = look_up(
@@ -704,7 +705,7 @@ fn no_one_is_looked_up_without_consent() {
         assert!(err.to_string().contains("already"), "{err}");
         let v = verify_application(&ctx, "TQ-K", &clerk(), today(), now()).unwrap();
         assert!(v.all_verified(), "{v:#?}");
-        assert_eq!((v.asked, v.cached), (1, 4));
+        assert_eq!((v.asked, v.cached), (1, 5));
         assert_eq!(lookups_of_person(s, C, &p.b).unwrap().len(), 1);
     });
 }
