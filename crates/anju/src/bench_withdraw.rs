@@ -123,7 +123,6 @@ fn record(i: usize, id: &IdCard) -> PersonRecord {
             loans: vec![],
             overdue_count_24m: 0,
         }),
-        properties: Vec::<Property>::new(),
         ..PersonRecord::default()
     }
 }
