@@ -48,7 +48,7 @@ use crate::ledger::lock_centre;
 use crate::settlement::{BankSet, Outgoing, Settlement, pay_out_with};
 use crate::sharing::{
     Departments, NewApplication, Sharing, city_prefix, close_application_in, open_application_in,
-    verify_application,
+    verify_application, verify_application_with,
 };
 
 fn invalid(field: &'static str, value: impl Into<String>, rule: impl Into<String>) -> AppError {
@@ -533,9 +533,16 @@ pub fn apply(
         // paid and carried by the instructions.
         tx.insert_payees(centre, &payees)?;
     }
-    tx.commit()?;
-    let verification =
-        verify_application(&ctx.sharing(), &row.application_no, &new.stamp, today, now)?;
+    // The look-ups are logged in this same transaction, committed before any department
+    // is asked.
+    let verification = verify_application_with(
+        &ctx.sharing(),
+        tx,
+        &row.application_no,
+        &new.stamp,
+        today,
+        now,
+    )?;
     // Each later step is stamped with when it happened.
     decide_and_act(
         ctx,

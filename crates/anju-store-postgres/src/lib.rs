@@ -322,7 +322,10 @@ impl PostgresStore {
     fn release(&self, conn: Option<PgConn>) {
         let mut pool = self.lock_pool();
         match conn {
-            Some(c) if !c.client.is_closed() => pool.idle.push(c),
+            Some(mut c) if !c.client.is_closed() => {
+                c.refresh_if_due();
+                pool.idle.push(c);
+            }
             _ => pool.live -= 1,
         }
         drop(pool);

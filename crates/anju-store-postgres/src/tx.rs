@@ -238,7 +238,16 @@ pub(crate) struct PgConn {
     stmts: HashMap<&'static str, Statement>,
     /// The open transaction hit a server error, so PostgreSQL has aborted it.
     failed: bool,
+    /// When the statement cache was last emptied, and how long until the next time.
+    prepared_since: Instant,
+    refresh_after: std::time::Duration,
 }
+
+/// The first interval after which a connection's prepared statements are dropped and
+/// prepared again; it doubles each time up to [`MAX_REFRESH`].
+const FIRST_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest a connection keeps its prepared statements.
+const MAX_REFRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl PgConn {
     pub(crate) fn new(client: Client) -> PgConn {
@@ -246,6 +255,24 @@ impl PgConn {
             client,
             stmts: HashMap::new(),
             failed: false,
+            prepared_since: Instant::now(),
+            refresh_after: FIRST_REFRESH,
+        }
+    }
+
+    /// Between transactions: drops the cached statements once they are old enough, so
+    /// they are planned again against the tables as they are now. PostgreSQL keeps a
+    /// prepared statement's generic plan, chosen from the table sizes when it was first
+    /// planned; on a young database whose tables were nearly empty then, such a plan
+    /// may find a row by the centre code alone and read the whole centre on every call
+    /// as the tables grow (until an `ANALYZE` invalidates it — autovacuum does, but only
+    /// after its naptime and thresholds). Re-preparing on a doubling interval (1 s, 2 s,
+    /// 4 s … 10 min) costs one round trip per statement each time.
+    pub(crate) fn refresh_if_due(&mut self) {
+        if self.prepared_since.elapsed() >= self.refresh_after {
+            self.stmts.clear();
+            self.prepared_since = Instant::now();
+            self.refresh_after = (self.refresh_after * 2).min(MAX_REFRESH);
         }
     }
 

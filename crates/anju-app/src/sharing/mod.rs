@@ -652,7 +652,20 @@ pub fn verify_application(
     stamp
         .validate()
         .map_err(|e| invalid("stamp", "", &e.to_string()))?;
-    let mut tx = ctx.store.begin()?;
+    verify_application_with(ctx, ctx.store.begin()?, application_no, stamp, today, now)
+}
+
+/// [`verify_application`] continuing the caller's uncommitted transaction (e.g. the one
+/// that opened the application): the look-ups are logged in it and it is committed
+/// before any department is asked.
+pub fn verify_application_with(
+    ctx: &Sharing<'_>,
+    mut tx: Box<dyn anju_store::StoreTx + '_>,
+    application_no: &str,
+    stamp: &Stamp,
+    today: Date,
+    now: Timestamp,
+) -> Result<Verification, AppError> {
     let loaded = load(&mut *tx, ctx.centre, application_no, today)?;
     let keys: BTreeSet<FactKey> = loaded.checks.iter().flat_map(Check::needs).collect();
     let Gathered {

@@ -226,28 +226,47 @@ impl PgConn {
         centre: &str,
         w: &WithdrawalRow,
     ) -> Result<(), StoreError> {
+        let params: [&(dyn postgres::types::ToSql + Sync); 14] = [
+            &centre,
+            &w.application_no,
+            &w.mode,
+            &w.home_key,
+            &w.amount,
+            &w.interest,
+            &w.closes_account,
+            &w.status,
+            &w.decision,
+            &w.reason_zh,
+            &w.reason_en,
+            &w.proposed_by,
+            &w.decided_by,
+            &w.updated_at_us,
+        ];
+        // Most updates can neither clash with the index of withdrawals in flight nor trip
+        // the trigger: the row is in flight (it already holds its (account, ground) slot,
+        // and may go anywhere), or its final status stays. Those run without a savepoint
+        // (two round trips fewer); any other change — a final status leaving, which the
+        // trigger refuses but for returned → paying, which may clash — takes the guarded
+        // path.
+        let plain = self.execute(
+            "UPDATE withdrawals SET mode = $3, home_key = $4, amount = $5, interest = $6,
+                closes_account = $7, status = $8, decision = $9, reason_zh = $10,
+                reason_en = $11, proposed_by = $12, decided_by = $13, updated_at_us = $14
+             WHERE centre_code = $1 AND application_no = $2
+               AND (status IN ('submitted', 'verifying', 'review', 'proposed', 'approved', 'paying')
+                    OR status = $8)",
+            &params,
+        )?;
+        if plain == 1 {
+            return Ok(());
+        }
         let updated = self.atomic(|s| {
             s.execute(
                 "UPDATE withdrawals SET mode = $3, home_key = $4, amount = $5, interest = $6,
                     closes_account = $7, status = $8, decision = $9, reason_zh = $10,
                     reason_en = $11, proposed_by = $12, decided_by = $13, updated_at_us = $14
                  WHERE centre_code = $1 AND application_no = $2",
-                &[
-                    &centre,
-                    &w.application_no,
-                    &w.mode,
-                    &w.home_key,
-                    &w.amount,
-                    &w.interest,
-                    &w.closes_account,
-                    &w.status,
-                    &w.decision,
-                    &w.reason_zh,
-                    &w.reason_en,
-                    &w.proposed_by,
-                    &w.decided_by,
-                    &w.updated_at_us,
-                ],
+                &params,
             )
         });
         match updated {
