@@ -557,7 +557,7 @@ pub fn apply(
 /// The member's account figures and history, read for a decision.
 fn load_case_inputs(
     tx: &mut dyn StoreTx,
-    ctx: &Withdrawals<'_>,
+    ctx: &Review<'_>,
     row: &WithdrawalRow,
     ground: Ground,
     today: Date,
@@ -628,12 +628,51 @@ fn decide_and_act(
     verdicts: &[anju_domain::sharing::verify::Verdict],
     now: Timestamp,
 ) -> Result<(), AppError> {
+    // One transaction under the centre lock: read what the rule needs, decide, and record
+    // the outcome — for an approval, the payment with its pending entry.
+    let r = ctx.review();
+    let decided: std::cell::RefCell<Option<Decision>> = std::cell::RefCell::new(None);
+    let short: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+    let result = pay_out_with(&r.settlement(), now, &|tx| {
+        let d = decide_in(tx, &r, application_no, facts, verdicts)?;
+        *decided.borrow_mut() = Some(d.clone());
+        match d.outcome {
+            Resolution::Approve => {
+                record_payment_in(tx, &r, application_no, &d, "system", now, &short)
+            }
+            Resolution::Review => {
+                to_review_in(tx, r.centre, application_no, &d, now)?;
+                Ok(Vec::new())
+            }
+            Resolution::Refuse => {
+                refuse_in(tx, r.centre, application_no, &d, "system", now)?;
+                Ok(Vec::new())
+            }
+        }
+    });
+    match (result, decided.into_inner()) {
+        (Ok(_), _) => Ok(()),
+        (Err(e), Some(d)) if d.outcome == Resolution::Approve => {
+            after_failed_payment(&r, application_no, &d, "system", short.into_inner(), e, now)
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Reads what the rule needs inside `tx` and decides.
+fn decide_in(
+    tx: &mut dyn StoreTx,
+    ctx: &Review<'_>,
+    application_no: &str,
+    facts: &anju_domain::sharing::verify::FactSet,
+    verdicts: &[anju_domain::sharing::verify::Verdict],
+) -> Result<Decision, AppError> {
     let centre = ctx.centre;
-    let mut tx = ctx.store.begin_read()?;
-    let today = crate::ledger::centre(tx.as_mut(), centre)?.business_date;
+    let today = crate::ledger::centre(tx, centre)?.business_date;
     let row = tx
         .withdrawal(centre, application_no)?
         .ok_or_else(|| not_found(format!("withdrawal {application_no}")))?;
+    expect_status(&row, &["verifying"])?;
     let ground = Ground::from_code(&row.ground)
         .ok_or_else(|| invalid("ground", &row.ground, "unknown ground"))?;
     let app = tx
@@ -641,7 +680,7 @@ fn decide_and_act(
         .ok_or_else(|| not_found(format!("application {application_no}")))?;
     let claims: Claims = serde_json::from_str(&app.claims)
         .map_err(|e| invalid("claims", &app.claims, e.to_string()))?;
-    let (account, own, interest) = load_case_inputs(tx.as_mut(), ctx, &row, ground, today)?;
+    let (account, own, interest) = load_case_inputs(tx, ctx, &row, ground, today)?;
     let key = withdrawal::home_key(ground, &claims, facts, &row.id_number);
     let same_home: Vec<Past> = if key.is_empty() {
         Vec::new()
@@ -652,8 +691,7 @@ fn decide_and_act(
             .filter_map(|w| past_of(&w))
             .collect()
     };
-    drop(tx);
-    let decision = withdrawal::decide(&Case {
+    Ok(withdrawal::decide(&Case {
         ground,
         mode: RepayMode::from_code(&row.mode),
         today,
@@ -668,27 +706,48 @@ fn decide_and_act(
         closing_interest: interest,
         policy: ctx.policy,
         city_prefix: city_prefix(centre),
-    });
-    let r = ctx.review();
-    match decision.outcome {
-        Resolution::Approve => match pay(&r, application_no, &decision, "system", now) {
-            // Approved, but it cannot be paid as things stand (e.g. no payout card is
-            // bound): a person takes it from here; nothing was written.
-            Err(AppError::Invalid { field, value, rule }) => {
-                let mut d = decision.clone();
-                d.outcome = Resolution::Review;
-                d.reasons = vec![Reason {
-                    zh: format!("审批通过但无法支付（{field}: {rule}），转人工处理"),
-                    en: format!(
-                        "approved but cannot be paid ({field} {value:?}: {rule}): sent to staff review"
-                    ),
-                }];
-                to_review(&r, application_no, &d, now)
+    }))
+}
+
+/// An approval whose payment could not be recorded (nothing was written): the money was
+/// taken meanwhile → refused with the reason; it cannot be paid as things stand (e.g. no
+/// payout card) → a person takes it; anything else is the caller's error.
+fn after_failed_payment(
+    r: &Review<'_>,
+    application_no: &str,
+    d: &Decision,
+    approver: &str,
+    short: Option<String>,
+    e: AppError,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    match (short, e) {
+        (Some(zh), e) => {
+            let mut d = d.clone();
+            d.outcome = Resolution::Refuse;
+            d.amount = Fen::ZERO;
+            d.reasons = vec![Reason {
+                zh,
+                en: e.to_string(),
+            }];
+            refuse(r, application_no, &d, approver, now)
+        }
+        (None, AppError::Invalid { field, value, rule }) => {
+            let mut d = d.clone();
+            d.outcome = Resolution::Review;
+            d.reasons = vec![Reason {
+                zh: format!("审批通过但无法支付（{field}: {rule}），转人工处理"),
+                en: format!(
+                    "approved but cannot be paid ({field} {value:?}: {rule}): sent to staff review"
+                ),
+            }];
+            if approver == "system" {
+                to_review(r, application_no, &d, now)
+            } else {
+                Err(AppError::Invalid { field, value, rule })
             }
-            other => other,
-        },
-        Resolution::Review => to_review(&r, application_no, &decision, now),
-        Resolution::Refuse => refuse(&r, application_no, &decision, "system", now),
+        }
+        (None, e) => Err(e),
     }
 }
 
@@ -707,7 +766,19 @@ fn to_review(
     now: Timestamp,
 ) -> Result<(), AppError> {
     let mut tx = ctx.store.begin()?;
-    let mut row = lock(tx.as_mut(), ctx.centre, application_no)?;
+    to_review_in(tx.as_mut(), ctx.centre, application_no, d, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn to_review_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    application_no: &str,
+    d: &Decision,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let mut row = lock(tx, centre, application_no)?;
     expect_status(&row, &["verifying"])?;
     row.status = "review".to_owned();
     row.amount = d.amount.fen();
@@ -716,16 +787,14 @@ fn to_review(
     row.reason_zh = d.reason_zh();
     row.reason_en = d.reason_en();
     row.updated_at_us = now.as_microsecond();
-    tx.update_withdrawal(ctx.centre, &row)?;
+    tx.update_withdrawal(centre, &row)?;
     append(
-        tx.as_mut(),
-        ctx.centre,
+        tx,
+        centre,
         &row,
         &[("review", "system", &d.reason_zh(), &d.reason_en())],
         now,
-    )?;
-    tx.commit()?;
-    Ok(())
+    )
 }
 
 fn refuse(
@@ -736,7 +805,20 @@ fn refuse(
     now: Timestamp,
 ) -> Result<(), AppError> {
     let mut tx = ctx.store.begin()?;
-    let mut row = lock(tx.as_mut(), ctx.centre, application_no)?;
+    refuse_in(tx.as_mut(), ctx.centre, application_no, d, who, now)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn refuse_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    application_no: &str,
+    d: &Decision,
+    who: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let mut row = lock(tx, centre, application_no)?;
     expect_status(&row, &["verifying", "review", "proposed"])?;
     row.status = "refused".to_owned();
     row.amount = 0;
@@ -748,10 +830,10 @@ fn refuse(
     if who != "system" {
         row.decided_by = Some(who.to_owned());
     }
-    tx.update_withdrawal(ctx.centre, &row)?;
+    tx.update_withdrawal(centre, &row)?;
     append(
-        tx.as_mut(),
-        ctx.centre,
+        tx,
+        centre,
         &row,
         &[(
             "refused",
@@ -761,9 +843,7 @@ fn refuse(
         )],
         now,
     )?;
-    close_application_in(tx.as_mut(), ctx.centre, application_no, now)?;
-    tx.commit()?;
-    Ok(())
+    close_application_in(tx, centre, application_no, now)
 }
 
 fn lock(
@@ -804,10 +884,34 @@ fn pay(
     approver: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let centre = ctx.centre;
-    let policy = ctx.policy;
     let short: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
     let result = pay_out_with(&ctx.settlement(), now, &|tx| {
+        record_payment_in(tx, ctx, application_no, d, approver, now, &short)
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            after_failed_payment(ctx, application_no, d, approver, short.into_inner(), e, now)
+        }
+    }
+}
+
+/// Inside the payment's transaction: the amount checked against the account, closing
+/// interest and the account's closing (closing grounds), the payees, `approved` and
+/// `paying`; returns the instructions to send. Sets `short` when the money is no longer
+/// available.
+fn record_payment_in(
+    tx: &mut dyn StoreTx,
+    ctx: &Review<'_>,
+    application_no: &str,
+    d: &Decision,
+    approver: &str,
+    now: Timestamp,
+    short: &std::cell::RefCell<Option<String>>,
+) -> Result<Vec<Outgoing>, AppError> {
+    let centre = ctx.centre;
+    let policy = ctx.policy;
+    {
         let mut row = lock(tx, centre, application_no)?;
         expect_status(&row, &["verifying", "proposed"])?;
         let no = AccountNo::sub("201", &row.account_no)
@@ -993,23 +1097,6 @@ fn pay(
                 stamp: stamp.clone(),
             })
             .collect())
-    });
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => match short.into_inner() {
-            // The money was taken meanwhile (another withdrawal): refuse with the reason.
-            Some(zh) => {
-                let mut d = d.clone();
-                d.outcome = Resolution::Refuse;
-                d.amount = Fen::ZERO;
-                d.reasons = vec![Reason {
-                    zh,
-                    en: e.to_string(),
-                }];
-                refuse(ctx, application_no, &d, approver, now)
-            }
-            None => Err(e),
-        },
     }
 }
 
