@@ -16,11 +16,12 @@ use anju_app::ledger::{audit, open_centre, post_one, set_business_date};
 use anju_app::registry::{
     MemberAct, NewMember, NewUnit, change_member, open_member, register_unit,
 };
-use anju_app::settlement::{BankSet, NewBank, bind_card, register_bank};
+use anju_app::settlement::{BankSet, NewBank, Settlement, bind_card, register_bank, resolve_all};
 use anju_app::sharing::Departments;
 use anju_app::withdrawal::{
     self as wd, Heir, NewWithdrawal, Proposal, WithdrawalView, Withdrawals,
 };
+use anju_bank::client::BankClient;
 use anju_bank::sim::process::BankSimProcess;
 use anju_domain::codes::{Channel, MaritalStatus, PersonalAccountStatus, Sex};
 use anju_domain::ids::{CreditCode, IdCard};
@@ -1186,6 +1187,69 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             ),
             "{again:?}"
         );
+
+        // -- the bank is unreachable when paying: the withdrawal waits in `paying` with the
+        // money reserved; the status query later finds the bank never got it: returned,
+        // the money back; paid again once the bank is back.
+        let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut down = bank.settings();
+        down.base_url = format!("http://127.0.0.1:{dead_port}");
+        down.attempts = 1;
+        let mut down_banks = BankSet::new();
+        down_banks.insert(Arc::new(BankClient::new(down).unwrap()));
+        let ctx_down = Withdrawals {
+            store: e.store,
+            departments: &e.live,
+            banks: &down_banks,
+            centre: C,
+            policy: &e.policy,
+        };
+        let v = wd::apply(
+            &ctx_down,
+            &e.request("W-BANKDOWN-1", 31, Ground::Rent, claims()),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            (v.status.as_str(), v.amount),
+            ("paying", yuan("1000")),
+            "{}",
+            v.reason_en
+        );
+        assert_eq!(v.payees[0].state, "in_flight");
+        let no31 = AccountNo::sub("201", &e.world.p(31).account).unwrap();
+        let st = e
+            .store
+            .begin_read()
+            .unwrap()
+            .load_accounts(C, &[no31])
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!((st.balance, st.pending_out), (yuan("100000"), yuan("1000")));
+        let live_settlement = Settlement {
+            store: e.store,
+            banks: &e.banks,
+            centre: C,
+        };
+        resolve_all(&live_settlement, None, Timestamp::now(), 100).unwrap();
+        let v = wd::show(e.store, C, "W-BANKDOWN-1").unwrap();
+        assert_eq!(v.status, "returned", "{:?}", v.events);
+        assert_eq!(e.balance(31), yuan("100000"));
+        let v = wd::repay(
+            &e.ctx(&e.live).review(),
+            "W-BANKDOWN-1",
+            &[],
+            &clerk("S0003"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(v.status, "paid");
+        assert_eq!(e.balance(31), yuan("99000"));
 
         // -- bad input changes nothing.
         let mut n = e.request("W-BAD-1", 19, Ground::Death, claims());
