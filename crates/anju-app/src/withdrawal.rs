@@ -1363,13 +1363,23 @@ pub fn propose(
             if !amount.is_positive() {
                 return Err(invalid("amount", amount.to_string(), "must be positive"));
             }
-            // (A closing withdrawal pays the whole balance: its amount is fixed when paid.)
             d.outcome = Resolution::Approve;
-            d.amount = *amount;
-            (
-                format!("经办人建议提取{amount}元：{note}"),
-                format!("the clerk proposes to pay {amount} yuan: {note}"),
-            )
+            if row.closes_account {
+                // A closing withdrawal pays the whole balance with interest, fixed when
+                // paid; the amount proposed is only what the clerk saw.
+                (
+                    format!("经办人建议销户提取全部余额及利息：{note}"),
+                    format!(
+                        "the clerk proposes to close the account and pay the whole balance with interest: {note}"
+                    ),
+                )
+            } else {
+                d.amount = *amount;
+                (
+                    format!("经办人建议提取{amount}元：{note}"),
+                    format!("the clerk proposes to pay {amount} yuan: {note}"),
+                )
+            }
         }
         Proposal::Refuse => {
             d.outcome = Resolution::Refuse;
@@ -1387,6 +1397,8 @@ pub fn propose(
     row.status = "proposed".to_owned();
     row.amount = d.amount.fen();
     row.decision = decision_json(&d)?;
+    row.reason_zh = d.reason_zh();
+    row.reason_en = d.reason_en();
     row.proposed_by = Some(stamp.operator.clone());
     row.updated_at_us = now.as_microsecond();
     tx.update_withdrawal(centre, &row)?;

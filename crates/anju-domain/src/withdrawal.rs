@@ -937,15 +937,30 @@ fn purchase(case: &Case<'_>, rule: &WithdrawalRule, w: &mut Work) {
     };
     once_per_home(case, w, "住房", "home");
     let from = months_before(case.today, rule.purchase_window_months);
-    if c.filed_on < from {
+    // The window runs from the filing, or from the home's registration to the buyer when
+    // that came later (a second-hand home is transferred after its contract is filed).
+    let buyer = case.claims.spouse_buyer.as_deref().unwrap_or(case.subject);
+    let registered = match answer(case.facts, Query::Properties, buyer, None) {
+        Some(Answer::Properties(ps)) => ps
+            .iter()
+            .filter(|p| p.address == c.address && p.owners.iter().any(|o| o == buyer))
+            .map(|p| p.registered_on)
+            .max(),
+        _ => None,
+    };
+    let (since, what_zh, what_en) = match registered {
+        Some(r) if r > c.filed_on => (r, "登记", "registered"),
+        _ => (c.filed_on, "备案", "filed"),
+    };
+    if since < from {
         w.refuse(
             format!(
-                "购房合同{}于{}备案，已超过{}个月的提取期限",
-                c.contract_no, c.filed_on, rule.purchase_window_months
+                "购房合同{}的住房于{since}{what_zh}，已超过{}个月的提取期限",
+                c.contract_no, rule.purchase_window_months
             ),
             format!(
-                "contract {} was filed on {}, more than {} months ago",
-                c.contract_no, c.filed_on, rule.purchase_window_months
+                "the home of contract {} was {what_en} on {since}, more than {} months ago",
+                c.contract_no, rule.purchase_window_months
             ),
         );
     }

@@ -1304,6 +1304,32 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             .unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("W-RET-3"));
 
+        // -- staff approve the retirement that needed judgment: a closing withdrawal pays
+        // the whole balance with interest whatever amount the clerk saw.
+        let v = wd::propose(
+            e.store,
+            C,
+            "W-RET-3",
+            &Proposal::Approve { amount: yuan("1") },
+            "档案记载为管理岗位",
+            &clerk("S0001"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert!(v.reason_en.contains("close the account"), "{}", v.reason_en);
+        let v = wd::confirm(
+            &e.ctx(&e.live).review(),
+            "W-RET-3",
+            true,
+            "同意",
+            &clerk("S0002"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(v.status, "paid", "{}", v.reason_en);
+        assert_eq!(v.amount, yuan("100000").checked_add(v.interest).unwrap());
+        assert_eq!(e.status(27), PersonalAccountStatus::ClosedByWithdrawal);
+
         // -- the monthly loan offset (按月冲还贷): apply once, then each month's batch.
         let mut n = e.request("W-OFF-1", 28, Ground::LoanRepayment, claims());
         n.mode = Some(RepayMode::Monthly);

@@ -568,6 +568,32 @@ fn purchase_more_than_24_months_after_the_filing_is_refused() {
 }
 
 #[test]
+fn purchase_window_runs_from_the_registration_when_that_came_later() {
+    // Filed too long ago, but the home was registered to the buyer on 2025-04-01.
+    let a = a();
+    let d = purchase(after(), date(2024, 10, 14))
+        .fact(
+            &a,
+            Answer::Properties(vec![property(&[&a], HOME, "330802")]),
+        )
+        .decide();
+    expect(&d, Resolution::Approve, y(100_000), "contract QZ-2026-0101");
+    // Registered to someone else: the filing date counts, and it is too old.
+    let d = purchase(after(), date(2024, 10, 14))
+        .fact(
+            &a,
+            Answer::Properties(vec![property(&["330802199001010000"], HOME, "330802")]),
+        )
+        .decide();
+    assert_eq!(d.outcome, Resolution::Refuse, "{:?}", d.reasons);
+    assert!(
+        d.reason_en().contains("was filed on 2024-10-14"),
+        "{}",
+        d.reason_en()
+    );
+}
+
+#[test]
 fn purchase_asking_more_than_the_cap_is_refused_naming_the_cap() {
     let d = purchase(after(), date(2026, 9, 1))
         .same_home(past(
