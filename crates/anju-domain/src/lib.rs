@@ -11,6 +11,7 @@ pub mod collection;
 pub mod ids;
 pub mod interest;
 pub mod ledger;
+pub mod loan;
 pub mod money;
 pub mod policy;
 pub mod settlement;

@@ -13,6 +13,7 @@ mod demo_banks;
 mod demo_withdraw;
 mod drill;
 mod exchange_sim;
+mod loan;
 mod settle;
 mod sharing;
 mod withdraw;
@@ -135,6 +136,11 @@ enum Cmd {
     Withdraw {
         #[command(subcommand)]
         cmd: Box<withdraw::WithdrawCmd>,
+    },
+    /// Loans (贷款): repayment schedules (还款计划), exact to the fen.
+    Loan {
+        #[command(subcommand)]
+        cmd: Box<loan::LoanCmd>,
     },
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
@@ -504,6 +510,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(at.policy.as_ref())?;
             withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
+        Cmd::Loan { cmd } => loan::run(*cmd),
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
         Cmd::Bank { cmd } => {
