@@ -854,3 +854,40 @@ pub fn verify(
     drop(sim);
     Ok(())
 }
+
+/// `anju bench schedule`: `count` repayment schedules of 360 months per method, with
+/// principals from 100,000 to 1,500,000 yuan and rates from 2 % to 4 %, each with a
+/// first period by actual days; prints the time per method and in all (target: 10,000
+/// schedules under 1 s).
+pub fn schedule(count: usize) -> anyhow::Result<()> {
+    use anju_domain::loan::{Method, schedule};
+    use anju_domain::money::{Fen, Rate};
+    let first = jiff::civil::date(2026, 11, 5);
+    let mut times = Vec::new();
+    let mut rows = 0usize;
+    let mut check = 0i64;
+    for method in Method::ALL {
+        let t0 = std::time::Instant::now();
+        for i in 0..count {
+            let k = i as i64;
+            let principal = Fen::new(10_000_000 + (k * 7_919_003) % 140_000_000);
+            let annual = Rate::parse_percent(&format!("{}.{:03}", 2 + k % 2, (k * 37) % 1000))?;
+            let s = schedule(principal, annual, 360, method, Some((first, 20)))?;
+            rows += s.len();
+            check = check.wrapping_add(s.iter().map(|r| r.interest.fen()).sum::<i64>());
+        }
+        times.push((method, t0.elapsed().as_micros()));
+    }
+    let total: u128 = times.iter().map(|(_, t)| t).sum();
+    let per: Vec<String> = times
+        .iter()
+        .map(|(m, t)| format!("\"{}_s\":{}", m.code().replace('-', "_"), seconds(*t)))
+        .collect();
+    println!(
+        "{{\"bench\":\"schedule\",\"schedules_per_method\":{count},\"months\":360,\"rows\":{rows},{},\"total_s\":{},\"target_s_per_10000\":1,\"interest_checksum_fen\":{check},\"peak_rss_mb\":{}}}",
+        per.join(","),
+        seconds(total),
+        peak_rss_mb()
+    );
+    Ok(())
+}

@@ -288,6 +288,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2_000)]
         applications: usize,
     },
+    /// Loan repayment schedules: N schedules of 360 months for varied principals and
+    /// rates, both methods (no database).
+    Schedule {
+        /// Schedules per method.
+        #[arg(long, default_value_t = 10_000)]
+        schedules: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -595,6 +602,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     db,
                     applications,
                 } => bench_withdraw::withdraw(backend.into(), db.as_deref(), applications)?,
+                BenchCmd::Schedule { schedules } => bench::schedule(schedules)?,
             }
             Ok(0)
         }
