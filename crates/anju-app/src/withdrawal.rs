@@ -1073,31 +1073,41 @@ fn record_payment_in(
             ],
             now,
         )?;
-        let business_type = if row.closes_account {
-            SettlementBusinessType::ClosingWithdrawal
-        } else {
-            SettlementBusinessType::PartialWithdrawal
-        };
-        Ok(payees
-            .iter()
-            .filter(|p| p.amount > 0)
-            .map(|p| Outgoing {
-                serial: p.serial.clone(),
-                kind: InstructionKind::Payment,
-                business_type,
-                bank_code: p.bank_code.clone(),
-                debit: no.clone(),
-                code: TxCode::Withdrawal,
-                payee_account: p.card_no.clone(),
-                payee_name: p.name.clone(),
-                payee_bank: None,
-                amount: Fen::new(p.amount),
-                memo: format!("公积金提取 {}", row.application_no),
-                target: format!("withdrawal:{}", row.application_no),
-                stamp: stamp.clone(),
-            })
-            .collect())
+        Ok(instructions(&row, &payees, &no, &stamp))
     }
+}
+
+/// The settlement instructions paying `payees` (those with an amount) from the account.
+fn instructions(
+    row: &WithdrawalRow,
+    payees: &[PayeeRow],
+    debit: &AccountNo,
+    stamp: &Stamp,
+) -> Vec<Outgoing> {
+    let business_type = if row.closes_account {
+        SettlementBusinessType::ClosingWithdrawal
+    } else {
+        SettlementBusinessType::PartialWithdrawal
+    };
+    payees
+        .iter()
+        .filter(|p| p.amount > 0)
+        .map(|p| Outgoing {
+            serial: p.serial.clone(),
+            kind: InstructionKind::Payment,
+            business_type,
+            bank_code: p.bank_code.clone(),
+            debit: debit.clone(),
+            code: TxCode::Withdrawal,
+            payee_account: p.card_no.clone(),
+            payee_name: p.name.clone(),
+            payee_bank: None,
+            amount: Fen::new(p.amount),
+            memo: format!("公积金提取 {}", row.application_no),
+            target: format!("withdrawal:{}", row.application_no),
+            stamp: stamp.clone(),
+        })
+        .collect()
 }
 
 /// Called by settlement, inside its transaction, when an instruction serving a
@@ -1285,29 +1295,7 @@ pub fn repay(
             )],
             now,
         )?;
-        let business_type = if row.closes_account {
-            SettlementBusinessType::ClosingWithdrawal
-        } else {
-            SettlementBusinessType::PartialWithdrawal
-        };
-        Ok(fresh
-            .iter()
-            .map(|p| Outgoing {
-                serial: p.serial.clone(),
-                kind: InstructionKind::Payment,
-                business_type,
-                bank_code: p.bank_code.clone(),
-                debit: no.clone(),
-                code: TxCode::Withdrawal,
-                payee_account: p.card_no.clone(),
-                payee_name: p.name.clone(),
-                payee_bank: None,
-                amount: Fen::new(p.amount),
-                memo: format!("公积金提取 {}", row.application_no),
-                target: format!("withdrawal:{}", row.application_no),
-                stamp: stamp.clone(),
-            })
-            .collect())
+        Ok(instructions(&row, &fresh, &no, stamp))
     })?;
     show(ctx.store, centre, application_no)
 }
