@@ -93,6 +93,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "withdrawals",
         include_str!("../migrations/0007_withdrawals.sql"),
     ),
+    (8, "loans", include_str!("../migrations/0008_loans.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

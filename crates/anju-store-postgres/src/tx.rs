@@ -16,6 +16,7 @@ use anju_store::collection::{
     RawInterestRun, RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow,
     parse_month,
 };
+use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
 };
@@ -43,6 +44,7 @@ use crate::rows::{
 use crate::{PostgresStore, pg_err};
 
 mod batch;
+mod loan;
 mod settlement;
 mod withdrawal;
 
@@ -3733,5 +3735,117 @@ impl StoreTx for PgTx<'_> {
 
     fn payees(&mut self, centre: &str, application_no: &str) -> Result<Vec<PayeeRow>, StoreError> {
         self.conn()?.payees(centre, application_no)
+    }
+
+    // ---- loans ---------------------------------------------------------------------
+    fn count_loans(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_loans(centre)
+    }
+
+    fn insert_loan(&mut self, centre: &str, row: &LoanRow) -> Result<(), StoreError> {
+        self.conn()?.insert_loan(centre, row)
+    }
+
+    fn loan(&mut self, centre: &str, loan_no: &str) -> Result<Option<LoanRow>, StoreError> {
+        self.conn()?.loan(centre, loan_no, false)
+    }
+
+    /// `SELECT … FOR UPDATE`: a second transaction locking the same loan waits.
+    fn lock_loan(&mut self, centre: &str, loan_no: &str) -> Result<Option<LoanRow>, StoreError> {
+        self.conn()?.loan(centre, loan_no, true)
+    }
+
+    fn update_loans(&mut self, centre: &str, rows: &[LoanRow]) -> Result<(), StoreError> {
+        self.conn()?.update_loans(centre, rows)
+    }
+
+    fn loans_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        self.conn()?.loans_of_person(centre, id_number)
+    }
+
+    fn loans_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        self.conn()?.loans_with_status(centre, statuses)
+    }
+
+    fn loans_by_nos(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        self.conn()?.loans_by_nos(centre, loan_nos)
+    }
+
+    fn upsert_installments(
+        &mut self,
+        centre: &str,
+        rows: &[InstallmentRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.upsert_installments(centre, rows)
+    }
+
+    fn delete_installments_from(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        from_period: i32,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .delete_installments_from(centre, loan_no, from_period)
+    }
+
+    fn installments(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        self.conn()?.installments(centre, loan_no)
+    }
+
+    fn installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        self.conn()?.installments_unpaid_by(centre, date)
+    }
+
+    fn insert_loan_events(
+        &mut self,
+        centre: &str,
+        rows: &[LoanEventRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_loan_events(centre, rows)
+    }
+
+    fn loan_events(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<LoanEventRow>, StoreError> {
+        self.conn()?.loan_events(centre, loan_no)
+    }
+
+    fn insert_loan_document(
+        &mut self,
+        centre: &str,
+        row: &LoanDocumentRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_loan_document(centre, row)
+    }
+
+    fn loan_documents(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<LoanDocumentRow>, StoreError> {
+        self.conn()?.loan_documents(centre, loan_no)
     }
 }

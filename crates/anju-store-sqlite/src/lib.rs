@@ -6,6 +6,7 @@
 //! async calls. One connection serialises writers, which SQLite does anyway; callers on an
 //! async runtime use `spawn_blocking`.
 
+mod loan;
 mod rows;
 mod settlement;
 mod withdrawal;
@@ -21,6 +22,7 @@ use anju_store::collection::{
     BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
     RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
 };
+use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
 use anju_store::settlement::{
@@ -73,6 +75,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "withdrawals",
         include_str!("../migrations/0007_withdrawals.sql"),
     ),
+    (8, "loans", include_str!("../migrations/0008_loans.sql")),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -2828,6 +2831,130 @@ impl StoreTx for SqliteTx<'_> {
 
     fn payees(&mut self, centre: &str, application_no: &str) -> Result<Vec<PayeeRow>, StoreError> {
         withdrawal::payees(&self.g.conn, centre, application_no)
+    }
+
+    // ---- loans ---------------------------------------------------------------------
+    fn count_loans(&mut self, centre: &str) -> Result<i64, StoreError> {
+        loan::count_loans(&self.g.conn, centre)
+    }
+
+    /// One statement: a taken number or a second open loan aborts it alone.
+    fn insert_loan(&mut self, centre: &str, row: &LoanRow) -> Result<(), StoreError> {
+        loan::insert_loan(&self.g.conn, centre, row)
+    }
+
+    fn loan(&mut self, centre: &str, loan_no: &str) -> Result<Option<LoanRow>, StoreError> {
+        loan::loan(&self.g.conn, centre, loan_no)
+    }
+
+    fn lock_loan(&mut self, centre: &str, loan_no: &str) -> Result<Option<LoanRow>, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        loan::loan(&self.g.conn, centre, loan_no)
+    }
+
+    /// Under a savepoint: an unknown loan or a refused change undoes the rows before it.
+    fn update_loans(&mut self, centre: &str, rows: &[LoanRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| loan::update_loans(&s.g.conn, centre, rows))
+    }
+
+    fn loans_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        loan::loans_of_person(&self.g.conn, centre, id_number)
+    }
+
+    fn loans_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        loan::loans_with_status(&self.g.conn, centre, statuses)
+    }
+
+    fn loans_by_nos(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<LoanRow>, StoreError> {
+        loan::loans_by_nos(&self.g.conn, centre, loan_nos)
+    }
+
+    /// Under a savepoint: a refused row undoes the rows before it.
+    fn upsert_installments(
+        &mut self,
+        centre: &str,
+        rows: &[InstallmentRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| loan::upsert_installments(&s.g.conn, centre, rows))
+    }
+
+    fn delete_installments_from(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        from_period: i32,
+    ) -> Result<(), StoreError> {
+        self.savepoint(|s| loan::delete_installments_from(&s.g.conn, centre, loan_no, from_period))
+    }
+
+    fn installments(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        loan::installments(&self.g.conn, centre, loan_no)
+    }
+
+    fn installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        loan::installments_unpaid_by(&self.g.conn, centre, date)
+    }
+
+    /// Under a savepoint: a taken step undoes the rows before it.
+    fn insert_loan_events(
+        &mut self,
+        centre: &str,
+        rows: &[LoanEventRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.savepoint(|s| loan::insert_events(&s.g.conn, centre, rows))
+    }
+
+    fn loan_events(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<LoanEventRow>, StoreError> {
+        loan::events(&self.g.conn, centre, loan_no)
+    }
+
+    fn insert_loan_document(
+        &mut self,
+        centre: &str,
+        row: &LoanDocumentRow,
+    ) -> Result<(), StoreError> {
+        loan::insert_document(&self.g.conn, centre, row)
+    }
+
+    fn loan_documents(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<LoanDocumentRow>, StoreError> {
+        loan::documents(&self.g.conn, centre, loan_no)
     }
 }
 

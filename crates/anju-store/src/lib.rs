@@ -10,6 +10,7 @@
 //! swallow an error as "not found".
 
 pub mod collection;
+pub mod loan;
 pub mod raw;
 pub mod registry;
 pub mod settlement;
@@ -769,6 +770,99 @@ pub trait StoreTx {
         centre: &str,
         application_no: &str,
     ) -> Result<Vec<withdrawal::PayeeRow>, StoreError>;
+
+    // ---- loans ---------------------------------------------------------------------
+    /// How many loans the centre has ever recorded (numbers are allocated from it under
+    /// the centre lock).
+    fn count_loans(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Stores a new loan; `Conflict` if its number or application number exists in the
+    /// centre, or if the applicant's account already has a loan being applied for or
+    /// repaid ([`loan::APPLYING`], [`loan::SERVICING`]) (nothing is then written).
+    fn insert_loan(&mut self, centre: &str, row: &loan::LoanRow) -> Result<(), StoreError>;
+    /// A loan by number.
+    fn loan(&mut self, centre: &str, loan_no: &str) -> Result<Option<loan::LoanRow>, StoreError>;
+    /// [`StoreTx::loan`], and locks the row until the transaction ends.
+    fn lock_loan(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Option<loan::LoanRow>, StoreError>;
+    /// Saves every mutable field of each loan (everything but the number, application,
+    /// borrowers, business date, creation time and stamp); `NotFound` if one is unknown.
+    /// The schema refuses leaving a final status (`paid_off`, `refused`, `cancelled`): a
+    /// `Database` error.
+    fn update_loans(&mut self, centre: &str, rows: &[loan::LoanRow]) -> Result<(), StoreError>;
+    /// The loans whose applicant or co-borrower is `id_number`, oldest first.
+    fn loans_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<loan::LoanRow>, StoreError>;
+    /// The loans in one of `statuses`, by number.
+    fn loans_with_status(
+        &mut self,
+        centre: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<loan::LoanRow>, StoreError>;
+    /// The loans of the given numbers that exist, by number.
+    fn loans_by_nos(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<loan::LoanRow>, StoreError>;
+    /// Writes schedule rows: inserts new (loan, period)s and replaces existing ones
+    /// (re-amortising after a prepayment or a re-pricing).
+    fn upsert_installments(
+        &mut self,
+        centre: &str,
+        rows: &[loan::InstallmentRow],
+    ) -> Result<(), StoreError>;
+    /// Deletes a loan's schedule rows from `from_period` on (a shortened term); the
+    /// schema refuses deleting one that has a payment (a `Database` error).
+    fn delete_installments_from(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        from_period: i32,
+    ) -> Result<(), StoreError>;
+    /// A loan's schedule by period.
+    fn installments(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
+    /// Every unpaid (`scheduled` or `overdue`) installment due on or before `date`, by
+    /// loan and period (the daily batch).
+    fn installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
+    /// Appends timeline steps, all or none; `Conflict` if a (loan, seq) exists or is
+    /// given twice.
+    fn insert_loan_events(
+        &mut self,
+        centre: &str,
+        rows: &[loan::LoanEventRow],
+    ) -> Result<(), StoreError>;
+    /// A loan's timeline in order.
+    fn loan_events(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<loan::LoanEventRow>, StoreError>;
+    /// Stores a signed document; `Conflict` if its number exists in the centre.
+    fn insert_loan_document(
+        &mut self,
+        centre: &str,
+        row: &loan::LoanDocumentRow,
+    ) -> Result<(), StoreError>;
+    /// A loan's documents, oldest first.
+    fn loan_documents(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<Vec<loan::LoanDocumentRow>, StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

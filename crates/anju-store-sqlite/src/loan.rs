@@ -1,0 +1,483 @@
+//! Loans (贷款) on SQLite: the loans, their schedules, timelines and signed documents
+//! (schema 8).
+//!
+//! Plain functions over the transaction's connection; `SqliteTx` wraps the writes (the
+//! multi-row ones under a savepoint, so a `Conflict` writes none of their rows and leaves
+//! the transaction usable, as on PostgreSQL).
+
+use anju_domain::codes::Channel;
+use anju_domain::stamp::Stamp;
+use anju_store::StoreError;
+use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
+use rusqlite::{Connection, params};
+
+use crate::db_err;
+use crate::rows::{Cols, conflict_as, date_str, query_opt, query_rows};
+
+/// The `loans` columns [`loan_of`] reads, in order.
+macro_rules! loan_columns {
+    () => {
+        "loan_no, application_no, account_no, id_number, co_id_number, co_account_no, kind, \
+         home, bank_code, principal, rate_units, months, method, repay_day, deduct_from, \
+         card_no, status, signed_on, disbursed_on, closed_on, outstanding, risk_class, \
+         overdue_days, details, business_date, created_at_us, updated_at_us, operator, \
+         channel, service_point, on_behalf_of"
+    };
+}
+
+fn loan_of(c: &Cols<'_, '_>) -> Result<LoanRow, StoreError> {
+    let channel: String = c.get(28)?;
+    Ok(LoanRow {
+        loan_no: c.get(0)?,
+        application_no: c.get(1)?,
+        account_no: c.get(2)?,
+        id_number: c.get(3)?,
+        co_id_number: c.get(4)?,
+        co_account_no: c.get(5)?,
+        kind: c.get(6)?,
+        home: c.get(7)?,
+        bank_code: c.get(8)?,
+        principal: c.get(9)?,
+        rate_units: c.get(10)?,
+        months: c.get(11)?,
+        method: c.get(12)?,
+        repay_day: c.get(13)?,
+        deduct_from: c.get(14)?,
+        card_no: c.get(15)?,
+        status: c.get(16)?,
+        signed_on: c.opt_date(17)?,
+        disbursed_on: c.opt_date(18)?,
+        closed_on: c.opt_date(19)?,
+        outstanding: c.get(20)?,
+        risk_class: c.get(21)?,
+        overdue_days: c.get(22)?,
+        details: c.get(23)?,
+        business_date: c.date(24)?,
+        created_at_us: c.get(25)?,
+        updated_at_us: c.get(26)?,
+        stamp: Stamp {
+            operator: c.get(27)?,
+            channel: Channel::from_code(&channel).map_err(|e| StoreError::Corrupt {
+                what: format!("loans row: channel: {e}"),
+            })?,
+            service_point: c.get(29)?,
+            on_behalf_of: c.get(30)?,
+        },
+    })
+}
+
+pub(crate) fn count_loans(conn: &Connection, centre: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT COUNT(*) FROM loans WHERE centre_code = ?1")
+        .and_then(|mut st| st.query_row(params![centre], |r| r.get(0)))
+        .map_err(db_err)
+}
+
+pub(crate) fn insert_loan(conn: &Connection, centre: &str, l: &LoanRow) -> Result<(), StoreError> {
+    conn.prepare_cached(concat!(
+        "INSERT INTO loans (centre_code, ",
+        loan_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+            ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
+    ))
+    .and_then(|mut st| {
+        st.execute(params![
+            centre,
+            l.loan_no,
+            l.application_no,
+            l.account_no,
+            l.id_number,
+            l.co_id_number,
+            l.co_account_no,
+            l.kind,
+            l.home,
+            l.bank_code,
+            l.principal,
+            l.rate_units,
+            l.months,
+            l.method,
+            l.repay_day,
+            l.deduct_from,
+            l.card_no,
+            l.status,
+            l.signed_on.map(date_str),
+            l.disbursed_on.map(date_str),
+            l.closed_on.map(date_str),
+            l.outstanding,
+            l.risk_class,
+            l.overdue_days,
+            l.details,
+            date_str(l.business_date),
+            l.created_at_us,
+            l.updated_at_us,
+            l.stamp.operator,
+            l.stamp.channel.code(),
+            l.stamp.service_point,
+            l.stamp.on_behalf_of
+        ])
+    })
+    .map_err(conflict_as(|| {
+        format!(
+            "loan {} (application {}) or an open loan of account {} in centre {centre}",
+            l.loan_no, l.application_no, l.account_no
+        )
+    }))
+    .map(|_| ())
+}
+
+const LOAN_BY_NO: &str = concat!(
+    "SELECT ",
+    loan_columns!(),
+    " FROM loans WHERE centre_code = ?1 AND loan_no = ?2"
+);
+
+pub(crate) fn loan(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+) -> Result<Option<LoanRow>, StoreError> {
+    query_opt(conn, "loans", LOAN_BY_NO, params![centre, loan_no], loan_of)
+}
+
+/// Row by row under the caller's savepoint.
+pub(crate) fn update_loans(
+    conn: &Connection,
+    centre: &str,
+    rows: &[LoanRow],
+) -> Result<(), StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "UPDATE loans SET kind = ?3, home = ?4, bank_code = ?5, principal = ?6,
+                rate_units = ?7, months = ?8, method = ?9, repay_day = ?10, deduct_from = ?11,
+                card_no = ?12, status = ?13, signed_on = ?14, disbursed_on = ?15,
+                closed_on = ?16, outstanding = ?17, risk_class = ?18, overdue_days = ?19,
+                details = ?20, updated_at_us = ?21
+             WHERE centre_code = ?1 AND loan_no = ?2",
+        )
+        .map_err(db_err)?;
+    for l in rows {
+        let n = st
+            .execute(params![
+                centre,
+                l.loan_no,
+                l.kind,
+                l.home,
+                l.bank_code,
+                l.principal,
+                l.rate_units,
+                l.months,
+                l.method,
+                l.repay_day,
+                l.deduct_from,
+                l.card_no,
+                l.status,
+                l.signed_on.map(date_str),
+                l.disbursed_on.map(date_str),
+                l.closed_on.map(date_str),
+                l.outstanding,
+                l.risk_class,
+                l.overdue_days,
+                l.details,
+                l.updated_at_us
+            ])
+            .map_err(conflict_as(|| {
+                format!(
+                    "an open loan of account {} in centre {centre}",
+                    l.account_no
+                )
+            }))?;
+        if n != 1 {
+            return Err(StoreError::NotFound {
+                what: format!("loan {} in centre {centre}", l.loan_no),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn loans_where(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+    order: &str,
+) -> Result<Vec<LoanRow>, StoreError> {
+    query_rows(
+        conn,
+        "loans",
+        &format!(
+            concat!(
+                "SELECT ",
+                loan_columns!(),
+                " FROM loans WHERE centre_code = ?1 AND {} ORDER BY {}"
+            ),
+            filter, order
+        ),
+        params,
+        loan_of,
+    )
+}
+
+pub(crate) fn loans_of_person(
+    conn: &Connection,
+    centre: &str,
+    id_number: &str,
+) -> Result<Vec<LoanRow>, StoreError> {
+    loans_where(
+        conn,
+        "(id_number = ?2 OR co_id_number = ?2)",
+        params![centre, id_number],
+        "created_at_us, loan_no",
+    )
+}
+
+/// `column IN (?2, ?3, …)`.
+fn loans_in(
+    conn: &Connection,
+    centre: &str,
+    column: &str,
+    values: &[&str],
+) -> Result<Vec<LoanRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(crate::CHUNK_ROWS) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("?{i}")).collect();
+        let mut p: Vec<&str> = Vec::with_capacity(chunk.len() + 1);
+        p.push(centre);
+        p.extend_from_slice(chunk);
+        out.extend(loans_where(
+            conn,
+            &format!("{column} IN ({})", marks.join(", ")),
+            rusqlite::params_from_iter(p),
+            "loan_no",
+        )?);
+    }
+    out.sort_by(|a, b| a.loan_no.cmp(&b.loan_no));
+    Ok(out)
+}
+
+pub(crate) fn loans_with_status(
+    conn: &Connection,
+    centre: &str,
+    statuses: &[&str],
+) -> Result<Vec<LoanRow>, StoreError> {
+    loans_in(conn, centre, "status", statuses)
+}
+
+pub(crate) fn loans_by_nos(
+    conn: &Connection,
+    centre: &str,
+    loan_nos: &[String],
+) -> Result<Vec<LoanRow>, StoreError> {
+    let nos: Vec<&str> = loan_nos.iter().map(String::as_str).collect();
+    loans_in(conn, centre, "loan_no", &nos)
+}
+
+// ---- schedule -------------------------------------------------------------------------
+
+const INSTALLMENT_COLUMNS: &str = "loan_no, period, due, principal, interest, paid_principal, \
+    paid_interest, penalty, paid_penalty, status, paid_on";
+
+fn installment_of(c: &Cols<'_, '_>) -> Result<InstallmentRow, StoreError> {
+    Ok(InstallmentRow {
+        loan_no: c.get(0)?,
+        period: c.get(1)?,
+        due: c.date(2)?,
+        principal: c.get(3)?,
+        interest: c.get(4)?,
+        paid_principal: c.get(5)?,
+        paid_interest: c.get(6)?,
+        penalty: c.get(7)?,
+        paid_penalty: c.get(8)?,
+        status: c.get(9)?,
+        paid_on: c.opt_date(10)?,
+    })
+}
+
+/// Row by row under the caller's savepoint.
+pub(crate) fn upsert_installments(
+    conn: &Connection,
+    centre: &str,
+    rows: &[InstallmentRow],
+) -> Result<(), StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "INSERT INTO loan_installments (centre_code, loan_no, period, due, principal,
+                interest, paid_principal, paid_interest, penalty, paid_penalty, status, paid_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (centre_code, loan_no, period) DO UPDATE SET due = excluded.due,
+                principal = excluded.principal, interest = excluded.interest,
+                paid_principal = excluded.paid_principal,
+                paid_interest = excluded.paid_interest, penalty = excluded.penalty,
+                paid_penalty = excluded.paid_penalty, status = excluded.status,
+                paid_on = excluded.paid_on",
+        )
+        .map_err(db_err)?;
+    for i in rows {
+        st.execute(params![
+            centre,
+            i.loan_no,
+            i.period,
+            date_str(i.due),
+            i.principal,
+            i.interest,
+            i.paid_principal,
+            i.paid_interest,
+            i.penalty,
+            i.paid_penalty,
+            i.status,
+            i.paid_on.map(date_str)
+        ])
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_installments_from(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+    from_period: i32,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "DELETE FROM loan_installments WHERE centre_code = ?1 AND loan_no = ?2 AND period >= ?3",
+    )
+    .and_then(|mut st| st.execute(params![centre, loan_no, from_period]))
+    .map_err(db_err)
+    .map(|_| ())
+}
+
+pub(crate) fn installments(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+) -> Result<Vec<InstallmentRow>, StoreError> {
+    query_rows(
+        conn,
+        "loan_installments",
+        &format!(
+            "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
+             WHERE centre_code = ?1 AND loan_no = ?2 ORDER BY period"
+        ),
+        params![centre, loan_no],
+        installment_of,
+    )
+}
+
+pub(crate) fn installments_unpaid_by(
+    conn: &Connection,
+    centre: &str,
+    date: jiff::civil::Date,
+) -> Result<Vec<InstallmentRow>, StoreError> {
+    query_rows(
+        conn,
+        "loan_installments",
+        &format!(
+            "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
+             WHERE centre_code = ?1 AND due <= ?2 AND status IN ('scheduled', 'overdue')
+             ORDER BY loan_no, period"
+        ),
+        params![centre, date_str(date)],
+        installment_of,
+    )
+}
+
+// ---- timeline and documents -----------------------------------------------------------
+
+/// Row by row; the caller's savepoint undoes the rows already written when one clashes.
+pub(crate) fn insert_events(
+    conn: &Connection,
+    centre: &str,
+    rows: &[LoanEventRow],
+) -> Result<(), StoreError> {
+    let mut st = conn
+        .prepare_cached(
+            "INSERT INTO loan_events (centre_code, loan_no, seq, event, at_us, operator,
+                note_zh, note_en)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db_err)?;
+    for e in rows {
+        st.execute(params![
+            centre, e.loan_no, e.seq, e.event, e.at_us, e.operator, e.note_zh, e.note_en
+        ])
+        .map_err(conflict_as(|| {
+            format!("step {} of loan {} in centre {centre}", e.seq, e.loan_no)
+        }))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn events(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+) -> Result<Vec<LoanEventRow>, StoreError> {
+    query_rows(
+        conn,
+        "loan_events",
+        "SELECT loan_no, seq, event, at_us, operator, note_zh, note_en
+         FROM loan_events WHERE centre_code = ?1 AND loan_no = ?2 ORDER BY seq",
+        params![centre, loan_no],
+        |c| {
+            Ok(LoanEventRow {
+                loan_no: c.get(0)?,
+                seq: c.get(1)?,
+                event: c.get(2)?,
+                at_us: c.get(3)?,
+                operator: c.get(4)?,
+                note_zh: c.get(5)?,
+                note_en: c.get(6)?,
+            })
+        },
+    )
+}
+
+pub(crate) fn insert_document(
+    conn: &Connection,
+    centre: &str,
+    d: &LoanDocumentRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO loan_documents (centre_code, doc_no, loan_no, kind, sm3, content,
+            created_at_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            centre,
+            d.doc_no,
+            d.loan_no,
+            d.kind,
+            d.sm3,
+            d.content,
+            d.created_at_us
+        ])
+    })
+    .map_err(conflict_as(|| {
+        format!("document {} in centre {centre}", d.doc_no)
+    }))
+    .map(|_| ())
+}
+
+pub(crate) fn documents(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+) -> Result<Vec<LoanDocumentRow>, StoreError> {
+    query_rows(
+        conn,
+        "loan_documents",
+        "SELECT loan_no, doc_no, kind, sm3, content, created_at_us
+         FROM loan_documents WHERE centre_code = ?1 AND loan_no = ?2
+         ORDER BY created_at_us, doc_no",
+        params![centre, loan_no],
+        |c| {
+            Ok(LoanDocumentRow {
+                loan_no: c.get(0)?,
+                doc_no: c.get(1)?,
+                kind: c.get(2)?,
+                sm3: c.get(3)?,
+                content: c.get(4)?,
+                created_at_us: c.get(5)?,
+            })
+        },
+    )
+}
