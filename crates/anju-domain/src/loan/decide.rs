@@ -36,10 +36,14 @@
 //!   the contract price × the loan-to-value ratio; the borrowers' balances ×
 //!   `balance_multiple`; and the repayment capacity — the largest principal whose highest
 //!   monthly payment is at most the borrowers' monthly contribution bases ×
-//!   `repayment_capacity_pct` ([`max_principal_for_payment`]). Every limit rounds down to
+//!   `repayment_capacity_pct`, rounded down to the fen ([`max_principal_for_payment`],
+//!   at the loan's rate, term and method). Every limit rounds down to
 //!   the fen. The limit is the least; the amount is the least of the request and the limit
 //!   (a reason says when the request was reduced, and by which limit). A zero limit
 //!   refuses.
+
+#[cfg(test)]
+mod tests;
 
 use jiff::Span;
 use jiff::civil::Date;
@@ -266,13 +270,22 @@ impl LoanDecision {
     }
 }
 
-/// The largest principal whose highest monthly payment is at most `budget`: for equal
-/// installments the installment M, for equal principal the first payment P/n + P·r.
+/// The largest principal whose highest monthly payment, rounded as the schedule rounds
+/// it, is at most `budget`: for equal installments the installment M ([`installment`]),
+/// for equal principal the first payment P/n + P·r (each part rounded half-up, as in
+/// [`schedule`]). A budget of zero or less gives 0.
 ///
-/// Exact inversion: with k the payment per fen of principal (M = P·k, or P/n + P·r =
-/// P·k), P = ⌊budget / k⌋ computed with big integers; then the payment of P is computed
-/// as the schedule rounds it ([`installment`], or P/n and P·r each rounded half-up) and P
-/// is stepped down while that is above the budget. A budget of zero or less gives 0.
+/// Exact inversion with big integers, k being the exact payment per fen of principal
+/// (k = r(1+r)ⁿ / ((1+r)ⁿ − 1), 1/n when r = 0; or 1/n + r):
+///
+/// * equal installment: M = P·k rounded half-up is ≤ budget exactly when
+///   P·k < budget + ½, so P = ⌈(budget + ½) / k⌉ − 1;
+/// * equal principal: two roundings of half a fen at most each, so P·k ≤ budget + 1 is
+///   necessary; P starts at ⌊(budget + 1) / k⌋.
+///
+/// Either way the payment of P is then recomputed as the schedule computes it and P is
+/// stepped down, a fen at a time, while that payment is above the budget, so the result
+/// is the largest such principal (the principal one fen larger pays more than `budget`).
 pub fn max_principal_for_payment(
     budget: Fen,
     annual: Rate,
@@ -292,23 +305,36 @@ pub fn max_principal_for_payment(
     let b = BigInt::from(budget.fen());
     let n = BigInt::from(months);
     let d = BigInt::from(MONTHLY_DEN);
-    let (num, den) = match method {
-        Method::EqualInstallment if u == 0 => (b * n, BigInt::from(1)),
+    let one = BigInt::from(1);
+    // k = num / den, the exact payment per fen of principal.
+    let start = match method {
         Method::EqualInstallment => {
-            // k = u·aⁿ / (D·(aⁿ − Dⁿ)), a = D + u.
-            let a_n = num_traits::pow(BigInt::from(MONTHLY_DEN + u), months as usize);
-            let d_n = num_traits::pow(d.clone(), months as usize);
-            (b * &d * (&a_n - d_n), BigInt::from(u) * a_n)
+            let (num, den) = if u == 0 {
+                (one.clone(), n)
+            } else {
+                // k = u·aⁿ / (D·(aⁿ − Dⁿ)), a = D + u.
+                let a_n = num_traits::pow(BigInt::from(MONTHLY_DEN + u), months as usize);
+                let d_n = num_traits::pow(d.clone(), months as usize);
+                (BigInt::from(u) * &a_n, d * (a_n - d_n))
+            };
+            // ⌈(b + ½)/k⌉ − 1 = ⌊((2b + 1)·den − 1) / (2·num)⌋.
+            let top: BigInt = (b * 2 + &one) * den - one;
+            let bottom: BigInt = num * 2;
+            top.div_floor(&bottom)
         }
-        // k = 1/n + u/D = (D + n·u) / (n·D).
-        Method::EqualPrincipal => (b * &n * &d, d + n * BigInt::from(u)),
+        Method::EqualPrincipal => {
+            // k = 1/n + u/D = (D + n·u) / (n·D).
+            let num = &d + &n * BigInt::from(u);
+            let den = n * d;
+            ((b + one) * den).div_floor(&num)
+        }
     };
     let overflow = LoanError::Money(MoneyError::Overflow {
         op: "capacity principal",
     });
-    let mut p = num.div_floor(&den).to_i64().ok_or(overflow.clone())?;
-    // The roundings of the payment can push it a fen or two over; step down.
-    for _ in 0..1000 {
+    let mut p = start.to_i64().ok_or(overflow.clone())?;
+    // At most about 1/k ≤ 360 steps (equal principal); one or none for equal installment.
+    for _ in 0..10_000 {
         if p <= 0 {
             return Ok(Fen::ZERO);
         }

@@ -152,7 +152,7 @@ pub enum LoanError {
     #[error(transparent)]
     Money(#[from] MoneyError),
     /// An amount is outside what the rule allows: names the field, the value and the rule.
-    #[error("{field} = {value}: {rule}")]
+    #[error("{field} = {}: {rule}", .value.plain())]
     Amount {
         /// The argument or field.
         field: &'static str,

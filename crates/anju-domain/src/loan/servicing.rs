@@ -23,6 +23,9 @@
 //!   [`Policy::existing_loan_rate_on`](crate::policy::Policy::existing_loan_rate_on);
 //!   re-amortise the remaining principal at that rate with [`schedule_from`].
 
+#[cfg(test)]
+mod tests;
+
 use jiff::Unit;
 use jiff::civil::Date;
 use num_bigint::BigInt;
