@@ -37,8 +37,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Fen, MoneyError, Rate, Rounding};
 
+mod decide;
+mod servicing;
 #[cfg(test)]
 mod tests;
+
+pub use decide::{
+    Borrower, BorrowerAccount, BorrowerRole, HomeOrder, LimitCandidate, LimitKind, LoanCase,
+    LoanDecision, decide, max_principal_for_payment,
+};
+pub use servicing::{
+    PrepayMode, Prepayment, RiskClass, classify, overdue_days, penalty, prepay, prepayment_allowed,
+    schedule_from,
+};
 
 /// The longest term accepted, in months (30 years).
 pub const MAX_MONTHS: u32 = 360;
@@ -140,6 +151,26 @@ pub enum LoanError {
     /// An amount overflowed.
     #[error(transparent)]
     Money(#[from] MoneyError),
+    /// An amount is outside what the rule allows: names the field, the value and the rule.
+    #[error("{field} = {}: {rule}", .value.plain())]
+    Amount {
+        /// The argument or field.
+        field: &'static str,
+        /// The value given.
+        value: Fen,
+        /// The rule broken.
+        rule: String,
+    },
+    /// Dates in the wrong order: names the field, the value and the rule.
+    #[error("{field} = {value}: {rule}")]
+    DateOrder {
+        /// The argument or field.
+        field: &'static str,
+        /// The value given.
+        value: Date,
+        /// The rule broken.
+        rule: String,
+    },
 }
 
 /// The repayment schedule of a loan: exactly `months` rows, see the module doc for every rule.

@@ -28,6 +28,12 @@
 //!                     # repayment_capacity_pct, balance_multiple,
 //!                     # min_continuous_months, max_term_years,
 //!                     # term_beyond_retirement_years, max_loans_per_family
+//! [[loan_servicing]]  # effective, penalty_multiplier_pct, penalty_base
+//!                     # ("principal" | "principal-and-interest"), grace_days,
+//!                     # special_mention_from, substandard_from, doubtful_from,
+//!                     # loss_from, prepayment_min_amount,
+//!                     # prepayment_min_months_after_disbursement,
+//!                     # prepayment_max_per_year
 //! [retirement.male]   # base_age_months, first_birth_month ("YYYY-MM"),
 //! [retirement.female_cadre]   # step_birth_months, max_delay_months
 //! [retirement.female_worker]
@@ -49,7 +55,8 @@
 //! [`NATIONAL_MAX_RATIO`]), the remittance deadline ≤ 5 days, loan-to-value ≤ 80 %,
 //! term ≤ 30 years, day-count basis 360 or 365, and sanity orderings that catch swapped
 //! columns (second-home rates ≥ first-home, over-5-year ≥ 5-year-or-less, couple caps ≥
-//! single caps, second-home caps ≤ first-home caps).
+//! single caps, second-home caps ≤ first-home caps), and risk-classification thresholds
+//! strictly increasing from at least 1 overdue day.
 
 mod error;
 mod parse;
@@ -67,9 +74,9 @@ pub use error::{IssueKind, PolicyError, PolicyIssue};
 pub use retirement::{RetirementCategory, RetirementRules, RetirementSchedule};
 pub use rules::{
     Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
-    LoanLimits, LoanRate, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE, MAX_PAYMENT_DEADLINE_DAYS,
-    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange, RenovationRule,
-    SHORT_TERM_MAX_MONTHS, WithdrawalRule,
+    LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
+    MAX_PAYMENT_DEADLINE_DAYS, MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO,
+    PenaltyBase, RatioRange, RenovationRule, SHORT_TERM_MAX_MONTHS, WithdrawalRule,
 };
 
 /// The shipped policy of the Quzhou centre (衢州市住房公积金管理中心), `policies/quzhou.toml`.
@@ -84,6 +91,7 @@ pub struct Policy {
     interest: InterestRule,
     loan_rates: Vec<LoanRate>,
     loan_limits: Vec<LoanLimits>,
+    loan_servicing: Vec<LoanServicing>,
     retirement: RetirementRules,
     withdrawals: Vec<WithdrawalRule>,
     source_sm3: String,
@@ -101,6 +109,7 @@ impl Policy {
             interest: s.interest,
             loan_rates: s.loan_rates,
             loan_limits: s.loan_limits,
+            loan_servicing: s.loan_servicing,
             retirement: s.retirement,
             withdrawals: s.withdrawals,
             source_sm3: hex::encode(Sm3::digest(text.as_bytes())),
@@ -254,6 +263,20 @@ impl Policy {
     /// The loan limits in force on `date`.
     pub fn loan_limits_on(&self, date: Date) -> Result<&LoanLimits, PolicyError> {
         in_force(&self.loan_limits, date, "loan_limits", |r| r.effective).map(|(_, r)| r)
+    }
+
+    /// The loan-servicing rules (penalty, grace, risk classes, prepayment) in force on
+    /// `date`.
+    pub fn loan_servicing_on(&self, date: Date) -> Result<&LoanServicing, PolicyError> {
+        in_force(&self.loan_servicing, date, "loan_servicing", |r| {
+            r.effective
+        })
+        .map(|(_, r)| r)
+    }
+
+    /// Every `[[loan_servicing]]` version, oldest first.
+    pub fn loan_servicing_history(&self) -> &[LoanServicing] {
+        &self.loan_servicing
     }
 
     /// The statutory retirement age, in months, of someone born on `birth`

@@ -12,9 +12,9 @@ use super::error::{IssueKind, PolicyError, PolicyIssue};
 use super::retirement::{RetirementRules, RetirementSchedule};
 use super::rules::{
     Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
-    LoanLimits, LoanRate, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE, MAX_PAYMENT_DEADLINE_DAYS,
-    MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO, RatioRange, RenovationRule,
-    WithdrawalRule,
+    LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
+    MAX_PAYMENT_DEADLINE_DAYS, MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO,
+    PenaltyBase, RatioRange, RenovationRule, WithdrawalRule,
 };
 use crate::money::{Fen, Rate, Rounding};
 
@@ -30,6 +30,7 @@ struct RawPolicy {
     interest: Option<RawInterest>,
     loan_rate: Option<Vec<RawLoanRate>>,
     loan_limits: Option<Vec<RawLoanLimits>>,
+    loan_servicing: Option<Vec<RawLoanServicing>>,
     retirement: Option<RawRetirement>,
     withdrawal: Option<Vec<RawWithdrawal>>,
 }
@@ -111,6 +112,22 @@ struct RawLoanLimits {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawLoanServicing {
+    effective: Field,
+    penalty_multiplier_pct: Field,
+    penalty_base: Field,
+    grace_days: Field,
+    special_mention_from: Field,
+    substandard_from: Field,
+    doubtful_from: Field,
+    loss_from: Field,
+    prepayment_min_amount: Field,
+    prepayment_min_months_after_disbursement: Field,
+    prepayment_max_per_year: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawWithdrawal {
     effective: Field,
     purchase_window_months: Field,
@@ -153,6 +170,7 @@ pub(super) struct Sections {
     pub interest: InterestRule,
     pub loan_rates: Vec<LoanRate>,
     pub loan_limits: Vec<LoanLimits>,
+    pub loan_servicing: Vec<LoanServicing>,
     pub retirement: RetirementRules,
     pub withdrawals: Vec<WithdrawalRule>,
 }
@@ -197,6 +215,13 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         |r| &r.effective,
         loan_limits,
     );
+    let loan_servicing = history(
+        &mut c,
+        "loan_servicing",
+        raw.loan_servicing.as_deref(),
+        |r| &r.effective,
+        loan_servicing,
+    );
     let retirement = retirement(&mut c, raw.retirement.as_ref());
     let withdrawals = history(
         &mut c,
@@ -213,6 +238,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         interest,
         loan_rates,
         loan_limits,
+        loan_servicing,
         retirement,
         withdrawals,
     ) {
@@ -223,6 +249,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             Some(interest),
             Some(loan_rates),
             Some(loan_limits),
+            Some(loan_servicing),
             Some(retirement),
             Some(withdrawals),
         ) if c.issues.is_empty() => Ok(Sections {
@@ -232,6 +259,7 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             interest,
             loan_rates,
             loan_limits,
+            loan_servicing,
             retirement,
             withdrawals,
         }),
@@ -636,6 +664,90 @@ fn loan_limits(
         max_term_years: term?,
         term_beyond_retirement_years: beyond?,
         max_loans_per_family: loans?,
+    })
+}
+
+fn loan_servicing(
+    c: &mut Check,
+    i: usize,
+    raw: &RawLoanServicing,
+    effective: Option<Date>,
+) -> Option<LoanServicing> {
+    let p = |key: &str| format!("loan_servicing[{i}].{key}");
+    // 100 % to 1000 %: a penalty rate is at least the contract rate (the PBoC rule adds
+    // 30–50 %, HG charges 1.5×), never more than ten times it.
+    let multiplier = c.bounded_rate(
+        &p("penalty_multiplier_pct"),
+        &raw.penalty_multiplier_pct,
+        (
+            Rate::from_percent(100),
+            Rate::from_percent(1000),
+            "from 100 % to 1000 % of the contract rate (1.5× is \"150\")",
+        ),
+    );
+    let base = c
+        .present(&p("penalty_base"), &raw.penalty_base)
+        .and_then(|v| {
+            let base = v.as_str().and_then(PenaltyBase::from_code);
+            if base.is_none() {
+                c.push(
+                    p("penalty_base"),
+                    Some(v),
+                    IssueKind::Unparsable,
+                    "must be \"principal\" or \"principal-and-interest\"",
+                );
+            }
+            base
+        });
+    let grace = c.count(&p("grace_days"), &raw.grace_days, (0, 90), "days, 0 to 90");
+    let thresholds = [
+        ("special_mention_from", &raw.special_mention_from),
+        ("substandard_from", &raw.substandard_from),
+        ("doubtful_from", &raw.doubtful_from),
+        ("loss_from", &raw.loss_from),
+    ];
+    let mut days: Vec<Option<u32>> = Vec::with_capacity(thresholds.len());
+    for (key, field) in thresholds {
+        days.push(c.count(&p(key), field, (1, 3650), "overdue days, 1 to 3650"));
+    }
+    for k in 1..thresholds.len() {
+        if let (Some(Some(prev)), Some(Some(next))) = (days.get(k - 1), days.get(k))
+            && next <= prev
+        {
+            c.push(
+                p(thresholds[k].0),
+                thresholds[k].1.as_ref(),
+                IssueKind::NotIncreasing,
+                format!("must be above {} ({prev})", p(thresholds[k - 1].0)),
+            );
+        }
+    }
+    let min_amount = c.positive_fen(&p("prepayment_min_amount"), &raw.prepayment_min_amount);
+    let min_months = c.count(
+        &p("prepayment_min_months_after_disbursement"),
+        &raw.prepayment_min_months_after_disbursement,
+        (0, 120),
+        "months, 0 to 120",
+    );
+    let per_year = c.count(
+        &p("prepayment_max_per_year"),
+        &raw.prepayment_max_per_year,
+        (1, 12),
+        "prepayments a year, 1 to 12",
+    );
+    let day = |k: usize| days.get(k).copied().flatten();
+    Some(LoanServicing {
+        effective: effective?,
+        penalty_multiplier: multiplier?,
+        penalty_base: base?,
+        grace_days: grace?,
+        special_mention_from: day(0)?,
+        substandard_from: day(1)?,
+        doubtful_from: day(2)?,
+        loss_from: day(3)?,
+        prepayment_min_amount: min_amount?,
+        prepayment_min_months_after_disbursement: min_months?,
+        prepayment_max_per_year: per_year?,
     })
 }
 

@@ -240,6 +240,64 @@ pub struct LoanLimits {
     pub max_loans_per_family: u32,
 }
 
+/// The base penalty interest (罚息) is charged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PenaltyBase {
+    /// The overdue principal only (`"principal"`).
+    Principal,
+    /// The overdue principal and interest (`"principal-and-interest"`, HG).
+    PrincipalAndInterest,
+}
+
+impl PenaltyBase {
+    /// The file code: `principal` or `principal-and-interest`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            PenaltyBase::Principal => "principal",
+            PenaltyBase::PrincipalAndInterest => "principal-and-interest",
+        }
+    }
+
+    /// The base for a file code.
+    pub fn from_code(code: &str) -> Option<PenaltyBase> {
+        [PenaltyBase::Principal, PenaltyBase::PrincipalAndInterest]
+            .into_iter()
+            .find(|b| b.code() == code)
+    }
+}
+
+/// One version of `[[loan_servicing]]`: penalty interest, the overdue grace, the
+/// five-tier risk classification thresholds and the prepayment conditions of loans
+/// being repaid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoanServicing {
+    /// First day this version applies.
+    pub effective: Date,
+    /// Penalty rate as a multiple of the contract rate, held as a [`Rate`] of the whole
+    /// (1.5× = 150 %, written `penalty_multiplier_pct = "150"`).
+    pub penalty_multiplier: Rate,
+    /// What the penalty is charged on.
+    pub penalty_base: PenaltyBase,
+    /// Days after the due date before an unpaid installment counts as overdue (宽限期).
+    pub grace_days: u32,
+    /// Overdue days from which a loan is 关注 (special mention); ≥ 1.
+    pub special_mention_from: u32,
+    /// Overdue days from which a loan is 次级 (substandard).
+    pub substandard_from: u32,
+    /// Overdue days from which a loan is 可疑 (doubtful).
+    pub doubtful_from: u32,
+    /// Overdue days from which a loan is 损失 (loss).
+    pub loss_from: u32,
+    /// The least principal a partial prepayment may repay (a payoff may be less).
+    pub prepayment_min_amount: Fen,
+    /// Whole months after disbursement before a prepayment is accepted.
+    pub prepayment_min_months_after_disbursement: u32,
+    /// The most partial prepayments in a calendar year.
+    pub prepayment_max_per_year: u32,
+}
+
 /// One version of `[[withdrawal]]`: the parameters of the withdrawal grounds (提取).
 ///
 /// Grounds the 2026 amendment (State Council Order 844) added — renovation of one's own

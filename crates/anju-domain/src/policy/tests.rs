@@ -561,6 +561,7 @@ fn missing_values_are_named() {
             "interest",
             "loan_rate",
             "loan_limits",
+            "loan_servicing",
             "retirement",
             "withdrawal"
         ]
@@ -790,4 +791,118 @@ fn every_problem_is_reported_together() {
         message.starts_with("policy file has 3 problem(s): "),
         "{message}"
     );
+}
+
+// ---- loan servicing -------------------------------------------------------------------
+
+#[test]
+fn quzhou_loan_servicing() {
+    let p = quzhou();
+    let s = p.loan_servicing_on(date(2025, 3, 1)).unwrap();
+    assert_eq!(s.penalty_multiplier, Rate::from_percent(150));
+    assert_eq!(s.penalty_base, PenaltyBase::PrincipalAndInterest);
+    assert_eq!(s.grace_days, 0);
+    assert_eq!(
+        (
+            s.special_mention_from,
+            s.substandard_from,
+            s.doubtful_from,
+            s.loss_from
+        ),
+        (1, 91, 181, 361)
+    );
+    assert_eq!(s.prepayment_min_amount, Fen::parse_yuan("10000").unwrap());
+    assert_eq!(s.prepayment_min_months_after_disbursement, 12);
+    assert_eq!(s.prepayment_max_per_year, 2);
+    assert_eq!(p.loan_servicing_history().len(), 1);
+    assert!(matches!(
+        p.loan_servicing_on(date(2024, 6, 30)),
+        Err(PolicyError::NotInForce {
+            section: "loan_servicing",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn loan_servicing_values_are_checked() {
+    let msg = single_issue(
+        &[(
+            "penalty_multiplier_pct = \"150\"",
+            "penalty_multiplier_pct = \"90\"",
+        )],
+        "loan_servicing[0].penalty_multiplier_pct",
+        IssueKind::OutOfBounds,
+    );
+    assert!(msg.contains("\"90\""), "{msg}");
+    single_issue(
+        &[(
+            "penalty_base = \"principal-and-interest\"",
+            "penalty_base = \"interest\"",
+        )],
+        "loan_servicing[0].penalty_base",
+        IssueKind::Unparsable,
+    );
+    single_issue(
+        &[("penalty_base = \"principal-and-interest\"", "")],
+        "loan_servicing[0].penalty_base",
+        IssueKind::Missing,
+    );
+    // Both bases are accepted.
+    let text = edited(&[(
+        "penalty_base = \"principal-and-interest\"",
+        "penalty_base = \"principal\"",
+    )]);
+    let p = Policy::from_toml(&text).unwrap();
+    assert_eq!(
+        p.loan_servicing_history()[0].penalty_base,
+        PenaltyBase::Principal
+    );
+    single_issue(
+        &[("special_mention_from = 1 ", "special_mention_from = 0 ")],
+        "loan_servicing[0].special_mention_from",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[(
+            "prepayment_min_amount = \"10000.00\"",
+            "prepayment_min_amount = \"0\"",
+        )],
+        "loan_servicing[0].prepayment_min_amount",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("prepayment_max_per_year = 2", "prepayment_max_per_year = 0")],
+        "loan_servicing[0].prepayment_max_per_year",
+        IssueKind::OutOfBounds,
+    );
+}
+
+#[test]
+fn risk_thresholds_must_strictly_increase() {
+    let msg = single_issue(
+        &[("doubtful_from = 181", "doubtful_from = 91")],
+        "loan_servicing[0].doubtful_from",
+        IssueKind::NotIncreasing,
+    );
+    assert!(
+        msg.contains("loan_servicing[0].substandard_from (91)"),
+        "{msg}"
+    );
+    single_issue(
+        &[("loss_from = 361", "loss_from = 100")],
+        "loan_servicing[0].loss_from",
+        IssueKind::NotIncreasing,
+    );
+}
+
+#[test]
+fn loan_servicing_section_is_required() {
+    let start = QUZHOU_POLICY.find("[[loan_servicing]]").unwrap();
+    let end = QUZHOU_POLICY.find("[retirement.male]").unwrap();
+    let without = format!("{}{}", &QUZHOU_POLICY[..start], &QUZHOU_POLICY[end..]);
+    let err = Policy::from_toml(&without).unwrap_err();
+    assert_eq!(err.issues().len(), 1, "{err}");
+    assert_eq!(err.issues()[0].path, "loan_servicing");
+    assert_eq!(err.issues()[0].kind, IssueKind::Missing);
 }
