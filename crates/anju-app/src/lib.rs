@@ -3,10 +3,12 @@
 //! current time as arguments, runs in exactly one transaction, and returns a decision or
 //! an error that names the field and the rule. Nothing here knows SQL or HTTP.
 
+pub mod dayclose;
 pub mod error;
 pub mod import;
 pub mod interest;
 pub mod ledger;
+pub mod loan;
 pub mod registry;
 pub mod remittance;
 pub mod settlement;

@@ -99,10 +99,22 @@ CREATE TABLE loan_documents (
 );
 CREATE INDEX loan_documents_loan ON loan_documents (centre_code, loan_no);
 
--- The timeline and the documents are append-only (`anju_append_only` is schema 1's).
+-- The day closes (日终) done: one per business date, with what each job did.
+CREATE TABLE day_closes (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    business_date   DATE     NOT NULL,
+    closed_at_us    BIGINT   NOT NULL,
+    operator        TEXT     NOT NULL,
+    summary         TEXT     NOT NULL,
+    PRIMARY KEY (centre_code, business_date)
+);
+
+-- The timeline, the documents and the day closes are append-only (`anju_append_only` is schema 1's).
 CREATE TRIGGER loan_events_append_only BEFORE UPDATE OR DELETE ON loan_events
     FOR EACH ROW EXECUTE FUNCTION anju_append_only();
 CREATE TRIGGER loan_documents_append_only BEFORE UPDATE OR DELETE ON loan_documents
+    FOR EACH ROW EXECUTE FUNCTION anju_append_only();
+CREATE TRIGGER day_closes_append_only BEFORE UPDATE OR DELETE ON day_closes
     FOR EACH ROW EXECUTE FUNCTION anju_append_only();
 
 -- Loans are never deleted; what was asked for, by whom and when never changes; a final

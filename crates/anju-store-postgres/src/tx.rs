@@ -16,7 +16,7 @@ use anju_store::collection::{
     RawInterestRun, RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow,
     parse_month,
 };
-use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
+use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{
     RawEntry, RawEvent, RawLeg, RawMember, RawUnit, assemble, parse_date, parse_digest,
 };
@@ -3847,5 +3847,13 @@ impl StoreTx for PgTx<'_> {
         loan_no: &str,
     ) -> Result<Vec<LoanDocumentRow>, StoreError> {
         self.conn()?.loan_documents(centre, loan_no)
+    }
+
+    fn day_close(&mut self, centre: &str, date: Date) -> Result<Option<DayCloseRow>, StoreError> {
+        self.conn()?.day_close(centre, date)
+    }
+
+    fn insert_day_close(&mut self, centre: &str, row: &DayCloseRow) -> Result<(), StoreError> {
+        self.conn()?.insert_day_close(centre, row)
     }
 }

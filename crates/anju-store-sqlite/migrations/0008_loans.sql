@@ -99,7 +99,17 @@ CREATE TABLE loan_documents (
 );
 CREATE INDEX loan_documents_loan ON loan_documents (centre_code, loan_no);
 
--- The timeline and the documents are append-only.
+-- The day closes (日终) done: one per business date, with what each job did.
+CREATE TABLE day_closes (
+    centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
+    business_date   DATE     NOT NULL,
+    closed_at_us    BIGINT   NOT NULL,
+    operator        TEXT     NOT NULL,
+    summary         TEXT     NOT NULL,
+    PRIMARY KEY (centre_code, business_date)
+);
+
+-- The timeline, the documents and the day closes are append-only.
 CREATE TRIGGER loan_events_no_update BEFORE UPDATE ON loan_events
 BEGIN SELECT RAISE(ABORT, 'loan_events is append-only'); END;
 CREATE TRIGGER loan_events_no_delete BEFORE DELETE ON loan_events
@@ -108,6 +118,10 @@ CREATE TRIGGER loan_documents_no_update BEFORE UPDATE ON loan_documents
 BEGIN SELECT RAISE(ABORT, 'loan_documents is append-only'); END;
 CREATE TRIGGER loan_documents_no_delete BEFORE DELETE ON loan_documents
 BEGIN SELECT RAISE(ABORT, 'loan_documents is append-only'); END;
+CREATE TRIGGER day_closes_no_update BEFORE UPDATE ON day_closes
+BEGIN SELECT RAISE(ABORT, 'day_closes is append-only'); END;
+CREATE TRIGGER day_closes_no_delete BEFORE DELETE ON day_closes
+BEGIN SELECT RAISE(ABORT, 'day_closes is append-only'); END;
 
 -- Loans are never deleted; what was asked for, by whom and when never changes; a final
 -- status (paid_off, refused, cancelled) is never left. A paid installment is never

@@ -22,7 +22,7 @@ use anju_store::collection::{
     BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
     RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
 };
-use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
+use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
 use anju_store::registry::{EventRow, MemberRow, UnitRow};
 use anju_store::settlement::{
@@ -2955,6 +2955,14 @@ impl StoreTx for SqliteTx<'_> {
         loan_no: &str,
     ) -> Result<Vec<LoanDocumentRow>, StoreError> {
         loan::documents(&self.g.conn, centre, loan_no)
+    }
+
+    fn day_close(&mut self, centre: &str, date: Date) -> Result<Option<DayCloseRow>, StoreError> {
+        loan::day_close(&self.g.conn, centre, date)
+    }
+
+    fn insert_day_close(&mut self, centre: &str, row: &DayCloseRow) -> Result<(), StoreError> {
+        loan::insert_day_close(&self.g.conn, centre, row)
     }
 }
 

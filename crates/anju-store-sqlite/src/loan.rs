@@ -8,7 +8,7 @@
 use anju_domain::codes::Channel;
 use anju_domain::stamp::Stamp;
 use anju_store::StoreError;
-use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
+use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use rusqlite::{Connection, params};
 
 use crate::db_err;
@@ -480,4 +480,50 @@ pub(crate) fn documents(
             })
         },
     )
+}
+
+pub(crate) fn day_close(
+    conn: &Connection,
+    centre: &str,
+    date: jiff::civil::Date,
+) -> Result<Option<DayCloseRow>, StoreError> {
+    query_opt(
+        conn,
+        "day_closes",
+        "SELECT business_date, closed_at_us, operator, summary FROM day_closes
+         WHERE centre_code = ?1 AND business_date = ?2",
+        params![centre, date_str(date)],
+        |c| {
+            Ok(DayCloseRow {
+                business_date: c.date(0)?,
+                closed_at_us: c.get(1)?,
+                operator: c.get(2)?,
+                summary: c.get(3)?,
+            })
+        },
+    )
+}
+
+pub(crate) fn insert_day_close(
+    conn: &Connection,
+    centre: &str,
+    r: &DayCloseRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO day_closes (centre_code, business_date, closed_at_us, operator, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            centre,
+            date_str(r.business_date),
+            r.closed_at_us,
+            r.operator,
+            r.summary
+        ])
+    })
+    .map_err(conflict_as(|| {
+        format!("day close of {} in centre {centre}", r.business_date)
+    }))
+    .map(|_| ())
 }

@@ -863,6 +863,15 @@ pub trait StoreTx {
         centre: &str,
         loan_no: &str,
     ) -> Result<Vec<loan::LoanDocumentRow>, StoreError>;
+    /// The day close of a business date, if it was done.
+    fn day_close(
+        &mut self,
+        centre: &str,
+        date: Date,
+    ) -> Result<Option<loan::DayCloseRow>, StoreError>;
+    /// Records a day close; `Conflict` if that date was closed already.
+    fn insert_day_close(&mut self, centre: &str, row: &loan::DayCloseRow)
+    -> Result<(), StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

@@ -185,3 +185,16 @@ pub struct LoanDocumentRow {
     /// When stored, µs since the Unix epoch.
     pub created_at_us: i64,
 }
+
+/// A day close (日终) done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCloseRow {
+    /// The business date closed.
+    pub business_date: Date,
+    /// When, µs since the Unix epoch.
+    pub closed_at_us: i64,
+    /// Who ran it.
+    pub operator: String,
+    /// What each job did, as JSON (opaque here).
+    pub summary: String,
+}

@@ -910,6 +910,94 @@ fn send_and_apply(
     Ok(())
 }
 
+/// Money to collect into the fund from someone's account that is not a bill (a loan
+/// repayment deducted from the borrower's card, 扣款): recorded by the caller's
+/// transaction with [`record_incoming_in`], sent with [`send_recorded`] once committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DirectDebit {
+    /// Serial number, unique in the centre.
+    pub serial: String,
+    /// The bank holding the payer's account (and the fund's account credited).
+    pub bank_code: String,
+    /// The account debited.
+    pub payer_account: String,
+    /// Settlement business type.
+    pub business_type: SettlementBusinessType,
+    /// Amount, positive.
+    pub amount: Fen,
+    /// Memo.
+    pub memo: String,
+    /// What it pays (`loan:<no>`).
+    pub target: String,
+    /// Who, where, how.
+    pub stamp: Stamp,
+}
+
+/// Records deductions as in flight in `tx` (nothing is posted until the bank says the
+/// money moved). A serial recorded before is refused.
+pub(crate) fn record_incoming_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    reqs: &[DirectDebit],
+    now: Timestamp,
+) -> Result<Vec<InstructionRow>, AppError> {
+    if reqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let serials = check_requests(reqs.iter().map(|r| (r.serial.as_str(), &r.stamp)))?;
+    let c = lock(tx, centre)?;
+    let existing = recorded(tx, centre, &serials)?;
+    let mut banks: HashMap<String, BankRow> = HashMap::new();
+    let mut rows = Vec::with_capacity(reqs.len());
+    for r in reqs {
+        if existing.contains_key(&r.serial) {
+            return Err(serial_taken(&r.serial));
+        }
+        if !r.amount.is_positive() {
+            return Err(invalid("amount", r.amount.to_string(), "must be positive"));
+        }
+        check_account_text("payer_account", &r.payer_account)?;
+        if !banks.contains_key(&r.bank_code) {
+            let b = bank_of(tx, centre, &r.bank_code)?;
+            banks.insert(r.bank_code.clone(), b);
+        }
+        let bank = &banks[&r.bank_code];
+        rows.push(new_row(
+            &r.serial,
+            &bank.code,
+            InstructionKind::Deduction,
+            r.business_type,
+            &r.payer_account,
+            &bank.fund_account,
+            &bank.fund_account_name,
+            None,
+            r.amount,
+            &r.memo,
+            &r.target,
+            None,
+            &c,
+            &r.stamp,
+            now,
+        ));
+    }
+    tx.insert_instructions(centre, &rows)?;
+    Ok(rows)
+}
+
+/// Sends instructions recorded (and committed) by the caller and applies the answers.
+pub(crate) fn send_recorded(
+    s: &Settlement<'_>,
+    rows: &[InstructionRow],
+    now: Timestamp,
+) -> Result<Vec<Outcome>, AppError> {
+    let mut results: Vec<Option<Outcome>> = vec![None; rows.len()];
+    send_and_apply(s, rows, &mut results, now)?;
+    results
+        .into_iter()
+        .map(|o| o.ok_or_else(|| not_found("instruction outcome".to_owned())))
+        .collect()
+}
+
 fn event_of(a: &BankAnswer) -> Event {
     match a {
         BankAnswer::Executed {
@@ -1169,11 +1257,23 @@ fn apply_events_in(
                             stamp,
                         ));
                     }
+                } else if row.target.starts_with("loan:") {
+                    // A loan repayment deducted from the borrower's card: split over what
+                    // the loan owes, the schedule updated in this transaction.
+                    entries.extend(crate::loan::money_in_in(
+                        tx,
+                        centre,
+                        &row,
+                        (*value_date).min(c.business_date),
+                        c.business_date,
+                        &stamp,
+                        now,
+                    )?);
                 } else {
                     return Err(invalid(
                         "target",
                         &row.target,
-                        "incoming money must name what it pays (bill:<no>)",
+                        "incoming money must name what it pays (bill:<no> or loan:<no>)",
                     ));
                 }
             }
@@ -1242,6 +1342,8 @@ fn apply_events_in(
     for application_no in crate::withdrawal::served(&updated) {
         crate::withdrawal::payment_settled_in(tx, centre, &application_no, now)?;
     }
+    // Disbursements and card deductions tell their loan how they ended.
+    crate::loan::instructions_settled_in(tx, centre, &updated, now)?;
     Ok(out)
 }
 

@@ -11,7 +11,7 @@
 use anju_domain::codes::Channel;
 use anju_domain::stamp::Stamp;
 use anju_store::StoreError;
-use anju_store::loan::{InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
+use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use postgres::Row;
 
 use super::{PgConn, column, date_str};
@@ -541,5 +541,48 @@ impl PgConn {
                 })
             })
             .collect()
+    }
+
+    pub(super) fn day_close(
+        &mut self,
+        centre: &str,
+        date: jiff::civil::Date,
+    ) -> Result<Option<DayCloseRow>, StoreError> {
+        let d = date_str(date);
+        let row = self.query_opt(
+            "SELECT business_date::text, closed_at_us, operator, summary FROM day_closes
+             WHERE centre_code = $1 AND business_date = $2::text::date",
+            &[&centre, &d],
+        )?;
+        row.map(|r| {
+            Ok(DayCloseRow {
+                business_date: date_of(&r, 0, "day_closes")?,
+                closed_at_us: column(r.try_get(1))?,
+                operator: column(r.try_get(2))?,
+                summary: column(r.try_get(3))?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) fn insert_day_close(
+        &mut self,
+        centre: &str,
+        r: &DayCloseRow,
+    ) -> Result<(), StoreError> {
+        let d = date_str(r.business_date);
+        let n = self.execute(
+            "INSERT INTO day_closes (centre_code, business_date, closed_at_us, operator, summary)
+             VALUES ($1, $2::text::date, $3, $4, $5)
+             ON CONFLICT DO NOTHING",
+            &[&centre, &d, &r.closed_at_us, &r.operator, &r.summary],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict {
+                what: format!("day close of {} in centre {centre}", r.business_date),
+            })
+        }
     }
 }
