@@ -23,6 +23,7 @@
 //! The principal outstanding is the balance of `121.<loan>`; interest and penalty are
 //! income when received (cash basis), so the ledger holds only money that moved.
 
+pub mod contract;
 pub mod servicing;
 
 pub(crate) use servicing::{instructions_settled_in, money_in_in};
