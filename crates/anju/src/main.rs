@@ -16,6 +16,7 @@ mod exchange_sim;
 mod loan;
 mod settle;
 mod sharing;
+mod verify_doc;
 mod withdraw;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -142,6 +143,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: Box<loan::LoanCmd>,
     },
+    /// Verify a signed contract or authorisation (SM2/SM3); exit 1 if anything fails.
+    VerifyDocument(verify_doc::VerifyDocumentArgs),
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -545,6 +548,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let code = check::run(kind, value.as_deref(), stdin)?;
             Ok(u8::try_from(code).unwrap_or(1))
         }
+        Cmd::VerifyDocument(args) => verify_doc::run(&args),
         Cmd::Bench { which } => {
             match which {
                 BenchCmd::Post {
