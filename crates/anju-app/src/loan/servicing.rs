@@ -985,7 +985,7 @@ pub fn prepay(
     let next = unpaid
         .first()
         .ok_or_else(|| corrupt(format!("loan {loan_no}: active with no unpaid period")))?;
-    let last_due = last_due_of(&row, &rows);
+    let last_due = last_due_of(&row, &rows)?;
     let mode = if payoff {
         PrepayMode::Reamortise
     } else {
@@ -1131,14 +1131,20 @@ pub fn prepay(
     show(ctx.store, centre, loan_no)
 }
 
-/// The last due date paid, or the disbursement date: where interest runs from.
-fn last_due_of(row: &LoanRow, rows: &[InstallmentRow]) -> Date {
-    rows.iter()
+/// Where interest runs from: the last due date paid, the last prepayment (its interest
+/// was paid to that day), or the disbursement date.
+fn last_due_of(row: &LoanRow, rows: &[InstallmentRow]) -> Result<Date, AppError> {
+    let paid = rows
+        .iter()
         .filter(|i| i.status == "paid")
         .map(|i| i.due)
+        .max();
+    let prepaid = details_of(row)?.prepayments.iter().map(|p| p.on).max();
+    Ok([paid, prepaid, row.disbursed_on]
+        .into_iter()
+        .flatten()
         .max()
-        .or(row.disbursed_on)
-        .unwrap_or(row.business_date)
+        .unwrap_or(row.business_date))
 }
 
 /// Records a prepayment's effect: principal off, the schedule re-amortised or shortened,
@@ -1154,6 +1160,7 @@ fn finish_prepayment(
 ) -> Result<(), AppError> {
     let rows = tx.installments(centre, &row.loan_no)?;
     let unpaid: Vec<&InstallmentRow> = rows.iter().filter(|i| i.status != "paid").collect();
+    let last_due = last_due_of(row, &rows)?;
     let mut d = details_of(row)?;
     d.pending_prepayment = None;
     d.prepayments.push(PrepaymentRecord {
@@ -1184,7 +1191,7 @@ fn finish_prepayment(
             method_of(row)?,
             u32::try_from(unpaid.len()).unwrap_or(0),
             first.due,
-            last_due_of(row, &rows),
+            last_due,
             today,
             mode,
         )
