@@ -306,7 +306,10 @@ impl Env<'_> {
 /// each, their contributions February to October paid (nine months continuous: 1,920.00 a
 /// month each, so 117,280.00 on 2026-11-27); cards at Anju and at the bank simulator.
 fn setup<'a>(store: &'a dyn Store, bank: &BankSimProcess) -> Env<'a> {
-    let policy = Policy::from_toml(QUZHOU_POLICY).unwrap();
+    setup_with(store, bank, Policy::from_toml(QUZHOU_POLICY).unwrap())
+}
+
+fn setup_with<'a>(store: &'a dyn Store, bank: &BankSimProcess, policy: Policy) -> Env<'a> {
     let calendar = BusinessCalendar::cn().unwrap();
     let now = Timestamp::now();
     open_centre(store, C, CENTRE_NAME, d("2026-01-05"), now).unwrap();
@@ -883,5 +886,77 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         let report = audit(e.store, C).unwrap();
         assert!(report.is_clean(), "{report:?}");
         drop(bank);
+    });
+}
+
+/// Existing loans switch to a new rate table on its re-pricing date: the close of the day
+/// before re-amortises the unpaid periods at the new rate.
+#[test]
+fn existing_loans_are_repriced_on_the_repricing_date() {
+    // A rate cut effective 2026-12-01 for new loans; existing loans switch on 2027-01-01.
+    let text = format!(
+        "{QUZHOU_POLICY}\n[[loan_rate]]\neffective = \"2026-12-01\"\nfirst_le5 = \"2.0\"\n\
+         first_gt5 = \"2.5\"\nsecond_le5 = \"2.425\"\nsecond_gt5 = \"2.975\"\n\
+         reprice_existing_on = \"2027-01-01\"\n"
+    );
+    let policy = Policy::from_toml(&text).unwrap();
+    for_each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let bank = BankSimProcess::start(
+            EXE.as_ref(),
+            &dir.path().join("bank.db"),
+            &["--bank", BANK, "--date", "2026-11-27"],
+        )
+        .unwrap();
+        let e = setup_with(db.store.as_ref(), &bank, policy.clone());
+        let mut req = e.request("L-R-1", 0, "QZ-2026-000100", "400000", 240);
+        req.deduct_from = DeductFrom::Fund;
+        let v = e.apply(&req).unwrap();
+        assert_eq!(v.annual_rate_pct, "2.6", "signed before the cut");
+        let no = v.loan_no;
+        ln::contract::sign(
+            &e.servicing(),
+            &e.signer,
+            &no,
+            &clerk("S0001"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        disburse(&e.servicing(), &no, &clerk("S0001"), Timestamp::now()).unwrap();
+        let r = e.close("2026-12-20");
+        assert_eq!(r.loans.fund_repayments, 1);
+        assert_eq!(e.close("2026-12-30").loans.repriced, 0);
+        let r = e.close("2026-12-31");
+        assert_eq!(r.loans.repriced, 1);
+        let v = e.show(&no);
+        assert_eq!(v.annual_rate_pct, "2.5");
+        assert!(steps(&v).contains(&"repriced"));
+        // 400,000 − 1,272.48 = 398,727.52 over the 239 periods left, from 2027-01-20.
+        let want = loan::schedule_from(
+            yuan("398727.52"),
+            Rate::parse_percent("2.5").unwrap(),
+            239,
+            Method::EqualInstallment,
+            d("2027-01-20"),
+        )
+        .unwrap();
+        assert_eq!(v.schedule.len(), 240);
+        assert_eq!(v.schedule[0].status, "paid");
+        assert_eq!(
+            v.schedule[0].interest,
+            yuan("664.44"),
+            "the paid period keeps its rate"
+        );
+        for (got, want) in v.schedule[1..].iter().zip(&want) {
+            assert_eq!(
+                (got.principal, got.interest),
+                (want.principal, want.interest)
+            );
+            assert_eq!(Some(got.due), want.due);
+        }
+        // 398,727.52 × 2.5 % / 12 = 830.68.
+        assert_eq!(v.schedule[1].interest, yuan("830.68"));
+        let report = audit(e.store, C).unwrap();
+        assert!(report.is_clean(), "{report:?}");
     });
 }
