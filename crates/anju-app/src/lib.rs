@@ -7,6 +7,7 @@ pub mod error;
 pub mod import;
 pub mod interest;
 pub mod ledger;
+pub mod lending;
 pub mod registry;
 pub mod remittance;
 pub mod settlement;
