@@ -395,3 +395,22 @@ fn latency_applies_to_the_loan_endpoints() {
     let c = sim.client();
     approved(c.apply(&request("DK-L1")).unwrap());
 }
+
+#[test]
+fn negative_spreads_and_unsigned_callers() {
+    let sim = Sim::start(&["--first-home-spread-bp", "-50", "--lpr-1y-pct", "2.95"]);
+    let c = sim.client();
+    let loan = approved(c.apply(&request("DK-S1")).unwrap());
+    assert_eq!(loan.annual_rate, pct("3"));
+    let mut short = request("DK-S2");
+    short.months = 60;
+    assert_eq!(approved(c.apply(&short).unwrap()).annual_rate, pct("2.45"));
+    // A caller with the wrong secret is refused (401), which the client reports as
+    // unreachable without retrying; nothing is decided.
+    let mut s = sim.p.settings();
+    s.secret = "not-the-secret".into();
+    let wrong = BankClient::new(s).unwrap();
+    let e = wrong.apply(&request("DK-S3")).unwrap_err();
+    assert!(e.reason.contains("401"), "{e}");
+    assert_eq!(sim.p.admin().stats().unwrap().ledger.loans, 2);
+}
