@@ -8,6 +8,7 @@ pub mod error;
 pub mod import;
 pub mod interest;
 pub mod ledger;
+pub mod lending;
 pub mod loan;
 pub mod registry;
 pub mod remittance;

@@ -13,12 +13,21 @@
 //! - **Reads retry**: status, balance and statement are retried after a timeout, a refused
 //!   connection or a `5xx`, up to `attempts` times with backoff `backoff`, `2 × backoff`, …
 //!   (plus up to 50 % jitter); a `4xx` or a malformed answer is not retried.
+//! - **Loans retry too** ([`CommercialLender`]): applying (`POST /v1/loans`), disbursing
+//!   (`POST /v1/loans/{no}/disburse`) and the loan query are all idempotent at the bank —
+//!   an application by its number, a disbursement by the loan number (the same order
+//!   again moves nothing) — so all three are retried like reads. An invalid application
+//!   or order is not sent at all: it is answered `Refused` at once.
 //! - **Answers are checked**: results match serials, executed results carry an amount,
 //!   a bank reference and a value date, statements add up; money is integer fen.
 
 use std::fmt;
 use std::time::Duration;
 
+use anju_app::lending::{
+    CommercialDecision, CommercialLender, CommercialLoan, CommercialRequest, DisburseOrder,
+    Disbursement,
+};
 use anju_app::settlement::ports::{Bank, BankAnswer, Instruction, Statement, Unreachable};
 use anju_domain::money::Fen;
 use anju_exchange::client::LiteralFirst;
@@ -28,8 +37,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    self, ANSWER_METHOD, BalanceBody, ErrorBody, InstructionResult, InstructionsRequest,
-    InstructionsResponse, MAX_BATCH, StatementBody, WireInstruction, match_results,
+    self, ANSWER_METHOD, BalanceBody, DisburseBody, DisburseRequest, ErrorBody, InstructionResult,
+    InstructionsRequest, InstructionsResponse, LoanApplication, LoanDecisionBody, MAX_BATCH,
+    NO_SUCH_LOAN, StatementBody, WireInstruction, WireLoan, match_results,
 };
 
 /// Where a bank's settlement API is and how to talk to it.
@@ -266,12 +276,15 @@ enum AttemptError {
     Transient(String),
     /// Not worth retrying (4xx, malformed or badly signed answer).
     Final(String),
+    /// A `404` with error `no_such_loan`: a definite "the bank has no such loan".
+    NoSuchLoan,
 }
 
 impl AttemptError {
     fn reason(self) -> String {
         match self {
             AttemptError::Transient(r) | AttemptError::Final(r) => r,
+            AttemptError::NoSuchLoan => "no such loan".to_owned(),
         }
     }
 }
@@ -389,9 +402,13 @@ impl BankClient {
             Err(e) => return Err(AttemptError::Transient(format!("answer cut short: {e}"))),
         };
         if status != 200 {
-            let detail = serde_json::from_slice::<ErrorBody>(&bytes)
+            let parsed = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+            if status == 404 && parsed.as_ref().is_some_and(|e| e.error == NO_SUCH_LOAN) {
+                return Err(AttemptError::NoSuchLoan);
+            }
+            let detail = parsed
                 .map(|e| format!("{}: {}", e.error, e.message))
-                .unwrap_or_else(|_| "no error body".to_owned());
+                .unwrap_or_else(|| "no error body".to_owned());
             let why = format!("bank answered HTTP {status} ({detail})");
             return Err(if status >= 500 {
                 AttemptError::Transient(why)
@@ -424,6 +441,22 @@ impl BankClient {
         timeout: Duration,
         limit: u64,
     ) -> Result<T, Unreachable> {
+        match self.call("GET", path, b"", timeout, limit)? {
+            Some(t) => Ok(t),
+            None => Err(self.unreachable(format!("GET {path}: not found (404)"))),
+        }
+    }
+
+    /// An idempotent request with retries (after a timeout, a refused connection or a
+    /// `5xx`); the parsed answer, or `None` for a `404` with error `no_such_loan`.
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<Option<T>, Unreachable> {
         let mut last = String::new();
         let mut attempts = 0;
         for attempt in 0..self.settings.attempts {
@@ -431,23 +464,24 @@ impl BankClient {
             if attempt > 0 {
                 std::thread::sleep(self.backoff(attempt));
             }
-            match self.attempt("GET", path, b"", timeout, limit) {
+            match self.attempt(method, path, body, timeout, limit) {
                 Ok((_, bytes)) => {
-                    return serde_json::from_slice(&bytes).map_err(|e| {
-                        let why = format!("malformed answer to GET {path}: {e}");
-                        tracing::warn!(bank = %self.settings.code, reason = %why, "bank read failed");
+                    return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                        let why = format!("malformed answer to {method} {path}: {e}");
+                        tracing::warn!(bank = %self.settings.code, reason = %why, "bank request failed");
                         self.unreachable(why)
                     });
                 }
+                Err(AttemptError::NoSuchLoan) => return Ok(None),
                 Err(AttemptError::Transient(why)) => last = why,
                 Err(AttemptError::Final(why)) => {
-                    tracing::warn!(bank = %self.settings.code, path, reason = %why, "bank read failed");
+                    tracing::warn!(bank = %self.settings.code, method, path, reason = %why, "bank request failed");
                     return Err(self.unreachable(why));
                 }
             }
         }
         let reason = format!("{last} ({attempts} attempts)");
-        tracing::warn!(bank = %self.settings.code, path, reason = %reason, "bank read failed");
+        tracing::warn!(bank = %self.settings.code, method, path, reason = %reason, "bank request failed");
         Err(self.unreachable(reason))
     }
 
@@ -582,6 +616,95 @@ impl Bank for BankClient {
             self.read(&path, self.settings.statement_timeout, STATEMENT_LIMIT)?;
         s.to_port(account, date)
             .map_err(|e| self.unreachable(format!("malformed statement: {e}")))
+    }
+}
+
+/// The commercial part of combination loans, over the bank's lending API. Every call is
+/// retried with backoff after a timeout, a refused connection or a `5xx` (all three are
+/// idempotent at the bank); an invalid request is refused here without being sent.
+impl CommercialLender for BankClient {
+    fn code(&self) -> &str {
+        &self.settings.code
+    }
+
+    fn apply(&self, request: &CommercialRequest) -> Result<CommercialDecision, Unreachable> {
+        let wire = LoanApplication::from_port(request);
+        if let Err(e) = wire.validate() {
+            return Ok(CommercialDecision::Refused {
+                reason: format!("not sent (invalid application): {e}"),
+            });
+        }
+        let body = serde_json::to_vec(&wire)
+            .map_err(|e| self.unreachable(format!("cannot encode the application: {e}")))?;
+        let answer: LoanDecisionBody = self
+            .call(
+                "POST",
+                "/v1/loans",
+                &body,
+                self.settings.request_timeout,
+                ANSWER_LIMIT,
+            )?
+            .ok_or_else(|| self.unreachable("malformed answer: 404 to an application".into()))?;
+        answer
+            .to_port(&request.application_no)
+            .map_err(|e| self.unreachable(format!("malformed answer: {e}")))
+    }
+
+    fn disburse(
+        &self,
+        bank_loan_no: &str,
+        order: &DisburseOrder,
+    ) -> Result<Disbursement, Unreachable> {
+        let wire = DisburseRequest::from_port(order);
+        if let Err(e) = protocol::check_serial(bank_loan_no)
+            .map_err(|e| format!("the loan number {e}"))
+            .and_then(|()| wire.validate())
+        {
+            return Ok(Disbursement::Refused {
+                reason: format!("not sent (invalid order): {e}"),
+            });
+        }
+        let body = serde_json::to_vec(&wire)
+            .map_err(|e| self.unreachable(format!("cannot encode the order: {e}")))?;
+        let path = format!("/v1/loans/{bank_loan_no}/disburse");
+        let answer: DisburseBody = self
+            .call(
+                "POST",
+                &path,
+                &body,
+                self.settings.request_timeout,
+                ANSWER_LIMIT,
+            )?
+            .ok_or_else(|| self.unreachable("malformed answer: 404 to a disbursement".into()))?;
+        answer
+            .to_port(bank_loan_no)
+            .map_err(|e| self.unreachable(format!("malformed answer: {e}")))
+    }
+
+    fn loan(&self, bank_loan_no: &str) -> Result<Option<CommercialLoan>, Unreachable> {
+        protocol::check_serial(bank_loan_no).map_err(|e| {
+            self.unreachable(format!("cannot ask about loan {bank_loan_no:?}: {e}"))
+        })?;
+        let path = format!("/v1/loans/{bank_loan_no}");
+        let Some(wire): Option<WireLoan> = self.call(
+            "GET",
+            &path,
+            b"",
+            self.settings.request_timeout,
+            ANSWER_LIMIT,
+        )?
+        else {
+            return Ok(None);
+        };
+        if wire.bank_loan_no != bank_loan_no {
+            return Err(self.unreachable(format!(
+                "malformed answer: asked about loan {bank_loan_no}, answered about {:?}",
+                wire.bank_loan_no
+            )));
+        }
+        wire.to_port()
+            .map(Some)
+            .map_err(|e| self.unreachable(format!("malformed answer: {e}")))
     }
 }
 

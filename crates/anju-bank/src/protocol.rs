@@ -6,6 +6,9 @@
 //! GET  /v1/instructions/{serial}                the result of one instruction (结果查询)
 //! GET  /v1/accounts/{account}/balance           余额查询
 //! GET  /v1/accounts/{account}/statement?date=YYYY-MM-DD   明细查询 / 对账单
+//! POST /v1/loans                                商业贷款审批 (a combination loan's commercial part)
+//! POST /v1/loans/{bank_loan_no}/disburse        商业贷款发放 to the seller
+//! GET  /v1/loans/{bank_loan_no}                 贷款查询
 //!
 //! x-bank-app:        <the caller's app id>
 //! x-bank-timestamp:  <unix seconds>
@@ -37,6 +40,16 @@
 //! an instruction arriving later under it is refused, never executed: "not received" is a
 //! definite answer.
 //!
+//! **Commercial lending** (the bank's own loans, the commercial part of a combination
+//! loan): [`LoanApplication`] → [`LoanDecisionBody`] (`approved` with the [`WireLoan`],
+//! `declined` with the reason, or `refused` when the application number was used for other
+//! content — the same content answers the stored decision, the loan as it stands now);
+//! [`DisburseRequest`] → [`DisburseBody`] (`disbursed` with the final schedule, or
+//! `refused`; the loan number is the idempotency key: the same order again answers the
+//! disbursed loan and moves nothing); `GET` answers the [`WireLoan`], or `404` with
+//! error `no_such_loan`. Amounts are integer `…_fen`, the rate a percent decimal string
+//! (`annual_rate_pct: "3.2"`), schedule rows fen integers with ISO due dates.
+//!
 //! Errors are [`ErrorBody`] with `400` (bad request; the message names the field), `401`
 //! (signature, app, timestamp or nonce), `404` (no such path or account), `409`
 //! (conflict) or `5xx`. The OpenAPI document (`docs/bank-openapi.json`,
@@ -45,11 +58,16 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use anju_app::lending::{
+    BorrowerRole, CommercialDecision, CommercialLoan, CommercialRequest, CommercialStatus,
+    DisburseOrder, Disbursement,
+};
 use anju_app::settlement::ports::{
     BankAnswer, Instruction, Notice, NoticeEvent, Statement, StatementLine,
 };
 use anju_domain::codes::SettlementBusinessType;
-use anju_domain::money::Fen;
+use anju_domain::loan::{MAX_MONTHS, MAX_REPAY_DAY, Method, Row};
+use anju_domain::money::{Fen, Rate};
 use anju_domain::settlement::InstructionKind;
 use axum::http::HeaderMap;
 use jiff::Timestamp;
@@ -81,14 +99,16 @@ pub const ANSWER_METHOD: &str = "ANSWER";
 /// messages signed no later than it are refused (so a forgotten nonce can never be
 /// replayed).
 pub const NONCE_CACHE_CAP: usize = 200_000;
+/// The error code of a `404` answering a loan number the bank does not have.
+pub const NO_SUCH_LOAN: &str = "no_such_loan";
 /// Largest amount accepted in one instruction, fen (10¹³ fen = 100 billion yuan).
 pub const MAX_AMOUNT_FEN: i64 = 10_000_000_000_000;
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `bank_error`, `unavailable`.
+    /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `no_such_loan`, `conflict`, `bank_error`, `unavailable`.
     pub error: String,
     /// Human explanation.
     pub message: String,
@@ -921,6 +941,581 @@ pub fn verify_notice(
     parsed.to_port().map_err(malformed)
 }
 
+// ---- commercial lending (组合贷款的商业贷款部分) ----------------------------------------
+
+/// A borrower on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireBorrower {
+    /// Name.
+    pub name: String,
+    /// ID number.
+    pub id_number: String,
+    /// `applicant` or `co-borrower`.
+    pub role: String,
+    /// Monthly income, fen, not negative.
+    pub monthly_income_fen: i64,
+}
+
+/// `POST /v1/loans` body: the commercial part of a combination-loan application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanApplication {
+    /// The centre's application number: the idempotency key (like a serial).
+    pub application_no: String,
+    /// 1–10 borrowers, exactly one `applicant`.
+    pub borrowers: Vec<WireBorrower>,
+    /// The commercial amount, fen, positive.
+    pub amount_fen: i64,
+    /// Term, 1–360 months.
+    pub months: u32,
+    /// `equal-installment` or `equal-principal`.
+    pub method: Method,
+    /// Repayment day, 1–28.
+    pub repay_day: u8,
+    /// First home (首套).
+    pub first_home: bool,
+    /// The property's price, fen, positive.
+    pub price_fen: i64,
+    /// The property's registry key or certificate number (the shared collateral).
+    pub property: String,
+    /// The centre's part, fen, not negative.
+    pub hpf_amount_fen: i64,
+    /// The first monthly payment of the centre's part, fen, not negative.
+    #[serde(default)]
+    pub hpf_payment_fen: i64,
+    /// The day the application was taken.
+    pub requested_on: Date,
+}
+
+fn fen_in(field: &str, v: i64, min: i64) -> Result<(), String> {
+    if !(min..=MAX_AMOUNT_FEN).contains(&v) {
+        return Err(format!(
+            "`{field}` must be a whole number of fen from {min} to {MAX_AMOUNT_FEN}, not {v}"
+        ));
+    }
+    Ok(())
+}
+
+impl LoanApplication {
+    /// The wire form of a port request.
+    pub fn from_port(r: &CommercialRequest) -> LoanApplication {
+        LoanApplication {
+            application_no: r.application_no.clone(),
+            borrowers: r
+                .borrowers
+                .iter()
+                .map(|b| WireBorrower {
+                    name: b.name.clone(),
+                    id_number: b.id_number.clone(),
+                    role: b.role.code().to_owned(),
+                    monthly_income_fen: b.monthly_income.fen(),
+                })
+                .collect(),
+            amount_fen: r.amount.fen(),
+            months: r.months,
+            method: r.method,
+            repay_day: r.repay_day,
+            first_home: r.first_home,
+            price_fen: r.price.fen(),
+            property: r.property.clone(),
+            hpf_amount_fen: r.hpf_amount.fen(),
+            hpf_payment_fen: r.hpf_payment.fen(),
+            requested_on: r.requested_on,
+        }
+    }
+
+    /// Parses and checks a request body; the error names the field.
+    pub fn parse(body: &[u8]) -> Result<LoanApplication, String> {
+        let a: LoanApplication =
+            serde_json::from_slice(body).map_err(|e| format!("the body is not valid: {e}"))?;
+        a.validate()?;
+        Ok(a)
+    }
+
+    /// Checks every field; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        check_serial(&self.application_no).map_err(|e| format!("`application_no` {e}"))?;
+        if self.borrowers.is_empty() || self.borrowers.len() > 10 {
+            return Err(format!(
+                "`borrowers` must list 1 to 10 borrowers, not {}",
+                self.borrowers.len()
+            ));
+        }
+        let mut applicants = 0;
+        for (i, b) in self.borrowers.iter().enumerate() {
+            check_text(&b.name, 1, 100).map_err(|e| format!("borrowers[{i}]: `name` {e}"))?;
+            check_chars(
+                &b.id_number,
+                1,
+                40,
+                |c| c.is_ascii_alphanumeric(),
+                "letters and digits",
+            )
+            .map_err(|e| format!("borrowers[{i}]: `id_number` {e}"))?;
+            match BorrowerRole::from_code(&b.role) {
+                Some(BorrowerRole::Applicant) => applicants += 1,
+                Some(BorrowerRole::CoBorrower) => {}
+                None => {
+                    return Err(format!(
+                        "borrowers[{i}]: `role` must be `applicant` or `co-borrower`, not {:?}",
+                        b.role
+                    ));
+                }
+            }
+            fen_in(
+                &format!("borrowers[{i}].monthly_income_fen"),
+                b.monthly_income_fen,
+                0,
+            )?;
+            if self.borrowers[..i]
+                .iter()
+                .any(|o| o.id_number == b.id_number)
+            {
+                return Err(format!("borrowers[{i}]: `id_number` is listed twice"));
+            }
+        }
+        if applicants != 1 {
+            return Err(format!(
+                "`borrowers` must have exactly one `applicant`, not {applicants}"
+            ));
+        }
+        fen_in("amount_fen", self.amount_fen, 1)?;
+        if !(1..=MAX_MONTHS).contains(&self.months) {
+            return Err(format!(
+                "`months` must be 1 to {MAX_MONTHS}, not {}",
+                self.months
+            ));
+        }
+        if !(1..=MAX_REPAY_DAY).contains(&self.repay_day) {
+            return Err(format!(
+                "`repay_day` must be 1 to {MAX_REPAY_DAY}, not {}",
+                self.repay_day
+            ));
+        }
+        fen_in("price_fen", self.price_fen, 1)?;
+        check_text(&self.property, 1, 100).map_err(|e| format!("`property` {e}"))?;
+        fen_in("hpf_amount_fen", self.hpf_amount_fen, 0)?;
+        fen_in("hpf_payment_fen", self.hpf_payment_fen, 0)?;
+        Ok(())
+    }
+
+    /// SM3 of the canonical JSON, hex: what "the same content" means for an application
+    /// number asked again.
+    pub fn content_hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sm3::digest(&bytes))
+    }
+}
+
+/// One schedule row on the wire: fen integers and an ISO due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireRow {
+    /// 1-based period.
+    pub period: u32,
+    /// Due date.
+    pub due: Date,
+    /// Payment = principal + interest, fen.
+    pub payment_fen: i64,
+    /// Principal part, fen.
+    pub principal_fen: i64,
+    /// Interest part, fen.
+    pub interest_fen: i64,
+    /// Principal remaining after the period, fen.
+    pub remaining_fen: i64,
+}
+
+impl WireRow {
+    /// The wire form of a schedule row (a row without a due date is refused).
+    pub fn from_row(r: &Row) -> Result<WireRow, String> {
+        Ok(WireRow {
+            period: r.period,
+            due: r
+                .due
+                .ok_or_else(|| format!("schedule row {} has no due date", r.period))?,
+            payment_fen: r.payment.fen(),
+            principal_fen: r.principal.fen(),
+            interest_fen: r.interest.fen(),
+            remaining_fen: r.remaining.fen(),
+        })
+    }
+
+    /// The schedule row.
+    pub fn to_row(&self) -> Row {
+        Row {
+            period: self.period,
+            due: Some(self.due),
+            payment: Fen::new(self.payment_fen),
+            principal: Fen::new(self.principal_fen),
+            interest: Fen::new(self.interest_fen),
+            remaining: Fen::new(self.remaining_fen),
+        }
+    }
+}
+
+/// A commercial loan's status on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WireLoanStatus {
+    /// Approved, not disbursed.
+    Approved,
+    /// Disbursed.
+    Disbursed,
+    /// Repaid in full.
+    PaidOff,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl WireLoanStatus {
+    /// The wire (and stored) code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            WireLoanStatus::Approved => "approved",
+            WireLoanStatus::Disbursed => "disbursed",
+            WireLoanStatus::PaidOff => "paid_off",
+            WireLoanStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses [`WireLoanStatus::code`].
+    pub fn from_code(code: &str) -> Option<WireLoanStatus> {
+        [
+            WireLoanStatus::Approved,
+            WireLoanStatus::Disbursed,
+            WireLoanStatus::PaidOff,
+            WireLoanStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+}
+
+/// A commercial loan on the wire (the answer of `GET /v1/loans/{bank_loan_no}`, and part
+/// of the answers to applying and disbursing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireLoan {
+    /// The bank's loan number.
+    pub bank_loan_no: String,
+    /// The centre's application number.
+    pub application_no: String,
+    /// Where it stands.
+    pub status: WireLoanStatus,
+    /// Disbursement date, when disbursed.
+    #[serde(default)]
+    pub disbursed_on: Option<Date>,
+    /// The bank's reference of the disbursement, when disbursed.
+    #[serde(default)]
+    pub disbursement_ref: Option<String>,
+    /// Principal, fen.
+    pub amount_fen: i64,
+    /// Annual rate, a percent decimal string (`"3.2"`).
+    pub annual_rate_pct: Rate,
+    /// Term, months.
+    pub months: u32,
+    /// Repayment method.
+    pub method: Method,
+    /// Repayment day.
+    pub repay_day: u8,
+    /// The schedule: provisional before disbursement, final after.
+    pub schedule: Vec<WireRow>,
+}
+
+impl WireLoan {
+    /// The wire form of a port loan.
+    pub fn from_port(l: &CommercialLoan) -> Result<WireLoan, String> {
+        let (status, disbursed_on, disbursement_ref) = match &l.status {
+            CommercialStatus::Approved => (WireLoanStatus::Approved, None, None),
+            CommercialStatus::Disbursed { on, bank_ref } => {
+                (WireLoanStatus::Disbursed, Some(*on), Some(bank_ref.clone()))
+            }
+            CommercialStatus::PaidOff => (WireLoanStatus::PaidOff, None, None),
+            CommercialStatus::Cancelled => (WireLoanStatus::Cancelled, None, None),
+        };
+        Ok(WireLoan {
+            bank_loan_no: l.bank_loan_no.clone(),
+            application_no: l.application_no.clone(),
+            status,
+            disbursed_on,
+            disbursement_ref,
+            amount_fen: l.amount.fen(),
+            annual_rate_pct: l.annual_rate,
+            months: l.months,
+            method: l.method,
+            repay_day: l.repay_day,
+            schedule: l
+                .schedule
+                .iter()
+                .map(WireRow::from_row)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The port's loan, checking that it hangs together: a loan number, a disbursed loan
+    /// with its date and reference, exactly `months` rows numbered 1.. in due-date order,
+    /// each payment = principal + interest, the remaining principal falling from the
+    /// amount to zero.
+    pub fn to_port(&self) -> Result<CommercialLoan, String> {
+        check_serial(&self.bank_loan_no).map_err(|e| format!("`bank_loan_no` {e}"))?;
+        let status = match self.status {
+            WireLoanStatus::Approved => CommercialStatus::Approved,
+            WireLoanStatus::Disbursed => CommercialStatus::Disbursed {
+                on: self
+                    .disbursed_on
+                    .ok_or("a disbursed loan without `disbursed_on`")?,
+                bank_ref: self
+                    .disbursement_ref
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or("a disbursed loan without `disbursement_ref`")?,
+            },
+            WireLoanStatus::PaidOff => CommercialStatus::PaidOff,
+            WireLoanStatus::Cancelled => CommercialStatus::Cancelled,
+        };
+        if !(1..=MAX_AMOUNT_FEN).contains(&self.amount_fen) {
+            return Err(format!("`amount_fen` {} is not positive", self.amount_fen));
+        }
+        if usize::try_from(self.months).ok() != Some(self.schedule.len()) {
+            return Err(format!(
+                "the schedule has {} rows for a term of {} months",
+                self.schedule.len(),
+                self.months
+            ));
+        }
+        let mut remaining = self.amount_fen;
+        let mut last_due: Option<Date> = None;
+        for (i, r) in self.schedule.iter().enumerate() {
+            let bad = |what: &str| format!("schedule row {}: {what}", i + 1);
+            if usize::try_from(r.period).ok() != Some(i + 1) {
+                return Err(bad("period out of order"));
+            }
+            if last_due.is_some_and(|d| r.due <= d) {
+                return Err(bad("due date not after the previous one"));
+            }
+            last_due = Some(r.due);
+            if r.principal_fen < 0
+                || r.interest_fen < 0
+                || r.principal_fen.checked_add(r.interest_fen) != Some(r.payment_fen)
+            {
+                return Err(bad("payment is not principal + interest"));
+            }
+            remaining = remaining
+                .checked_sub(r.principal_fen)
+                .ok_or_else(|| bad("overflow"))?;
+            if remaining != r.remaining_fen || remaining < 0 {
+                return Err(bad("remaining principal does not add up"));
+            }
+        }
+        if remaining != 0 {
+            return Err(format!(
+                "the schedule leaves {remaining} fen of principal unpaid"
+            ));
+        }
+        Ok(CommercialLoan {
+            bank_loan_no: self.bank_loan_no.clone(),
+            application_no: self.application_no.clone(),
+            status,
+            amount: Fen::new(self.amount_fen),
+            annual_rate: self.annual_rate_pct,
+            months: self.months,
+            method: self.method,
+            repay_day: self.repay_day,
+            schedule: self.schedule.iter().map(WireRow::to_row).collect(),
+        })
+    }
+}
+
+/// The kind of a decision on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireDecision {
+    /// Approved: `loan` is present.
+    Approved,
+    /// Declined on credit grounds: `reason` is present.
+    Declined,
+    /// Not considered (application number reused): `reason` is present.
+    Refused,
+}
+
+impl WireDecision {
+    /// The wire code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            WireDecision::Approved => "approved",
+            WireDecision::Declined => "declined",
+            WireDecision::Refused => "refused",
+        }
+    }
+}
+
+/// `POST /v1/loans` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanDecisionBody {
+    /// The application number asked about.
+    pub application_no: String,
+    /// The decision.
+    pub decision: WireDecision,
+    /// The loan, when approved.
+    #[serde(default)]
+    pub loan: Option<WireLoan>,
+    /// Why, when declined or refused.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn needed_reason(reason: &Option<String>, what: &str) -> Result<String, String> {
+    reason
+        .clone()
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| format!("{what} without `reason`"))
+}
+
+impl LoanDecisionBody {
+    /// The port's decision, checking the fields (and that it answers `application_no`).
+    pub fn to_port(&self, application_no: &str) -> Result<CommercialDecision, String> {
+        if self.application_no != application_no {
+            return Err(format!(
+                "asked about application {application_no}, answered about {:?}",
+                self.application_no
+            ));
+        }
+        match self.decision {
+            WireDecision::Approved => {
+                let loan = self
+                    .loan
+                    .as_ref()
+                    .ok_or("an approval without `loan`")?
+                    .to_port()?;
+                if loan.application_no != application_no {
+                    return Err(format!(
+                        "the loan approved is for application {:?}",
+                        loan.application_no
+                    ));
+                }
+                Ok(CommercialDecision::Approved(loan))
+            }
+            WireDecision::Declined => Ok(CommercialDecision::Declined {
+                reason: needed_reason(&self.reason, "a decline")?,
+            }),
+            WireDecision::Refused => Ok(CommercialDecision::Refused {
+                reason: needed_reason(&self.reason, "a refusal")?,
+            }),
+        }
+    }
+}
+
+/// `POST /v1/loans/{bank_loan_no}/disburse` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisburseRequest {
+    /// The seller's account.
+    pub seller_account: String,
+    /// The name on it.
+    pub seller_name: String,
+    /// Bank code of the seller's account when another bank holds it.
+    #[serde(default)]
+    pub seller_bank: Option<String>,
+    /// Disbursement date: must be the bank's business date.
+    pub date: Date,
+    /// Memo.
+    #[serde(default)]
+    pub memo: String,
+}
+
+impl DisburseRequest {
+    /// The wire form of a port order.
+    pub fn from_port(o: &DisburseOrder) -> DisburseRequest {
+        DisburseRequest {
+            seller_account: o.seller_account.clone(),
+            seller_name: o.seller_name.clone(),
+            seller_bank: o.seller_bank.clone(),
+            date: o.date,
+            memo: o.memo.clone(),
+        }
+    }
+
+    /// Parses and checks a request body; the error names the field.
+    pub fn parse(body: &[u8]) -> Result<DisburseRequest, String> {
+        let d: DisburseRequest =
+            serde_json::from_slice(body).map_err(|e| format!("the body is not valid: {e}"))?;
+        d.validate()?;
+        Ok(d)
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), String> {
+        check_account(&self.seller_account).map_err(|e| format!("`seller_account` {e}"))?;
+        check_text(&self.seller_name, 1, 100).map_err(|e| format!("`seller_name` {e}"))?;
+        if let Some(b) = &self.seller_bank {
+            check_bank_code(b).map_err(|e| format!("`seller_bank` {e}"))?;
+        }
+        check_text(&self.memo, 0, 140).map_err(|e| format!("`memo` {e}"))
+    }
+
+    /// SM3 of the canonical JSON, hex: what "the same order" means.
+    pub fn content_hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sm3::digest(&bytes))
+    }
+}
+
+/// The outcome of a disbursement order on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireDisbursement {
+    /// Disbursed: `loan` is present.
+    Disbursed,
+    /// Not disbursed: `reason` is present.
+    Refused,
+}
+
+/// `POST /v1/loans/{bank_loan_no}/disburse` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisburseBody {
+    /// The loan number asked about.
+    pub bank_loan_no: String,
+    /// The outcome.
+    pub outcome: WireDisbursement,
+    /// The disbursed loan with its final schedule.
+    #[serde(default)]
+    pub loan: Option<WireLoan>,
+    /// Why not, when refused.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl DisburseBody {
+    /// The port's answer, checking the fields: a disbursement is of the loan asked about
+    /// and the loan is disbursed.
+    pub fn to_port(&self, bank_loan_no: &str) -> Result<Disbursement, String> {
+        if self.bank_loan_no != bank_loan_no {
+            return Err(format!(
+                "asked to disburse {bank_loan_no}, answered about {:?}",
+                self.bank_loan_no
+            ));
+        }
+        match self.outcome {
+            WireDisbursement::Disbursed => {
+                let loan = self
+                    .loan
+                    .as_ref()
+                    .ok_or("a disbursement without `loan`")?
+                    .to_port()?;
+                if loan.bank_loan_no != bank_loan_no
+                    || !matches!(loan.status, CommercialStatus::Disbursed { .. })
+                {
+                    return Err(format!(
+                        "answered disbursed, but the loan is {} {}",
+                        loan.bank_loan_no,
+                        loan.status.code()
+                    ));
+                }
+                Ok(Disbursement::Disbursed(loan))
+            }
+            WireDisbursement::Refused => Ok(Disbursement::Refused {
+                reason: needed_reason(&self.reason, "a refused disbursement")?,
+            }),
+        }
+    }
+}
+
 /// Matches results to the serials asked, in order: the `n`-th result with a serial goes
 /// to the `n`-th instruction with it. Results for serials not asked are ignored; an
 /// instruction without one gets `None`.
@@ -967,6 +1562,215 @@ mod tests {
             h.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    fn loan_app() -> LoanApplication {
+        LoanApplication {
+            application_no: "DK-2026-000123".into(),
+            borrowers: vec![
+                WireBorrower {
+                    name: "王伟".into(),
+                    id_number: "330802199001011234".into(),
+                    role: "applicant".into(),
+                    monthly_income_fen: 2_000_000,
+                },
+                WireBorrower {
+                    name: "李娜".into(),
+                    id_number: "330802199202022345".into(),
+                    role: "co-borrower".into(),
+                    monthly_income_fen: 1_500_000,
+                },
+            ],
+            amount_fen: 40_000_000,
+            months: 240,
+            method: Method::EqualInstallment,
+            repay_day: 20,
+            first_home: true,
+            price_fen: 200_000_000,
+            property: "浙(2026)衢州市不动产权第0012345号".into(),
+            hpf_amount_fen: 60_000_000,
+            hpf_payment_fen: 250_000,
+            requested_on: date(2026, 11, 10),
+        }
+    }
+
+    fn wire_loan() -> WireLoan {
+        let rate = Rate::parse_percent("3.2").unwrap();
+        let rows = anju_domain::loan::schedule(
+            Fen::new(40_000_000),
+            rate,
+            240,
+            Method::EqualInstallment,
+            Some((date(2026, 11, 10), 20)),
+        )
+        .unwrap();
+        WireLoan {
+            bank_loan_no: "L1052026111000000001".into(),
+            application_no: "DK-2026-000123".into(),
+            status: WireLoanStatus::Approved,
+            disbursed_on: None,
+            disbursement_ref: None,
+            amount_fen: 40_000_000,
+            annual_rate_pct: rate,
+            months: 240,
+            method: Method::EqualInstallment,
+            repay_day: 20,
+            schedule: rows.iter().map(|r| WireRow::from_row(r).unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn loan_applications_round_trip_and_name_bad_fields() {
+        let a = loan_app();
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.contains(r#""amount_fen":40000000"#), "{json}");
+        assert!(json.contains(r#""method":"equal-installment""#), "{json}");
+        assert!(json.contains(r#""requested_on":"2026-11-10""#), "{json}");
+        assert_eq!(LoanApplication::parse(json.as_bytes()).unwrap(), a);
+        let mut other = a.clone();
+        other.borrowers[1].monthly_income_fen += 1;
+        assert_ne!(other.content_hash(), a.content_hash());
+
+        let bad = |f: &dyn Fn(&mut serde_json::Value), field: &str| {
+            let mut v = serde_json::to_value(loan_app()).unwrap();
+            f(&mut v);
+            let e = LoanApplication::parse(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(
+            &|v| v["amount_fen"] = serde_json::json!(4.5),
+            "floating point",
+        );
+        bad(&|v| v["amount_fen"] = serde_json::json!(0), "amount_fen");
+        bad(&|v| v["months"] = serde_json::json!(361), "months");
+        bad(&|v| v["repay_day"] = serde_json::json!(29), "repay_day");
+        bad(&|v| v["method"] = serde_json::json!("balloon"), "balloon");
+        bad(
+            &|v| v["application_no"] = serde_json::json!("a b"),
+            "application_no",
+        );
+        bad(
+            &|v| v["borrowers"][1]["role"] = serde_json::json!("applicant"),
+            "exactly one",
+        );
+        bad(
+            &|v| v["borrowers"][1]["role"] = serde_json::json!("guarantor"),
+            "borrowers[1]",
+        );
+        bad(
+            &|v| v["borrowers"][1]["id_number"] = serde_json::json!("330802199001011234"),
+            "twice",
+        );
+        bad(
+            &|v| v["borrowers"][0]["monthly_income_fen"] = serde_json::json!(-1),
+            "monthly_income_fen",
+        );
+        bad(&|v| v["borrowers"] = serde_json::json!([]), "borrowers");
+        bad(
+            &|v| v["hpf_amount_fen"] = serde_json::json!(-1),
+            "hpf_amount_fen",
+        );
+        bad(&|v| v["property"] = serde_json::json!(" "), "property");
+    }
+
+    #[test]
+    fn loans_carry_fen_rows_and_a_percent_rate_and_must_add_up() {
+        let l = wire_loan();
+        let json = serde_json::to_string(&l).unwrap();
+        assert!(json.contains(r#""annual_rate_pct":"3.2""#), "{json}");
+        assert!(json.contains(r#""due":"2026-11-20""#), "{json}");
+        assert!(json.contains(r#""remaining_fen":0}"#), "{json}");
+        let back: WireLoan = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, l);
+        let port = back.to_port().unwrap();
+        assert_eq!(port.status, CommercialStatus::Approved);
+        assert_eq!(WireLoan::from_port(&port).unwrap(), l);
+
+        let mut short = l.clone();
+        short.schedule.pop();
+        assert!(short.to_port().unwrap_err().contains("rows"));
+        let mut off = l.clone();
+        off.schedule[3].interest_fen += 1;
+        assert!(off.to_port().unwrap_err().contains("row 4"));
+        let mut left = l.clone();
+        left.amount_fen += 1;
+        assert!(left.to_port().is_err());
+        let mut undated = l.clone();
+        undated.status = WireLoanStatus::Disbursed;
+        assert!(undated.to_port().unwrap_err().contains("disbursed_on"));
+        undated.disbursed_on = Some(date(2026, 11, 27));
+        undated.disbursement_ref = Some("B1".into());
+        assert!(matches!(
+            undated.to_port().unwrap().status,
+            CommercialStatus::Disbursed { .. }
+        ));
+        assert!(serde_json::from_str::<WireLoan>(&json.replace("\"3.2\"", "3.2")).is_err());
+    }
+
+    #[test]
+    fn decisions_and_disbursements_are_checked() {
+        let approved = LoanDecisionBody {
+            application_no: "DK-2026-000123".into(),
+            decision: WireDecision::Approved,
+            loan: Some(wire_loan()),
+            reason: None,
+        };
+        assert!(matches!(
+            approved.to_port("DK-2026-000123").unwrap(),
+            CommercialDecision::Approved(_)
+        ));
+        assert!(approved.to_port("DK-OTHER").is_err());
+        let mut no_loan = approved.clone();
+        no_loan.loan = None;
+        assert!(no_loan.to_port("DK-2026-000123").is_err());
+        let declined = LoanDecisionBody {
+            decision: WireDecision::Declined,
+            loan: None,
+            reason: Some("收入不足".into()),
+            ..approved.clone()
+        };
+        assert_eq!(
+            declined.to_port("DK-2026-000123").unwrap(),
+            CommercialDecision::Declined {
+                reason: "收入不足".into()
+            }
+        );
+        let json = serde_json::to_string(&declined).unwrap();
+        assert!(json.contains(r#""decision":"declined""#), "{json}");
+        let mut silent = declined.clone();
+        silent.reason = None;
+        assert!(silent.to_port("DK-2026-000123").is_err());
+
+        let order = DisburseRequest {
+            seller_account: "1202020109000099999".into(),
+            seller_name: "衢州房产开发有限公司".into(),
+            seller_bank: None,
+            date: date(2026, 11, 27),
+            memo: String::new(),
+        };
+        let json = serde_json::to_vec(&order).unwrap();
+        assert_eq!(DisburseRequest::parse(&json).unwrap(), order);
+        let mut bad = order.clone();
+        bad.seller_account = "12 34".into();
+        assert!(bad.validate().unwrap_err().contains("seller_account"));
+        let mut body = DisburseBody {
+            bank_loan_no: "L1052026111000000001".into(),
+            outcome: WireDisbursement::Disbursed,
+            loan: Some(wire_loan()),
+            reason: None,
+        };
+        // Answered "disbursed" but the loan is only approved: not believed.
+        assert!(body.to_port("L1052026111000000001").is_err());
+        let mut loan = wire_loan();
+        loan.status = WireLoanStatus::Disbursed;
+        loan.disbursed_on = Some(date(2026, 11, 10));
+        loan.disbursement_ref = Some("B1".into());
+        body.loan = Some(loan);
+        assert!(matches!(
+            body.to_port("L1052026111000000001").unwrap(),
+            Disbursement::Disbursed(_)
+        ));
+        assert!(body.to_port("L-other").is_err());
     }
 
     #[test]

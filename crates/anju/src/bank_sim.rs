@@ -8,6 +8,12 @@
 //! it dies abnormally. The worker always has the supervisor's pipe as its stdin, so it
 //! ends with the supervisor.
 //!
+//! It also lends: the commercial part of combination loans (`POST /v1/loans`, …), priced at
+//! the LPR plus a spread and decided by the credit rules of `anju_bank::sim::lending`
+//! (`--lpr-5y-pct`, `--lpr-1y-pct`, `--first-home-spread-bp`, `--second-home-spread-bp`,
+//! `--max-ltv-first-pct`, `--max-ltv-second-pct`, `--max-dti-pct`, `--decline-id`), paying
+//! out from its own lending account `LOANS-<bank>`.
+//!
 //! Tests, the demo and benchmarks start it as a child process with
 //! `anju_bank::sim::process::BankSimProcess` (given this binary's path: `current_exe()`
 //! here, `env!("CARGO_BIN_EXE_anju")` in integration tests).
@@ -25,8 +31,10 @@ use std::time::{Duration, Instant};
 use anju_bank::protocol::check_bank_code;
 use anju_bank::sim::faults::{Faults, Percent};
 use anju_bank::sim::ledger::{BankDb, OpenAccount};
+use anju_bank::sim::lending::LendingRules;
 use anju_bank::sim::server::{SimConfig, serve, shutdown_signal};
 use anju_bank::sim::{DEFAULT_APP_ID, DEFAULT_BANK, DEV_SECRET, LISTENING, OPENAPI};
+use anju_domain::money::Rate;
 
 /// Environment variable holding the shared secret when `--secret` is not given.
 const SECRET_ENV: &str = "ANJU_BANK_SECRET";
@@ -45,6 +53,11 @@ fn peer(text: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((code.trim().to_owned(), url.to_owned()))
+}
+
+fn rate_pct(text: &str) -> Result<Rate, String> {
+    Rate::parse_percent(text)
+        .map_err(|e| format!("{e}; a percentage such as 3.5 (at most seven decimals)"))
 }
 
 fn bank_code(text: &str) -> Result<String, String> {
@@ -137,6 +150,37 @@ pub struct BankSimArgs {
     /// Do not supervise, even with --crash-every.
     #[arg(long)]
     pub no_restart: bool,
+    /// The 1-year LPR, percent (commercial loans of up to 60 months).
+    #[arg(long = "lpr-1y-pct", default_value = "3.0", value_name = "PCT", value_parser = rate_pct)]
+    pub lpr_1y_pct: Rate,
+    /// The 5-year LPR, percent (commercial loans of more than 60 months).
+    #[arg(long = "lpr-5y-pct", default_value = "3.5", value_name = "PCT", value_parser = rate_pct)]
+    pub lpr_5y_pct: Rate,
+    /// The spread over the LPR for a first home, basis points (may be negative).
+    #[arg(long, default_value_t = -30, value_name = "BP", allow_negative_numbers = true)]
+    pub first_home_spread_bp: i64,
+    /// The spread over the LPR for a second home, basis points (may be negative).
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "BP",
+        allow_negative_numbers = true
+    )]
+    pub second_home_spread_bp: i64,
+    /// Largest (commercial + HPF amount) / price for a first home, whole percent.
+    #[arg(long, default_value_t = 80, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_ltv_first_pct: u32,
+    /// Largest (commercial + HPF amount) / price for a second home, whole percent.
+    #[arg(long, default_value_t = 70, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_ltv_second_pct: u32,
+    /// Largest total first payment (commercial + HPF) / the borrowers' summed monthly
+    /// income, whole percent.
+    #[arg(long, default_value_t = 50, value_name = "PCT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_dti_pct: u32,
+    /// Decline every commercial-loan application with a borrower of this ID number
+    /// (repeatable; for tests and demos).
+    #[arg(long = "decline-id", value_name = "ID")]
+    pub decline_ids: Vec<String>,
     /// Print the protocol's OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,
@@ -163,6 +207,19 @@ impl BankSimArgs {
             notice_before_response_rate: self.notice_before_response_rate,
             crash_every: self.crash_every,
             seed: self.seed,
+        }
+    }
+
+    fn lending(&self) -> LendingRules {
+        LendingRules {
+            lpr_1y: self.lpr_1y_pct,
+            lpr_5y: self.lpr_5y_pct,
+            first_home_spread_bp: self.first_home_spread_bp,
+            second_home_spread_bp: self.second_home_spread_bp,
+            max_ltv_first_pct: self.max_ltv_first_pct,
+            max_ltv_second_pct: self.max_ltv_second_pct,
+            max_dti_pct: self.max_dti_pct,
+            decline_ids: self.decline_ids.iter().cloned().collect(),
         }
     }
 
@@ -244,6 +301,9 @@ fn work(args: BankSimArgs, secret: String) -> anyhow::Result<u8> {
             file.display()
         );
     }
+    if db.ensure_lending_account(date)? {
+        tracing::info!("bank-sim: the bank's own lending account opened");
+    }
     let peers: BTreeMap<String, String> = args.peers.iter().cloned().collect();
     let config = SimConfig {
         bank: args.bank.clone(),
@@ -253,6 +313,7 @@ fn work(args: BankSimArgs, secret: String) -> anyhow::Result<u8> {
         business_date: date,
         faults: args.faults(),
         peers,
+        lending: args.lending(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

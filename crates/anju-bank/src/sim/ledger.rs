@@ -11,6 +11,9 @@
 //!   them;
 //! * `forwards` — money leaving for a peer bank's simulator, delivered the same way;
 //! * `credits_received` — idempotency keys of credits from peers;
+//! * `loan_applications` — every commercial-loan application decided, by application
+//!   number, with the SM3 of its content and the decision (see [`super::lending`]);
+//! * `loans` — the approved commercial loans: terms, price, status, disbursement;
 //! * `meta` — counters (references, notice ids, starts, crashes, deliveries).
 //!
 //! Each instruction executes atomically: its checks, both balance changes, both statement
@@ -109,6 +112,32 @@ CREATE TABLE IF NOT EXISTS credits_received (
     credit_id TEXT PRIMARY KEY,
     bank_ref  TEXT NOT NULL,
     notice_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loan_applications (
+    application_no TEXT PRIMARY KEY,
+    hash           TEXT NOT NULL,
+    decision       TEXT NOT NULL CHECK (decision IN ('approved', 'declined')),
+    loan_no        TEXT,
+    reason         TEXT,
+    decided_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loans (
+    loan_no          TEXT PRIMARY KEY,
+    application_no   TEXT NOT NULL UNIQUE,
+    status           TEXT NOT NULL
+                     CHECK (status IN ('approved', 'disbursed', 'paid_off', 'cancelled')),
+    amount_fen       INTEGER NOT NULL,
+    rate_units       INTEGER NOT NULL,
+    months           INTEGER NOT NULL,
+    method           TEXT NOT NULL,
+    repay_day        INTEGER NOT NULL,
+    requested_on     TEXT NOT NULL,
+    property         TEXT NOT NULL,
+    disbursed_on     TEXT,
+    disbursement_ref TEXT,
+    disburse_hash    TEXT,
+    seller_account   TEXT,
+    approved_at      TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -302,6 +331,15 @@ pub struct LedgerStats {
     pub forwards_delivered: i64,
     /// Credits still to forward.
     pub forwards_pending: i64,
+    /// Commercial loans approved.
+    #[serde(default)]
+    pub loans: i64,
+    /// Commercial loans disbursed.
+    #[serde(default)]
+    pub loans_disbursed: i64,
+    /// Commercial-loan applications declined.
+    #[serde(default)]
+    pub loan_declines: i64,
     /// Times the simulator started on this file.
     pub starts: i64,
     /// Starts after a process that did not stop cleanly (crashes survived).
@@ -311,8 +349,8 @@ pub struct LedgerStats {
 /// The books.
 #[derive(Debug)]
 pub struct BankDb {
-    conn: Connection,
-    bank: String,
+    pub(super) conn: Connection,
+    pub(super) bank: String,
     /// Dropping it stops the background checkpoint thread.
     _checkpoints: std::sync::mpsc::Sender<()>,
 }
@@ -340,15 +378,15 @@ fn start_checkpoints(path: &Path) -> Result<std::sync::mpsc::Sender<()>, LedgerE
     Ok(tx)
 }
 
-fn date_text(d: Date) -> String {
+pub(super) fn date_text(d: Date) -> String {
     d.to_string()
 }
 
-fn parse_date(text: Option<String>) -> Option<Date> {
+pub(super) fn parse_date(text: Option<String>) -> Option<Date> {
     text.and_then(|t| t.parse().ok())
 }
 
-fn bump(tx: &Transaction<'_>, key: &str, by: i64) -> Result<i64, rusqlite::Error> {
+pub(super) fn bump(tx: &Transaction<'_>, key: &str, by: i64) -> Result<i64, rusqlite::Error> {
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
@@ -366,13 +404,13 @@ fn bump_conn(conn: &Connection, key: &str, by: i64) -> Result<(), rusqlite::Erro
     Ok(())
 }
 
-struct Account {
-    name: String,
-    balance: i64,
-    frozen: bool,
+pub(super) struct Account {
+    pub(super) name: String,
+    pub(super) balance: i64,
+    pub(super) frozen: bool,
 }
 
-fn account(tx: &Transaction<'_>, no: &str) -> Result<Option<Account>, rusqlite::Error> {
+pub(super) fn account(tx: &Transaction<'_>, no: &str) -> Result<Option<Account>, rusqlite::Error> {
     tx.prepare_cached("SELECT name, balance_fen, frozen FROM accounts WHERE no = ?1")?
         .query_row([no], |r| {
             Ok(Account {
@@ -386,7 +424,7 @@ fn account(tx: &Transaction<'_>, no: &str) -> Result<Option<Account>, rusqlite::
 
 /// Moves `amount` (signed) into `account` and books its line.
 #[allow(clippy::too_many_arguments)]
-fn book(
+pub(super) fn book(
     tx: &Transaction<'_>,
     account: &str,
     amount: i64,
@@ -1111,6 +1149,11 @@ impl BankDb {
                 "SELECT COUNT(*) FROM forwards WHERE delivered_at IS NOT NULL",
             )?,
             forwards_pending: one("SELECT COUNT(*) FROM forwards WHERE delivered_at IS NULL")?,
+            loans: one("SELECT COUNT(*) FROM loans")?,
+            loans_disbursed: one("SELECT COUNT(*) FROM loans WHERE status = 'disbursed'")?,
+            loan_declines: one(
+                "SELECT COUNT(*) FROM loan_applications WHERE decision = 'declined'",
+            )?,
             starts: meta("starts")?,
             crashes_survived: meta("crashes")?,
         })
@@ -1205,7 +1248,11 @@ fn write_notice(
 }
 
 /// A fresh bank reference: bank code, value date, a 10-digit sequence.
-fn self_ref(tx: &Transaction<'_>, bank: &str, value_date: Date) -> Result<String, LedgerError> {
+pub(super) fn self_ref(
+    tx: &Transaction<'_>,
+    bank: &str,
+    value_date: Date,
+) -> Result<String, LedgerError> {
     let n = bump(tx, "ref_seq", 1)?;
     Ok(format!("{bank}{}{n:010}", value_date.strftime("%Y%m%d")))
 }

@@ -8,6 +8,8 @@
 //!   notice outbox) and the atomic execution of an instruction;
 //! * [`server`]: the axum server (signature, timestamp and nonce checks, the bank API,
 //!   the simulator-only `/sim/…` admin API, notice delivery, forwarding, faults);
+//! * [`lending`]: commercial loans (the commercial part of combination loans): pricing,
+//!   credit rules, approval, disbursement;
 //! * [`faults`]: the fault-injection settings and their seeded dice;
 //! * [`admin`]: a blocking client of the `/sim/…` admin API;
 //! * [`process`]: [`process::BankSimProcess`], the simulator as a child process;
@@ -16,6 +18,7 @@
 pub mod admin;
 pub mod faults;
 pub mod ledger;
+pub mod lending;
 pub mod process;
 pub mod server;
 
@@ -41,8 +44,9 @@ mod tests {
 
     use super::*;
     use crate::protocol::{
-        BalanceBody, InstructionResult, InstructionsRequest, InstructionsResponse, NoticeBody,
-        StatementBody,
+        BalanceBody, DisburseBody, DisburseRequest, InstructionResult, InstructionsRequest,
+        InstructionsResponse, LoanApplication, LoanDecisionBody, NoticeBody, StatementBody,
+        WireLoan,
     };
 
     fn examples(content: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -94,6 +98,53 @@ mod tests {
         for e in ok("/v1/accounts/{account}/statement", "get") {
             let s: StatementBody = serde_json::from_value(e).unwrap();
             s.to_port(&s.account, s.date).unwrap();
+        }
+        let req = &paths["/v1/loans"]["post"]["requestBody"]["content"]["application/json"];
+        for e in examples(req) {
+            let a = LoanApplication::parse(&serde_json::to_vec(&e).unwrap()).unwrap();
+            for ans in ok("/v1/loans", "post") {
+                let d: LoanDecisionBody = serde_json::from_value(ans).unwrap();
+                let port = d.to_port(&d.application_no).unwrap();
+                // The example approval is exactly the simulator's pricing and schedule.
+                if let anju_app::lending::CommercialDecision::Approved(loan) = port {
+                    let rules = lending::LendingRules::default();
+                    assert_eq!(loan.annual_rate, rules.decide(&a).unwrap());
+                    let rows = anju_domain::loan::schedule(
+                        loan.amount,
+                        loan.annual_rate,
+                        loan.months,
+                        loan.method,
+                        Some((a.requested_on, loan.repay_day)),
+                    )
+                    .unwrap();
+                    assert_eq!(loan.schedule, rows);
+                }
+            }
+        }
+        for e in ok("/v1/loans/{bank_loan_no}", "get") {
+            let l: WireLoan = serde_json::from_value(e).unwrap();
+            let port = l.to_port().unwrap();
+            let from = match port.status {
+                anju_app::lending::CommercialStatus::Disbursed { on, .. } => on,
+                _ => jiff::civil::date(2026, 11, 10),
+            };
+            let rows = anju_domain::loan::schedule(
+                port.amount,
+                port.annual_rate,
+                port.months,
+                port.method,
+                Some((from, port.repay_day)),
+            )
+            .unwrap();
+            assert_eq!(port.schedule, rows);
+        }
+        let req = &paths["/v1/loans/{bank_loan_no}/disburse"]["post"]["requestBody"]["content"]["application/json"];
+        for e in examples(req) {
+            DisburseRequest::parse(&serde_json::to_vec(&e).unwrap()).unwrap();
+        }
+        for e in ok("/v1/loans/{bank_loan_no}/disburse", "post") {
+            let d: DisburseBody = serde_json::from_value(e).unwrap();
+            d.to_port(&d.bank_loan_no).unwrap();
         }
         let notice =
             &doc["webhooks"]["notice"]["post"]["requestBody"]["content"]["application/json"];

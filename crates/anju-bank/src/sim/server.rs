@@ -2,7 +2,11 @@
 //!
 //! The bank API ([`crate::protocol`]), every request signed:
 //! * `POST /v1/instructions`, `GET /v1/instructions/{serial}`,
-//!   `GET /v1/accounts/{account}/balance`, `GET /v1/accounts/{account}/statement?date=…`.
+//!   `GET /v1/accounts/{account}/balance`, `GET /v1/accounts/{account}/statement?date=…`;
+//! * commercial lending ([`super::lending`]): `POST /v1/loans`,
+//!   `POST /v1/loans/{bank_loan_no}/disburse`, `GET /v1/loans/{bank_loan_no}` — the
+//!   latency, jitter and hang faults apply to them too (a `POST` hangs before or after
+//!   deciding, like an instruction request).
 //!
 //! Unsigned:
 //! * `GET /health`: `{"status":"ok","bank","business_date"}`;
@@ -57,17 +61,21 @@ use super::faults::{Dice, Faults, Hang};
 use super::ledger::{
     BankDb, CreditIn, ExecContext, LedgerError, LedgerStats, OpenAccount, Opened, OutboxRow,
 };
+use super::lending::LendingRules;
 use crate::protocol::{
-    self, BalanceBody, ErrorBody, InstructionsRequest, InstructionsResponse, NOTICE_SIGNING_PATH,
-    NonceGuard, check_account, check_serial,
+    self, BalanceBody, DisburseRequest, ErrorBody, InstructionsRequest, InstructionsResponse,
+    LoanApplication, NO_SUCH_LOAN, NOTICE_SIGNING_PATH, NonceGuard, check_account, check_serial,
 };
 
 /// Every path the server routes, for the OpenAPI test and the 404 message.
-pub const PATHS: [&str; 10] = [
+pub const PATHS: [&str; 13] = [
     "/v1/instructions",
     "/v1/instructions/{serial}",
     "/v1/accounts/{account}/balance",
     "/v1/accounts/{account}/statement",
+    "/v1/loans",
+    "/v1/loans/{bank_loan_no}",
+    "/v1/loans/{bank_loan_no}/disburse",
     "/health",
     "/openapi.json",
     "/sim/accounts",
@@ -101,6 +109,8 @@ pub struct SimConfig {
     /// Peer banks' simulators (bank code → base URL) that transfers to their accounts
     /// are forwarded to.
     pub peers: BTreeMap<String, String>,
+    /// How commercial loans are priced and decided.
+    pub lending: LendingRules,
 }
 
 /// The secret is never printed.
@@ -114,6 +124,7 @@ impl fmt::Debug for SimConfig {
             .field("business_date", &self.business_date)
             .field("faults", &self.faults)
             .field("peers", &self.peers)
+            .field("lending", &self.lending)
             .finish()
     }
 }
@@ -225,6 +236,9 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/v1/instructions/{serial}", get(status))
         .route("/v1/accounts/{account}/balance", get(balance))
         .route("/v1/accounts/{account}/statement", get(statement))
+        .route("/v1/loans", post(apply_loan))
+        .route("/v1/loans/{bank_loan_no}", get(get_loan))
+        .route("/v1/loans/{bank_loan_no}/disburse", post(disburse_loan))
         .merge(admin)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -727,6 +741,186 @@ async fn statement(
     }
 }
 
+/// The delay and hang of a lending `POST` (the instruction faults, without rejections);
+/// `Err` with the answer when the server stops while hanging before the request is
+/// received.
+async fn loan_faults_before(
+    state: &SimState,
+    authed: &Authed,
+    what: &str,
+) -> Result<Option<Duration>, Response> {
+    let plan = state.config.faults.plan_submit(&mut state.dice(), 0);
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    match plan.hang {
+        Some(Hang::Before(d)) => {
+            state.counters.hangs_before.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                hang_ms = d.as_millis(),
+                "bank-sim: {what} hangs before it is received (simulated fault)"
+            );
+            if hang(state, d).await {
+                Ok(None)
+            } else {
+                Err(authed.error(
+                    state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the bank is shutting down; nothing was done".to_owned(),
+                ))
+            }
+        }
+        Some(Hang::After(d)) => Ok(Some(d)),
+        None => Ok(None),
+    }
+}
+
+/// The hang after deciding, if planned; `false` when the server stopped meanwhile.
+async fn loan_hang_after(state: &SimState, after: Option<Duration>, what: &str) -> bool {
+    let Some(d) = after else {
+        return true;
+    };
+    state.counters.hangs_after.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(
+        hang_ms = d.as_millis(),
+        "bank-sim: {what} decided; the answer hangs (simulated fault)"
+    );
+    hang(state, d).await
+}
+
+async fn apply_loan(
+    State(state): State<Arc<SimState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authed = match authenticate(&state, "POST", &uri, &headers, &body) {
+        Ok(a) => a,
+        Err(r) => return r.response(),
+    };
+    let application = match LoanApplication::parse(&body) {
+        Ok(a) => a,
+        Err(m) => return authed.error(&state, StatusCode::BAD_REQUEST, "bad_request", m),
+    };
+    let after = match loan_faults_before(&state, &authed, "loan application").await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let st = Arc::clone(&state);
+    let decided = state
+        .with_db(move |db| db.apply_loan(&application, &st.config.lending, Timestamp::now()))
+        .await;
+    let decided = match decided {
+        Ok(d) => d,
+        Err(e) => return authed.ledger_error(&state, &e),
+    };
+    tracing::info!(
+        application_no = %decided.application_no,
+        decision = decided.decision.code(),
+        loan = ?decided.loan.as_ref().map(|l| &l.bank_loan_no),
+        "bank-sim: loan application answered"
+    );
+    if !loan_hang_after(&state, after, "loan application").await {
+        return authed.error(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the bank is shutting down".to_owned(),
+        );
+    }
+    authed.json(&state, &decided)
+}
+
+async fn disburse_loan(
+    State(state): State<Arc<SimState>>,
+    Path(loan_no): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authed = match authenticate(&state, "POST", &uri, &headers, &body) {
+        Ok(a) => a,
+        Err(r) => return r.response(),
+    };
+    if let Err(e) = check_serial(&loan_no) {
+        return authed.error(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the loan number {e}"),
+        );
+    }
+    let order = match DisburseRequest::parse(&body) {
+        Ok(o) => o,
+        Err(m) => return authed.error(&state, StatusCode::BAD_REQUEST, "bad_request", m),
+    };
+    let after = match loan_faults_before(&state, &authed, "disbursement").await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let st = Arc::clone(&state);
+    let no = loan_no.clone();
+    let done = state
+        .with_db(move |db| {
+            db.disburse_loan(
+                &no,
+                &order,
+                st.config.business_date,
+                &st.config.peers,
+                Timestamp::now(),
+            )
+        })
+        .await;
+    let done = match done {
+        Ok(d) => d,
+        Err(e) => return authed.ledger_error(&state, &e),
+    };
+    tracing::info!(loan = %loan_no, outcome = ?done.outcome, reason = ?done.reason, "bank-sim: disbursement answered");
+    state.wake.notify_one();
+    if !loan_hang_after(&state, after, "disbursement").await {
+        return authed.error(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the bank is shutting down".to_owned(),
+        );
+    }
+    authed.json(&state, &done)
+}
+
+async fn get_loan(
+    State(state): State<Arc<SimState>>,
+    Path(loan_no): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let authed = match authenticate(&state, "GET", &uri, &headers, b"") {
+        Ok(a) => a,
+        Err(r) => return r.response(),
+    };
+    if let Err(e) = check_serial(&loan_no) {
+        return authed.error(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the loan number {e}"),
+        );
+    }
+    read_delay(&state).await;
+    let no = loan_no.clone();
+    match state.with_db(move |db| db.loan(&no)).await {
+        Ok(Some(loan)) => authed.json(&state, &loan),
+        Ok(None) => authed.error(
+            &state,
+            StatusCode::NOT_FOUND,
+            NO_SUCH_LOAN,
+            format!("bank {} has no loan {loan_no}", state.config.bank),
+        ),
+        Err(e) => authed.ledger_error(&state, &e),
+    }
+}
+
 fn admin_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("the body is not valid: {e}"))
 }
@@ -1131,6 +1325,7 @@ mod tests {
             business_date: jiff::civil::date(2026, 11, 27),
             faults: Faults::default(),
             peers: BTreeMap::new(),
+            lending: LendingRules::default(),
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
