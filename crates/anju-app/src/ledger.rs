@@ -13,6 +13,7 @@ use anju_domain::ledger::{
     AccountNo, AccountState, CHART, ChainHead, EntryRequest, LedgerError, Referenced, SealedEntry,
     SubLedger, genesis_hash, post, resolve, resolve_owned,
 };
+use anju_domain::money::Fen;
 use anju_store::{CentreRow, Store, StoreError, StoreTx};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -588,6 +589,12 @@ pub fn audit_anchored(
         Err(StoreError::Corrupt { what }) => return Ok(corrupt_report(centre_code, what)),
         Err(e) => return Err(e.into()),
     };
+    // The loans' recorded principal outstanding, against their ledger accounts.
+    let loan_problems = match tx.loans_with_status(centre_code, &anju_store::loan::STATUSES) {
+        Ok(loans) => loan_mismatches(&loans, &accounts),
+        Err(StoreError::Corrupt { what }) => return Ok(corrupt_report(centre_code, what)),
+        Err(e) => return Err(e.into()),
+    };
     let mut auditor = Auditor::new(centre_code, accounts).with_anchors(anchors);
     let mut after = 0;
     loop {
@@ -602,7 +609,36 @@ pub fn audit_anchored(
             auditor.feed(e);
         }
     }
-    Ok(auditor.finish(c.head))
+    let mut report = auditor.finish(c.head);
+    report.problem_count += loan_problems.len();
+    report.problems.extend(loan_problems);
+    Ok(report)
+}
+
+/// Every lent loan's principal outstanding (the loans table) must be the balance of its
+/// ledger account `121.<loan>`; a loan not yet lent has no balance there.
+fn loan_mismatches(loans: &[anju_store::loan::LoanRow], accounts: &[AccountState]) -> Vec<String> {
+    let balances: FxHashMap<&str, i64> = accounts
+        .iter()
+        .map(|a| (a.no.as_str(), a.balance.fen()))
+        .collect();
+    let mut out = Vec::new();
+    for l in loans {
+        let key = format!("121.{}", l.loan_no);
+        let balance = balances.get(key.as_str()).copied().unwrap_or(0);
+        let lent = matches!(l.status.as_str(), "active" | "paid_off");
+        let expected = if lent { l.outstanding } else { 0 };
+        if balance != expected {
+            out.push(format!(
+                "loan {} ({}): principal outstanding {} but ledger account {key} holds {}",
+                l.loan_no,
+                l.status,
+                Fen::new(expected),
+                Fen::new(balance)
+            ));
+        }
+    }
+    out
 }
 
 fn corrupt_report(centre: &str, what: String) -> AuditReport {
