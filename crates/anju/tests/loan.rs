@@ -16,6 +16,7 @@ use std::sync::Arc;
 use anju_app::AppError;
 use anju_app::dayclose::close_day;
 use anju_app::ledger::{audit, open_centre, post_one, set_business_date};
+use anju_app::lending::LenderSet;
 use anju_app::loan::servicing::{Prepay, Servicing, disburse, overdue_register, prepay};
 use anju_app::loan::{self as ln, DeductFrom, LoanView, Loans, NewLoan, Proposal};
 use anju_app::registry::{NewMember, NewUnit, open_member, register_unit};
@@ -85,7 +86,7 @@ struct Person {
     card: String,
 }
 
-const N: usize = 5;
+const N: usize = 6;
 
 fn record(p: &Person, married_to: Option<&Person>) -> PersonRecord {
     let c = IdCard::parse(&p.id).unwrap();
@@ -159,8 +160,9 @@ fn contract(no: &str, buyers: Vec<String>, price: &str, seller: &str) -> Purchas
     }
 }
 
-/// 0 single, buying alone; 1 and 2 married, buying together; 3 still owes a provident-fund
-/// loan elsewhere; 4 for review (asked through a dead exchange).
+/// 0 single, buying alone with a combination loan; 1 and 2 married, buying together; 3
+/// still owes a provident-fund loan elsewhere; 4 for review (asked through a dead
+/// exchange); 5 single, buying alone with a provident-fund loan.
 fn dataset(people: &[Person]) -> Dataset {
     let mut ds = Dataset::empty(Timestamp::now());
     for (i, p) in people.iter().enumerate() {
@@ -181,6 +183,12 @@ fn dataset(people: &[Person]) -> Dataset {
                 "QZ-2026-000200",
                 vec![p.id.clone(), people[2].id.clone()],
                 "1500000",
+                SELLER_B,
+            )),
+            5 => r.contracts.push(contract(
+                "QZ-2026-000500",
+                vec![p.id.clone()],
+                "800000",
                 SELLER_B,
             )),
             3 => {
@@ -217,6 +225,7 @@ struct Env<'a> {
     live: Departments,
     dead: Departments,
     banks: BankSet,
+    lenders: LenderSet,
     signer: LocalSigner,
     calendar: BusinessCalendar,
     people: Vec<Person>,
@@ -229,6 +238,7 @@ impl Env<'_> {
             store: self.store,
             departments,
             banks: &self.banks,
+            lenders: &self.lenders,
             centre: C,
             policy: &self.policy,
         }
@@ -238,6 +248,7 @@ impl Env<'_> {
         Servicing {
             store: self.store,
             banks: &self.banks,
+            lenders: &self.lenders,
             centre: C,
             policy: &self.policy,
         }
@@ -257,6 +268,7 @@ impl Env<'_> {
             repay_day: 20,
             deduct_from: DeductFrom::Card,
             bank_code: BANK.into(),
+            commercial: None,
             stamp: online(&p.id),
         }
     }
@@ -302,7 +314,7 @@ impl Env<'_> {
     }
 }
 
-/// Centre, bank, unit; five members at 8,000 a month opened on 2026-01-05 with 100,000.00
+/// Centre, bank, unit; six members at 8,000 a month opened on 2026-01-05 with 100,000.00
 /// each, their contributions February to October paid (nine months continuous: 1,920.00 a
 /// month each, so 117,280.00 on 2026-11-27); cards at Anju and at the bank simulator.
 fn setup<'a>(store: &'a dyn Store, bank: &BankSimProcess) -> Env<'a> {
@@ -405,7 +417,7 @@ fn setup_with<'a>(store: &'a dyn Store, bank: &BankSimProcess, policy: Policy) -
         set_business_date(store, C, d(&format!("2026-{month:02}-10"))).unwrap();
         let ym = YearMonth::new(2026, month).unwrap();
         let bill = generate_bill(store, C, &policy, &calendar, &unit.unit_no, ym).unwrap();
-        assert_eq!(bill.bill.total, yuan("9600"), "five members × 1,920.00");
+        assert_eq!(bill.bill.total, yuan("11520"), "six members × 1,920.00");
         confirm_bill(store, C, &bill.bill.bill_no).unwrap();
         let out = pay_bill(
             store,
@@ -413,7 +425,7 @@ fn setup_with<'a>(store: &'a dyn Store, bank: &BankSimProcess, policy: Policy) -
             Payment {
                 bill_no: bill.bill.bill_no.clone(),
                 receipt_key: format!("HJ-2026{month:02}"),
-                amount: yuan("9600"),
+                amount: yuan("11520"),
                 bank_code: None,
             },
             &clerk("S0001"),
@@ -434,6 +446,8 @@ fn setup_with<'a>(store: &'a dyn Store, bank: &BankSimProcess, policy: Policy) -
     let dead = departments(&format!("http://127.0.0.1:{dead_port}"));
     let mut banks = BankSet::new();
     banks.insert(Arc::new(bank.client().unwrap()));
+    let mut lenders = LenderSet::new();
+    lenders.insert(Arc::new(bank.client().unwrap()));
     let signer = LocalSigner::in_memory(
         Some(b"loan-test"),
         &Issuer {
@@ -449,6 +463,7 @@ fn setup_with<'a>(store: &'a dyn Store, bank: &BankSimProcess, policy: Policy) -
         live,
         dead,
         banks,
+        lenders,
         signer,
         calendar,
         people,
@@ -541,10 +556,23 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         // -- A: 400,000 over 240 months, first home, single. Candidates: the single cap
         // 500,000 (binds); price 1,000,000 × 80 % = 800,000; 117,280 × 15 = 1,759,200;
         // capacity 8,000 × 50 % = 4,000 a month at 2.6 % over 240 months ≈ 747,000.
-        let v = e
-            .apply(&e.request("L-A-1", 0, "QZ-2026-000100", "400000", 240))
-            .unwrap();
+        let mut req = e.request("L-A-1", 0, "QZ-2026-000100", "400000", 240);
+        // A combination loan: the bank lends another 300,000 on the same home (one
+        // window); the centre's part is decided by its own rule.
+        req.commercial = Some(yuan("300000"));
+        let v = e.apply(&req).unwrap();
         assert_eq!(v.status, "approved", "{}", v.details.reason_en);
+        assert_eq!(v.kind, "combination");
+        // The bank prices at the 5-year LPR 3.5 % − 30 bp = 3.2 %: M = 1,693.99.
+        let part = v.details.commercial.clone().unwrap();
+        assert_eq!(part.status, "approved", "{}", part.note);
+        assert_eq!(part.amount, yuan("300000").fen());
+        assert_eq!(Rate::from_units(part.rate_units).percent_string(), "3.2");
+        assert_eq!(part.schedule.len(), 240);
+        assert_eq!(
+            part.schedule[1].principal + part.schedule[1].interest,
+            169_399
+        );
         assert_eq!(v.principal, yuan("400000"));
         assert_eq!(v.annual_rate_pct, "2.6");
         assert_eq!(v.home, "first");
@@ -555,7 +583,10 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         assert_eq!(binding(&v), Some(LimitKind::Cap));
         assert_eq!(v.details.price, Some(yuan("1000000").fen()));
         assert_eq!(v.details.seller_account, SELLER_A);
-        assert_eq!(steps(&v), ["submitted", "verifying", "approved"]);
+        assert_eq!(
+            steps(&v),
+            ["submitted", "verifying", "approved", "commercial-approved"]
+        );
         let a_loan = v.loan_no.clone();
 
         // One loan at a time.
@@ -579,6 +610,14 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         .unwrap();
         assert_eq!(v.status, "signed");
         assert_eq!(v.documents.len(), 3);
+        let mortgage =
+            ln::contract::document(e.store, C, &a_loan, &format!("{a_loan}-DY")).unwrap();
+        let mortgage = SignedDocument::from_json(&mortgage.content).unwrap();
+        assert!(
+            mortgage.document.body.contains("商业贷款 300,000.00"),
+            "one collateral, two mortgagees: {}",
+            mortgage.document.body
+        );
         let ca = e.signer.ca_public_key().unwrap();
         for (doc_no, _, sm3) in &v.documents {
             let row = ln::contract::document(e.store, C, &a_loan, doc_no).unwrap();
@@ -606,7 +645,17 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
             .into_iter()
             .find(|x| x.account == SELLER_A)
             .unwrap();
-        assert_eq!(seller.balance_fen, yuan("400000").fen());
+        // Both lenders paid the seller: 400,000 from the fund, 300,000 from the bank.
+        assert_eq!(seller.balance_fen, yuan("700000").fen());
+        let part = v.details.commercial.clone().unwrap();
+        assert_eq!(part.status, "disbursed", "{}", part.note);
+        assert_eq!(part.disbursed_on, Some(d("2026-11-27")));
+        assert!(steps(&v).contains(&"commercial-disbursed"));
+        // One monthly total: 2,139.15 + 1,693.99 = 3,833.14 from period 2.
+        assert_eq!(v.combined.len(), 240);
+        assert_eq!(v.combined[1].hpf, yuan("2139.15"));
+        assert_eq!(v.combined[1].commercial, yuan("1693.99"));
+        assert_eq!(v.combined[1].total, yuan("3833.14"));
         let expected = loan::schedule(
             yuan("400000"),
             Rate::parse_percent("2.6").unwrap(),
@@ -667,6 +716,29 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         let v = disburse(&e.servicing(), &b_loan, &clerk("S0001"), Timestamp::now()).unwrap();
         assert_eq!(v.status, "active");
         assert_eq!(v.schedule[0].due, d("2026-12-15"));
+
+        // -- F: a provident-fund loan alone, 300,000 over 120 months, equal principal:
+        // period 1 is 2,500.00 principal + 300,000 × 2.6 % × 23 / 360 = 498.33 interest.
+        let f = &e.people[5];
+        let mut req = e.request("L-F-1", 5, "QZ-2026-000500", "300000", 120);
+        req.method = Method::EqualPrincipal;
+        let v = e.apply(&req).unwrap();
+        assert_eq!(v.status, "approved", "{}", v.details.reason_en);
+        assert_eq!(v.kind, "hpf");
+        assert!(v.combined.is_empty());
+        let f_loan = v.loan_no.clone();
+        ln::contract::sign(
+            &e.servicing(),
+            &e.signer,
+            &f_loan,
+            &online(&f.id),
+            Timestamp::now(),
+        )
+        .unwrap();
+        let v = disburse(&e.servicing(), &f_loan, &clerk("S0001"), Timestamp::now()).unwrap();
+        assert_eq!(v.status, "active");
+        assert_eq!(v.schedule[0].principal, yuan("2500"));
+        assert_eq!(v.schedule[0].interest, yuan("498.33"));
 
         // -- D owes a provident-fund loan elsewhere: refused with the reason.
         let v = e
@@ -744,9 +816,10 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
             Fen::new(yuan("800000").fen() - v.schedule[0].principal.fen())
         );
 
-        // 2026-12-20: A's card is empty — the deduction is refused, nothing posts.
+        // 2026-12-20: A's and F's cards are empty — the deductions are refused, nothing
+        // posts.
         let r = e.close("2026-12-20");
-        assert_eq!(r.loans.deductions_sent, 1);
+        assert_eq!(r.loans.deductions_sent, 2);
         assert_eq!(r.loans.deductions_executed, 0);
         let v = e.show(&a_loan);
         assert_eq!(v.schedule[0].status, "scheduled");
@@ -754,27 +827,39 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         assert_eq!(e.balance(&format!("121.{a_loan}")), yuan("400000"));
 
         // 2026-12-21: one day overdue — penalty (1,272.48 + 664.44) × 2.6 % × 150 % × 1
-        // / 360 = 0.21; special mention (关注).
+        // / 360 = 0.21 for A, 2,998.33 × 2.6 % × 150 % / 360 = 0.32 for F; special
+        // mention (关注).
         let r = e.close("2026-12-21");
-        assert_eq!(r.loans.newly_overdue, 1);
-        assert_eq!(r.loans.penalty_accrued_fen, 21);
+        assert_eq!(r.loans.newly_overdue, 2);
+        assert_eq!(r.loans.penalty_accrued_fen, 21 + 32);
+        assert_eq!(r.loans.overdue_loans, 2);
         let v = e.show(&a_loan);
         assert_eq!(v.schedule[0].status, "overdue");
         assert_eq!(v.schedule[0].penalty, yuan("0.21"));
         assert!(v.risk_class.starts_with("02"), "{}", v.risk_class);
         assert_eq!(v.overdue_days, 1);
         let register = overdue_register(e.store, C).unwrap();
-        assert_eq!(register.len(), 1);
+        assert_eq!(register.len(), 2);
         assert_eq!(register[0].loan_no, a_loan);
         assert_eq!(register[0].principal, yuan("1272.48"));
+        assert_eq!(register[1].loan_no, f_loan);
+        assert_eq!(register[1].interest, yuan("498.33"));
 
         // The borrower tops up the card; 2026-12-22 the deduction takes 1,936.92 + 0.42
         // (two days' penalty) and the loan is normal again.
         admin
             .open_account(&a.card, &a.name, yuan("100000").fen())
             .unwrap();
+        admin
+            .open_account(&f.card, &f.name, yuan("100000").fen())
+            .unwrap();
         let r = e.close("2026-12-22");
-        assert_eq!(r.loans.deductions_executed, 1);
+        assert_eq!(r.loans.deductions_executed, 2);
+        // F pays 2,998.33 + two days' penalty 0.65.
+        let v = e.show(&f_loan);
+        assert_eq!(v.schedule[0].status, "paid");
+        assert_eq!(v.schedule[0].paid, yuan("2998.98"));
+        assert!(v.risk_class.starts_with("01"));
         let v = e.show(&a_loan);
         assert_eq!(v.schedule[0].status, "paid");
         assert_eq!(v.schedule[0].penalty, yuan("0.42"));
@@ -788,10 +873,13 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         admin
             .open_account(&a.card, &a.name, yuan("100000").fen())
             .unwrap();
+        admin
+            .open_account(&f.card, &f.name, yuan("100000").fen())
+            .unwrap();
         for month in 1..=11 {
             e.close(&format!("2027-{month:02}-15"));
             let r = e.close(&format!("2027-{month:02}-20"));
-            assert_eq!(r.loans.deductions_executed, 1, "2027-{month:02}");
+            assert_eq!(r.loans.deductions_executed, 2, "2027-{month:02}");
         }
         let v = e.show(&a_loan);
         assert_eq!(v.schedule.iter().filter(|i| i.status == "paid").count(), 12);
@@ -832,8 +920,75 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
             .unwrap();
         assert!(later.payment <= yuan("2139.15"), "{}", later.payment);
 
-        // -- 2027-12-01: paid off by card; the certificate is sealed and verifies.
+        // F prepays 50,000 from the card the same day, keeping the end date: same
+        // periods, lower payments.
+        let before = e.show(&f_loan);
+        let v = prepay(
+            &e.servicing(),
+            &f_loan,
+            &Prepay {
+                amount: Some(yuan("50000")),
+                mode: PrepayMode::Reamortise,
+                from: DeductFrom::Card,
+            },
+            &online(&f.id),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(v.months, 120, "the end date is kept");
+        assert_eq!(v.schedule.len(), 120);
+        assert_eq!(
+            v.outstanding,
+            Fen::new(before.outstanding.fen() - yuan("50000").fen())
+        );
+        let after_next = v
+            .schedule
+            .iter()
+            .filter(|i| i.status != "paid")
+            .nth(1)
+            .unwrap();
+        let before_next = before
+            .schedule
+            .iter()
+            .filter(|i| i.status != "paid")
+            .nth(1)
+            .unwrap();
+        assert!(after_next.principal < before_next.principal);
+        assert_eq!(
+            v.schedule.last().unwrap().due,
+            before.schedule.last().unwrap().due
+        );
+
+        // -- 2027-12-01: both paid off by card (A's part of the combination loan: the
+        // bank's part is the bank's to collect); the certificates are sealed and verify.
         set_business_date(e.store, C, d("2027-12-01")).unwrap();
+        admin
+            .open_account(&f.card, &f.name, yuan("300000").fen())
+            .unwrap();
+        let v = prepay(
+            &e.servicing(),
+            &f_loan,
+            &Prepay {
+                amount: None,
+                mode: PrepayMode::Reamortise,
+                from: DeductFrom::Card,
+            },
+            &online(&f.id),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(v.status, "paid_off", "{:?}", v.events);
+        assert_eq!(e.balance(&format!("121.{f_loan}")), Fen::ZERO);
+        let cert =
+            ln::contract::payoff_certificate(&e.servicing(), &e.signer, &f_loan, Timestamp::now())
+                .unwrap();
+        assert!(
+            verify(
+                &SignedDocument::from_json(&cert.content).unwrap(),
+                Some(&ca)
+            )
+            .is_valid()
+        );
         admin
             .open_account(&a.card, &a.name, yuan("400000").fen())
             .unwrap();

@@ -136,13 +136,37 @@ fn contract_documents(
         months = row.months,
         day = row.repay_day,
     );
+    let commercial = d
+        .commercial
+        .as_ref()
+        .filter(|p| p.status == "approved" || p.status == "disbursed");
+    let loan_body = match commercial {
+        Some(p) => format!(
+            "{loan_body}\n九、组合贷款：本合同为组合贷款的住房公积金部分；同一房产另由 {} 发放商业贷款 {} 元（{}，年利率 {}%，{} 个月），两部分共用一个抵押物、一次签约、一次放款。",
+            row.bank_code,
+            Fen::new(p.amount),
+            p.bank_loan_no.clone().unwrap_or_default(),
+            Rate::from_units(p.rate_units).percent_string(),
+            p.months
+        ),
+        None => loan_body,
+    };
+    let mortgagees = match commercial {
+        Some(p) => format!(
+            "抵押权人：{}（住房公积金贷款 {} 元，第一顺位）；{}（商业贷款 {} 元）",
+            issuer.name,
+            amount,
+            row.bank_code,
+            Fen::new(p.amount)
+        ),
+        None => format!("抵押权人：{}", issuer.name),
+    };
     let mortgage_body = format!(
-        "抵押合同\n合同编号：{no}-DY\n抵押权人：{centre}\n抵押人：\n{names}\n\
+        "抵押合同\n合同编号：{no}-DY\n{mortgagees}\n抵押人：\n{names}\n\
          抵押物：{address}（网签备案号 {contract}，成交价 {price} 元）。\n\
          担保范围：借款合同 {no} 项下借款本金 {amount} 元及利息、罚息和实现抵押权的费用。\n\
          抵押人同意办理抵押登记（期房办理预告登记），贷款结清后由抵押权人配合办理注销登记。",
         no = row.loan_no,
-        centre = issuer.name,
         address = d.address,
         contract = d.contract_no,
         price = d
@@ -207,6 +231,23 @@ pub fn sign(
     let today = lock_centre(tx.as_mut(), centre)?.business_date;
     let mut row = lock_loan(tx.as_mut(), centre, loan_no)?;
     expect_status(&row, &["approved"])?;
+    if let Some(part) = details_of(&row)?.commercial
+        && part.status != "approved"
+    {
+        return Err(invalid(
+            "loan_no",
+            loan_no,
+            format!(
+                "the bank has not approved the commercial part yet ({}{}): ask it again first",
+                part.status,
+                if part.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", part.note)
+                }
+            ),
+        ));
+    }
     if row.deduct_from == DeductFrom::Card.code() {
         let card = tx.card(centre, &row.account_no)?.ok_or_else(|| {
             invalid(

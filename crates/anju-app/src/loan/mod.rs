@@ -23,6 +23,7 @@
 //! The principal outstanding is the balance of `121.<loan>`; interest and penalty are
 //! income when received (cash basis), so the ledger holds only money that moved.
 
+pub mod combination;
 pub mod contract;
 pub mod servicing;
 
@@ -47,6 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppError;
 use crate::ledger::lock_centre;
+use crate::lending::LenderSet;
 use crate::settlement::BankSet;
 use crate::sharing::{
     Departments, NewApplication, Sharing, city_prefix, close_application_in, open_application_in,
@@ -82,6 +84,8 @@ pub struct Loans<'a> {
     pub departments: &'a Departments,
     /// The commissioned banks (settlement).
     pub banks: &'a BankSet,
+    /// The commissioned banks' own lending (the commercial part of combination loans).
+    pub lenders: &'a LenderSet,
     /// The centre's code.
     pub centre: &'a str,
     /// The centre's policy.
@@ -102,6 +106,7 @@ impl Loans<'_> {
         servicing::Servicing {
             store: self.store,
             banks: self.banks,
+            lenders: self.lenders,
             centre: self.centre,
             policy: self.policy,
         }
@@ -160,6 +165,9 @@ pub struct NewLoan {
     pub deduct_from: DeductFrom,
     /// The commissioned bank handling the loan (disbursement, card deductions).
     pub bank_code: String,
+    /// A combination loan's commercial part (组合贷款的商业贷款部分), asked of the same
+    /// bank; `None` for a provident-fund loan alone.
+    pub commercial: Option<Fen>,
     /// Who applied, where, through which channel, for whom.
     pub stamp: Stamp,
 }
@@ -215,6 +223,9 @@ pub struct Details {
     /// Prepayments made.
     #[serde(default)]
     pub prepayments: Vec<PrepaymentRecord>,
+    /// A combination loan's commercial part.
+    #[serde(default)]
+    pub commercial: Option<combination::CommercialPart>,
 }
 
 /// A prepayment deducted from the card, until the bank answers.
@@ -303,6 +314,8 @@ pub struct LoanView {
     pub events: Vec<EventView>,
     /// Signed documents: (number, kind, SM3).
     pub documents: Vec<(String, String, String)>,
+    /// A combination loan's two schedules side by side with one total per period.
+    pub combined: Vec<combination::CombinedPeriod>,
 }
 
 /// One period of the schedule as shown.
@@ -462,6 +475,11 @@ fn check_request(new: &NewLoan, banks: &BankSet) -> Result<(), AppError> {
             ),
         ));
     }
+    if let Some(c) = new.commercial
+        && !c.is_positive()
+    {
+        return Err(invalid("commercial", c.to_string(), "must be positive"));
+    }
     let c = new.contract_no.trim();
     if c.is_empty() || c.chars().count() > 40 {
         return Err(invalid(
@@ -552,6 +570,11 @@ pub fn apply(ctx: &Loans<'_>, new: &NewLoan, now: Timestamp) -> Result<LoanView,
         contract_no: new.contract_no.trim().to_owned(),
         requested: new.amount.fen(),
         requested_months: new.months,
+        commercial: new.commercial.map(|c| combination::CommercialPart {
+            requested: c.fen(),
+            status: "pending".to_owned(),
+            ..combination::CommercialPart::default()
+        }),
         ..Details::default()
     };
     let mut row = LoanRow {
@@ -561,7 +584,12 @@ pub fn apply(ctx: &Loans<'_>, new: &NewLoan, now: Timestamp) -> Result<LoanView,
         id_number: member.id_number.clone(),
         co_id_number: new.spouse.clone(),
         co_account_no: co_account,
-        kind: "hpf".to_owned(),
+        kind: if new.commercial.is_some() {
+            "combination"
+        } else {
+            "hpf"
+        }
+        .to_owned(),
         home: "first".to_owned(),
         bank_code: new.bank_code.clone(),
         principal: new.amount.fen(),
@@ -628,6 +656,15 @@ pub fn apply(ctx: &Loans<'_>, new: &NewLoan, now: Timestamp) -> Result<LoanView,
         &loan_no,
         &v.facts,
         &v.verdicts,
+        crate::later(now, started),
+    )?;
+    // A combination loan's commercial part is asked of the bank once the centre approved
+    // its own (no transaction open meanwhile).
+    combination::ask_bank(
+        ctx.store,
+        ctx.lenders,
+        centre,
+        &loan_no,
         crate::later(now, started),
     )?;
     show(ctx.store, centre, &loan_no)
@@ -1022,6 +1059,7 @@ pub fn confirm(
         now,
     )?;
     tx.commit()?;
+    combination::ask_bank(ctx.store, ctx.lenders, ctx.centre, loan_no, now)?;
     show(ctx.store, ctx.centre, loan_no)
 }
 
@@ -1116,6 +1154,11 @@ fn view(tx: &mut dyn StoreTx, centre: &str, r: &LoanRow) -> Result<LoanView, App
         schedule,
         events,
         documents,
+        combined: Vec::new(),
+    })
+    .map(|mut v| {
+        v.combined = combination::combined(&v);
+        v
     })
 }
 

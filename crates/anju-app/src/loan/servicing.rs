@@ -48,6 +48,8 @@ pub struct Servicing<'a> {
     pub store: &'a dyn anju_store::Store,
     /// The commissioned banks.
     pub banks: &'a crate::settlement::BankSet,
+    /// The commissioned banks' own lending (combination loans).
+    pub lenders: &'a crate::lending::LenderSet,
     /// The centre's code.
     pub centre: &'a str,
     /// The centre's policy.
@@ -97,6 +99,17 @@ pub fn disburse(
         .validate()
         .map_err(|e| invalid("stamp", "", e.to_string()))?;
     let centre = ctx.centre;
+    // A combination loan whose own part is lent already: only the bank's part is left.
+    let status = {
+        let mut tx = ctx.store.begin_read()?;
+        tx.loan(centre, loan_no)?
+            .ok_or_else(|| invalid("loan_no", loan_no, "no such loan"))?
+            .status
+    };
+    if status == "active" {
+        super::combination::disburse_commercial(ctx.store, ctx.lenders, centre, loan_no, now)?;
+        return show(ctx.store, centre, loan_no);
+    }
     let outcome = pay_out_with(&ctx.settlement(), now, &|tx| {
         let c = lock_centre(tx, centre)?;
         let mut row = lock_loan(tx, centre, loan_no)?;
@@ -162,6 +175,8 @@ pub fn disburse(
     if let Some(Outcome::NotExecuted { reason, .. }) = outcome.first() {
         tracing::warn!(%loan_no, %reason, "disbursement not executed");
     }
+    // One completion: the bank pays its part of a combination loan on the same day.
+    super::combination::disburse_commercial(ctx.store, ctx.lenders, centre, loan_no, now)?;
     show(ctx.store, centre, loan_no)
 }
 
