@@ -10,6 +10,7 @@ mod collect;
 mod db;
 mod demo;
 mod demo_banks;
+mod demo_loans;
 mod demo_withdraw;
 mod drill;
 mod exchange_sim;
@@ -382,6 +383,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // On the first seed, sample money movements once the server takes notices.
             let departments = _exchange.departments()?;
             let dataset_path = demo_dataset_path(&db);
+            // The same banks' own lending (combination loans) and the demo key store.
+            let mut lenders = anju_app::lending::LenderSet::new();
+            for s in &settings {
+                lenders.insert(std::sync::Arc::new(anju_bank::client::BankClient::new(
+                    s.clone(),
+                )?));
+            }
+            let key_store = {
+                let mut name = demo_file_base(&db).into_os_string();
+                name.push("-keys.json");
+                PathBuf::from(name)
+            };
             let samples: Option<Box<dyn FnOnce() + Send>> = fresh.then(|| {
                 let (store, centre, policy, banks) =
                     (store.clone(), centre.clone(), policy.clone(), banks.clone());
@@ -414,6 +427,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         });
                     if let Err(e) = withdrawals {
                         println!("withdrawal samples failed: {e:#}");
+                    }
+                    let loans = anju_exchange::sim::dataset::Dataset::load(&dataset_path)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|ds| {
+                            let signer = demo_loans::signer(&key_store, store.as_ref(), &centre)?;
+                            demo_loans::run_samples(&demo_loans::Samples {
+                                store: store.as_ref(),
+                                centre: &centre,
+                                policy: &policy,
+                                departments: &departments,
+                                banks: &banks,
+                                lenders: &lenders,
+                                signer: &signer,
+                                dataset: &ds,
+                                admins: &admins,
+                            })
+                        });
+                    if let Err(e) = loans {
+                        println!("loan samples failed: {e:#}");
                     }
                 }) as Box<dyn FnOnce() + Send>
             });

@@ -261,13 +261,16 @@ pub fn disburse_commercial(
     loan_no: &str,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let (row, today) = {
+    let (row, today, seller_bank) = {
         let mut tx = store.begin_read()?;
         let today = crate::ledger::centre(tx.as_mut(), centre)?.business_date;
         let row = tx
             .loan(centre, loan_no)?
             .ok_or_else(|| super::not_found(format!("loan {loan_no}")))?;
-        (row, today)
+        let d = details_of(&row)?;
+        let seller_bank =
+            super::seller_bank_code(tx.as_mut(), centre, &row.bank_code, &d.seller_bank)?;
+        (row, today, seller_bank)
     };
     let d = details_of(&row)?;
     let Some(part) = d.commercial.clone() else {
@@ -286,8 +289,7 @@ pub fn disburse_commercial(
         &DisburseOrder {
             seller_account: d.seller_account.clone(),
             seller_name: d.seller_name.clone(),
-            seller_bank: (d.seller_bank != row.bank_code && !d.seller_bank.is_empty())
-                .then(|| d.seller_bank.clone()),
+            seller_bank,
             date: today,
             memo: format!("组合贷款商业部分放款 {loan_no}"),
         },

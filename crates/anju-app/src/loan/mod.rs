@@ -434,6 +434,33 @@ pub(crate) fn lock_loan(
         .ok_or_else(|| not_found(format!("loan {loan_no}")))
 }
 
+/// The seller's bank as a bank code for an instruction: `None` when it is the loan's own
+/// bank (paid within the bank), otherwise the code of the registered bank the contract
+/// names (by code or by name). A bank the centre does not know cannot be paid to.
+pub(crate) fn seller_bank_code(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    loan_bank: &str,
+    seller_bank: &str,
+) -> Result<Option<String>, AppError> {
+    let seller_bank = seller_bank.trim();
+    if seller_bank.is_empty() {
+        return Ok(None);
+    }
+    let banks = tx.banks(centre)?;
+    let found = banks
+        .iter()
+        .find(|b| b.code == seller_bank || b.name == seller_bank)
+        .ok_or_else(|| {
+            invalid(
+                "seller_bank",
+                seller_bank,
+                "the seller's bank in the filed contract is not a bank the centre can pay to (register it first)",
+            )
+        })?;
+    Ok((found.code != loan_bank).then(|| found.code.clone()))
+}
+
 /// The ledger account of a loan (`121.<loan_no>`).
 pub(crate) fn loan_account(loan_no: &str) -> Result<AccountNo, AppError> {
     AccountNo::sub("121", loan_no).map_err(|e| invalid("loan_no", loan_no, e.to_string()))

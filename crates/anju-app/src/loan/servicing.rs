@@ -164,8 +164,7 @@ pub fn disburse(
             code: TxCode::LoanDisbursement,
             payee_account: d.seller_account.clone(),
             payee_name: d.seller_name.chars().take(60).collect(),
-            payee_bank: (d.seller_bank != row.bank_code && !d.seller_bank.is_empty())
-                .then(|| d.seller_bank.clone()),
+            payee_bank: super::seller_bank_code(tx, centre, &row.bank_code, &d.seller_bank)?,
             amount: Fen::new(row.principal),
             memo: format!("公积金贷款放款 {loan_no}"),
             target: format!("loan:{loan_no}"),
