@@ -1347,7 +1347,7 @@ mod tests {
         let s = apply_payment(&mut rows, 1500, on);
         assert_eq!(
             (s.penalty, s.interest, s.principal, s.left),
-            (60, 590, 850, 0)
+            (60, 440, 1000, 0)
         );
         assert_eq!(rows[0].status, "paid");
         assert_eq!(rows[0].paid_on, Some(on));
@@ -1358,10 +1358,10 @@ mod tests {
                 rows[1].paid_interest,
                 rows[1].paid_principal
             ),
-            (10, 290, 150)
+            (10, 140, 0)
         );
         let s = apply_payment(&mut rows, 2000, on);
-        assert_eq!((s.principal, s.left), (860, 1140));
+        assert_eq!((s.interest, s.principal, s.left), (150, 1010, 840));
         assert_eq!(rows[1].status, "paid");
     }
 }
