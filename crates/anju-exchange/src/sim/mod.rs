@@ -9,11 +9,14 @@
 //!   logging with masked IDs, graceful shutdown);
 //! * [`faults`]: the fault-injection settings and their seeded dice;
 //! * [`generate`]: a dataset generator consistent with a centre's members;
+//! * [`mortgages`]: the mortgage register the real-estate writes go to, kept in a side
+//!   file next to the dataset;
 //! * [`OPENAPI`]: the OpenAPI 3.0 document of the protocol (`docs/exchange-openapi.json`).
 
 pub mod dataset;
 pub mod faults;
 pub mod generate;
+pub mod mortgages;
 pub mod server;
 
 /// The OpenAPI 3.0 document of the exchange protocol (`docs/exchange-openapi.json`),
