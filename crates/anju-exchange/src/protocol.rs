@@ -94,8 +94,8 @@ pub struct QueryResponse {
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable code: `bad_request`, `unauthorized`, `not_found`, `department_error`,
-    /// `unavailable`.
+    /// Stable code: `bad_request`, `unauthorized`, `not_found`, `conflict` (a write the
+    /// registry refuses), `department_error`, `unavailable`.
     pub error: String,
     /// Human explanation.
     pub message: String,

@@ -127,6 +127,28 @@ mod tests {
                 );
             }
         }
+        // The real-estate writes: their examples are the protocol's types.
+        let reg = &paths["/v1/real-estate/mortgages"]["post"];
+        let _: crate::protocol::MortgageRegisterRequest = serde_json::from_value(
+            reg["requestBody"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let _: crate::protocol::MortgageRegisterResponse = serde_json::from_value(
+            reg["responses"]["200"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let rel = &paths["/v1/real-estate/mortgages/{registration_no}/release"]["post"];
+        let _: crate::protocol::MortgageReleaseRequest = serde_json::from_value(
+            rel["requestBody"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let _: crate::protocol::MortgageReleaseResponse = serde_json::from_value(
+            rel["responses"]["200"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        for op in [reg, rel] {
+            assert!(op["responses"].get("409").is_some());
+        }
         let schemes = &doc["components"]["securitySchemes"];
         for h in [
             crate::protocol::H_APP,
