@@ -6,7 +6,11 @@
 //! - **Timeouts** for connecting and for the whole request, from [`ExchangeSettings`].
 //! - **Retries with backoff**: a timeout, a refused connection or a `5xx` is retried up to
 //!   `attempts` times, waiting `backoff`, `2 × backoff`, … (plus up to 50 % jitter).
-//!   Look-ups only read, so retrying is safe. A `4xx` or a malformed answer is not retried.
+//!   Look-ups only read, and the real-estate writes (mortgage registration and release)
+//!   are idempotent at the registry by their keys, so retrying is safe. A `4xx` or a
+//!   malformed answer is not retried; a `409` is the department refusing a write, given
+//!   as `refused by the department (HTTP 409): <its reason>` and not counted against the
+//!   breaker.
 //! - **A circuit breaker per department**: after `breaker_failures` consecutive failed
 //!   look-ups the department is not called for `breaker_cooldown`; then one probe is let
 //!   through, and its success closes the breaker again.
@@ -25,14 +29,17 @@ use anju_app::sharing::ports::{
 };
 use anju_domain::sharing::{
     Answer, CreditReport, DeathRecord, Department, Employment, Household, Identity, Invoice, Lease,
-    Marriage, MedicalExpense, Property, PurchaseContract, Query, RenewalShare, Unavailable,
-    YearIncome,
+    Marriage, MedicalExpense, MortgageRegistration, MortgageRelease, MortgageRequest, Property,
+    PurchaseContract, Query, RenewalShare, Unavailable, YearIncome,
 };
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    self, ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, QueryRequest, QueryResponse,
+    self, ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MORTGAGES_PATH,
+    MortgageRegisterRequest, MortgageRegisterResponse, MortgageReleaseRequest,
+    MortgageReleaseResponse, QueryRequest, QueryResponse,
 };
 
 /// Where the exchange is and how to talk to it.
@@ -257,6 +264,8 @@ enum AttemptError {
     Transient(String),
     /// Not worth retrying (4xx, malformed answer).
     Final(String),
+    /// The department answered `409`: it refuses the request (a business answer).
+    Refused(String),
 }
 
 /// The HTTP client. Cheap to share (`Arc`); keeps a connection pool.
@@ -343,7 +352,7 @@ impl ExchangeClient {
                     return Ok((r.answer, self.source(department), r.read_at));
                 }
                 Err(AttemptError::Transient(why)) => last = why,
-                Err(AttemptError::Final(why)) => {
+                Err(AttemptError::Final(why) | AttemptError::Refused(why)) => {
                     self.record(department, false);
                     tracing::warn!(department = %department, query = %query, reason = %why, "exchange look-up failed");
                     return Err(unavailable(why));
@@ -379,6 +388,26 @@ impl ExchangeClient {
         query: Query,
         request_id: &str,
     ) -> Result<QueryResponse, AttemptError> {
+        let bytes = self.send(url, path, body)?;
+        let parsed: QueryResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
+        if parsed.answer.query() != query {
+            return Err(AttemptError::Final(format!(
+                "malformed answer: asked {query}, got {}",
+                parsed.answer.query()
+            )));
+        }
+        if parsed.request_id != request_id {
+            return Err(AttemptError::Final(format!(
+                "malformed answer: request id {:?} is not ours",
+                parsed.request_id
+            )));
+        }
+        Ok(parsed)
+    }
+
+    /// One signed `POST` of `body` to `path`: the answer's bytes when it is a `200`.
+    fn send(&self, url: &str, path: &str, body: &[u8]) -> Result<Vec<u8>, AttemptError> {
         let ts = Timestamp::now().as_second();
         let nonce = protocol::nonce();
         let canonical = protocol::canonical("POST", path, ts, &nonce, body);
@@ -423,6 +452,14 @@ impl ExchangeClient {
                 return Err(AttemptError::Transient(format!("answer cut short: {e}")));
             }
         };
+        if status == 409 {
+            let detail = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| "no reason given".to_owned());
+            return Err(AttemptError::Refused(format!(
+                "refused by the department (HTTP 409): {detail}"
+            )));
+        }
         if status != 200 {
             let detail = serde_json::from_slice::<ErrorBody>(&bytes)
                 .map(|e| format!("{}: {}", e.error, e.message))
@@ -434,21 +471,63 @@ impl ExchangeClient {
                 AttemptError::Final(why)
             });
         }
-        let parsed: QueryResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
-        if parsed.answer.query() != query {
-            return Err(AttemptError::Final(format!(
-                "malformed answer: asked {query}, got {}",
-                parsed.answer.query()
-            )));
+        Ok(bytes)
+    }
+
+    /// A write to the real-estate registry (idempotent there, so retried like a look-up):
+    /// breaker, attempts with backoff, the answer parsed and checked by `check`.
+    fn write<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        path: &str,
+        body: &impl Serialize,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, Unavailable> {
+        let department = Department::RealEstate;
+        let unavailable = |reason: String| Unavailable { department, reason };
+        self.admit(department).map_err(unavailable)?;
+        let body = match serde_json::to_vec(body) {
+            Ok(b) => b,
+            Err(e) => return Err(unavailable(format!("cannot encode the request: {e}"))),
+        };
+        let url = format!("{}{path}", self.settings.base_url);
+        let mut last = String::new();
+        let mut attempts = 0;
+        for attempt in 0..self.settings.attempts {
+            attempts = attempt + 1;
+            if attempt > 0 {
+                std::thread::sleep(self.backoff(attempt));
+            }
+            let outcome = self.send(&url, path, &body).and_then(|bytes| {
+                let parsed: T = serde_json::from_slice(&bytes)
+                    .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
+                check(&parsed)
+                    .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
+                Ok(parsed)
+            });
+            match outcome {
+                Ok(r) => {
+                    self.record(department, true);
+                    return Ok(r);
+                }
+                Err(AttemptError::Transient(why)) => last = why,
+                Err(AttemptError::Refused(why)) => {
+                    // The department answered: a refusal is not a failure of the link.
+                    self.record(department, true);
+                    tracing::warn!(department = %department, what, reason = %why, "exchange refused a write");
+                    return Err(unavailable(why));
+                }
+                Err(AttemptError::Final(why)) => {
+                    self.record(department, false);
+                    tracing::warn!(department = %department, what, reason = %why, "exchange write failed");
+                    return Err(unavailable(why));
+                }
+            }
         }
-        if parsed.request_id != request_id {
-            return Err(AttemptError::Final(format!(
-                "malformed answer: request id {:?} is not ours",
-                parsed.request_id
-            )));
-        }
-        Ok(parsed)
+        self.record(department, false);
+        let reason = format!("{last} ({attempts} attempts)");
+        tracing::warn!(department = %department, what, reason = %reason, "exchange write failed");
+        Err(unavailable(reason))
     }
 
     /// Lets a call through, or says why the breaker refuses it.
@@ -554,6 +633,76 @@ impl CivilAffairs for ExchangeClient {
 impl RealEstate for ExchangeClient {
     fn properties(&self, ask: &Ask) -> Fetched<Vec<Property>> {
         self.typed(Query::Properties, ask, pick!(Properties))
+    }
+
+    fn register_mortgage(
+        &self,
+        ask: &Ask,
+        req: &MortgageRequest,
+    ) -> Result<MortgageRegistration, Unavailable> {
+        let body = MortgageRegisterRequest::new(
+            &ask.request_id,
+            &ask.subject,
+            ask.purpose,
+            &ask.requester,
+            req,
+        );
+        let r: MortgageRegisterResponse = self.write(
+            "mortgage registration",
+            MORTGAGES_PATH,
+            &body,
+            |r: &MortgageRegisterResponse| {
+                if r.request_id != ask.request_id {
+                    Err(format!("request id {:?} is not ours", r.request_id))
+                } else if r.registration.property != req.property
+                    || r.registration.loan_no != req.loan_no
+                {
+                    Err(format!(
+                        "registration {} is for loan {} on {}, not loan {} on {}",
+                        r.registration.registration_no,
+                        r.registration.loan_no,
+                        r.registration.property,
+                        req.loan_no,
+                        req.property
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+        )?;
+        Ok(r.registration)
+    }
+
+    fn release_mortgage(
+        &self,
+        ask: &Ask,
+        registration_no: &str,
+    ) -> Result<MortgageRelease, Unavailable> {
+        let body = MortgageReleaseRequest {
+            request_id: ask.request_id.clone(),
+            subject_id: ask.subject.clone(),
+            purpose: ask.purpose,
+            case_no: ask.application_no.clone(),
+            requester: ask.requester.clone(),
+        };
+        let r: MortgageReleaseResponse = self.write(
+            "mortgage release",
+            &protocol::release_path(registration_no),
+            &body,
+            |r: &MortgageReleaseResponse| {
+                if r.request_id != ask.request_id {
+                    Err(format!("request id {:?} is not ours", r.request_id))
+                } else if r.release.registration_no != registration_no {
+                    Err(format!(
+                        "released {}, not {registration_no}",
+                        r.release.registration_no
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+        )?;
+        Ok(r.release)
     }
 }
 

@@ -20,12 +20,31 @@
 //!
 //! The OpenAPI document (`anju exchange-sim --openapi`, `docs/exchange-openapi.json`)
 //! describes the same.
+//!
+//! The real-estate registry also takes two **writes**, signed the same way:
+//!
+//! ```text
+//! POST /v1/real-estate/mortgages                              MortgageRegisterRequest
+//!   → 200 MortgageRegisterResponse {"request_id", "registration_no", "registered_on",
+//!                                   "property", "loan_no", "pre_registration", "mortgagees"}
+//! POST /v1/real-estate/mortgages/{registration_no}/release    MortgageReleaseRequest
+//!   → 200 MortgageReleaseResponse {"request_id", "registration_no", "released_on"}
+//! ```
+//! The registration number in the path is percent-encoded as UTF-8 ([`release_path`]),
+//! and the signature covers the path as sent (encoded). Both are idempotent at the
+//! registry — a registration by `(loan_no, property)`, a release by its number — so the
+//! client retries them like look-ups. A refusal is `409 conflict` with the registry's
+//! reason (another loan's mortgage is active on the property, the owners are not the
+//! property's owners or the contract's buyers, no such registration).
 
 use std::collections::{BTreeSet, HashSet};
 
-use anju_domain::sharing::{Answer, Purpose, Query};
+use anju_domain::sharing::{
+    Answer, MortgageRegistration, MortgageRelease, MortgageRequest, Mortgagee, Purpose, Query,
+};
 use hmac::{KeyInit, Mac};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sm3::{Digest, Sm3};
 
@@ -75,11 +94,141 @@ pub struct QueryResponse {
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable code: `bad_request`, `unauthorized`, `not_found`, `department_error`,
-    /// `unavailable`.
+    /// Stable code: `bad_request`, `unauthorized`, `not_found`, `conflict` (a write the
+    /// registry refuses), `department_error`, `unavailable`.
     pub error: String,
     /// Human explanation.
     pub message: String,
+}
+
+/// The path of a mortgage registration.
+pub const MORTGAGES_PATH: &str = "/v1/real-estate/mortgages";
+
+/// The body of a mortgage registration (`POST /v1/real-estate/mortgages`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MortgageRegisterRequest {
+    /// The caller's id for this request (echoed back).
+    pub request_id: String,
+    /// The borrower: resident ID number.
+    pub subject_id: String,
+    /// Legal purpose (always `loan` in practice).
+    pub purpose: Purpose,
+    /// The loan application (业务编号).
+    pub case_no: String,
+    /// Who asked at the centre (经办人).
+    pub requester: String,
+    /// The loan contract number; with `property` the idempotency key.
+    pub loan_no: String,
+    /// Certificate number, or for a pre-registration the filed purchase contract number.
+    pub property: String,
+    /// The property's address.
+    pub address: String,
+    /// Every owner's (buyer's) resident ID number.
+    pub owners: Vec<String>,
+    /// One lender, or two for a combination loan.
+    pub mortgagees: Vec<Mortgagee>,
+    /// The last day of the secured debt.
+    pub term_end: Date,
+    /// A pre-registration (预告登记) on a filed purchase contract.
+    pub pre_registration: bool,
+}
+
+impl MortgageRegisterRequest {
+    /// The wire body of `req` asked with `request_id` by `requester`.
+    pub fn new(
+        request_id: &str,
+        subject_id: &str,
+        purpose: Purpose,
+        requester: &str,
+        req: &MortgageRequest,
+    ) -> MortgageRegisterRequest {
+        MortgageRegisterRequest {
+            request_id: request_id.to_owned(),
+            subject_id: subject_id.to_owned(),
+            purpose,
+            case_no: req.application_no.clone(),
+            requester: requester.to_owned(),
+            loan_no: req.loan_no.clone(),
+            property: req.property.clone(),
+            address: req.address.clone(),
+            owners: req.owners.clone(),
+            mortgagees: req.mortgagees.clone(),
+            term_end: req.term_end,
+            pre_registration: req.pre_registration,
+        }
+    }
+
+    /// The domain request it carries (`case_no` is the application number).
+    pub fn mortgage(&self) -> MortgageRequest {
+        MortgageRequest {
+            application_no: self.case_no.clone(),
+            loan_no: self.loan_no.clone(),
+            property: self.property.clone(),
+            address: self.address.clone(),
+            owners: self.owners.clone(),
+            mortgagees: self.mortgagees.clone(),
+            term_end: self.term_end,
+            pre_registration: self.pre_registration,
+        }
+    }
+}
+
+/// The answer to a mortgage registration: the registration, flattened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MortgageRegisterResponse {
+    /// The request's id.
+    pub request_id: String,
+    /// The registration (made now, or the one made before for the same loan and property).
+    #[serde(flatten)]
+    pub registration: MortgageRegistration,
+}
+
+/// The body of a release (`POST /v1/real-estate/mortgages/{registration_no}/release`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MortgageReleaseRequest {
+    /// The caller's id for this request (echoed back).
+    pub request_id: String,
+    /// The borrower: resident ID number.
+    pub subject_id: String,
+    /// Legal purpose.
+    pub purpose: Purpose,
+    /// The loan application (业务编号).
+    pub case_no: String,
+    /// Who asked at the centre.
+    pub requester: String,
+}
+
+/// The answer to a release: the release, flattened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MortgageReleaseResponse {
+    /// The request's id.
+    pub request_id: String,
+    /// The release (made now, or the one made before).
+    #[serde(flatten)]
+    pub release: MortgageRelease,
+}
+
+/// Percent-encodes `text` as UTF-8 for a path segment: every byte but `A-Z a-z 0-9 - . _ ~`.
+pub fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The path releasing `registration_no` (percent-encoded).
+pub fn release_path(registration_no: &str) -> String {
+    format!(
+        "{MORTGAGES_PATH}/{}/release",
+        encode_segment(registration_no)
+    )
 }
 
 /// The signing string of a request.
@@ -135,7 +284,95 @@ pub fn path(query: Query) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anju_domain::money::Fen;
     use anju_domain::sharing::Marriage;
+
+    fn mortgage() -> MortgageRequest {
+        MortgageRequest {
+            application_no: "DK-1".into(),
+            loan_no: "L1".into(),
+            property: "HT-2026-0001".into(),
+            address: "衢州市柯城区".into(),
+            owners: vec!["11010519491231002X".into()],
+            mortgagees: vec![
+                Mortgagee {
+                    name: "衢州市住房公积金管理中心".into(),
+                    code: "330800000000001".into(),
+                    amount: Fen::new(60_000_000),
+                },
+                Mortgagee {
+                    name: "中国建设银行衢州分行".into(),
+                    code: "105".into(),
+                    amount: Fen::new(40_000_050),
+                },
+            ],
+            term_end: jiff::civil::date(2056, 11, 30),
+            pre_registration: true,
+        }
+    }
+
+    #[test]
+    fn mortgage_requests_round_trip_with_money_as_strings() {
+        let m = mortgage();
+        let wire =
+            MortgageRegisterRequest::new("r1", "11010519491231002X", Purpose::Loan, "staff:1", &m);
+        let json = serde_json::to_string(&wire).unwrap_or_default();
+        assert!(json.contains(r#""case_no":"DK-1""#), "{json}");
+        assert!(json.contains(r#""amount":"400000.50""#), "{json}");
+        assert!(json.contains(r#""term_end":"2056-11-30""#), "{json}");
+        assert!(json.contains(r#""purpose":"loan""#), "{json}");
+        let back: Result<MortgageRegisterRequest, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok().map(|b| b.mortgage()), Some(m));
+        // Unknown fields are refused, so a misspelt field is not silently dropped.
+        let extra = json.replacen('{', r#"{"mortgaged":true,"#, 1);
+        assert!(serde_json::from_str::<MortgageRegisterRequest>(&extra).is_err());
+    }
+
+    #[test]
+    fn mortgage_answers_flatten_the_registration() {
+        let r = MortgageRegisterResponse {
+            request_id: "r1".into(),
+            registration: MortgageRegistration {
+                registration_no: "浙(2026)衢州市不动产证明第0000001号".into(),
+                registered_on: jiff::civil::date(2026, 11, 27),
+                property: "HT-2026-0001".into(),
+                loan_no: "L1".into(),
+                pre_registration: true,
+                mortgagees: mortgage().mortgagees,
+            },
+        };
+        let json = serde_json::to_string(&r).unwrap_or_default();
+        assert!(
+            json.starts_with(r#"{"request_id":"r1","registration_no":"浙(2026)"#),
+            "{json}"
+        );
+        let back: Option<MortgageRegisterResponse> = serde_json::from_str(&json).ok();
+        assert_eq!(back, Some(r));
+        let rel = MortgageReleaseResponse {
+            request_id: "r2".into(),
+            release: MortgageRelease {
+                registration_no: "X".into(),
+                released_on: jiff::civil::date(2046, 1, 2),
+            },
+        };
+        let json = serde_json::to_string(&rel).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"request_id":"r2","registration_no":"X","released_on":"2046-01-02"}"#
+        );
+    }
+
+    #[test]
+    fn release_paths_are_percent_encoded() {
+        assert_eq!(
+            release_path("浙(2026)衢州市不动产证明第0000001号"),
+            "/v1/real-estate/mortgages/%E6%B5%99%282026%29%E8%A1%A2%E5%B7%9E%E5%B8%82%E4%B8%8D%E5%8A%A8%E4%BA%A7%E8%AF%81%E6%98%8E%E7%AC%AC0000001%E5%8F%B7/release"
+        );
+        assert_eq!(
+            release_path("a/b c"),
+            "/v1/real-estate/mortgages/a%2Fb%20c/release"
+        );
+    }
 
     #[test]
     fn signatures_verify_and_detect_changes() {

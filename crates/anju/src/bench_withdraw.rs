@@ -21,7 +21,8 @@ use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::{Policy, QUZHOU_POLICY};
 use anju_domain::sharing::verify::Claims;
 use anju_domain::sharing::{
-    Area, ContractKind, CreditReport, Household, Identity, Property, PurchaseContract,
+    Area, ContractKind, CreditReport, Household, Identity, MortgageRegistration, MortgageRelease,
+    MortgageRequest, Property, PurchaseContract, Unavailable,
 };
 use anju_domain::stamp::Stamp;
 use anju_domain::withdrawal::Ground;
@@ -191,6 +192,22 @@ impl PublicSecurity for TimedExchange {
 impl RealEstate for TimedExchange {
     fn properties(&self, ask: &Ask) -> Fetched<Vec<Property>> {
         self.clock.time(|| self.inner.real_estate.properties(ask))
+    }
+    fn register_mortgage(
+        &self,
+        ask: &Ask,
+        req: &MortgageRequest,
+    ) -> Result<MortgageRegistration, Unavailable> {
+        self.inner.real_estate.register_mortgage(ask, req)
+    }
+    fn release_mortgage(
+        &self,
+        ask: &Ask,
+        registration_no: &str,
+    ) -> Result<MortgageRelease, Unavailable> {
+        self.inner
+            .real_estate
+            .release_mortgage(ask, registration_no)
     }
 }
 

@@ -11,6 +11,7 @@ use anju_exchange::sim::OPENAPI;
 use anju_exchange::sim::dataset::Dataset;
 use anju_exchange::sim::faults::{Faults, Percent};
 use anju_exchange::sim::generate::{CentrePerson, generate};
+use anju_exchange::sim::mortgages::{MortgageRegister, side_file};
 use anju_exchange::sim::server::{SimConfig, serve, shutdown_signal};
 
 /// Environment variable holding the shared secret when `--secret` is not given.
@@ -30,7 +31,8 @@ fn department(text: &str) -> Result<Department, String> {
 /// `anju exchange-sim` options.
 #[derive(Debug, clap::Args)]
 pub struct ExchangeSimArgs {
-    /// Dataset file (JSON) to serve.
+    /// Dataset file (JSON) to serve. Mortgage registrations and releases are kept in
+    /// `<dataset>.mortgages.jsonl` next to it (replayed at start).
     #[arg(long, required_unless_present_any = ["generate", "openapi"])]
     pub dataset: Option<PathBuf>,
     /// Address to listen on (port 0: any free port; the chosen address is printed as
@@ -150,11 +152,19 @@ pub fn run(args: ExchangeSimArgs) -> anyhow::Result<u8> {
         "exchange-sim: dataset {} loaded",
         path.display()
     );
+    let side = side_file(path);
+    let mortgages = MortgageRegister::open(&dataset, &side)?;
+    tracing::info!(
+        registrations = mortgages.len(),
+        "exchange-sim: mortgage register {}",
+        side.display()
+    );
     let config = SimConfig {
         dataset,
         app_id: args.app_id.clone(),
         secret,
         faults,
+        mortgages,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -520,6 +520,6 @@ fn flags_are_checked_and_openapi_prints() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
     assert!(doc["paths"].get("/v1/tax/invoices").is_some());
 }

@@ -16,7 +16,10 @@
 //!   and never used for another application. An unavailable answer is not cached, so the
 //!   next verification asks again.
 //! - No database transaction is held while a department is being asked.
+//! - The real-estate writes ([`mortgage`]: registering and releasing a loan's mortgage)
+//!   are logged the same way, one row per write.
 
+pub mod mortgage;
 pub mod ports;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +37,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
+pub use mortgage::{register_mortgage, release_mortgage};
 pub use ports::{Ask, Departments, Fetched, Read};
 
 use crate::AppError;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anju_domain::sharing::{
     Answer, CreditReport, DeathRecord, Employment, FactKey, FactRead, Household, Identity, Invoice,
-    Lease, Marriage, MedicalExpense, Property, PurchaseContract, Purpose, Query, RenewalShare,
-    Unavailable, YearIncome,
+    Lease, Marriage, MedicalExpense, MortgageRegistration, MortgageRelease, MortgageRequest,
+    Property, PurchaseContract, Purpose, Query, RenewalShare, Unavailable, YearIncome,
 };
 use jiff::Timestamp;
 
@@ -61,10 +61,33 @@ pub trait CivilAffairs: Send + Sync + fmt::Debug {
     fn death(&self, ask: &Ask) -> Fetched<Option<DeathRecord>>;
 }
 
-/// 不动产登记.
+/// 不动产登记: reads the register, and takes the lenders' mortgage registrations and
+/// releases (the one department the centre writes to).
+///
+/// The two writes are **idempotent at the registry**, so an adapter may retry them like a
+/// look-up: `register_mortgage` by `(loan_no, property)` — the same loan on the same
+/// property again answers the registration already made — and `release_mortgage` by the
+/// registration number — a second release answers the first. A refusal (another loan's
+/// mortgage is active on the property, the owners are not the property's owners or the
+/// contract's buyers, an unknown registration number) is an [`Unavailable`] whose reason
+/// says so. The `ask` carries the purpose, application, requester and request id as for a
+/// read; its `subject` is the borrower and its `year` is `None`.
 pub trait RealEstate: Send + Sync + fmt::Debug {
     /// Properties registered to the person.
     fn properties(&self, ask: &Ask) -> Fetched<Vec<Property>>;
+    /// Registers a mortgage (抵押登记), or for a new home still being built a
+    /// pre-registration (预告登记) on its filed purchase contract.
+    fn register_mortgage(
+        &self,
+        ask: &Ask,
+        req: &MortgageRequest,
+    ) -> Result<MortgageRegistration, Unavailable>;
+    /// Releases a registered mortgage (注销抵押登记) once the loan is paid off.
+    fn release_mortgage(
+        &self,
+        ask: &Ask,
+        registration_no: &str,
+    ) -> Result<MortgageRelease, Unavailable>;
 }
 
 /// 网签备案.

@@ -6,6 +6,7 @@
 //! ports that fetch answers live in `anju_app::sharing`; the HTTP client and the
 //! simulator in `anju-exchange`.
 
+pub mod mortgage;
 pub mod verify;
 
 use std::fmt;
@@ -16,6 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{MaritalStatus, Sex};
 use crate::money::Fen;
+
+pub use mortgage::{
+    MortgageRegistration, MortgageRelease, MortgageRequest, Mortgagee, check_registration_no,
+};
 
 /// A department whose data the centre may read (for a stated purpose, within an
 /// application).

@@ -9,11 +9,14 @@
 //!   logging with masked IDs, graceful shutdown);
 //! * [`faults`]: the fault-injection settings and their seeded dice;
 //! * [`generate`]: a dataset generator consistent with a centre's members;
+//! * [`mortgages`]: the mortgage register the real-estate writes go to, kept in a side
+//!   file next to the dataset;
 //! * [`OPENAPI`]: the OpenAPI 3.0 document of the protocol (`docs/exchange-openapi.json`).
 
 pub mod dataset;
 pub mod faults;
 pub mod generate;
+pub mod mortgages;
 pub mod server;
 
 /// The OpenAPI 3.0 document of the exchange protocol (`docs/exchange-openapi.json`),
@@ -123,6 +126,28 @@ mod tests {
                     "{path}: no {code} response"
                 );
             }
+        }
+        // The real-estate writes: their examples are the protocol's types.
+        let reg = &paths["/v1/real-estate/mortgages"]["post"];
+        let _: crate::protocol::MortgageRegisterRequest = serde_json::from_value(
+            reg["requestBody"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let _: crate::protocol::MortgageRegisterResponse = serde_json::from_value(
+            reg["responses"]["200"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let rel = &paths["/v1/real-estate/mortgages/{registration_no}/release"]["post"];
+        let _: crate::protocol::MortgageReleaseRequest = serde_json::from_value(
+            rel["requestBody"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        let _: crate::protocol::MortgageReleaseResponse = serde_json::from_value(
+            rel["responses"]["200"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        for op in [reg, rel] {
+            assert!(op["responses"].get("409").is_some());
         }
         let schemes = &doc["components"]["securitySchemes"];
         for h in [

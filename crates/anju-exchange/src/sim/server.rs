@@ -1,6 +1,11 @@
 //! The simulator's HTTP server (axum on tokio).
 //!
 //! * `POST /v1/{department}/{query}`: one signed question (see [`crate::protocol`]);
+//! * `POST /v1/real-estate/mortgages` and `POST /v1/real-estate/mortgages/{no}/release`:
+//!   the real-estate registry's writes, signed and checked the same way, kept by the
+//!   [`MortgageRegister`] (a refusal is `409 conflict`); the faults apply to them as to
+//!   the real-estate look-ups (an error answer means nothing was written; a hang writes
+//!   after it);
 //! * `GET /health`: `{"status":"ok","people":N,"facts":N}`;
 //! * `GET /openapi.json`: the OpenAPI document ([`super::OPENAPI`]).
 //!
@@ -17,7 +22,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anju_domain::ids::IdCard;
-use anju_domain::sharing::{Purpose, Query};
+use anju_domain::sharing::{Department, Purpose, Query};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
@@ -32,10 +37,12 @@ use tokio::sync::watch;
 
 use super::OPENAPI;
 use super::dataset::Dataset;
-use super::faults::{Dice, Faults, Outcome, malformed_body};
+use super::faults::{Dice, Faults, Outcome, Plan, malformed_body};
+use super::mortgages::{MortgageRegister, WriteError};
 use crate::protocol::{
-    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS, NonceCache,
-    QueryRequest, QueryResponse, canonical, verify,
+    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS,
+    MortgageRegisterRequest, MortgageRegisterResponse, MortgageReleaseRequest,
+    MortgageReleaseResponse, NonceCache, QueryRequest, QueryResponse, canonical, verify,
 };
 
 /// Most nonces remembered at once. When full, the oldest is forgotten and requests no
@@ -55,6 +62,9 @@ pub struct SimConfig {
     pub secret: String,
     /// Faults to inject.
     pub faults: Faults,
+    /// The mortgage register ([`MortgageRegister::open`] on the dataset's side file, or
+    /// [`MortgageRegister::in_memory`]).
+    pub mortgages: MortgageRegister,
 }
 
 /// The secret is never printed.
@@ -65,6 +75,7 @@ impl fmt::Debug for SimConfig {
             .field("app_id", &self.app_id)
             .field("secret", &"<redacted>")
             .field("faults", &self.faults)
+            .field("mortgages", &self.mortgages.len())
             .finish()
     }
 }
@@ -74,6 +85,7 @@ impl fmt::Debug for SimConfig {
 pub struct SimState {
     config: SimConfig,
     facts: usize,
+    mortgages: Mutex<MortgageRegister>,
     dice: Mutex<Dice>,
     nonces: Mutex<NonceCache>,
     stopping: watch::Receiver<bool>,
@@ -82,9 +94,14 @@ pub struct SimState {
 impl SimState {
     /// State for `config`; `stopping` turns `true` when the server shuts down (hanging
     /// requests then end with a 503).
-    pub fn new(config: SimConfig, stopping: watch::Receiver<bool>) -> SimState {
+    pub fn new(mut config: SimConfig, stopping: watch::Receiver<bool>) -> SimState {
+        let mortgages = std::mem::replace(
+            &mut config.mortgages,
+            MortgageRegister::in_memory(&super::dataset::Dataset::empty(Timestamp::UNIX_EPOCH)),
+        );
         SimState {
             facts: config.dataset.fact_count(),
+            mortgages: Mutex::new(mortgages),
             dice: Mutex::new(Dice::new(config.faults.seed)),
             nonces: Mutex::new(NonceCache::new(NONCE_CACHE_CAP)),
             config,
@@ -98,6 +115,11 @@ pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/v1/real-estate/mortgages", post(register_mortgage))
+        .route(
+            "/v1/real-estate/mortgages/{registration_no}/release",
+            post(release_mortgage),
+        )
         .route("/v1/{department}/{query}", post(query))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -413,7 +435,18 @@ async fn query(
         }
     }
     let dataset = &state.config.dataset;
-    let answer = dataset.answer(q, &request.subject_id, request.year);
+    let mut answer = dataset.answer(q, &request.subject_id, request.year);
+    if let anju_domain::sharing::Answer::Properties(list) = &mut answer {
+        let register = state
+            .mortgages
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for p in list.iter_mut() {
+            if let Some(m) = register.mortgaged(&p.certificate_no) {
+                p.mortgaged = m;
+            }
+        }
+    }
     let response = QueryResponse {
         request_id: request.request_id.clone(),
         read_at: Timestamp::now(),
@@ -470,6 +503,262 @@ async fn query(
     }
 }
 
+/// Today at the registry (China Standard Time).
+fn registry_today() -> jiff::civil::Date {
+    Timestamp::now()
+        .to_zoned_datetime(jiff::tz::offset(8).to_time_zone())
+        .date()
+}
+
+/// A text field of a write's body: present, printable, at most [`MAX_FIELD_CHARS`].
+fn check_text(field: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("field `{field}` is empty"));
+    }
+    if value.chars().count() > MAX_FIELD_CHARS {
+        return Err(format!(
+            "field `{field}` is longer than {MAX_FIELD_CHARS} characters"
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("field `{field}` has control characters"));
+    }
+    Ok(())
+}
+
+/// Checks the fields every write carries; returns the subject's ID.
+fn check_common(
+    request_id: &str,
+    subject_id: &str,
+    case_no: &str,
+    requester: &str,
+) -> Result<IdCard, String> {
+    check_text("request_id", request_id)?;
+    check_text("case_no", case_no)?;
+    check_text("requester", requester)?;
+    let id = IdCard::parse(subject_id)
+        .map_err(|e| format!("field `subject_id` is not a valid resident ID number: {e}"))?;
+    Ok(id)
+}
+
+/// The faults of a real-estate write: waits out the delay and the hang; `Err` is the
+/// answer to give instead (shutting down, or a simulated 5xx — nothing written).
+async fn write_faults(state: &SimState, log: &LogLine) -> Result<Plan, Response> {
+    let plan = state.config.faults.plan(
+        &mut state.dice.lock().unwrap_or_else(PoisonError::into_inner),
+        Department::RealEstate,
+    );
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    if let Some(hang) = plan.hang {
+        let mut stopping = state.stopping.clone();
+        tokio::select! {
+            () = tokio::time::sleep(hang) => {}
+            _ = stopping.wait_for(|s| *s) => {
+                return Err(log.reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the exchange is shutting down".to_owned(),
+                ));
+            }
+        }
+    }
+    let dept = Department::RealEstate;
+    match plan.outcome {
+        Outcome::Error(500) => Err(log.reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "department_error",
+            format!(
+                "{} ({dept}) failed to answer (simulated fault)",
+                dept.name_zh()
+            ),
+        )),
+        Outcome::Error(_) => Err(log.reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "{} ({dept}) is unavailable (simulated fault)",
+                dept.name_zh()
+            ),
+        )),
+        _ => Ok(plan),
+    }
+}
+
+/// The answer to a write that was made: `right` as JSON, or garbage when the plan says so.
+fn write_answer<T: serde::Serialize>(
+    plan: &Plan,
+    log: &LogLine,
+    request_id: &str,
+    right: &T,
+    note: &str,
+) -> Response {
+    match plan.outcome {
+        Outcome::Malformed(kind) => {
+            let right = serde_json::to_string(right).unwrap_or_default();
+            let wrong = serde_json::json!({
+                "request_id": request_id,
+                "query": "properties",
+                "data": [],
+            })
+            .to_string();
+            log.emit(
+                StatusCode::OK,
+                &format!("malformed answer ({kind:?}, simulated fault)"),
+            );
+            (
+                StatusCode::OK,
+                [(CONTENT_TYPE, "application/json")],
+                malformed_body(kind, &right, &wrong),
+            )
+                .into_response()
+        }
+        _ => {
+            log.emit(StatusCode::OK, note);
+            Json(right).into_response()
+        }
+    }
+}
+
+fn refused(log: &LogLine, e: WriteError) -> Response {
+    match e {
+        WriteError::Conflict(m) => log.reply(StatusCode::CONFLICT, "conflict", m),
+        WriteError::Io(m) => log.reply(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+    }
+}
+
+async fn register_mortgage(
+    State(state): State<Arc<SimState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut log = LogLine {
+        department: Department::RealEstate.code().to_owned(),
+        query: "mortgages".to_owned(),
+        ..LogLine::default()
+    };
+    log_fields(&mut log, &body);
+    if let Err(message) = authenticate(&state, uri.path(), &headers, &body) {
+        return log.reply(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    }
+    let request: MortgageRegisterRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return log.reply(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not a mortgage registration: {e}"),
+            );
+        }
+    };
+    let mortgage = request.mortgage();
+    let checked = check_common(
+        &request.request_id,
+        &request.subject_id,
+        &request.case_no,
+        &request.requester,
+    )
+    .and_then(|id| {
+        mortgage
+            .check()
+            .map(|()| id)
+            .map_err(|(field, m)| format!("field `{field}`: {m}"))
+    });
+    let id = match checked {
+        Ok(id) => id,
+        Err(message) => return log.reply(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    log.subject = id.masked();
+    log.purpose = request.purpose.code().to_owned();
+    let plan = match write_faults(&state, &log).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let made = state
+        .mortgages
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .register(&mortgage, registry_today());
+    match made {
+        Ok(registration) => {
+            let note = format!("registered {}", registration.registration_no);
+            let response = MortgageRegisterResponse {
+                request_id: request.request_id.clone(),
+                registration,
+            };
+            write_answer(&plan, &log, &request.request_id, &response, &note)
+        }
+        Err(e) => refused(&log, e),
+    }
+}
+
+async fn release_mortgage(
+    State(state): State<Arc<SimState>>,
+    Path(registration_no): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut log = LogLine {
+        department: Department::RealEstate.code().to_owned(),
+        query: "mortgages/release".to_owned(),
+        ..LogLine::default()
+    };
+    log_fields(&mut log, &body);
+    if let Err(message) = authenticate(&state, uri.path(), &headers, &body) {
+        return log.reply(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    }
+    let request: MortgageReleaseRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return log.reply(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not a mortgage release: {e}"),
+            );
+        }
+    };
+    let checked = check_common(
+        &request.request_id,
+        &request.subject_id,
+        &request.case_no,
+        &request.requester,
+    )
+    .and_then(|id| {
+        anju_domain::sharing::check_registration_no(&registration_no)
+            .map(|()| id)
+            .map_err(|m| format!("the registration number in the path: {m}"))
+    });
+    let id = match checked {
+        Ok(id) => id,
+        Err(message) => return log.reply(StatusCode::BAD_REQUEST, "bad_request", message),
+    };
+    log.subject = id.masked();
+    log.purpose = request.purpose.code().to_owned();
+    let plan = match write_faults(&state, &log).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let made = state
+        .mortgages
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .release(&registration_no, registry_today());
+    match made {
+        Ok(release) => {
+            let note = format!("released {}", release.registration_no);
+            let response = MortgageReleaseResponse {
+                request_id: request.request_id.clone(),
+                release,
+            };
+            write_answer(&plan, &log, &request.request_id, &response, &note)
+        }
+        Err(e) => refused(&log, e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -504,6 +793,7 @@ mod tests {
             app_id: "a".into(),
             secret: "hunter2".into(),
             faults: Faults::default(),
+            mortgages: MortgageRegister::in_memory(&Dataset::empty(Timestamp::UNIX_EPOCH)),
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
