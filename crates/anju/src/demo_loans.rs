@@ -154,7 +154,7 @@ pub fn run_samples(s: &Samples<'_>) -> anyhow::Result<usize> {
         if v.status != "approved" {
             continue;
         }
-        let v = ln::contract::sign(&servicing, s.signer, &v.loan_no, &stamp, Timestamp::now())?;
+        let v = ln::contract::sign(&ctx, s.signer, &v.loan_no, &stamp, Timestamp::now())?;
         println!(
             "  {} signed once: {} documents",
             v.loan_no,

@@ -601,7 +601,7 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
 
         // -- signed once: three documents, each signed by the borrower and sealed.
         let v = ln::contract::sign(
-            &e.servicing(),
+            &e.loans(&e.live),
             &e.signer,
             &a_loan,
             &online(&a.id),
@@ -613,6 +613,11 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         let mortgage =
             ln::contract::document(e.store, C, &a_loan, &format!("{a_loan}-DY")).unwrap();
         let mortgage = SignedDocument::from_json(&mortgage.content).unwrap();
+        // The collateral is pre-registered with the registry on the filed contract (a home
+        // still being built), both lenders as mortgagees.
+        let reg = v.details.mortgage_no.clone().expect("mortgage registered");
+        assert!(reg.contains("不动产证明"), "{reg}");
+        assert!(steps(&v).contains(&"mortgage-registered"));
         assert!(
             mortgage.document.body.contains("商业贷款 300,000.00"),
             "one collateral, two mortgagees: {}",
@@ -701,7 +706,7 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         );
         let b_loan = v.loan_no.clone();
         let v = ln::contract::sign(
-            &e.servicing(),
+            &e.loans(&e.live),
             &e.signer,
             &b_loan,
             &clerk("S0001"),
@@ -728,7 +733,7 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         assert!(v.combined.is_empty());
         let f_loan = v.loan_no.clone();
         ln::contract::sign(
-            &e.servicing(),
+            &e.loans(&e.live),
             &e.signer,
             &f_loan,
             &online(&f.id),
@@ -979,9 +984,13 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         .unwrap();
         assert_eq!(v.status, "paid_off", "{:?}", v.events);
         assert_eq!(e.balance(&format!("121.{f_loan}")), Fen::ZERO);
-        let cert =
-            ln::contract::payoff_certificate(&e.servicing(), &e.signer, &f_loan, Timestamp::now())
-                .unwrap();
+        let cert = ln::contract::payoff_certificate(
+            &e.loans(&e.live),
+            &e.signer,
+            &f_loan,
+            Timestamp::now(),
+        )
+        .unwrap();
         assert!(
             verify(
                 &SignedDocument::from_json(&cert.content).unwrap(),
@@ -1008,15 +1017,27 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         assert_eq!(v.outstanding, Fen::ZERO);
         assert_eq!(v.closed_on, Some(d("2027-12-01")));
         assert_eq!(e.balance(&format!("121.{a_loan}")), Fen::ZERO);
-        let cert =
-            ln::contract::payoff_certificate(&e.servicing(), &e.signer, &a_loan, Timestamp::now())
-                .unwrap();
+        let cert = ln::contract::payoff_certificate(
+            &e.loans(&e.live),
+            &e.signer,
+            &a_loan,
+            Timestamp::now(),
+        )
+        .unwrap();
         let signed = SignedDocument::from_json(&cert.content).unwrap();
         assert!(signed.document.body.contains(&a_loan));
         assert!(verify(&signed, Some(&ca)).is_valid());
-        let again =
-            ln::contract::payoff_certificate(&e.servicing(), &e.signer, &a_loan, Timestamp::now())
-                .unwrap();
+        // Paying off released the mortgage at the registry.
+        let v = e.show(&a_loan);
+        assert!(v.details.mortgage_released.is_some(), "{:?}", v.events);
+        assert!(steps(&v).contains(&"mortgage-released"));
+        let again = ln::contract::payoff_certificate(
+            &e.loans(&e.live),
+            &e.signer,
+            &a_loan,
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!(again.doc_no, cert.doc_no);
         let err = prepay(
             &e.servicing(),
@@ -1070,7 +1091,7 @@ fn existing_loans_are_repriced_on_the_repricing_date() {
         assert_eq!(v.annual_rate_pct, "2.6", "signed before the cut");
         let no = v.loan_no;
         ln::contract::sign(
-            &e.servicing(),
+            &e.loans(&e.live),
             &e.signer,
             &no,
             &clerk("S0001"),

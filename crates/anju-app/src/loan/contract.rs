@@ -16,10 +16,9 @@ use anju_store::StoreTx;
 use anju_store::loan::{LoanDocumentRow, LoanRow};
 use jiff::Timestamp;
 
-use super::servicing::Servicing;
 use super::{
-    DeductFrom, LoanView, append, corrupt, details_of, expect_status, invalid, lock_loan, mask_id,
-    not_found, show,
+    DeductFrom, LoanView, Loans, append, corrupt, details_of as details, details_of, expect_status,
+    invalid, lock_loan, mask_id, not_found, set_details, show,
 };
 use crate::AppError;
 use crate::ledger::lock_centre;
@@ -217,7 +216,7 @@ fn contract_documents(
 /// seals it: the documents are stored, the loan becomes `signed` (ready to disburse), and
 /// for card repayments the borrower's bound card is fixed as the repayment card.
 pub fn sign(
-    ctx: &Servicing<'_>,
+    loans: &Loans<'_>,
     signer: &dyn Signer,
     loan_no: &str,
     stamp: &anju_domain::stamp::Stamp,
@@ -226,6 +225,7 @@ pub fn sign(
     stamp
         .validate()
         .map_err(|e| invalid("stamp", "", e.to_string()))?;
+    let ctx = &loans.servicing();
     let centre = ctx.centre;
     let mut tx = ctx.store.begin()?;
     let today = lock_centre(tx.as_mut(), centre)?.business_date;
@@ -322,17 +322,29 @@ pub fn sign(
         now,
     )?;
     tx.commit()?;
+    // The collateral is registered with the real-estate registry at once (no
+    // transaction open meanwhile); when the registry cannot be reached now, it is
+    // registered again before disbursement.
+    register_collateral(loans, loan_no, stamp, now)?;
     show(ctx.store, centre, loan_no)
 }
 
 /// The payoff certificate (贷款结清证明) of a paid-off loan, sealed by the centre; issued
 /// once and kept with the loan (asking again returns the same document).
 pub fn payoff_certificate(
-    ctx: &Servicing<'_>,
+    loans: &Loans<'_>,
     signer: &dyn Signer,
     loan_no: &str,
     now: Timestamp,
 ) -> Result<LoanDocumentRow, AppError> {
+    // The mortgage is released first (once; again if the registry could not be reached).
+    release_collateral(
+        loans,
+        loan_no,
+        &anju_domain::stamp::Stamp::system("loan-payoff"),
+        now,
+    )?;
+    let ctx = &loans.servicing();
     let centre = ctx.centre;
     let mut tx = ctx.store.begin()?;
     lock_centre(tx.as_mut(), centre)?;
@@ -410,4 +422,179 @@ pub fn document(
         .into_iter()
         .find(|d| d.doc_no == doc_no)
         .ok_or_else(|| not_found(format!("document {doc_no} of loan {loan_no}")))
+}
+
+/// Registers the loan's collateral with the real-estate registry (抵押登记; for a home
+/// still being built, 预告登记 on the filed contract): one collateral, the centre — and for
+/// a combination loan the bank — as mortgagees. Once registered, the registration number
+/// is kept and asking again does nothing. When the registry refuses or cannot be reached
+/// the reason goes on the timeline and the loan waits (disbursement needs the
+/// registration).
+pub fn register_collateral(
+    loans: &Loans<'_>,
+    loan_no: &str,
+    stamp: &anju_domain::stamp::Stamp,
+    now: Timestamp,
+) -> Result<LoanView, AppError> {
+    use anju_domain::sharing::{MortgageRequest, Mortgagee};
+    let centre = loans.centre;
+    let (row, name) = {
+        let mut tx = loans.store.begin_read()?;
+        let row = tx
+            .loan(centre, loan_no)?
+            .ok_or_else(|| not_found(format!("loan {loan_no}")))?;
+        let name = crate::ledger::centre(tx.as_mut(), centre)?.name;
+        (row, name)
+    };
+    expect_status(&row, &["signed", "disbursing", "active"])?;
+    let d = details(&row)?;
+    if d.mortgage_no.is_some() {
+        return show(loans.store, centre, loan_no);
+    }
+    let mut mortgagees = vec![Mortgagee {
+        name,
+        code: centre.to_owned(),
+        amount: Fen::new(row.principal),
+    }];
+    if let Some(p) = d
+        .commercial
+        .as_ref()
+        .filter(|p| p.status == "approved" || p.status == "disbursed")
+    {
+        mortgagees.push(Mortgagee {
+            name: format!("受委托银行 {}", row.bank_code),
+            code: row.bank_code.clone(),
+            amount: Fen::new(p.amount),
+        });
+    }
+    let pre = d.certificate_no.is_none();
+    let signed = row.signed_on.unwrap_or(row.business_date);
+    let term_end = signed
+        .checked_add(jiff::Span::new().months(i64::from(row.months) + 1))
+        .map_err(|e| invalid("months", row.months.to_string(), e.to_string()))?;
+    let req = MortgageRequest {
+        application_no: row.application_no.clone(),
+        loan_no: loan_no.to_owned(),
+        property: d
+            .certificate_no
+            .clone()
+            .unwrap_or_else(|| d.contract_no.clone()),
+        address: d.address.clone(),
+        owners: if d.buyers.is_empty() {
+            vec![row.id_number.clone()]
+        } else {
+            d.buyers.clone()
+        },
+        mortgagees,
+        term_end,
+        pre_registration: pre,
+    };
+    let answer = crate::sharing::register_mortgage(&loans.sharing(), &req, stamp, now)?;
+    let mut tx = loans.store.begin()?;
+    lock_centre(tx.as_mut(), centre)?;
+    let mut row = lock_loan(tx.as_mut(), centre, loan_no)?;
+    let mut d = details(&row)?;
+    let (event, zh, en) = match answer {
+        Ok(reg) => {
+            d.mortgage_no = Some(reg.registration_no.clone());
+            (
+                "mortgage-registered",
+                format!(
+                    "{}已办理：{}（抵押物 {}）",
+                    if pre {
+                        "抵押预告登记"
+                    } else {
+                        "抵押登记"
+                    },
+                    reg.registration_no,
+                    req.property
+                ),
+                format!(
+                    "{} registered: {} (collateral {})",
+                    if pre {
+                        "mortgage pre-registration"
+                    } else {
+                        "mortgage"
+                    },
+                    reg.registration_no,
+                    req.property
+                ),
+            )
+        }
+        Err(u) => (
+            "mortgage-pending",
+            format!("抵押登记未完成：{}", u.reason),
+            format!("mortgage not registered yet: {}", u.reason),
+        ),
+    };
+    set_details(&mut row, &d)?;
+    row.updated_at_us = now.as_microsecond();
+    tx.update_loans(centre, std::slice::from_ref(&row))?;
+    append(
+        tx.as_mut(),
+        centre,
+        loan_no,
+        &[(event, &stamp.operator, zh, en)],
+        now,
+    )?;
+    tx.commit()?;
+    show(loans.store, centre, loan_no)
+}
+
+/// Releases a paid-off loan's mortgage (注销抵押登记) once; the outcome goes on the
+/// timeline (a registry that cannot be reached is asked again next time).
+pub fn release_collateral(
+    loans: &Loans<'_>,
+    loan_no: &str,
+    stamp: &anju_domain::stamp::Stamp,
+    now: Timestamp,
+) -> Result<LoanView, AppError> {
+    let centre = loans.centre;
+    let row = {
+        let mut tx = loans.store.begin_read()?;
+        tx.loan(centre, loan_no)?
+            .ok_or_else(|| not_found(format!("loan {loan_no}")))?
+    };
+    expect_status(&row, &["paid_off"])?;
+    let d = details(&row)?;
+    let Some(no) = d
+        .mortgage_no
+        .clone()
+        .filter(|_| d.mortgage_released.is_none())
+    else {
+        return show(loans.store, centre, loan_no);
+    };
+    let answer =
+        crate::sharing::release_mortgage(&loans.sharing(), &row.application_no, &no, stamp, now)?;
+    let mut tx = loans.store.begin()?;
+    lock_centre(tx.as_mut(), centre)?;
+    let mut row = lock_loan(tx.as_mut(), centre, loan_no)?;
+    let mut d = details(&row)?;
+    let (event, zh, en) = match answer {
+        Ok(r) => {
+            d.mortgage_released = Some(r.released_on);
+            (
+                "mortgage-released",
+                format!("抵押登记已注销：{no}（{}）", r.released_on),
+                format!("mortgage {no} released on {}", r.released_on),
+            )
+        }
+        Err(u) => (
+            "mortgage-release-pending",
+            format!("抵押注销未完成：{}", u.reason),
+            format!("mortgage release not done yet: {}", u.reason),
+        ),
+    };
+    set_details(&mut row, &d)?;
+    row.updated_at_us = now.as_microsecond();
+    tx.update_loans(centre, std::slice::from_ref(&row))?;
+    append(
+        tx.as_mut(),
+        centre,
+        loan_no,
+        &[(event, &stamp.operator, zh, en)],
+        now,
+    )?;
+    tx.commit()?;
+    show(loans.store, centre, loan_no)
 }

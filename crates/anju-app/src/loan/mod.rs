@@ -93,7 +93,7 @@ pub struct Loans<'a> {
 }
 
 impl Loans<'_> {
-    fn sharing(&self) -> Sharing<'_> {
+    pub(crate) fn sharing(&self) -> Sharing<'_> {
         Sharing {
             store: self.store,
             departments: self.departments,
@@ -226,6 +226,21 @@ pub struct Details {
     /// A combination loan's commercial part.
     #[serde(default)]
     pub commercial: Option<combination::CommercialPart>,
+    /// The filed contract's kind (`new` / `second-hand`).
+    #[serde(default)]
+    pub contract_kind: String,
+    /// The contract's buyers (the collateral's owners).
+    #[serde(default)]
+    pub buyers: Vec<String>,
+    /// The home's certificate number when it is registered already (a second-hand home).
+    #[serde(default)]
+    pub certificate_no: Option<String>,
+    /// The mortgage registration (不动产登记证明号), once registered.
+    #[serde(default)]
+    pub mortgage_no: Option<String>,
+    /// When the mortgage was released.
+    #[serde(default)]
+    pub mortgage_released: Option<Date>,
 }
 
 /// A prepayment deducted from the card, until the bank answers.
@@ -846,6 +861,19 @@ fn reasons_text(reasons: &[Reason]) -> (String, String) {
     )
 }
 
+/// The certificate number of a home at `address` the buyer owns already (a second-hand
+/// home registered to them), from the facts.
+fn certificate_of(facts: &FactSet, owner: &str, address: &str) -> Option<String> {
+    use anju_domain::sharing::{Answer, FactKey, Query};
+    match facts.get(&FactKey::new(Query::Properties, owner)) {
+        Some(Ok(Answer::Properties(ps))) => ps
+            .iter()
+            .find(|p| p.address == address)
+            .map(|p| p.certificate_no.clone()),
+        _ => None,
+    }
+}
+
 /// The purchase contract named by the claims, from the facts.
 fn contract_from(
     facts: &FactSet,
@@ -881,6 +909,13 @@ fn decide_and_record(
         d.seller_name = c.seller_name.clone();
         d.seller_account = c.seller_account.clone();
         d.seller_bank = c.seller_bank.clone();
+        d.contract_kind = match c.kind {
+            anju_domain::sharing::ContractKind::New => "new",
+            _ => "second-hand",
+        }
+        .to_owned();
+        d.buyers = c.buyers.clone();
+        d.certificate_no = certificate_of(facts, &row.id_number, &c.address);
     }
     record_decision(tx.as_mut(), ctx, &mut row, &mut d, &decision, "system", now)?;
     tx.commit()?;

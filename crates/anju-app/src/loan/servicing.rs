@@ -115,6 +115,13 @@ pub fn disburse(
         let mut row = lock_loan(tx, centre, loan_no)?;
         expect_status(&row, &["signed"])?;
         let mut d = details_of(&row)?;
+        if d.mortgage_no.is_none() {
+            return Err(invalid(
+                "loan_no",
+                loan_no,
+                "the collateral is not registered with the real-estate registry yet: register it first (anju loan register-mortgage)",
+            ));
+        }
         if d.seller_account.is_empty() {
             return Err(invalid(
                 "seller_account",
