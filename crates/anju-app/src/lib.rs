@@ -27,3 +27,15 @@ pub(crate) fn later(now: jiff::Timestamp, since: std::time::Instant) -> jiff::Ti
         jiff::SignedDuration::try_from(since.elapsed()).unwrap_or(jiff::SignedDuration::ZERO);
     now.checked_add(elapsed).unwrap_or(now)
 }
+
+/// A card or ID number as shown in pages, receipts and documents: the first and last four
+/// characters, the rest starred (short numbers all starred).
+pub(crate) fn mask(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= 8 {
+        return "*".repeat(n);
+    }
+    let head: String = text.chars().take(4).collect();
+    let tail: String = text.chars().skip(n - 4).collect();
+    format!("{head}{}{tail}", "*".repeat(n - 8))
+}

@@ -249,15 +249,7 @@ pub fn status_zh(status: &str) -> &'static str {
     }
 }
 
-fn mask(card: &str) -> String {
-    let n = card.chars().count();
-    if n <= 8 {
-        return "*".repeat(n);
-    }
-    let head: String = card.chars().take(4).collect();
-    let tail: String = card.chars().skip(n - 4).collect();
-    format!("{head}{}{tail}", "*".repeat(n - 8))
-}
+use crate::mask;
 
 fn event(
     row: &WithdrawalRow,

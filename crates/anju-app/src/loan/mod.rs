@@ -386,15 +386,7 @@ pub fn status_zh(status: &str) -> &'static str {
     }
 }
 
-pub(crate) fn mask_id(id: &str) -> String {
-    let n = id.chars().count();
-    if n <= 8 {
-        return "*".repeat(n);
-    }
-    let head: String = id.chars().take(4).collect();
-    let tail: String = id.chars().skip(n - 4).collect();
-    format!("{head}{}{tail}", "*".repeat(n - 8))
-}
+pub(crate) use crate::mask as mask_id;
 
 /// Appends timeline steps `(event, who, zh, en)` after the existing ones.
 pub(crate) fn append(
