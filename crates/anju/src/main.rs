@@ -3,6 +3,7 @@
 
 mod bank_sim;
 mod bench;
+mod bench_loans;
 mod bench_settle;
 mod bench_withdraw;
 mod check;
@@ -137,11 +138,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: Box<withdraw::WithdrawCmd>,
     },
-    /// Loans (贷款): repayment schedules (还款计划), exact to the fen.
+    /// Loans (贷款): repayment schedules (还款计划), apply, follow, review
+    /// (maker-checker), disburse, prepay, the overdue register.
     Loan {
         #[command(subcommand)]
         cmd: Box<loan::LoanCmd>,
     },
+    /// The day close (日终) of the business date: settlement status queries, remittance
+    /// reminders, the loan batch (overdue, penalty, classification, repayments); then the
+    /// business date moves to the next day. Closing a closed date prints its figures.
+    CloseDay(Box<loan::CloseDayArgs>),
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -287,6 +293,23 @@ enum BenchCmd {
         /// Applications to time (after a warm-up of 20).
         #[arg(long, default_value_t = 2_000)]
         applications: usize,
+    },
+    /// The day close with N active loans all due on the closed dates (3 consecutive
+    /// business dates), card deductions through `anju bank-sim` (a child process).
+    CloseDay {
+        /// Backend to measure.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Active loans.
+        #[arg(long, default_value_t = 50_000)]
+        loans: usize,
+        /// Repayment days spread over the three dates (a third of the loans due on each)
+        /// instead of every loan due on the first.
+        #[arg(long)]
+        spread: bool,
     },
     /// Loan repayment schedules: N schedules of 360 months for varied principals and
     /// rates, both methods (no database).
@@ -517,7 +540,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(at.policy.as_ref())?;
             withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
-        Cmd::Loan { cmd } => loan::run(*cmd),
+        Cmd::Loan { cmd } => match cmd.at() {
+            None => loan::run(*cmd),
+            Some(at) => {
+                let store = db::open(&at.db)?;
+                let centre = only_centre(store.as_ref(), at.centre.clone())?;
+                let policy = load_policy(at.policy.as_ref())?;
+                loan::run_at(store.as_ref(), &centre, &policy, *cmd)
+            }
+        },
+        Cmd::CloseDay(args) => {
+            let store = db::open(&args.at.db)?;
+            let centre = only_centre(store.as_ref(), args.at.centre.clone())?;
+            let policy = load_policy(args.at.policy.as_ref())?;
+            loan::close_day(store.as_ref(), &centre, &policy, &args)
+        }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
         Cmd::Bank { cmd } => {
@@ -603,6 +640,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     applications,
                 } => bench_withdraw::withdraw(backend.into(), db.as_deref(), applications)?,
                 BenchCmd::Schedule { schedules } => bench::schedule(schedules)?,
+                BenchCmd::CloseDay {
+                    backend,
+                    db,
+                    loans,
+                    spread,
+                } => {
+                    bench_loans::close_day(backend.into(), db.as_deref(), loans, spread)?;
+                }
             }
             Ok(0)
         }
