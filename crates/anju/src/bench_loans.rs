@@ -53,8 +53,8 @@ const FIRST: Date = date(2026, 11, 20);
 const DAYS: usize = 3;
 /// Loans per setup transaction.
 const CHUNK: usize = 1_000;
-/// One loan in this many is behind.
-const OVERDUE_EVERY: usize = 50;
+/// Two loans in this many (one repaying by card, one from the fund) are behind.
+const OVERDUE_EVERY: usize = 100;
 /// A paying fund borrower's balance: 80,000.00 yuan.
 const FUND_BALANCE_FEN: i64 = 8_000_000;
 /// A card borrower's provident-fund balance: 30,000.00 yuan.
@@ -129,7 +129,7 @@ struct Fixture {
 }
 
 /// Loan `i`: principal 200,000–790,000 yuan, 10–30 years, disbursed 1–96 months before
-/// [`FIRST`], periods due before it paid (but 1–3 of every 50th loan), 2.85 % a year.
+/// [`FIRST`], periods due before it paid (but 1–3 of two loans in a hundred), 2.85 % a year.
 fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
     let rule = policy.loan_servicing_on(FIRST)?;
     let principal = 20_000_000 + (i as i64 % 60) * 1_000_000;
@@ -160,7 +160,7 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
         Some((disbursed, first_day)),
     )?;
     let fund = i % 2 == 0;
-    let behind = if i % OVERDUE_EVERY == 7 {
+    let behind = if i % OVERDUE_EVERY == 7 || i % OVERDUE_EVERY == 32 {
         1 + (i / OVERDUE_EVERY) % 3
     } else {
         0
