@@ -5,8 +5,9 @@
 //! The centre is built on a fresh database (setup, not timed): one member account per
 //! borrower holding a provident-fund balance, a loan account `121.<loan>` holding the
 //! principal outstanding (the member balances and the loan book are posted through the
-//! ledger as opening entries, so `anju audit` passes), each loan's whole schedule written
-//! with `upsert_installments` (paid periods included), the repayment day the first closed
+//! ledger as opening entries, so `anju audit` passes), each loan's schedule written with
+//! `upsert_installments` (every unpaid period and the last 12 paid ones; the batch reads
+//! only unpaid rows due by the date, through a partial index), the repayment day the first closed
 //! date's day for every loan (all due on that date: the worst case; `--spread` puts a
 //! third on each of the three dates instead), half repaying from the provident fund and
 //! half by card through `anju bank-sim` (a child process on loopback), and 2 % behind by
@@ -51,6 +52,8 @@ const OPENED: Date = date(2026, 1, 5);
 const FIRST: Date = date(2026, 11, 20);
 /// Consecutive business dates closed.
 const DAYS: usize = 3;
+/// Paid periods written before the first unpaid one (older ones are left out).
+const HISTORY: usize = 12;
 /// Loans per setup transaction.
 const CHUNK: usize = 1_000;
 /// Two loans in this many (one repaying by card, one from the fund) are behind.
@@ -128,8 +131,9 @@ struct Fixture {
     card_balance: Option<i64>,
 }
 
-/// Loan `i`: principal 200,000–790,000 yuan, 10–30 years, disbursed 1–96 months before
-/// [`FIRST`], periods due before it paid (but 1–3 of two loans in a hundred), 2.85 % a year.
+/// Loan `i`: principal 200,000–790,000 yuan, 10–30 years with 12–72 periods left at
+/// [`FIRST`] (a seasoned book), periods due before it paid (but 1–3 of two loans in a
+/// hundred), 2.85 % a year. Of the paid periods only the last [`HISTORY`] are written.
 fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
     let rule = policy.loan_servicing_on(FIRST)?;
     let principal = 20_000_000 + (i as i64 % 60) * 1_000_000;
@@ -145,7 +149,8 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
     } else {
         FIRST.day()
     };
-    let ago = 1 + (i as i64 * 7) % 96;
+    // A seasoned book: 12-72 periods left.
+    let ago = i64::from(months) - 12 - (i as i64 * 7) % 61;
     let disbursed = FIRST
         .checked_sub(jiff::Span::new().months(ago))?
         .with()
@@ -193,11 +198,15 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
         };
         if due < FIRST {
             if k + behind < past {
+                paid_principal += row.principal;
+                if k + behind + HISTORY < past {
+                    // Paid long ago: not written (the batch never reads paid rows).
+                    continue;
+                }
                 row.paid_principal = row.principal;
                 row.paid_interest = row.interest;
                 row.status = "paid".to_owned();
                 row.paid_on = Some(due);
-                paid_principal += row.principal;
             } else {
                 // Behind: overdue with the penalty accrued to yesterday's close.
                 let days = (yesterday - due).get_days();
@@ -461,6 +470,16 @@ pub fn close_day(
             &accounts_arg,
         ],
     )?;
+    // The simulator prints its address before it has seeded the accounts.
+    let admin = sim.admin();
+    let waited = Instant::now();
+    while !admin.healthy() {
+        anyhow::ensure!(
+            waited.elapsed().as_secs() < 120,
+            "bank-sim not ready after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let bank_us = Arc::new(AtomicU64::new(0));
     let mut banks = BankSet::new();
     banks.insert(Arc::new(TimedBank {
@@ -532,7 +551,14 @@ pub fn close_day(
         peak_rss_mb()
     );
     if !audit.is_clean() {
-        eprintln!("audit: {}", audit.problems.first().map(ToString::to_string).unwrap_or_default());
+        eprintln!(
+            "audit: {}",
+            audit
+                .problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
     }
     drop(sim);
     Ok(())

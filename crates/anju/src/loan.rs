@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anju_app::loan::servicing::{self, Prepay};
 use anju_app::loan::{self as loans, DeductFrom, LoanView, Loans, NewLoan, Proposal};
-use anju_app::sharing::Departments;
 use anju_app::settlement::BankSet;
+use anju_app::sharing::Departments;
 use anju_domain::loan::{self, LoanDecision, Method, PrepayMode, Row};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::Policy;
@@ -81,7 +81,11 @@ pub enum LoanCmd {
         /// Loan number.
         loan_no: String,
         /// Agree with the proposal.
-        #[arg(long, conflicts_with = "disagree", required_unless_present = "disagree")]
+        #[arg(
+            long,
+            conflicts_with = "disagree",
+            required_unless_present = "disagree"
+        )]
         agree: bool,
         /// Disagree with it (an approval proposed becomes a refusal and vice versa).
         #[arg(long)]
@@ -244,7 +248,6 @@ pub enum ProposalArg {
     /// Refuse.
     Refuse,
 }
-
 
 /// Output format of `anju loan schedule`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -731,7 +734,13 @@ pub fn close_day(
         centre,
         policy,
     };
-    let r = anju_app::dayclose::close_day(&ctx, &calendar, date, &args.actor.stamp()?, Timestamp::now())?;
+    let r = anju_app::dayclose::close_day(
+        &ctx,
+        &calendar,
+        date,
+        &args.actor.stamp()?,
+        Timestamp::now(),
+    )?;
     if args.format == ShowFormat::Json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(0);

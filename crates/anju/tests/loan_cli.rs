@@ -120,8 +120,7 @@ fn centre(path: &std::path::Path) {
             outstanding: principal,
             risk_class: "01".into(),
             overdue_days: 0,
-            details: r#"{"contract_no":"QZ-1","requested":30000000,"requested_months":240}"#
-                .into(),
+            details: r#"{"contract_no":"QZ-1","requested":30000000,"requested_months":240}"#.into(),
             business_date: date(2026, 10, 12),
             created_at_us: now.as_microsecond(),
             updated_at_us: now.as_microsecond(),
@@ -275,7 +274,10 @@ fn close_day_runs_once_per_date() {
     assert_eq!(v["schedule"][0]["status"], "paid", "{out}");
     let (code, out, err) = run(&["close-day", "--db", &db]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("2026-11-21 closed") && out.contains("0 due"), "{out}");
+    assert!(
+        out.contains("2026-11-21 closed") && out.contains("0 due"),
+        "{out}"
+    );
     let (code, out, _) = run(&["loan", "overdue", "--db", &db]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 loan(s) overdue"), "{out}");
