@@ -154,7 +154,7 @@ pub(crate) fn update_loans(
     use rusqlite::types::Value;
     const COLS: usize = 20;
     for chunk in rows.chunks(BATCH_ROWS) {
-        let tuple = format!("({})", vec!["?"; COLS].join(", "));
+        let tuple = format!("({})", ["?"; COLS].join(", "));
         let sql = format!(
             "UPDATE loans SET kind = v.column2, home = v.column3, bank_code = v.column4,
                 principal = v.column5, rate_units = v.column6, months = v.column7,
@@ -364,7 +364,7 @@ pub(crate) fn upsert_installments(
     use rusqlite::types::Value;
     const COLS: usize = 12;
     for chunk in rows.chunks(BATCH_ROWS) {
-        let tuple = format!("({})", vec!["?"; COLS].join(", "));
+        let tuple = format!("({})", ["?"; COLS].join(", "));
         let sql = format!(
             "INSERT INTO loan_installments (centre_code, loan_no, period, due, principal,
                 interest, paid_principal, paid_interest, penalty, paid_penalty, status, paid_on)

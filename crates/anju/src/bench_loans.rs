@@ -164,7 +164,7 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
         method,
         Some((disbursed, first_day)),
     )?;
-    let fund = i % 2 == 0;
+    let fund = i.is_multiple_of(2);
     let behind = if i % OVERDUE_EVERY == 7 || i % OVERDUE_EVERY == 32 {
         1 + (i / OVERDUE_EVERY) % 3
     } else {
