@@ -254,7 +254,7 @@ fn ms(us: u128) -> String {
 }
 
 /// "2 × AMD EPYC" from this machine, as far as it tells.
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

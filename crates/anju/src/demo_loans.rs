@@ -6,7 +6,6 @@
 //! simulators; the last is left signed, waiting for disbursement.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anju_app::lending::LenderSet;
 use anju_app::loan::servicing::disburse;
@@ -21,22 +20,9 @@ use anju_domain::policy::Policy;
 use anju_domain::sharing::LoanKind;
 use anju_domain::stamp::Stamp;
 use anju_exchange::sim::dataset::Dataset;
-use anju_sign::{Issuer, LocalSigner};
+use anju_sign::LocalSigner;
 use anju_store::Store;
 use jiff::Timestamp;
-
-/// The demo's key store (the centre's CA, seal and borrowers' server-held keys).
-pub fn signer(path: &Path, store: &dyn Store, centre: &str) -> anyhow::Result<LocalSigner> {
-    let name = anju_app::ledger::centre(store.begin_read()?.as_mut(), centre)?.name;
-    Ok(LocalSigner::open(
-        path,
-        &Issuer {
-            code: centre.to_owned(),
-            name,
-        },
-        Timestamp::now(),
-    )?)
-}
 
 /// What the samples need.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 
 mod bank_sim;
 mod bench;
+mod bench_loans;
 mod bench_settle;
 mod bench_withdraw;
 mod check;
@@ -139,13 +140,18 @@ enum Cmd {
         #[command(subcommand)]
         cmd: Box<withdraw::WithdrawCmd>,
     },
-    /// Loans (贷款): repayment schedules (还款计划), exact to the fen.
+    /// Loans (贷款): repayment schedules (还款计划), apply, follow, review
+    /// (maker-checker), disburse, prepay, the overdue register.
     Loan {
         #[command(subcommand)]
         cmd: Box<loan::LoanCmd>,
     },
     /// Verify a signed contract or authorisation (SM2/SM3); exit 1 if anything fails.
     VerifyDocument(verify_doc::VerifyDocumentArgs),
+    /// The day close (日终) of the business date: settlement status queries, remittance
+    /// reminders, the loan batch (overdue, penalty, classification, repayments); then the
+    /// business date moves to the next day. Closing a closed date prints its figures.
+    CloseDay(Box<loan::CloseDayArgs>),
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -292,6 +298,23 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2_000)]
         applications: usize,
     },
+    /// The day close with N active loans all due on the closed dates (3 consecutive
+    /// business dates), card deductions through `anju bank-sim` (a child process).
+    CloseDay {
+        /// Backend to measure.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: BackendArg,
+        /// PostgreSQL admin URL (a scratch database is created and dropped).
+        #[arg(long)]
+        db: Option<String>,
+        /// Active loans.
+        #[arg(long, default_value_t = 50_000)]
+        loans: usize,
+        /// Repayment days spread over the three dates (a third of the loans due on each)
+        /// instead of every loan due on the first.
+        #[arg(long)]
+        spread: bool,
+    },
     /// Loan repayment schedules: N schedules of 360 months for varied principals and
     /// rates, both methods (no database).
     Schedule {
@@ -431,7 +454,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     let loans = anju_exchange::sim::dataset::Dataset::load(&dataset_path)
                         .map_err(anyhow::Error::from)
                         .and_then(|ds| {
-                            let signer = demo_loans::signer(&key_store, store.as_ref(), &centre)?;
+                            let signer = loan::key_store(store.as_ref(), &centre, &key_store)?;
                             demo_loans::run_samples(&demo_loans::Samples {
                                 store: store.as_ref(),
                                 centre: &centre,
@@ -552,7 +575,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(at.policy.as_ref())?;
             withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
-        Cmd::Loan { cmd } => loan::run(*cmd),
+        Cmd::Loan { cmd } => match cmd.at() {
+            None => loan::run(*cmd),
+            Some(at) => {
+                let store = db::open(&at.db)?;
+                let centre = only_centre(store.as_ref(), at.centre.clone())?;
+                let policy = load_policy(at.policy.as_ref())?;
+                loan::run_at(store.as_ref(), &centre, &policy, *cmd)
+            }
+        },
+        Cmd::CloseDay(args) => {
+            let store = db::open(&args.at.db)?;
+            let centre = only_centre(store.as_ref(), args.at.centre.clone())?;
+            let policy = load_policy(args.at.policy.as_ref())?;
+            loan::close_day(store.as_ref(), &centre, &policy, &args)
+        }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
         Cmd::Bank { cmd } => {
@@ -639,6 +676,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     applications,
                 } => bench_withdraw::withdraw(backend.into(), db.as_deref(), applications)?,
                 BenchCmd::Schedule { schedules } => bench::schedule(schedules)?,
+                BenchCmd::CloseDay {
+                    backend,
+                    db,
+                    loans,
+                    spread,
+                } => {
+                    bench_loans::close_day(backend.into(), db.as_deref(), loans, spread)?;
+                }
             }
             Ok(0)
         }

@@ -81,6 +81,15 @@ impl BankArgs {
         Ok(set)
     }
 
+    /// The same banks' own lending (the commercial part of combination loans).
+    pub fn lenders(&self) -> anyhow::Result<anju_app::lending::LenderSet> {
+        let mut set = anju_app::lending::LenderSet::new();
+        for s in self.settings()? {
+            set.insert(Arc::new(BankClient::new(s)?));
+        }
+        Ok(set)
+    }
+
     /// Whether any bank is configured.
     pub fn any(&self) -> bool {
         !self.bank_urls.is_empty() || self.bank_config.is_some()

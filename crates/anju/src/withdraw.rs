@@ -37,7 +37,8 @@ pub struct Actor {
 }
 
 impl Actor {
-    fn stamp(&self) -> anyhow::Result<Stamp> {
+    /// The stamp of what this actor does.
+    pub fn stamp(&self) -> anyhow::Result<Stamp> {
         let channel = channel_of(&self.channel)?;
         Ok(Stamp {
             operator: self.operator.clone(),

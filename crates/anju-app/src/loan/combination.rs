@@ -121,8 +121,15 @@ pub fn ask_bank(
     let Some(request) = request else {
         return Ok(());
     };
-    let lender = lenders.get(&row.bank_code)?;
-    let answer = lender.apply(&request);
+    // A bank with no lending connection configured here is "not asked yet", not an
+    // error: the part waits and is asked again where the connection is.
+    let answer = match lenders.get(&row.bank_code) {
+        Ok(lender) => lender.apply(&request),
+        Err(e) => Err(crate::settlement::ports::Unreachable {
+            bank: row.bank_code.clone(),
+            reason: e.to_string(),
+        }),
+    };
     let mut tx = store.begin()?;
     lock_centre(tx.as_mut(), centre)?;
     let mut row = lock_loan(tx.as_mut(), centre, loan_no)?;
