@@ -3817,6 +3817,20 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.installments_unpaid_by(centre, date)
     }
 
+    fn loan_installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        date: Date,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        self.conn()?
+            .loan_installments_unpaid_by(centre, loan_no, date)
+    }
+
+    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError> {
+        self.conn()?.count_loan_events(centre, loan_no)
+    }
+
     fn insert_loan_events(
         &mut self,
         centre: &str,

@@ -2921,6 +2921,19 @@ impl StoreTx for SqliteTx<'_> {
         loan::installments_unpaid_by(&self.g.conn, centre, date)
     }
 
+    fn loan_installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        date: Date,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        loan::loan_installments_unpaid_by(&self.g.conn, centre, loan_no, date)
+    }
+
+    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError> {
+        loan::count_events(&self.g.conn, centre, loan_no)
+    }
+
     /// Under a savepoint: a taken step undoes the rows before it.
     fn insert_loan_events(
         &mut self,

@@ -641,3 +641,33 @@ pub(crate) fn insert_day_close(
     }))
     .map(|_| ())
 }
+
+pub(crate) fn loan_installments_unpaid_by(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+    date: jiff::civil::Date,
+) -> Result<Vec<InstallmentRow>, StoreError> {
+    query_rows(
+        conn,
+        "loan_installments",
+        &format!(
+            "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
+             WHERE centre_code = ?1 AND loan_no = ?2 AND due <= ?3
+               AND status IN ('scheduled', 'overdue')
+             ORDER BY period"
+        ),
+        params![centre, loan_no, date_str(date)],
+        installment_of,
+    )
+}
+
+pub(crate) fn count_events(
+    conn: &Connection,
+    centre: &str,
+    loan_no: &str,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT COUNT(*) FROM loan_events WHERE centre_code = ?1 AND loan_no = ?2")
+        .and_then(|mut st| st.query_row(params![centre, loan_no], |r| r.get(0)))
+        .map_err(db_err)
+}

@@ -838,6 +838,16 @@ pub trait StoreTx {
         centre: &str,
         date: Date,
     ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
+    /// A loan's unpaid (`scheduled` or `overdue`) installments due on or before `date`,
+    /// by period (what a repayment covers).
+    fn loan_installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        date: Date,
+    ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
+    /// How many timeline steps a loan has (the next step is numbered one more).
+    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError>;
     /// Appends timeline steps, all or none; `Conflict` if a (loan, seq) exists or is
     /// given twice.
     fn insert_loan_events(

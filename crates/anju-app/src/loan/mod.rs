@@ -396,7 +396,7 @@ pub(crate) fn append(
     steps: &[(&str, &str, String, String)],
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let first = tx.loan_events(centre, loan_no)?.len() as i64 + 1;
+    let first = tx.count_loan_events(centre, loan_no)? + 1;
     let rows: Vec<LoanEventRow> = steps
         .iter()
         .zip(first..)

@@ -453,15 +453,11 @@ pub(crate) fn money_in_in(
         )?;
         return Ok(vec![entry]);
     }
-    let mut rows: Vec<InstallmentRow> = tx
-        .installments(centre, loan_no)?
-        .into_iter()
-        .filter(|i| i.status != "paid" && i.due <= business_date)
-        .collect();
+    let mut rows = tx.loan_installments_unpaid_by(centre, loan_no, business_date)?;
     let split = apply_payment(&mut rows, ins.amount, business_date);
     tx.upsert_installments(centre, &rows)?;
     row.outstanding -= split.principal;
-    after_payment(tx, centre, &mut row, business_date, now)?;
+    after_payment(tx, centre, &mut row, &rows, business_date, now)?;
     append(
         tx,
         centre,
@@ -527,17 +523,18 @@ fn repayment_entry(
     ))
 }
 
-/// After a payment: paid off when nothing is outstanding and every installment is paid;
-/// the overdue days and risk class recomputed from what is still unpaid.
+/// After a payment over `rows` (the installments that were unpaid and due): paid off when
+/// nothing is outstanding and they are all paid (later periods owe nothing then); the
+/// overdue days and risk class recomputed from what is still unpaid.
 fn after_payment(
     tx: &mut dyn StoreTx,
     centre: &str,
     row: &mut LoanRow,
+    rows: &[InstallmentRow],
     today: Date,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let all = tx.installments(centre, &row.loan_no)?;
-    let oldest_overdue = all
+    let oldest_overdue = rows
         .iter()
         .filter(|i| i.status == "overdue")
         .map(|i| i.due)
@@ -549,7 +546,7 @@ fn after_payment(
         row.risk_class = RiskClass::Normal.code().to_owned();
     }
     row.updated_at_us = now.as_microsecond();
-    if row.outstanding == 0 && all.iter().all(|i| i.status == "paid") && row.status == "active" {
+    if row.outstanding == 0 && rows.iter().all(|i| i.status == "paid") && row.status == "active" {
         row.status = "paid_off".to_owned();
         row.closed_on = Some(today);
         tx.update_loans(centre, std::slice::from_ref(row))?;

@@ -585,4 +585,34 @@ impl PgConn {
             })
         }
     }
+
+    pub(super) fn loan_installments_unpaid_by(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+        date: jiff::civil::Date,
+    ) -> Result<Vec<InstallmentRow>, StoreError> {
+        let d = date_str(date);
+        let rows = self.query(
+            "SELECT loan_no, period, due::text, principal, interest, paid_principal,
+                paid_interest, penalty, paid_penalty, status, paid_on::text
+             FROM loan_installments
+             WHERE centre_code = $1 AND loan_no = $2 AND due <= $3::text::date
+               AND status IN ('scheduled', 'overdue')
+             ORDER BY period",
+            &[&centre, &loan_no, &d],
+        )?;
+        rows.iter().map(installment_of).collect()
+    }
+
+    pub(super) fn count_loan_events(
+        &mut self,
+        centre: &str,
+        loan_no: &str,
+    ) -> Result<i64, StoreError> {
+        self.query_one_i64(
+            "SELECT COUNT(*) FROM loan_events WHERE centre_code = $1 AND loan_no = $2",
+            &[&centre, &loan_no],
+        )
+    }
 }
