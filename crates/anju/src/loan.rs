@@ -831,14 +831,52 @@ fn print_loan(v: &LoanView, format: ShowFormat) -> anyhow::Result<()> {
             None => println!("  bound by: none (no limit could be computed)"),
         }
     }
+    if let Some(p) = &v.details.commercial {
+        println!(
+            "  commercial part (组合贷款商业部分): {} {} 元 {}% {} months — {}{}",
+            p.bank_loan_no.as_deref().unwrap_or("-"),
+            Fen::new(p.amount),
+            Rate::from_units(p.rate_units).percent_string(),
+            p.months,
+            p.status,
+            if p.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.note)
+            }
+        );
+    }
+    if let Some(m) = &v.details.mortgage_no {
+        println!(
+            "  collateral: {m}{}",
+            v.details
+                .mortgage_released
+                .map(|d| format!(" (released {d})"))
+                .unwrap_or_default()
+        );
+    }
     if !v.schedule.is_empty() {
         println!(
-            "  {:>6} {:<10} {:>12} {:>12} {:>12} {:>10} {:>12} status",
-            "period", "due", "payment", "principal", "interest", "penalty", "paid"
+            "  {:>6} {:<10} {:>12} {:>12} {:>12} {:>10} {:>12} {:<9} {:>12} {:>12}",
+            "period",
+            "due",
+            "payment",
+            "principal",
+            "interest",
+            "penalty",
+            "paid",
+            "status",
+            "commercial",
+            "total"
         );
-        for i in &v.schedule {
+        for (k, i) in v.schedule.iter().enumerate() {
+            let (commercial, total) = v
+                .combined
+                .get(k)
+                .map(|c| (c.commercial.to_string(), c.total.to_string()))
+                .unwrap_or_default();
             println!(
-                "  {:>6} {:<10} {:>12} {:>12} {:>12} {:>10} {:>12} {}",
+                "  {:>6} {:<10} {:>12} {:>12} {:>12} {:>10} {:>12} {:<9} {:>12} {:>12}",
                 i.period,
                 i.due.to_string(),
                 i.payment.to_string(),
@@ -846,7 +884,9 @@ fn print_loan(v: &LoanView, format: ShowFormat) -> anyhow::Result<()> {
                 i.interest.to_string(),
                 i.penalty.to_string(),
                 i.paid.to_string(),
-                i.status
+                i.status,
+                commercial,
+                total
             );
         }
     }
