@@ -642,6 +642,8 @@ pub(crate) fn insert_day_close(
     .map(|_| ())
 }
 
+/// By the primary key (one loan's rows): `+due` and `+status` keep SQLite from reading
+/// the centre's whole partial index of unpaid rows instead.
 pub(crate) fn loan_installments_unpaid_by(
     conn: &Connection,
     centre: &str,
@@ -653,8 +655,8 @@ pub(crate) fn loan_installments_unpaid_by(
         "loan_installments",
         &format!(
             "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
-             WHERE centre_code = ?1 AND loan_no = ?2 AND due <= ?3
-               AND status IN ('scheduled', 'overdue')
+             WHERE centre_code = ?1 AND loan_no = ?2 AND +due <= ?3
+               AND +status IN ('scheduled', 'overdue')
              ORDER BY period"
         ),
         params![centre, loan_no, date_str(date)],
