@@ -27,7 +27,7 @@ pub mod combination;
 pub mod contract;
 pub mod servicing;
 
-pub(crate) use servicing::{instructions_settled_in, money_in_in};
+pub(crate) use servicing::{instructions_settled_in, money_in_batch_in};
 
 use anju_domain::collection::YearMonth;
 use anju_domain::ids::IdCard;

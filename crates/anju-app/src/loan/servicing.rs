@@ -494,6 +494,168 @@ pub(crate) fn money_in_in(
     )?])
 }
 
+/// Money card deductions brought in, a batch of the bank's answers at once (settlement's
+/// gate calls this with every executed loan deduction it applied): each covers what its
+/// loan owes by the business date, oldest installment first, penalty → interest →
+/// principal; the schedule rows, the loans and their timelines are written once for the
+/// batch. A prepayment waiting on its serial takes the one-by-one path
+/// ([`money_in_in`]). Returns the entries to post.
+pub(crate) fn money_in_batch_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    items: &[(InstructionRow, Date, Stamp)],
+    business_date: Date,
+    now: Timestamp,
+) -> Result<Vec<EntryRequest>, AppError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nos: Vec<String> = items
+        .iter()
+        .filter_map(|(i, ..)| i.target.strip_prefix("loan:").map(str::to_owned))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut loans: BTreeMap<String, LoanRow> = tx
+        .loans_by_nos(centre, &nos)?
+        .into_iter()
+        .map(|l| (l.loan_no.clone(), l))
+        .collect();
+    // The rows this batch changed, by loan (a second answer for one loan sees the first's
+    // effect).
+    let mut schedules: BTreeMap<String, Vec<InstallmentRow>> = BTreeMap::new();
+    let mut entries = Vec::new();
+    let mut events: Vec<(String, &'static str, String, String, String)> = Vec::new();
+    let mut singles = Vec::new();
+    for (ins, value_date, stamp) in items {
+        let loan_no = ins
+            .target
+            .strip_prefix("loan:")
+            .ok_or_else(|| invalid("target", &ins.target, "not a loan"))?;
+        let row = loans
+            .get_mut(loan_no)
+            .ok_or_else(|| super::not_found(format!("loan {loan_no}")))?;
+        if details_of(row)?
+            .pending_prepayment
+            .is_some_and(|p| p.serial == ins.serial)
+        {
+            singles.push((ins, *value_date, stamp));
+            continue;
+        }
+        let mut rows = match schedules.remove(loan_no) {
+            Some(rows) => rows,
+            None => tx.loan_installments_unpaid_by(centre, loan_no, business_date)?,
+        };
+        let mut unpaid: Vec<InstallmentRow> = rows
+            .iter()
+            .filter(|i| i.status != "paid")
+            .cloned()
+            .collect();
+        let split = apply_payment(&mut unpaid, ins.amount, business_date);
+        for u in unpaid {
+            if let Some(r) = rows.iter_mut().find(|r| r.period == u.period) {
+                *r = u;
+            }
+        }
+        row.outstanding -= split.principal;
+        let oldest = rows
+            .iter()
+            .filter(|i| i.status == "overdue")
+            .map(|i| i.due)
+            .min();
+        row.overdue_days = oldest
+            .map(|d| (business_date - d).get_days().max(0))
+            .unwrap_or(0);
+        if oldest.is_none() {
+            row.risk_class = RiskClass::Normal.code().to_owned();
+        }
+        row.updated_at_us = now.as_microsecond();
+        let who = stamp.operator.clone();
+        events.push((
+            loan_no.to_owned(),
+            "repaid",
+            who.clone(),
+            format!(
+                "银行卡扣款 {} 元：本金 {}、利息 {}、罚息 {}",
+                Fen::new(ins.amount),
+                Fen::new(split.principal),
+                Fen::new(split.interest),
+                Fen::new(split.penalty)
+            ),
+            format!(
+                "card deduction of {} yuan: principal {}, interest {}, penalty {}",
+                Fen::new(ins.amount),
+                Fen::new(split.principal),
+                Fen::new(split.interest),
+                Fen::new(split.penalty)
+            ),
+        ));
+        if row.outstanding == 0 && rows.iter().all(|i| i.status == "paid") && row.status == "active"
+        {
+            row.status = "paid_off".to_owned();
+            row.closed_on = Some(business_date);
+            events.push((
+                loan_no.to_owned(),
+                "paid_off",
+                who,
+                "贷款已结清".to_owned(),
+                "the loan is paid off".to_owned(),
+            ));
+        }
+        entries.push(repayment_entry(
+            row,
+            Leg::debit(account("101", &ins.bank_code)?, Fen::new(ins.amount)),
+            &split,
+            &ins.serial,
+            business_date,
+            *value_date,
+            "贷款扣款",
+            stamp,
+        )?);
+        schedules.insert(loan_no.to_owned(), rows);
+    }
+    let rows: Vec<InstallmentRow> = schedules.into_values().flatten().collect();
+    tx.upsert_installments(centre, &rows)?;
+    let changed: BTreeSet<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    let changed_loans: Vec<LoanRow> = loans
+        .iter()
+        .filter(|(no, _)| changed.contains(no.as_str()))
+        .map(|(_, l)| l.clone())
+        .collect();
+    tx.update_loans(centre, &changed_loans)?;
+    let mut next: BTreeMap<String, i64> = BTreeMap::new();
+    let mut steps = Vec::with_capacity(events.len());
+    for (loan_no, event, who, zh, en) in events {
+        let seq = match next.get(&loan_no) {
+            Some(s) => *s,
+            None => tx.count_loan_events(centre, &loan_no)? + 1,
+        };
+        next.insert(loan_no.clone(), seq + 1);
+        steps.push(anju_store::loan::LoanEventRow {
+            loan_no,
+            seq,
+            event: event.to_owned(),
+            at_us: now.as_microsecond(),
+            operator: who,
+            note_zh: zh,
+            note_en: en,
+        });
+    }
+    tx.insert_loan_events(centre, &steps)?;
+    for (ins, value_date, stamp) in singles {
+        entries.extend(money_in_in(
+            tx,
+            centre,
+            ins,
+            value_date,
+            business_date,
+            stamp,
+            now,
+        )?);
+    }
+    Ok(entries)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn repayment_entry(
     row: &LoanRow,

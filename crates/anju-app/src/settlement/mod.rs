@@ -1187,6 +1187,7 @@ fn apply_events_in(
     let mut entries = Vec::new();
     let mut payments = Vec::new();
     let mut updated = Vec::new();
+    let mut loan_money = Vec::new();
     let mut out = Vec::with_capacity(events.len());
     for (serial, event) in events {
         let mut row = tx
@@ -1259,16 +1260,13 @@ fn apply_events_in(
                     }
                 } else if row.target.starts_with("loan:") {
                     // A loan repayment deducted from the borrower's card: split over what
-                    // the loan owes, the schedule updated in this transaction.
-                    entries.extend(crate::loan::money_in_in(
-                        tx,
-                        centre,
-                        &row,
+                    // the loan owes (all of this batch's together, below), the schedule
+                    // updated in this transaction.
+                    loan_money.push((
+                        row.clone(),
                         (*value_date).min(c.business_date),
-                        c.business_date,
-                        &stamp,
-                        now,
-                    )?);
+                        stamp.clone(),
+                    ));
                 } else {
                     return Err(invalid(
                         "target",
@@ -1324,6 +1322,13 @@ fn apply_events_in(
         ));
         updated.push(row);
     }
+    entries.extend(crate::loan::money_in_batch_in(
+        tx,
+        centre,
+        &loan_money,
+        c.business_date,
+        now,
+    )?);
     post_in(tx, centre, entries, now)?;
     // Bills paid by collections: one call per stamp (one per bank in practice).
     let mut by_bank: BTreeMap<String, (Stamp, Vec<Payment>)> = BTreeMap::new();
