@@ -414,6 +414,36 @@ pub(crate) fn append(
     Ok(())
 }
 
+/// Appends timeline steps `(loan, event, who, zh, en)` of many loans in one write (a
+/// batch: each loan's steps numbered after its existing ones, in the order given).
+pub(crate) fn append_many(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    steps: Vec<(String, &'static str, String, String, String)>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let mut next: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let mut rows = Vec::with_capacity(steps.len());
+    for (loan_no, event, who, zh, en) in steps {
+        let seq = match next.get(&loan_no) {
+            Some(s) => *s,
+            None => tx.count_loan_events(centre, &loan_no)? + 1,
+        };
+        next.insert(loan_no.clone(), seq + 1);
+        rows.push(LoanEventRow {
+            loan_no,
+            seq,
+            event: event.to_owned(),
+            at_us: now.as_microsecond(),
+            operator: who,
+            note_zh: zh.chars().take(500).collect(),
+            note_en: en.chars().take(800).collect(),
+        });
+    }
+    tx.insert_loan_events(centre, &rows)?;
+    Ok(())
+}
+
 pub(crate) fn expect_status(row: &LoanRow, allowed: &[&str]) -> Result<(), AppError> {
     if allowed.contains(&row.status.as_str()) {
         Ok(())

@@ -623,25 +623,7 @@ pub(crate) fn money_in_batch_in(
         .map(|(_, l)| l.clone())
         .collect();
     tx.update_loans(centre, &changed_loans)?;
-    let mut next: BTreeMap<String, i64> = BTreeMap::new();
-    let mut steps = Vec::with_capacity(events.len());
-    for (loan_no, event, who, zh, en) in events {
-        let seq = match next.get(&loan_no) {
-            Some(s) => *s,
-            None => tx.count_loan_events(centre, &loan_no)? + 1,
-        };
-        next.insert(loan_no.clone(), seq + 1);
-        steps.push(anju_store::loan::LoanEventRow {
-            loan_no,
-            seq,
-            event: event.to_owned(),
-            at_us: now.as_microsecond(),
-            operator: who,
-            note_zh: zh,
-            note_en: en,
-        });
-    }
-    tx.insert_loan_events(centre, &steps)?;
+    super::append_many(tx, centre, events, now)?;
     for (ins, value_date, stamp) in singles {
         entries.extend(money_in_in(
             tx,
@@ -968,15 +950,15 @@ pub(crate) fn loan_day_in(
     post_in(tx, centre, entries, now)?;
     tx.upsert_installments(centre, &changed_rows)?;
     tx.update_loans(centre, &changed_loans)?;
-    for (loan_no, event, zh, en) in events {
-        append(
-            tx,
-            centre,
-            &loan_no,
-            &[(event, &stamp.operator, zh, en)],
-            now,
-        )?;
-    }
+    super::append_many(
+        tx,
+        centre,
+        events
+            .into_iter()
+            .map(|(loan_no, event, zh, en)| (loan_no, event, stamp.operator.clone(), zh, en))
+            .collect(),
+        now,
+    )?;
     report.repriced = reprice_in(tx, ctx, date, stamp, now)?;
     let sent = record_incoming_in(tx, centre, &deductions, now)?;
     report.deductions_sent = sent.len();
