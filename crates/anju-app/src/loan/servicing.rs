@@ -397,101 +397,44 @@ fn owed(rows: &[InstallmentRow]) -> i64 {
         .sum()
 }
 
-/// Money a card deduction brought in (settlement's gate calls this when the bank says it
-/// moved): a prepayment waiting on this serial is applied as planned; otherwise the money
-/// covers what is due by the business date. Returns the entry to post; the schedule and
-/// the loan are updated in the same transaction. Money beyond what is owed (the
-/// installment was paid another way meanwhile) is held in `212` other payables for a
-/// refund.
-pub(crate) fn money_in_in(
+/// A prepayment deducted from the card that the bank executed (from
+/// [`money_in_batch_in`]): applied as planned when it was asked — principal off, the
+/// schedule re-amortised or shortened, or the loan paid off. Returns the entry to post;
+/// money beyond the plan is held in `212` other payables for a refund.
+#[allow(clippy::too_many_arguments)]
+fn prepayment_in(
     tx: &mut dyn StoreTx,
     centre: &str,
     ins: &InstructionRow,
+    p: &PendingPrepayment,
     value_date: Date,
     business_date: Date,
     stamp: &Stamp,
     now: Timestamp,
-) -> Result<Vec<EntryRequest>, AppError> {
+) -> Result<EntryRequest, AppError> {
     let loan_no = ins
         .target
         .strip_prefix("loan:")
         .ok_or_else(|| invalid("target", &ins.target, "not a loan"))?;
     let mut row = lock_loan(tx, centre, loan_no)?;
-    let bank = account("101", &ins.bank_code)?;
-    let mut d = details_of(&row)?;
-    if let Some(p) = d
-        .pending_prepayment
-        .clone()
-        .filter(|p| p.serial == ins.serial)
-    {
-        d.pending_prepayment = None;
-        set_details(&mut row, &d)?;
-        let split = Split {
-            principal: p.principal,
-            interest: p.interest,
-            penalty: 0,
-            left: ins.amount - p.principal - p.interest,
-        };
-        let entry = repayment_entry(
-            &row,
-            Leg::debit(bank, Fen::new(ins.amount)),
-            &split,
-            &ins.serial,
-            business_date,
-            value_date,
-            "提前还款",
-            stamp,
-        )?;
-        finish_prepayment(
-            tx,
-            centre,
-            &mut row,
-            &p,
-            business_date,
-            &stamp.operator,
-            now,
-        )?;
-        return Ok(vec![entry]);
-    }
-    let mut rows = tx.loan_installments_unpaid_by(centre, loan_no, business_date)?;
-    let split = apply_payment(&mut rows, ins.amount, business_date);
-    tx.upsert_installments(centre, &rows)?;
-    row.outstanding -= split.principal;
-    after_payment(tx, centre, &mut row, &rows, business_date, now)?;
-    append(
-        tx,
-        centre,
-        loan_no,
-        &[(
-            "repaid",
-            &stamp.operator,
-            format!(
-                "银行卡扣款 {} 元：本金 {}、利息 {}、罚息 {}",
-                Fen::new(ins.amount),
-                Fen::new(split.principal),
-                Fen::new(split.interest),
-                Fen::new(split.penalty)
-            ),
-            format!(
-                "card deduction of {} yuan: principal {}, interest {}, penalty {}",
-                Fen::new(ins.amount),
-                Fen::new(split.principal),
-                Fen::new(split.interest),
-                Fen::new(split.penalty)
-            ),
-        )],
-        now,
-    )?;
-    Ok(vec![repayment_entry(
+    let split = Split {
+        principal: p.principal,
+        interest: p.interest,
+        penalty: 0,
+        left: ins.amount - p.principal - p.interest,
+    };
+    let entry = repayment_entry(
         &row,
-        Leg::debit(bank, Fen::new(ins.amount)),
+        Leg::debit(account("101", &ins.bank_code)?, Fen::new(ins.amount)),
         &split,
         &ins.serial,
         business_date,
         value_date,
-        "贷款扣款",
+        "提前还款",
         stamp,
-    )?])
+    )?;
+    finish_prepayment(tx, centre, &mut row, p, business_date, &stamp.operator, now)?;
+    Ok(entry)
 }
 
 /// Money card deductions brought in, a batch of the bank's answers at once (settlement's
@@ -499,7 +442,7 @@ pub(crate) fn money_in_in(
 /// loan owes by the business date, oldest installment first, penalty → interest →
 /// principal; the schedule rows, the loans and their timelines are written once for the
 /// batch. A prepayment waiting on its serial takes the one-by-one path
-/// ([`money_in_in`]). Returns the entries to post.
+/// (`prepayment_in`). Returns the entries to post.
 pub(crate) fn money_in_batch_in(
     tx: &mut dyn StoreTx,
     centre: &str,
@@ -535,11 +478,11 @@ pub(crate) fn money_in_batch_in(
         let row = loans
             .get_mut(loan_no)
             .ok_or_else(|| super::not_found(format!("loan {loan_no}")))?;
-        if details_of(row)?
+        if let Some(p) = details_of(row)?
             .pending_prepayment
-            .is_some_and(|p| p.serial == ins.serial)
+            .filter(|p| p.serial == ins.serial)
         {
-            singles.push((ins, *value_date, stamp));
+            singles.push((ins, p, *value_date, stamp));
             continue;
         }
         let mut rows = match schedules.remove(loan_no) {
@@ -624,11 +567,12 @@ pub(crate) fn money_in_batch_in(
         .collect();
     tx.update_loans(centre, &changed_loans)?;
     super::append_many(tx, centre, events, now)?;
-    for (ins, value_date, stamp) in singles {
-        entries.extend(money_in_in(
+    for (ins, p, value_date, stamp) in singles {
+        entries.push(prepayment_in(
             tx,
             centre,
             ins,
+            &p,
             value_date,
             business_date,
             stamp,
@@ -665,51 +609,6 @@ fn repayment_entry(
         format!("{what} {}", row.loan_no),
         stamp.clone(),
     ))
-}
-
-/// After a payment over `rows` (the installments that were unpaid and due): paid off when
-/// nothing is outstanding and they are all paid (later periods owe nothing then); the
-/// overdue days and risk class recomputed from what is still unpaid.
-fn after_payment(
-    tx: &mut dyn StoreTx,
-    centre: &str,
-    row: &mut LoanRow,
-    rows: &[InstallmentRow],
-    today: Date,
-    now: Timestamp,
-) -> Result<(), AppError> {
-    let oldest_overdue = rows
-        .iter()
-        .filter(|i| i.status == "overdue")
-        .map(|i| i.due)
-        .min();
-    row.overdue_days = oldest_overdue
-        .map(|d| (today - d).get_days().max(0))
-        .unwrap_or(0);
-    if oldest_overdue.is_none() {
-        row.risk_class = RiskClass::Normal.code().to_owned();
-    }
-    row.updated_at_us = now.as_microsecond();
-    if row.outstanding == 0 && rows.iter().all(|i| i.status == "paid") && row.status == "active" {
-        row.status = "paid_off".to_owned();
-        row.closed_on = Some(today);
-        tx.update_loans(centre, std::slice::from_ref(row))?;
-        append(
-            tx,
-            centre,
-            &row.loan_no,
-            &[(
-                "paid_off",
-                "system",
-                "贷款已结清".to_owned(),
-                "the loan is paid off".to_owned(),
-            )],
-            now,
-        )?;
-        return Ok(());
-    }
-    tx.update_loans(centre, std::slice::from_ref(row))?;
-    Ok(())
 }
 
 // ---- the daily batch ------------------------------------------------------------------
