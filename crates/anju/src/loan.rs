@@ -424,14 +424,7 @@ pub fn run_at(
             let departments = exchange.departments()?;
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let new = NewLoan {
                 application_no,
                 id_number: id,
@@ -493,14 +486,7 @@ pub fn run_at(
             let bank_set = BankSet::new();
             // No bank is asked here: a combination loan's part is asked again later.
             let lender_set = anju_app::lending::LenderSet::new();
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let proposal = match decision {
                 ProposalArg::Approve => Proposal::Approve,
                 ProposalArg::Refuse => Proposal::Refuse,
@@ -519,14 +505,7 @@ pub fn run_at(
             let bank_set = BankSet::new();
             // No bank is asked here: a combination loan's part is asked again later.
             let lender_set = anju_app::lending::LenderSet::new();
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let v = loans::confirm(&ctx, &loan_no, agree, &actor.stamp()?, now)?;
             println!("{}", headline(&v));
             Ok(exit_of(&v))
@@ -539,13 +518,7 @@ pub fn run_at(
         } => {
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
-            let ctx = servicing::Servicing {
-                store,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = servicing_ctx(store, &bank_set, &lender_set, centre, policy);
             let v = servicing::disburse(&ctx, &loan_no, &actor.stamp()?, now)?;
             println!("{}", headline(&v));
             Ok(if v.status == "active" { 0 } else { 3 })
@@ -561,13 +534,7 @@ pub fn run_at(
         } => {
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
-            let ctx = servicing::Servicing {
-                store,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = servicing_ctx(store, &bank_set, &lender_set, centre, policy);
             let req = Prepay {
                 amount: amount.map(|a| yuan("amount", &a)).transpose()?,
                 mode: if shorten {
@@ -625,14 +592,7 @@ pub fn run_at(
             let departments = exchange.departments()?;
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let v = loans::resume(&ctx, &loan_no, &actor.stamp()?, now)?;
             print_loan(&v, ShowFormat::Text)?;
             Ok(exit_of(&v))
@@ -646,14 +606,7 @@ pub fn run_at(
         } => {
             let departments = exchange.departments()?;
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let signer = key_store(store, centre, &keys)?;
             let v = loans::contract::sign(&ctx, &signer, &loan_no, &actor.stamp()?, now)?;
             println!("{}", headline(&v));
@@ -681,14 +634,7 @@ pub fn run_at(
         } => {
             let departments = exchange.departments()?;
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let v = loans::contract::register_collateral(&ctx, &loan_no, &actor.stamp()?, now)?;
             println!(
                 "{}  collateral: {}",
@@ -709,14 +655,7 @@ pub fn run_at(
         } => {
             let departments = exchange.departments()?;
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
-            let ctx = Loans {
-                store,
-                departments: &departments,
-                banks: &bank_set,
-                lenders: &lender_set,
-                centre,
-                policy,
-            };
+            let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let signer = key_store(store, centre, &keys)?;
             let doc = loans::contract::payoff_certificate(&ctx, &signer, &loan_no, now)?;
             std::fs::write(&out, &doc.content)?;
@@ -977,13 +916,7 @@ pub fn close_day(
     };
     let bank_set = args.banks.banks()?;
     let lender_set = args.banks.lenders()?;
-    let ctx = servicing::Servicing {
-        store,
-        banks: &bank_set,
-        lenders: &lender_set,
-        centre,
-        policy,
-    };
+    let ctx = servicing_ctx(store, &bank_set, &lender_set, centre, policy);
     let r = anju_app::dayclose::close_day(
         &ctx,
         &calendar,
@@ -1024,4 +957,40 @@ pub fn close_day(
         l.paid_off
     );
     Ok(0)
+}
+
+/// The loan use cases' context from what a command built.
+fn loans_ctx<'a>(
+    store: &'a dyn Store,
+    departments: &'a Departments,
+    banks: &'a BankSet,
+    lenders: &'a anju_app::lending::LenderSet,
+    centre: &'a str,
+    policy: &'a Policy,
+) -> Loans<'a> {
+    Loans {
+        store,
+        departments,
+        banks,
+        lenders,
+        centre,
+        policy,
+    }
+}
+
+/// The servicing context (no departments) from what a command built.
+fn servicing_ctx<'a>(
+    store: &'a dyn Store,
+    banks: &'a BankSet,
+    lenders: &'a anju_app::lending::LenderSet,
+    centre: &'a str,
+    policy: &'a Policy,
+) -> servicing::Servicing<'a> {
+    servicing::Servicing {
+        store,
+        banks,
+        lenders,
+        centre,
+        policy,
+    }
 }
