@@ -873,6 +873,33 @@ fn the_unpaid_installments_due_by_a_date_by_loan_and_period() {
                 periods(&tx.installments_unpaid_by(OTHER, d(DAY)).unwrap()),
                 [("L-1", 1)]
             );
+            // The same for named loans only (a batch of repayments), in one read.
+            let nos = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let some = tx
+                .loan_installments_unpaid_by(C, &nos(&["a-2", "L-1", "nope"]), d(DAY))
+                .unwrap();
+            assert_eq!(periods(&some), [("L-1", 1), ("L-1", 2), ("a-2", 2)], "{b}");
+            assert_eq!(some[0], inst("L-1", 1, "2026-02-02", "overdue"), "{b}");
+            assert_eq!(
+                periods(
+                    &tx.loan_installments_unpaid_by(C, &nos(&["B-3"]), d("2026-12-31"))
+                        .unwrap()
+                ),
+                [("B-3", 9), ("B-3", 11)],
+                "{b}"
+            );
+            assert!(
+                tx.loan_installments_unpaid_by(C, &[], d(DAY))
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(
+                periods(
+                    &tx.loan_installments_unpaid_by(OTHER, &nos(&["L-1"]), d(DAY))
+                        .unwrap()
+                ),
+                [("L-1", 1)]
+            );
         }
     });
 }
@@ -899,6 +926,19 @@ fn timelines_documents_and_day_closes_are_written_once() {
         tx.insert_loan_events(C, &[]).unwrap();
         tx.insert_loan_events(OTHER, &[event("L-1", 1, "cancelled")])
             .unwrap();
+        // Steps counted per loan, for many loans at once; a loan without steps is left out.
+        assert_eq!(
+            tx.count_loan_events(C, &["L-1".to_owned(), "L-9".to_owned()])
+                .unwrap(),
+            [("L-1".to_owned(), 3)],
+            "{b}"
+        );
+        assert_eq!(
+            tx.count_loan_events(OTHER, &["L-1".to_owned()]).unwrap(),
+            [("L-1".to_owned(), 1)],
+            "{b}"
+        );
+        assert!(tx.count_loan_events(C, &[]).unwrap().is_empty());
         let contract = doc("L-1", "D-2", "loan-contract", T0 + 2);
         let mortgage = doc("L-1", "D-1", "mortgage-contract", T0 + 3);
         let auth = doc("L-1", "D-3", "authorisation", T0 + 1);

@@ -389,9 +389,22 @@ fn instructions_round_trip_every_column_and_come_back_by_serial() {
         }
 
         let mut tx = s.begin().unwrap();
-        assert_eq!(tx.lock_instruction(C, "S-2026-0001").unwrap(), Some(full));
-        assert_eq!(tx.lock_instruction(C, "S-2026-0002").unwrap(), Some(bare));
+        assert_eq!(
+            tx.lock_instruction(C, "S-2026-0001").unwrap(),
+            Some(full.clone())
+        );
+        assert_eq!(
+            tx.lock_instruction(C, "S-2026-0002").unwrap(),
+            Some(bare.clone())
+        );
         assert_eq!(tx.lock_instruction(C, "nope").unwrap(), None);
+        // A batch: in serial order, each once, unknown serials left out.
+        assert_eq!(
+            tx.lock_instructions(C, &["S-2026-0002", "nope", "S-2026-0001", "S-2026-0002"])
+                .unwrap(),
+            [full.clone(), bare.clone()]
+        );
+        assert!(tx.lock_instructions(C, &[]).unwrap().is_empty());
         assert_eq!(
             tx.instruction_counts(C).unwrap(),
             [("created".to_owned(), 3), ("executed".to_owned(), 1)],

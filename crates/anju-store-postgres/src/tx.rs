@@ -3538,6 +3538,14 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.instruction(centre, serial, true)
     }
 
+    fn lock_instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        self.conn()?.lock_instructions(centre, serials)
+    }
+
     fn update_instructions(
         &mut self,
         centre: &str,
@@ -3820,15 +3828,19 @@ impl StoreTx for PgTx<'_> {
     fn loan_installments_unpaid_by(
         &mut self,
         centre: &str,
-        loan_no: &str,
+        loan_nos: &[String],
         date: Date,
     ) -> Result<Vec<InstallmentRow>, StoreError> {
         self.conn()?
-            .loan_installments_unpaid_by(centre, loan_no, date)
+            .loan_installments_unpaid_by(centre, loan_nos, date)
     }
 
-    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError> {
-        self.conn()?.count_loan_events(centre, loan_no)
+    fn count_loan_events(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.conn()?.count_loan_events(centre, loan_nos)
     }
 
     fn insert_loan_events(

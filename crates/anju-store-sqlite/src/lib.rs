@@ -2612,6 +2612,15 @@ impl StoreTx for SqliteTx<'_> {
         settlement::instruction(&self.g.conn, centre, serial)
     }
 
+    fn lock_instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        // The transaction already holds SQLite's single write lock (BEGIN IMMEDIATE).
+        settlement::instructions(&self.g.conn, centre, serials)
+    }
+
     /// Every serial is looked up first (an unknown one is `NotFound` before anything is
     /// written, the transaction still usable); the rows are then saved without a
     /// savepoint, which would copy every page they touch into the statement journal.
@@ -2924,14 +2933,18 @@ impl StoreTx for SqliteTx<'_> {
     fn loan_installments_unpaid_by(
         &mut self,
         centre: &str,
-        loan_no: &str,
+        loan_nos: &[String],
         date: Date,
     ) -> Result<Vec<InstallmentRow>, StoreError> {
-        loan::loan_installments_unpaid_by(&self.g.conn, centre, loan_no, date)
+        loan::loan_installments_unpaid_by(&self.g.conn, centre, loan_nos, date)
     }
 
-    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError> {
-        loan::count_events(&self.g.conn, centre, loan_no)
+    fn count_loan_events(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        loan::count_events(&self.g.conn, centre, loan_nos)
     }
 
     /// Under a savepoint: a taken step undoes the rows before it.

@@ -642,34 +642,67 @@ pub(crate) fn insert_day_close(
     .map(|_| ())
 }
 
-/// By the primary key (one loan's rows): `+due` and `+status` keep SQLite from reading
-/// the centre's whole partial index of unpaid rows instead.
+/// By the primary key (the loans' rows, one statement per [`crate::CHUNK_ROWS`] loans):
+/// `+due` and `+status` keep SQLite from reading the centre's whole partial index of
+/// unpaid rows instead.
 pub(crate) fn loan_installments_unpaid_by(
     conn: &Connection,
     centre: &str,
-    loan_no: &str,
+    loan_nos: &[String],
     date: jiff::civil::Date,
 ) -> Result<Vec<InstallmentRow>, StoreError> {
-    query_rows(
-        conn,
-        "loan_installments",
-        &format!(
-            "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
-             WHERE centre_code = ?1 AND loan_no = ?2 AND +due <= ?3
-               AND +status IN ('scheduled', 'overdue')
-             ORDER BY period"
-        ),
-        params![centre, loan_no, date_str(date)],
-        installment_of,
-    )
+    let mut out = Vec::new();
+    let day = date_str(date);
+    for chunk in loan_nos.chunks(crate::CHUNK_ROWS) {
+        let marks: Vec<String> = (3..chunk.len() + 3).map(|i| format!("?{i}")).collect();
+        let mut p: Vec<&str> = Vec::with_capacity(chunk.len() + 2);
+        p.push(centre);
+        p.push(&day);
+        p.extend(chunk.iter().map(String::as_str));
+        out.extend(query_rows(
+            conn,
+            "loan_installments",
+            &format!(
+                "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
+                 WHERE centre_code = ?1 AND loan_no IN ({}) AND +due <= ?2
+                   AND +status IN ('scheduled', 'overdue')",
+                marks.join(", ")
+            ),
+            rusqlite::params_from_iter(p),
+            installment_of,
+        )?);
+    }
+    out.sort_by(|a, b| (a.loan_no.as_str(), a.period).cmp(&(b.loan_no.as_str(), b.period)));
+    Ok(out)
 }
 
+/// One statement per [`crate::CHUNK_ROWS`] loans.
 pub(crate) fn count_events(
     conn: &Connection,
     centre: &str,
-    loan_no: &str,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached("SELECT COUNT(*) FROM loan_events WHERE centre_code = ?1 AND loan_no = ?2")
-        .and_then(|mut st| st.query_row(params![centre, loan_no], |r| r.get(0)))
-        .map_err(db_err)
+    loan_nos: &[String],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in loan_nos.chunks(crate::CHUNK_ROWS) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("?{i}")).collect();
+        let mut p: Vec<&str> = Vec::with_capacity(chunk.len() + 1);
+        p.push(centre);
+        p.extend(chunk.iter().map(String::as_str));
+        let sql = format!(
+            "SELECT loan_no, COUNT(*) FROM loan_events
+             WHERE centre_code = ?1 AND loan_no IN ({}) GROUP BY loan_no",
+            marks.join(", ")
+        );
+        let mut st = conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(p), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db_err)?;
+        for r in rows {
+            out.push(r.map_err(db_err)?);
+        }
+    }
+    out.sort();
+    Ok(out)
 }

@@ -579,6 +579,14 @@ pub trait StoreTx {
         centre: &str,
         serial: &str,
     ) -> Result<Option<settlement::InstructionRow>, StoreError>;
+    /// Like [`StoreTx::instructions`], and locks the rows until the transaction ends
+    /// (in serial order, so two gates never wait on each other crosswise): a batch of
+    /// answers applied at once.
+    fn lock_instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<settlement::InstructionRow>, StoreError>;
     /// Saves the mutable part of instructions (state, bank_ref, value_date, reason,
     /// settled_at_us, queries, next_query_at_us); `NotFound` if a serial is unknown.
     fn update_instructions(
@@ -838,16 +846,21 @@ pub trait StoreTx {
         centre: &str,
         date: Date,
     ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
-    /// A loan's unpaid (`scheduled` or `overdue`) installments due on or before `date`,
-    /// by period (what a repayment covers).
+    /// The given loans' unpaid (`scheduled` or `overdue`) installments due on or before
+    /// `date`, by loan and period (what a batch of repayments covers).
     fn loan_installments_unpaid_by(
         &mut self,
         centre: &str,
-        loan_no: &str,
+        loan_nos: &[String],
         date: Date,
     ) -> Result<Vec<loan::InstallmentRow>, StoreError>;
-    /// How many timeline steps a loan has (the next step is numbered one more).
-    fn count_loan_events(&mut self, centre: &str, loan_no: &str) -> Result<i64, StoreError>;
+    /// How many timeline steps each of the given loans has (its next step is numbered one
+    /// more), by loan number; a loan without steps is left out.
+    fn count_loan_events(
+        &mut self,
+        centre: &str,
+        loan_nos: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Appends timeline steps, all or none; `Conflict` if a (loan, seq) exists or is
     /// given twice.
     fn insert_loan_events(

@@ -396,7 +396,11 @@ pub(crate) fn append(
     steps: &[(&str, &str, String, String)],
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let first = tx.count_loan_events(centre, loan_no)? + 1;
+    let first = tx
+        .count_loan_events(centre, &[loan_no.to_owned()])?
+        .first()
+        .map_or(0, |(_, n)| *n)
+        + 1;
     let rows: Vec<LoanEventRow> = steps
         .iter()
         .zip(first..)
@@ -422,13 +426,21 @@ pub(crate) fn append_many(
     steps: Vec<(String, &'static str, String, String, String)>,
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let mut next: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let nos: Vec<String> = steps
+        .iter()
+        .map(|s| s.0.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Each loan's next step number, read for the whole batch at once.
+    let mut next: std::collections::BTreeMap<String, i64> =
+        nos.iter().map(|n| (n.clone(), 1)).collect();
+    for (loan_no, count) in tx.count_loan_events(centre, &nos)? {
+        next.insert(loan_no, count + 1);
+    }
     let mut rows = Vec::with_capacity(steps.len());
     for (loan_no, event, who, zh, en) in steps {
-        let seq = match next.get(&loan_no) {
-            Some(s) => *s,
-            None => tx.count_loan_events(centre, &loan_no)? + 1,
-        };
+        let seq = next.get(&loan_no).copied().unwrap_or(1);
         next.insert(loan_no.clone(), seq + 1);
         rows.push(LoanEventRow {
             loan_no,

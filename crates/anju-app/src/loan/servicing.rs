@@ -464,9 +464,16 @@ pub(crate) fn money_in_batch_in(
         .into_iter()
         .map(|l| (l.loan_no.clone(), l))
         .collect();
-    // The rows this batch changed, by loan (a second answer for one loan sees the first's
-    // effect).
-    let mut schedules: BTreeMap<String, Vec<InstallmentRow>> = BTreeMap::new();
+    // What each loan owes by the date, read for the whole batch at once; a second answer
+    // for one loan sees the first's effect.
+    let mut schedules: BTreeMap<String, Vec<InstallmentRow>> =
+        nos.iter().map(|n| (n.clone(), Vec::new())).collect();
+    for i in tx.loan_installments_unpaid_by(centre, &nos, business_date)? {
+        if let Some(rows) = schedules.get_mut(&i.loan_no) {
+            rows.push(i);
+        }
+    }
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut entries = Vec::new();
     let mut events: Vec<(String, &'static str, String, String, String)> = Vec::new();
     let mut singles = Vec::new();
@@ -485,10 +492,8 @@ pub(crate) fn money_in_batch_in(
             singles.push((ins, p, *value_date, stamp));
             continue;
         }
-        let mut rows = match schedules.remove(loan_no) {
-            Some(rows) => rows,
-            None => tx.loan_installments_unpaid_by(centre, loan_no, business_date)?,
-        };
+        let mut rows = schedules.remove(loan_no).unwrap_or_default();
+        touched.insert(loan_no.to_owned());
         let mut unpaid: Vec<InstallmentRow> = rows
             .iter()
             .filter(|i| i.status != "paid")
@@ -557,7 +562,11 @@ pub(crate) fn money_in_batch_in(
         )?);
         schedules.insert(loan_no.to_owned(), rows);
     }
-    let rows: Vec<InstallmentRow> = schedules.into_values().flatten().collect();
+    let rows: Vec<InstallmentRow> = schedules
+        .into_iter()
+        .filter(|(no, _)| touched.contains(no))
+        .flat_map(|(_, rows)| rows)
+        .collect();
     tx.upsert_installments(centre, &rows)?;
     let changed: BTreeSet<&str> = events.iter().map(|e| e.0.as_str()).collect();
     let changed_loans: Vec<LoanRow> = loans
@@ -702,6 +711,7 @@ pub(crate) fn loan_day_in(
             continue;
         };
         report.loans_due += 1;
+        let read = rows.clone();
         let rate = rate_of(&l);
         // 1. Overdue marking and penalty, from each installment's due date.
         for r in rows.iter_mut() {
@@ -844,7 +854,13 @@ pub(crate) fn loan_day_in(
             l.updated_at_us = now.as_microsecond();
             changed_loans.push(l);
         }
-        changed_rows.extend(rows);
+        // Only the rows this close changed are written back.
+        changed_rows.extend(
+            rows.into_iter()
+                .zip(read)
+                .filter(|(r, o)| r != o)
+                .map(|(r, _)| r),
+        );
     }
     post_in(tx, centre, entries, now)?;
     tx.upsert_installments(centre, &changed_rows)?;

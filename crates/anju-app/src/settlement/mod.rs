@@ -858,7 +858,7 @@ fn send_and_apply(
     results: &mut [Option<Outcome>],
     now: Timestamp,
 ) -> Result<(), AppError> {
-    let mut answers: HashMap<String, Outcome> = HashMap::with_capacity(rows.len());
+    let mut answers_by_serial: HashMap<String, Outcome> = HashMap::with_capacity(rows.len());
     let mut by_bank: BTreeMap<&str, Vec<&InstructionRow>> = BTreeMap::new();
     for r in rows {
         by_bank.entry(r.bank_code.as_str()).or_default().push(r);
@@ -867,33 +867,33 @@ fn send_and_apply(
     let started = std::time::Instant::now();
     for (code, list) in by_bank {
         let bank = s.banks.get(code)?;
-        for chunk in list.chunks(MAX_BATCH) {
-            let batch: Vec<ports::Instruction> = chunk
-                .iter()
-                .map(|r| to_instruction(r))
-                .collect::<Result<_, _>>()?;
-            let replies = bank.submit(&batch);
-            let events: Vec<(String, Event)> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let event = match replies.get(i) {
-                        Some(Ok(a)) => event_of(a),
-                        Some(Err(e)) => {
-                            tracing::warn!(serial = %r.serial, error = %e, "no answer from the bank; will ask by serial");
-                            Event::Timeout
-                        }
-                        None => Event::Timeout,
-                    };
-                    (r.serial.clone(), event)
-                })
-                .collect();
-            let at = crate::later(now, started);
-            for o in apply_events(s.store, s.centre, &events, false, at)? {
-                answers.insert(o.serial().to_owned(), o);
+        let chunks: Vec<&[&InstructionRow]> = list.chunks(MAX_BATCH).collect();
+        let batches: Vec<Vec<ports::Instruction>> = chunks
+            .iter()
+            .map(|chunk| chunk.iter().map(|r| to_instruction(r)).collect())
+            .collect::<Result<_, _>>()?;
+        // The batches go out one after the other on a sender thread while the answers of
+        // the previous one are applied here: the bank works while the gate writes.
+        std::thread::scope(|scope| -> Result<(), AppError> {
+            let (send, answers) = std::sync::mpsc::sync_channel(1);
+            let bank = Arc::clone(bank);
+            let batches = &batches;
+            scope.spawn(move || {
+                for batch in batches {
+                    if send.send(bank.submit(batch)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for chunk in &chunks {
+                // The sender ends only after the last batch; a missing reply is a timeout.
+                let replies = answers.recv().unwrap_or_default();
+                apply_replies(s, chunk, &replies, &mut answers_by_serial, now, started)?;
             }
-        }
+            Ok(())
+        })?;
     }
+    let mut answers = answers_by_serial;
     let mut new_iter = rows.iter();
     for slot in results.iter_mut().filter(|r| r.is_none()) {
         let row = new_iter
@@ -906,6 +906,39 @@ fn send_and_apply(
                     serial: row.serial.clone(),
                 }),
         );
+    }
+    Ok(())
+}
+
+/// Applies the bank's replies to one batch through the gate (a reply missing or failed is
+/// a timeout: the instruction is asked about by serial later).
+fn apply_replies(
+    s: &Settlement<'_>,
+    chunk: &[&InstructionRow],
+    replies: &[Result<BankAnswer, ports::Unreachable>],
+    answers: &mut HashMap<String, Outcome>,
+    now: Timestamp,
+    started: std::time::Instant,
+) -> Result<(), AppError> {
+    let events: Vec<(String, Event)> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let event = match replies.get(i) {
+                Some(Ok(a)) => event_of(a),
+                Some(Err(e)) => {
+                    tracing::warn!(serial = %r.serial, error = %e, "no answer from the bank; will ask by serial");
+                    Event::Timeout
+                }
+                None => Event::Timeout,
+            };
+            (r.serial.clone(), event)
+        })
+        .collect();
+    let at = crate::later(now, started);
+    let applied = apply_events(s.store, s.centre, &events, false, at)?;
+    for o in applied {
+        answers.insert(o.serial().to_owned(), o);
     }
     Ok(())
 }
@@ -1189,9 +1222,19 @@ fn apply_events_in(
     let mut updated = Vec::new();
     let mut loan_money = Vec::new();
     let mut out = Vec::with_capacity(events.len());
+    let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
+    // Every instruction of the batch, read and locked at once.
+    let serials: Vec<&str> = events.iter().map(|(s, _)| s.as_str()).collect();
+    let mut current: HashMap<String, InstructionRow> = tx
+        .lock_instructions(centre, &serials)?
+        .into_iter()
+        .map(|r| (r.serial.clone(), r))
+        .collect();
     for (serial, event) in events {
-        let mut row = tx
-            .lock_instruction(centre, serial)?
+        // A second answer about one instruction in the batch sees the first's effect.
+        let mut row = current
+            .get(serial)
+            .cloned()
             .ok_or_else(|| not_found(format!("instruction {serial}")))?;
         let state = state_of(&row)?;
         let kind = kind_of(&row)?;
@@ -1320,8 +1363,12 @@ fn apply_events_in(
             outcome_of(&row)?,
             if changed { "applied" } else { "no change" }.to_owned(),
         ));
-        updated.push(row);
+        if seen.insert(serial.as_str()) {
+            updated.push(serial.clone());
+        }
+        current.insert(serial.clone(), row);
     }
+    let updated: Vec<InstructionRow> = updated.iter().filter_map(|s| current.remove(s)).collect();
     entries.extend(crate::loan::money_in_batch_in(
         tx,
         centre,

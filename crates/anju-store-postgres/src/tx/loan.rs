@@ -589,18 +589,21 @@ impl PgConn {
     pub(super) fn loan_installments_unpaid_by(
         &mut self,
         centre: &str,
-        loan_no: &str,
+        loan_nos: &[String],
         date: jiff::civil::Date,
     ) -> Result<Vec<InstallmentRow>, StoreError> {
+        if loan_nos.is_empty() {
+            return Ok(Vec::new());
+        }
         let d = date_str(date);
         let rows = self.query(
             "SELECT loan_no, period, due::text, principal, interest, paid_principal,
                 paid_interest, penalty, paid_penalty, status, paid_on::text
              FROM loan_installments
-             WHERE centre_code = $1 AND loan_no = $2 AND due <= $3::text::date
+             WHERE centre_code = $1 AND loan_no = ANY($2) AND due <= $3::text::date
                AND status IN ('scheduled', 'overdue')
-             ORDER BY period",
-            &[&centre, &loan_no, &d],
+             ORDER BY loan_no COLLATE \"C\", period",
+            &[&centre, &loan_nos, &d],
         )?;
         rows.iter().map(installment_of).collect()
     }
@@ -608,11 +611,20 @@ impl PgConn {
     pub(super) fn count_loan_events(
         &mut self,
         centre: &str,
-        loan_no: &str,
-    ) -> Result<i64, StoreError> {
-        self.query_one_i64(
-            "SELECT COUNT(*) FROM loan_events WHERE centre_code = $1 AND loan_no = $2",
-            &[&centre, &loan_no],
-        )
+        loan_nos: &[String],
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if loan_nos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.query(
+            "SELECT loan_no, COUNT(*) FROM loan_events
+             WHERE centre_code = $1 AND loan_no = ANY($2)
+             GROUP BY loan_no ORDER BY loan_no COLLATE \"C\"",
+            &[&centre, &loan_nos],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect())
     }
 }

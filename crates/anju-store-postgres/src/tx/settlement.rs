@@ -541,6 +541,34 @@ impl PgConn {
         })
     }
 
+    /// [`Self::instructions`] with `FOR UPDATE`, rows locked in serial order.
+    pub(super) fn lock_instructions(
+        &mut self,
+        centre: &str,
+        serials: &[&str],
+    ) -> Result<Vec<InstructionRow>, StoreError> {
+        let mut serials: Vec<&str> = serials.to_vec();
+        serials.sort_unstable();
+        serials.dedup();
+        let mut out = Vec::with_capacity(serials.len());
+        for chunk in serials.chunks(ANY_CHUNK) {
+            self.for_each(
+                concat!(
+                    "SELECT ",
+                    instruction_columns!(),
+                    " FROM settlement_instructions WHERE centre_code = $1 AND serial = ANY($2)
+                     ORDER BY serial COLLATE \"C\" FOR UPDATE"
+                ),
+                &[&centre, &chunk],
+                |r| {
+                    out.push(instruction_of(r)?);
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(out)
+    }
+
     pub(super) fn instructions(
         &mut self,
         centre: &str,
