@@ -76,6 +76,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_withdrawals.sql"),
     ),
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
+    (9, "access", include_str!("../migrations/0009_access.sql")),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -494,6 +495,14 @@ impl Store for SqliteStore {
                 });
             }
             pk.sort();
+            // A lone INTEGER PRIMARY KEY is the table's 64-bit rowid (the `id` AUTOINCREMENT
+            // columns): PostgreSQL's BIGINT identity.
+            if let [(_, only)] = pk.as_slice()
+                && let Some(c) = columns.iter_mut().find(|c| &c.name == only)
+                && c.ty == "integer"
+            {
+                c.ty = "bigint".to_owned();
+            }
             let mut indexes = Vec::new();
             let idx: Vec<(String, bool, String)> = conn
                 .prepare(&format!("PRAGMA index_list({t})"))
