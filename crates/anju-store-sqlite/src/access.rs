@@ -232,7 +232,11 @@ fn staff_of(c: &Cols<'_, '_>) -> Result<StaffRow, StoreError> {
     })
 }
 
-pub(crate) fn insert_staff(conn: &Connection, centre: &str, s: &StaffRow) -> Result<(), StoreError> {
+pub(crate) fn insert_staff(
+    conn: &Connection,
+    centre: &str,
+    s: &StaffRow,
+) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO staff (centre_code, {STAFF_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
@@ -622,7 +626,13 @@ pub(crate) fn phone_binding(
              WHERE centre_code = ?1 AND id_number = ?2"
         }
     };
-    query_opt(conn, "member_phones", sql, params![centre, value], binding_of)
+    query_opt(
+        conn,
+        "member_phones",
+        sql,
+        params![centre, value],
+        binding_of,
+    )
 }
 
 pub(crate) fn unbind_phone(
@@ -820,7 +830,9 @@ pub(crate) fn insert_session(
             s.revoked_at_us
         ])
     })
-    .map_err(conflict_as(|| format!("a session token in centre {centre}")))
+    .map_err(conflict_as(|| {
+        format!("a session token in centre {centre}")
+    }))
     .map(|_| ())
 }
 
@@ -1013,7 +1025,11 @@ pub(crate) fn audit_head(
     )
 }
 
-pub(crate) fn append_audit(conn: &Connection, centre: &str, a: &AuditRow) -> Result<(), StoreError> {
+pub(crate) fn append_audit(
+    conn: &Connection,
+    centre: &str,
+    a: &AuditRow,
+) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO audit_log (centre_code, {AUDIT_COLUMNS})
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
@@ -1252,7 +1268,11 @@ pub(crate) fn notify_cursor(conn: &Connection, centre: &str) -> Result<i64, Stor
     .map(|v| v.unwrap_or(0))
 }
 
-pub(crate) fn set_notify_cursor(conn: &Connection, centre: &str, seq: i64) -> Result<(), StoreError> {
+pub(crate) fn set_notify_cursor(
+    conn: &Connection,
+    centre: &str,
+    seq: i64,
+) -> Result<(), StoreError> {
     exec(
         conn,
         "INSERT INTO notify_cursors (centre_code, last_seq) VALUES (?1, ?2)

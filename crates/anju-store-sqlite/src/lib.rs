@@ -2994,11 +2994,19 @@ impl StoreTx for SqliteTx<'_> {
     // ---- access --------------------------------------------------------------------
     // One statement per write: a refused one changes nothing (SQLite undoes a failed
     // statement alone) and the transaction carries on.
-    fn insert_service_point(&mut self, centre: &str, row: &ServicePointRow) -> Result<(), StoreError> {
+    fn insert_service_point(
+        &mut self,
+        centre: &str,
+        row: &ServicePointRow,
+    ) -> Result<(), StoreError> {
         access::insert_service_point(&self.g.conn, centre, row)
     }
 
-    fn service_point(&mut self, centre: &str, code: &str) -> Result<Option<ServicePointRow>, StoreError> {
+    fn service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<ServicePointRow>, StoreError> {
         access::service_point(&self.g.conn, centre, code)
     }
 
@@ -3011,11 +3019,21 @@ impl StoreTx for SqliteTx<'_> {
         access::service_points(&self.g.conn, centre, point_type, status)
     }
 
-    fn set_point_businesses(&mut self, centre: &str, code: &str, businesses: &str) -> Result<(), StoreError> {
+    fn set_point_businesses(
+        &mut self,
+        centre: &str,
+        code: &str,
+        businesses: &str,
+    ) -> Result<(), StoreError> {
         access::set_point_businesses(&self.g.conn, centre, code, businesses)
     }
 
-    fn close_service_point(&mut self, centre: &str, code: &str, on: Date) -> Result<(), StoreError> {
+    fn close_service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+        on: Date,
+    ) -> Result<(), StoreError> {
         access::close_service_point(&self.g.conn, centre, code, on)
     }
 
@@ -3031,7 +3049,11 @@ impl StoreTx for SqliteTx<'_> {
         access::staff(&self.g.conn, centre, staff_id)
     }
 
-    fn staff_list(&mut self, centre: &str, service_point: Option<&str>) -> Result<Vec<StaffRow>, StoreError> {
+    fn staff_list(
+        &mut self,
+        centre: &str,
+        service_point: Option<&str>,
+    ) -> Result<Vec<StaffRow>, StoreError> {
         access::staff_list(&self.g.conn, centre, service_point)
     }
 
@@ -3062,11 +3084,21 @@ impl StoreTx for SqliteTx<'_> {
         access::record_staff_failure(&self.g.conn, centre, staff_id, lock_after, locked_until_us)
     }
 
-    fn record_staff_success(&mut self, centre: &str, staff_id: &str, totp_step: Option<i64>) -> Result<(), StoreError> {
+    fn record_staff_success(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        totp_step: Option<i64>,
+    ) -> Result<(), StoreError> {
         access::record_staff_success(&self.g.conn, centre, staff_id, totp_step)
     }
 
-    fn set_staff_totp(&mut self, centre: &str, staff_id: &str, secret: Option<&str>) -> Result<(), StoreError> {
+    fn set_staff_totp(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError> {
         access::update_staff(
             &self.g.conn,
             centre,
@@ -3076,12 +3108,28 @@ impl StoreTx for SqliteTx<'_> {
         )
     }
 
-    fn set_staff_role(&mut self, centre: &str, staff_id: &str, role: &str) -> Result<(), StoreError> {
+    fn set_staff_role(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        role: &str,
+    ) -> Result<(), StoreError> {
         access::update_staff(&self.g.conn, centre, staff_id, "role = ?3", &[&role])
     }
 
-    fn set_staff_point(&mut self, centre: &str, staff_id: &str, service_point: &str) -> Result<(), StoreError> {
-        access::update_staff(&self.g.conn, centre, staff_id, "service_point = ?3", &[&service_point])
+    fn set_staff_point(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        service_point: &str,
+    ) -> Result<(), StoreError> {
+        access::update_staff(
+            &self.g.conn,
+            centre,
+            staff_id,
+            "service_point = ?3",
+            &[&service_point],
+        )
     }
 
     fn disable_staff(&mut self, centre: &str, staff_id: &str) -> Result<(), StoreError> {
@@ -3092,15 +3140,30 @@ impl StoreTx for SqliteTx<'_> {
         access::insert_unit_clerk(&self.g.conn, centre, row)
     }
 
-    fn unit_clerk(&mut self, centre: &str, unit_no: &str, id_number: &str) -> Result<Option<UnitClerkRow>, StoreError> {
+    fn unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<Option<UnitClerkRow>, StoreError> {
         access::unit_clerk(&self.g.conn, centre, unit_no, id_number)
     }
 
-    fn unit_clerks(&mut self, centre: &str, unit_no: &str) -> Result<Vec<UnitClerkRow>, StoreError> {
+    fn unit_clerks(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<UnitClerkRow>, StoreError> {
         access::unit_clerks(&self.g.conn, centre, unit_no)
     }
 
-    fn revoke_unit_clerk(&mut self, centre: &str, unit_no: &str, id_number: &str, at_us: i64) -> Result<(), StoreError> {
+    fn revoke_unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
         access::revoke_unit_clerk(&self.g.conn, centre, unit_no, id_number, at_us)
     }
 
@@ -3112,7 +3175,14 @@ impl StoreTx for SqliteTx<'_> {
         password_hash: &str,
         at_us: i64,
     ) -> Result<(), StoreError> {
-        access::set_unit_clerk_password(&self.g.conn, centre, unit_no, id_number, password_hash, at_us)
+        access::set_unit_clerk_password(
+            &self.g.conn,
+            centre,
+            unit_no,
+            id_number,
+            password_hash,
+            at_us,
+        )
     }
 
     fn record_unit_clerk_failure(
@@ -3123,10 +3193,22 @@ impl StoreTx for SqliteTx<'_> {
         lock_after: i32,
         locked_until_us: i64,
     ) -> Result<i32, StoreError> {
-        access::record_unit_clerk_failure(&self.g.conn, centre, unit_no, id_number, lock_after, locked_until_us)
+        access::record_unit_clerk_failure(
+            &self.g.conn,
+            centre,
+            unit_no,
+            id_number,
+            lock_after,
+            locked_until_us,
+        )
     }
 
-    fn record_unit_clerk_success(&mut self, centre: &str, unit_no: &str, id_number: &str) -> Result<(), StoreError> {
+    fn record_unit_clerk_success(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<(), StoreError> {
         access::record_unit_clerk_success(&self.g.conn, centre, unit_no, id_number)
     }
 
@@ -3134,11 +3216,19 @@ impl StoreTx for SqliteTx<'_> {
         access::bind_phone(&self.g.conn, centre, row)
     }
 
-    fn phone_binding(&mut self, centre: &str, phone: &str) -> Result<Option<PhoneBindingRow>, StoreError> {
+    fn phone_binding(
+        &mut self,
+        centre: &str,
+        phone: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
         access::phone_binding(&self.g.conn, centre, "phone", phone)
     }
 
-    fn phone_of_person(&mut self, centre: &str, id_number: &str) -> Result<Option<PhoneBindingRow>, StoreError> {
+    fn phone_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
         access::phone_binding(&self.g.conn, centre, "id_number", id_number)
     }
 
@@ -3160,7 +3250,12 @@ impl StoreTx for SqliteTx<'_> {
         access::open_otp(&self.g.conn, centre, phone, purpose, now_us)
     }
 
-    fn count_otps_since(&mut self, centre: &str, phone: &str, since_us: i64) -> Result<i64, StoreError> {
+    fn count_otps_since(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        since_us: i64,
+    ) -> Result<i64, StoreError> {
         access::count_otps_since(&self.g.conn, centre, phone, since_us)
     }
 
@@ -3176,15 +3271,29 @@ impl StoreTx for SqliteTx<'_> {
         access::insert_session(&self.g.conn, centre, row)
     }
 
-    fn session(&mut self, centre: &str, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+    fn session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+    ) -> Result<Option<SessionRow>, StoreError> {
         access::session(&self.g.conn, centre, token_hash)
     }
 
-    fn touch_session(&mut self, centre: &str, token_hash: &str, at_us: i64) -> Result<(), StoreError> {
+    fn touch_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
         access::update_session(&self.g.conn, centre, token_hash, "last_seen_at_us", at_us)
     }
 
-    fn revoke_session(&mut self, centre: &str, token_hash: &str, at_us: i64) -> Result<(), StoreError> {
+    fn revoke_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
         access::update_session(&self.g.conn, centre, token_hash, "revoked_at_us", at_us)
     }
 
@@ -3198,7 +3307,12 @@ impl StoreTx for SqliteTx<'_> {
         access::revoke_sessions_of(&self.g.conn, centre, subject_kind, subject_id, at_us)
     }
 
-    fn sessions_of(&mut self, centre: &str, subject_kind: &str, subject_id: &str) -> Result<Vec<SessionRow>, StoreError> {
+    fn sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+    ) -> Result<Vec<SessionRow>, StoreError> {
         access::sessions_of(&self.g.conn, centre, subject_kind, subject_id)
     }
 
@@ -3210,14 +3324,32 @@ impl StoreTx for SqliteTx<'_> {
         device: &str,
         at_us: i64,
     ) -> Result<bool, StoreError> {
-        access::remember_device(&self.g.conn, centre, subject_kind, subject_id, device, at_us)
+        access::remember_device(
+            &self.g.conn,
+            centre,
+            subject_kind,
+            subject_id,
+            device,
+            at_us,
+        )
     }
 
-    fn insert_login_attempt(&mut self, centre: &str, key: &str, at_us: i64, ok: bool) -> Result<(), StoreError> {
+    fn insert_login_attempt(
+        &mut self,
+        centre: &str,
+        key: &str,
+        at_us: i64,
+        ok: bool,
+    ) -> Result<(), StoreError> {
         access::insert_login_attempt(&self.g.conn, centre, key, at_us, ok)
     }
 
-    fn count_login_attempts(&mut self, centre: &str, key: &str, since_us: i64) -> Result<AttemptCounts, StoreError> {
+    fn count_login_attempts(
+        &mut self,
+        centre: &str,
+        key: &str,
+        since_us: i64,
+    ) -> Result<AttemptCounts, StoreError> {
         access::count_login_attempts(&self.g.conn, centre, key, since_us)
     }
 
@@ -3233,7 +3365,12 @@ impl StoreTx for SqliteTx<'_> {
         access::append_audit(&self.g.conn, centre, row)
     }
 
-    fn audit_range(&mut self, centre: &str, after: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+    fn audit_range(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         access::audit_range(&self.g.conn, centre, after, limit)
     }
 
@@ -3247,19 +3384,35 @@ impl StoreTx for SqliteTx<'_> {
         access::search_audit(&self.g.conn, centre, filter, before, limit)
     }
 
-    fn set_notification_pref(&mut self, centre: &str, row: &NotificationPrefRow) -> Result<(), StoreError> {
+    fn set_notification_pref(
+        &mut self,
+        centre: &str,
+        row: &NotificationPrefRow,
+    ) -> Result<(), StoreError> {
         access::set_notification_pref(&self.g.conn, centre, row)
     }
 
-    fn notification_prefs(&mut self, centre: &str, id_number: &str) -> Result<Vec<NotificationPrefRow>, StoreError> {
+    fn notification_prefs(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<NotificationPrefRow>, StoreError> {
         access::notification_prefs(&self.g.conn, centre, id_number)
     }
 
-    fn insert_notification(&mut self, centre: &str, row: &NotificationRow) -> Result<i64, StoreError> {
+    fn insert_notification(
+        &mut self,
+        centre: &str,
+        row: &NotificationRow,
+    ) -> Result<i64, StoreError> {
         access::insert_notification(&self.g.conn, centre, row)
     }
 
-    fn pending_notifications(&mut self, centre: &str, limit: usize) -> Result<Vec<NotificationRow>, StoreError> {
+    fn pending_notifications(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
         access::pending_notifications(&self.g.conn, centre, limit)
     }
 
@@ -3274,7 +3427,12 @@ impl StoreTx for SqliteTx<'_> {
         access::finish_notification(&self.g.conn, centre, id, status, at_us, error)
     }
 
-    fn notifications_of(&mut self, centre: &str, id_number: &str, limit: usize) -> Result<Vec<NotificationRow>, StoreError> {
+    fn notifications_of(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
         access::notifications_of(&self.g.conn, centre, id_number, limit)
     }
 
@@ -3294,7 +3452,11 @@ impl StoreTx for SqliteTx<'_> {
         access::approval(&self.g.conn, centre, id)
     }
 
-    fn pending_approvals(&mut self, centre: &str, business: Option<&str>) -> Result<Vec<ApprovalRow>, StoreError> {
+    fn pending_approvals(
+        &mut self,
+        centre: &str,
+        business: Option<&str>,
+    ) -> Result<Vec<ApprovalRow>, StoreError> {
         access::pending_approvals(&self.g.conn, centre, business)
     }
 

@@ -925,8 +925,11 @@ pub trait StoreTx {
     /// point must exist (a `Database` error otherwise).
     fn insert_staff(&mut self, centre: &str, row: &access::StaffRow) -> Result<(), StoreError>;
     /// A member of staff by id.
-    fn staff(&mut self, centre: &str, staff_id: &str)
-    -> Result<Option<access::StaffRow>, StoreError>;
+    fn staff(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+    ) -> Result<Option<access::StaffRow>, StoreError>;
     /// The staff of a service point (all when `None`), by id.
     fn staff_list(
         &mut self,
@@ -969,8 +972,12 @@ pub trait StoreTx {
         secret: Option<&str>,
     ) -> Result<(), StoreError>;
     /// Sets the role; `NotFound` if unknown.
-    fn set_staff_role(&mut self, centre: &str, staff_id: &str, role: &str)
-    -> Result<(), StoreError>;
+    fn set_staff_role(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        role: &str,
+    ) -> Result<(), StoreError>;
     /// Moves a member of staff to another (existing) service point; `NotFound` if unknown.
     fn set_staff_point(
         &mut self,
@@ -1056,8 +1063,11 @@ pub trait StoreTx {
     fn unbind_phone(&mut self, centre: &str, id_number: &str) -> Result<bool, StoreError>;
 
     /// Stores a one-time code sent (its `id` is ignored); returns the id given.
-    fn insert_otp(&mut self, centre: &str, row: &access::OtpChallengeRow)
-    -> Result<i64, StoreError>;
+    fn insert_otp(
+        &mut self,
+        centre: &str,
+        row: &access::OtpChallengeRow,
+    ) -> Result<i64, StoreError>;
     /// The latest code sent to a phone for a purpose that is neither consumed nor expired
     /// at `now_us`.
     fn open_otp(
@@ -1081,8 +1091,7 @@ pub trait StoreTx {
     fn consume_otp(&mut self, centre: &str, id: i64, at_us: i64) -> Result<(), StoreError>;
 
     /// Stores a new session; `Conflict` if its token hash exists in the centre.
-    fn insert_session(&mut self, centre: &str, row: &access::SessionRow)
-    -> Result<(), StoreError>;
+    fn insert_session(&mut self, centre: &str, row: &access::SessionRow) -> Result<(), StoreError>;
     /// A session by token hash (revoked and expired ones too).
     fn session(
         &mut self,
@@ -1235,11 +1244,17 @@ pub trait StoreTx {
 
     /// Stores a change waiting for a checker (its `id` is ignored; its decision must be
     /// `pending`); returns the id given.
-    fn insert_approval(&mut self, centre: &str, row: &access::ApprovalRow)
-    -> Result<i64, StoreError>;
+    fn insert_approval(
+        &mut self,
+        centre: &str,
+        row: &access::ApprovalRow,
+    ) -> Result<i64, StoreError>;
     /// An approval by id.
-    fn approval(&mut self, centre: &str, id: i64)
-    -> Result<Option<access::ApprovalRow>, StoreError>;
+    fn approval(
+        &mut self,
+        centre: &str,
+        id: i64,
+    ) -> Result<Option<access::ApprovalRow>, StoreError>;
     /// Approvals waiting for a checker in a business (any when `None`), oldest first.
     fn pending_approvals(
         &mut self,
