@@ -1385,7 +1385,6 @@ impl PgConn {
     }
 
     /// Under a savepoint: a checker who is the maker breaks a CHECK.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn decide_approval(
         &mut self,
         centre: &str,
