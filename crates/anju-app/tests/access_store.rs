@@ -249,7 +249,7 @@ fn service_points_round_trip_filter_and_close_once() {
         assert_eq!(closed.businesses, "withdrawal");
         assert_eq!(
             tx.service_points(C, None, Some("closed")).unwrap(),
-            [closed.clone()]
+            [closed]
         );
         assert!(
             tx.service_points(C, Some("hotline"), Some("closed"))
@@ -312,7 +312,7 @@ fn staff_and_clerks_round_trip_and_track_failures() {
         assert_eq!(tx.staff(C, "K002").unwrap(), Some(k2.clone()), "{b}");
         assert_eq!(tx.staff(OTHER, "K001").unwrap(), None);
         assert_eq!(tx.staff_list(C, None).unwrap(), [k1.clone(), k2.clone()]);
-        assert_eq!(tx.staff_list(C, Some("H2")).unwrap(), [k2.clone()]);
+        assert_eq!(tx.staff_list(C, Some("H2")).unwrap(), [k2]);
 
         // Failures count up and lock at the third.
         assert_eq!(
@@ -1127,5 +1127,42 @@ fn approvals_are_decided_once_by_someone_else() {
             },
         );
         assert!(matches!(r, Err(StoreError::Database { .. })), "{b}: {r:?}");
+    });
+}
+
+#[test]
+fn two_writers_racing_for_the_same_audit_seq_one_gets_conflict() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let b = db.backend;
+        let mut tx = s.begin().unwrap();
+        tx.append_audit(C, &audit(1, "genesis", "system:boot", None, "start"))
+            .unwrap();
+        tx.commit().unwrap();
+        let (appended, wait) = std::sync::mpsc::channel::<()>();
+        let second = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut tx = s.begin().unwrap();
+                tx.append_audit(C, &audit(2, "h1", "staff:K001", None, "view"))
+                    .unwrap();
+                appended.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                tx.commit().unwrap();
+            });
+            let racer = scope.spawn(move || {
+                wait.recv().unwrap();
+                // Both read head 1 and number their row 2; this one waits for the first
+                // writer and then finds its seq taken.
+                let mut tx = s.begin().unwrap();
+                tx.append_audit(C, &audit(2, "h1", "staff:K002", None, "export"))
+            });
+            racer.join().unwrap()
+        });
+        conflict(second);
+        let mut tx = s.begin_read().unwrap();
+        let rows = tx.audit_range(C, 0, 10).unwrap();
+        assert_eq!(rows.len(), 2, "{b}");
+        assert_eq!(rows[1].actor, "staff:K001", "{b}");
     });
 }

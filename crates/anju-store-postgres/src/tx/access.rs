@@ -249,13 +249,10 @@ impl PgConn {
         let opened_on = date_str(p.opened_on);
         let closed_on = p.closed_on.map(date_str);
         let n = self.execute(
-            concat!(
-                "INSERT INTO service_points (centre_code, code, name, point_type, county, town, \
-                 village, bank_code, businesses, status, opened_on, closed_on)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::date,
-                    $12::text::date)
-                 ON CONFLICT DO NOTHING"
-            ),
+            "INSERT INTO service_points (centre_code, code, name, point_type, county, town,
+                village, bank_code, businesses, status, opened_on, closed_on)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::date, $12::text::date)
+             ON CONFLICT DO NOTHING",
             &[
                 &centre,
                 &p.code,
