@@ -886,8 +886,9 @@ pub trait StoreTx {
     // ---- access --------------------------------------------------------------------
     // Writes that find nothing to change say `NotFound`; one refused by the row's state
     // (already closed, revoked, consumed, decided) says `Conflict`; either leaves the
-    // transaction usable. A row the schema refuses (a CHECK, a trigger) is a `Database`
-    // error.
+    // transaction usable. A row the schema refuses (a CHECK, a trigger, a missing
+    // service point) is a `Database` error, after which the caller drops the transaction
+    // (as after any failed write), except where a method says otherwise.
     /// Registers a service point; `Conflict` if its code exists in the centre.
     fn insert_service_point(
         &mut self,
