@@ -94,6 +94,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_withdrawals.sql"),
     ),
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
+    (9, "access", include_str!("../migrations/0009_access.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use anju_domain::codes::PersonalAccountStatus;
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_store::access::{
+    ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
+    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+};
 use anju_store::collection::{
     BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, RawBill, RawBillLine,
     RawInterestRun, RawLeg as RawAccountLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow,
@@ -43,6 +47,7 @@ use crate::rows::{
 };
 use crate::{PostgresStore, pg_err};
 
+mod access;
 mod batch;
 mod loan;
 mod settlement;
@@ -3881,5 +3886,462 @@ impl StoreTx for PgTx<'_> {
 
     fn insert_day_close(&mut self, centre: &str, row: &DayCloseRow) -> Result<(), StoreError> {
         self.conn()?.insert_day_close(centre, row)
+    }
+
+    // ---- access --------------------------------------------------------------------
+    fn insert_service_point(
+        &mut self,
+        centre: &str,
+        row: &ServicePointRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_service_point(centre, row)
+    }
+
+    fn service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<ServicePointRow>, StoreError> {
+        self.conn()?.service_point(centre, code)
+    }
+
+    fn service_points(
+        &mut self,
+        centre: &str,
+        point_type: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<ServicePointRow>, StoreError> {
+        self.conn()?.service_points(centre, point_type, status)
+    }
+
+    fn set_point_businesses(
+        &mut self,
+        centre: &str,
+        code: &str,
+        businesses: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.set_point_businesses(centre, code, businesses)
+    }
+
+    fn close_service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+        on: Date,
+    ) -> Result<(), StoreError> {
+        self.conn()?.close_service_point(centre, code, on)
+    }
+
+    fn reopen_service_point(&mut self, centre: &str, code: &str) -> Result<(), StoreError> {
+        self.conn()?.reopen_service_point(centre, code)
+    }
+
+    fn insert_staff(&mut self, centre: &str, row: &StaffRow) -> Result<(), StoreError> {
+        self.conn()?.insert_staff(centre, row)
+    }
+
+    fn staff(&mut self, centre: &str, staff_id: &str) -> Result<Option<StaffRow>, StoreError> {
+        self.conn()?.staff(centre, staff_id)
+    }
+
+    fn staff_list(
+        &mut self,
+        centre: &str,
+        service_point: Option<&str>,
+    ) -> Result<Vec<StaffRow>, StoreError> {
+        self.conn()?.staff_list(centre, service_point)
+    }
+
+    fn set_staff_password(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .set_staff_password(centre, staff_id, password_hash, at_us)
+    }
+
+    fn record_staff_failure(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError> {
+        self.conn()?
+            .record_staff_failure(centre, staff_id, lock_after, locked_until_us)
+    }
+
+    fn record_staff_success(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        totp_step: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .record_staff_success(centre, staff_id, totp_step)
+    }
+
+    fn set_staff_totp(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()?.set_staff_totp(centre, staff_id, secret)
+    }
+
+    fn set_staff_role(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        role: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.set_staff_role(centre, staff_id, role)
+    }
+
+    fn set_staff_point(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        service_point: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .set_staff_point(centre, staff_id, service_point)
+    }
+
+    fn disable_staff(&mut self, centre: &str, staff_id: &str) -> Result<(), StoreError> {
+        self.conn()?.disable_staff(centre, staff_id)
+    }
+
+    fn insert_unit_clerk(&mut self, centre: &str, row: &UnitClerkRow) -> Result<(), StoreError> {
+        self.conn()?.insert_unit_clerk(centre, row)
+    }
+
+    fn unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<Option<UnitClerkRow>, StoreError> {
+        self.conn()?.unit_clerk(centre, unit_no, id_number)
+    }
+
+    fn unit_clerks(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<UnitClerkRow>, StoreError> {
+        self.conn()?.unit_clerks(centre, unit_no)
+    }
+
+    fn revoke_unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .revoke_unit_clerk(centre, unit_no, id_number, at_us)
+    }
+
+    fn set_unit_clerk_password(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .set_unit_clerk_password(centre, unit_no, id_number, password_hash, at_us)
+    }
+
+    fn record_unit_clerk_failure(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError> {
+        self.conn()?.record_unit_clerk_failure(
+            centre,
+            unit_no,
+            id_number,
+            lock_after,
+            locked_until_us,
+        )
+    }
+
+    fn record_unit_clerk_success(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .record_unit_clerk_success(centre, unit_no, id_number)
+    }
+
+    fn bind_phone(&mut self, centre: &str, row: &PhoneBindingRow) -> Result<(), StoreError> {
+        self.conn()?.bind_phone(centre, row)
+    }
+
+    fn phone_binding(
+        &mut self,
+        centre: &str,
+        phone: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
+        self.conn()?.phone_binding(centre, phone)
+    }
+
+    fn phone_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
+        self.conn()?.phone_of_person(centre, id_number)
+    }
+
+    fn unbind_phone(&mut self, centre: &str, id_number: &str) -> Result<bool, StoreError> {
+        self.conn()?.unbind_phone(centre, id_number)
+    }
+
+    fn insert_otp(&mut self, centre: &str, row: &OtpChallengeRow) -> Result<i64, StoreError> {
+        self.conn()?.insert_otp(centre, row)
+    }
+
+    fn open_otp(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        purpose: &str,
+        now_us: i64,
+    ) -> Result<Option<OtpChallengeRow>, StoreError> {
+        self.conn()?.open_otp(centre, phone, purpose, now_us)
+    }
+
+    fn count_otps_since(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        since_us: i64,
+    ) -> Result<i64, StoreError> {
+        self.conn()?.count_otps_since(centre, phone, since_us)
+    }
+
+    fn record_otp_attempt(&mut self, centre: &str, id: i64) -> Result<i32, StoreError> {
+        self.conn()?.record_otp_attempt(centre, id)
+    }
+
+    fn consume_otp(&mut self, centre: &str, id: i64, at_us: i64) -> Result<(), StoreError> {
+        self.conn()?.consume_otp(centre, id, at_us)
+    }
+
+    fn insert_session(&mut self, centre: &str, row: &SessionRow) -> Result<(), StoreError> {
+        self.conn()?.insert_session(centre, row)
+    }
+
+    fn session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        self.conn()?.session(centre, token_hash)
+    }
+
+    fn touch_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .update_session(centre, token_hash, false, at_us)
+    }
+
+    fn revoke_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()?.update_session(centre, token_hash, true, at_us)
+    }
+
+    fn revoke_sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        at_us: i64,
+    ) -> Result<u64, StoreError> {
+        self.conn()?
+            .revoke_sessions_of(centre, subject_kind, subject_id, at_us)
+    }
+
+    fn sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        self.conn()?.sessions_of(centre, subject_kind, subject_id)
+    }
+
+    fn remember_device(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        device: &str,
+        at_us: i64,
+    ) -> Result<bool, StoreError> {
+        self.conn()?
+            .remember_device(centre, subject_kind, subject_id, device, at_us)
+    }
+
+    fn insert_login_attempt(
+        &mut self,
+        centre: &str,
+        key: &str,
+        at_us: i64,
+        ok: bool,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_login_attempt(centre, key, at_us, ok)
+    }
+
+    fn count_login_attempts(
+        &mut self,
+        centre: &str,
+        key: &str,
+        since_us: i64,
+    ) -> Result<AttemptCounts, StoreError> {
+        self.conn()?.count_login_attempts(centre, key, since_us)
+    }
+
+    fn prune_login_attempts(&mut self, centre: &str, before_us: i64) -> Result<u64, StoreError> {
+        self.conn()?.prune_login_attempts(centre, before_us)
+    }
+
+    fn audit_head(&mut self, centre: &str) -> Result<Option<(i64, String)>, StoreError> {
+        self.conn()?.audit_head(centre)
+    }
+
+    fn append_audit(&mut self, centre: &str, row: &AuditRow) -> Result<(), StoreError> {
+        self.conn()?.append_audit(centre, row)
+    }
+
+    fn audit_range(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.conn()?.audit_range(centre, after, limit)
+    }
+
+    fn search_audit(
+        &mut self,
+        centre: &str,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.conn()?.search_audit(centre, filter, before, limit)
+    }
+
+    fn set_notification_pref(
+        &mut self,
+        centre: &str,
+        row: &NotificationPrefRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.set_notification_pref(centre, row)
+    }
+
+    fn notification_prefs(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<NotificationPrefRow>, StoreError> {
+        self.conn()?.notification_prefs(centre, id_number)
+    }
+
+    fn insert_notification(
+        &mut self,
+        centre: &str,
+        row: &NotificationRow,
+    ) -> Result<i64, StoreError> {
+        self.conn()?.insert_notification(centre, row)
+    }
+
+    fn pending_notifications(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        self.conn()?.pending_notifications(centre, limit)
+    }
+
+    fn finish_notification(
+        &mut self,
+        centre: &str,
+        id: i64,
+        status: &str,
+        at_us: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .finish_notification(centre, id, status, at_us, error)
+    }
+
+    fn notifications_of(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        self.conn()?.notifications_of(centre, id_number, limit)
+    }
+
+    fn notify_cursor(&mut self, centre: &str) -> Result<i64, StoreError> {
+        self.conn()?.notify_cursor(centre)
+    }
+
+    fn set_notify_cursor(&mut self, centre: &str, seq: i64) -> Result<(), StoreError> {
+        self.conn()?.set_notify_cursor(centre, seq)
+    }
+
+    fn insert_approval(&mut self, centre: &str, row: &ApprovalRow) -> Result<i64, StoreError> {
+        self.conn()?.insert_approval(centre, row)
+    }
+
+    fn approval(&mut self, centre: &str, id: i64) -> Result<Option<ApprovalRow>, StoreError> {
+        self.conn()?.approval(centre, id)
+    }
+
+    fn pending_approvals(
+        &mut self,
+        centre: &str,
+        business: Option<&str>,
+    ) -> Result<Vec<ApprovalRow>, StoreError> {
+        self.conn()?.pending_approvals(centre, business)
+    }
+
+    fn decide_approval(
+        &mut self,
+        centre: &str,
+        id: i64,
+        decision: &str,
+        checker: &str,
+        at_us: i64,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .decide_approval(centre, id, decision, checker, at_us, reason)
     }
 }

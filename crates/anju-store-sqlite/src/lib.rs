@@ -6,6 +6,7 @@
 //! async calls. One connection serialises writers, which SQLite does anyway; callers on an
 //! async runtime use `spawn_blocking`.
 
+mod access;
 mod loan;
 mod rows;
 mod settlement;
@@ -18,6 +19,10 @@ use std::time::Duration;
 
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
+use anju_store::access::{
+    ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
+    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+};
 use anju_store::collection::{
     BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
     RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
@@ -76,6 +81,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0007_withdrawals.sql"),
     ),
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
+    (9, "access", include_str!("../migrations/0009_access.sql")),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -494,6 +500,14 @@ impl Store for SqliteStore {
                 });
             }
             pk.sort();
+            // A lone INTEGER PRIMARY KEY is the table's 64-bit rowid (the `id` AUTOINCREMENT
+            // columns): PostgreSQL's BIGINT identity.
+            if let [(_, only)] = pk.as_slice()
+                && let Some(c) = columns.iter_mut().find(|c| &c.name == only)
+                && c.ty == "integer"
+            {
+                c.ty = "bigint".to_owned();
+            }
             let mut indexes = Vec::new();
             let idx: Vec<(String, bool, String)> = conn
                 .prepare(&format!("PRAGMA index_list({t})"))
@@ -2989,6 +3003,486 @@ impl StoreTx for SqliteTx<'_> {
 
     fn insert_day_close(&mut self, centre: &str, row: &DayCloseRow) -> Result<(), StoreError> {
         loan::insert_day_close(&self.g.conn, centre, row)
+    }
+    // ---- access --------------------------------------------------------------------
+    // One statement per write: a refused one changes nothing (SQLite undoes a failed
+    // statement alone) and the transaction carries on.
+    fn insert_service_point(
+        &mut self,
+        centre: &str,
+        row: &ServicePointRow,
+    ) -> Result<(), StoreError> {
+        access::insert_service_point(&self.g.conn, centre, row)
+    }
+
+    fn service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<ServicePointRow>, StoreError> {
+        access::service_point(&self.g.conn, centre, code)
+    }
+
+    fn service_points(
+        &mut self,
+        centre: &str,
+        point_type: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<ServicePointRow>, StoreError> {
+        access::service_points(&self.g.conn, centre, point_type, status)
+    }
+
+    fn set_point_businesses(
+        &mut self,
+        centre: &str,
+        code: &str,
+        businesses: &str,
+    ) -> Result<(), StoreError> {
+        access::set_point_businesses(&self.g.conn, centre, code, businesses)
+    }
+
+    fn close_service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+        on: Date,
+    ) -> Result<(), StoreError> {
+        access::close_service_point(&self.g.conn, centre, code, on)
+    }
+
+    fn reopen_service_point(&mut self, centre: &str, code: &str) -> Result<(), StoreError> {
+        access::reopen_service_point(&self.g.conn, centre, code)
+    }
+
+    fn insert_staff(&mut self, centre: &str, row: &StaffRow) -> Result<(), StoreError> {
+        access::insert_staff(&self.g.conn, centre, row)
+    }
+
+    fn staff(&mut self, centre: &str, staff_id: &str) -> Result<Option<StaffRow>, StoreError> {
+        access::staff(&self.g.conn, centre, staff_id)
+    }
+
+    fn staff_list(
+        &mut self,
+        centre: &str,
+        service_point: Option<&str>,
+    ) -> Result<Vec<StaffRow>, StoreError> {
+        access::staff_list(&self.g.conn, centre, service_point)
+    }
+
+    fn set_staff_password(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        access::update_staff(
+            &self.g.conn,
+            centre,
+            staff_id,
+            "password_hash = ?3, password_changed_at_us = ?4, failed_attempts = 0, \
+             locked_until_us = NULL",
+            &[&password_hash, &at_us],
+        )
+    }
+
+    fn record_staff_failure(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError> {
+        access::record_staff_failure(&self.g.conn, centre, staff_id, lock_after, locked_until_us)
+    }
+
+    fn record_staff_success(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        totp_step: Option<i64>,
+    ) -> Result<(), StoreError> {
+        access::record_staff_success(&self.g.conn, centre, staff_id, totp_step)
+    }
+
+    fn set_staff_totp(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError> {
+        access::update_staff(
+            &self.g.conn,
+            centre,
+            staff_id,
+            "totp_secret = ?3, totp_last_step = NULL",
+            &[&secret],
+        )
+    }
+
+    fn set_staff_role(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        role: &str,
+    ) -> Result<(), StoreError> {
+        access::update_staff(&self.g.conn, centre, staff_id, "role = ?3", &[&role])
+    }
+
+    fn set_staff_point(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        service_point: &str,
+    ) -> Result<(), StoreError> {
+        access::update_staff(
+            &self.g.conn,
+            centre,
+            staff_id,
+            "service_point = ?3",
+            &[&service_point],
+        )
+    }
+
+    fn disable_staff(&mut self, centre: &str, staff_id: &str) -> Result<(), StoreError> {
+        access::disable_staff(&self.g.conn, centre, staff_id)
+    }
+
+    fn insert_unit_clerk(&mut self, centre: &str, row: &UnitClerkRow) -> Result<(), StoreError> {
+        access::insert_unit_clerk(&self.g.conn, centre, row)
+    }
+
+    fn unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<Option<UnitClerkRow>, StoreError> {
+        access::unit_clerk(&self.g.conn, centre, unit_no, id_number)
+    }
+
+    fn unit_clerks(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<UnitClerkRow>, StoreError> {
+        access::unit_clerks(&self.g.conn, centre, unit_no)
+    }
+
+    fn revoke_unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        access::revoke_unit_clerk(&self.g.conn, centre, unit_no, id_number, at_us)
+    }
+
+    fn set_unit_clerk_password(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        access::set_unit_clerk_password(
+            &self.g.conn,
+            centre,
+            unit_no,
+            id_number,
+            password_hash,
+            at_us,
+        )
+    }
+
+    fn record_unit_clerk_failure(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError> {
+        access::record_unit_clerk_failure(
+            &self.g.conn,
+            centre,
+            unit_no,
+            id_number,
+            lock_after,
+            locked_until_us,
+        )
+    }
+
+    fn record_unit_clerk_success(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<(), StoreError> {
+        access::record_unit_clerk_success(&self.g.conn, centre, unit_no, id_number)
+    }
+
+    fn bind_phone(&mut self, centre: &str, row: &PhoneBindingRow) -> Result<(), StoreError> {
+        access::bind_phone(&self.g.conn, centre, row)
+    }
+
+    fn phone_binding(
+        &mut self,
+        centre: &str,
+        phone: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
+        access::phone_binding(&self.g.conn, centre, "phone", phone)
+    }
+
+    fn phone_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<PhoneBindingRow>, StoreError> {
+        access::phone_binding(&self.g.conn, centre, "id_number", id_number)
+    }
+
+    fn unbind_phone(&mut self, centre: &str, id_number: &str) -> Result<bool, StoreError> {
+        access::unbind_phone(&self.g.conn, centre, id_number)
+    }
+
+    fn insert_otp(&mut self, centre: &str, row: &OtpChallengeRow) -> Result<i64, StoreError> {
+        access::insert_otp(&self.g.conn, centre, row)
+    }
+
+    fn open_otp(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        purpose: &str,
+        now_us: i64,
+    ) -> Result<Option<OtpChallengeRow>, StoreError> {
+        access::open_otp(&self.g.conn, centre, phone, purpose, now_us)
+    }
+
+    fn count_otps_since(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        since_us: i64,
+    ) -> Result<i64, StoreError> {
+        access::count_otps_since(&self.g.conn, centre, phone, since_us)
+    }
+
+    fn record_otp_attempt(&mut self, centre: &str, id: i64) -> Result<i32, StoreError> {
+        access::record_otp_attempt(&self.g.conn, centre, id)
+    }
+
+    fn consume_otp(&mut self, centre: &str, id: i64, at_us: i64) -> Result<(), StoreError> {
+        access::consume_otp(&self.g.conn, centre, id, at_us)
+    }
+
+    fn insert_session(&mut self, centre: &str, row: &SessionRow) -> Result<(), StoreError> {
+        access::insert_session(&self.g.conn, centre, row)
+    }
+
+    fn session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        access::session(&self.g.conn, centre, token_hash)
+    }
+
+    fn touch_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        access::update_session(&self.g.conn, centre, token_hash, "last_seen_at_us", at_us)
+    }
+
+    fn revoke_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError> {
+        access::update_session(&self.g.conn, centre, token_hash, "revoked_at_us", at_us)
+    }
+
+    fn revoke_sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        at_us: i64,
+    ) -> Result<u64, StoreError> {
+        access::revoke_sessions_of(&self.g.conn, centre, subject_kind, subject_id, at_us)
+    }
+
+    fn sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        access::sessions_of(&self.g.conn, centre, subject_kind, subject_id)
+    }
+
+    fn remember_device(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        device: &str,
+        at_us: i64,
+    ) -> Result<bool, StoreError> {
+        access::remember_device(
+            &self.g.conn,
+            centre,
+            subject_kind,
+            subject_id,
+            device,
+            at_us,
+        )
+    }
+
+    fn insert_login_attempt(
+        &mut self,
+        centre: &str,
+        key: &str,
+        at_us: i64,
+        ok: bool,
+    ) -> Result<(), StoreError> {
+        access::insert_login_attempt(&self.g.conn, centre, key, at_us, ok)
+    }
+
+    fn count_login_attempts(
+        &mut self,
+        centre: &str,
+        key: &str,
+        since_us: i64,
+    ) -> Result<AttemptCounts, StoreError> {
+        access::count_login_attempts(&self.g.conn, centre, key, since_us)
+    }
+
+    fn prune_login_attempts(&mut self, centre: &str, before_us: i64) -> Result<u64, StoreError> {
+        access::prune_login_attempts(&self.g.conn, centre, before_us)
+    }
+
+    fn audit_head(&mut self, centre: &str) -> Result<Option<(i64, String)>, StoreError> {
+        access::audit_head(&self.g.conn, centre)
+    }
+
+    fn append_audit(&mut self, centre: &str, row: &AuditRow) -> Result<(), StoreError> {
+        access::append_audit(&self.g.conn, centre, row)
+    }
+
+    fn audit_range(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        access::audit_range(&self.g.conn, centre, after, limit)
+    }
+
+    fn search_audit(
+        &mut self,
+        centre: &str,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        access::search_audit(&self.g.conn, centre, filter, before, limit)
+    }
+
+    fn set_notification_pref(
+        &mut self,
+        centre: &str,
+        row: &NotificationPrefRow,
+    ) -> Result<(), StoreError> {
+        access::set_notification_pref(&self.g.conn, centre, row)
+    }
+
+    fn notification_prefs(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<NotificationPrefRow>, StoreError> {
+        access::notification_prefs(&self.g.conn, centre, id_number)
+    }
+
+    fn insert_notification(
+        &mut self,
+        centre: &str,
+        row: &NotificationRow,
+    ) -> Result<i64, StoreError> {
+        access::insert_notification(&self.g.conn, centre, row)
+    }
+
+    fn pending_notifications(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        access::pending_notifications(&self.g.conn, centre, limit)
+    }
+
+    fn finish_notification(
+        &mut self,
+        centre: &str,
+        id: i64,
+        status: &str,
+        at_us: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        access::finish_notification(&self.g.conn, centre, id, status, at_us, error)
+    }
+
+    fn notifications_of(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+        limit: usize,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        access::notifications_of(&self.g.conn, centre, id_number, limit)
+    }
+
+    fn notify_cursor(&mut self, centre: &str) -> Result<i64, StoreError> {
+        access::notify_cursor(&self.g.conn, centre)
+    }
+
+    fn set_notify_cursor(&mut self, centre: &str, seq: i64) -> Result<(), StoreError> {
+        access::set_notify_cursor(&self.g.conn, centre, seq)
+    }
+
+    fn insert_approval(&mut self, centre: &str, row: &ApprovalRow) -> Result<i64, StoreError> {
+        access::insert_approval(&self.g.conn, centre, row)
+    }
+
+    fn approval(&mut self, centre: &str, id: i64) -> Result<Option<ApprovalRow>, StoreError> {
+        access::approval(&self.g.conn, centre, id)
+    }
+
+    fn pending_approvals(
+        &mut self,
+        centre: &str,
+        business: Option<&str>,
+    ) -> Result<Vec<ApprovalRow>, StoreError> {
+        access::pending_approvals(&self.g.conn, centre, business)
+    }
+
+    fn decide_approval(
+        &mut self,
+        centre: &str,
+        id: i64,
+        decision: &str,
+        checker: &str,
+        at_us: i64,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        access::decide_approval(&self.g.conn, centre, id, decision, checker, at_us, reason)
     }
 }
 

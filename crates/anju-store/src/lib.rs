@@ -9,6 +9,7 @@
 //! Finders return `Result<Option<T>, StoreError>` (or a possibly shorter `Vec`), never
 //! swallow an error as "not found".
 
+pub mod access;
 pub mod collection;
 pub mod loan;
 pub mod raw;
@@ -895,6 +896,397 @@ pub trait StoreTx {
     /// Records a day close; `Conflict` if that date was closed already.
     fn insert_day_close(&mut self, centre: &str, row: &loan::DayCloseRow)
     -> Result<(), StoreError>;
+    // ---- access --------------------------------------------------------------------
+    // Writes that find nothing to change say `NotFound`; one refused by the row's state
+    // (already closed, revoked, consumed, decided) says `Conflict`; either leaves the
+    // transaction usable. A row the schema refuses (a CHECK, a trigger, a missing
+    // service point) is a `Database` error, after which the caller drops the transaction
+    // (as after any failed write), except where a method says otherwise.
+    /// Registers a service point; `Conflict` if its code exists in the centre.
+    fn insert_service_point(
+        &mut self,
+        centre: &str,
+        row: &access::ServicePointRow,
+    ) -> Result<(), StoreError>;
+    /// A service point by code.
+    fn service_point(
+        &mut self,
+        centre: &str,
+        code: &str,
+    ) -> Result<Option<access::ServicePointRow>, StoreError>;
+    /// The service points of a type and of a status (any when `None`), by code.
+    fn service_points(
+        &mut self,
+        centre: &str,
+        point_type: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<access::ServicePointRow>, StoreError>;
+    /// Sets the business codes a point may handle; `NotFound` if unknown.
+    fn set_point_businesses(
+        &mut self,
+        centre: &str,
+        code: &str,
+        businesses: &str,
+    ) -> Result<(), StoreError>;
+    /// Closes an open point as of `on`; `NotFound` if unknown, `Conflict` if closed.
+    fn close_service_point(&mut self, centre: &str, code: &str, on: Date)
+    -> Result<(), StoreError>;
+    /// Reopens a closed point (its closing date cleared); `NotFound` if unknown,
+    /// `Conflict` if open.
+    fn reopen_service_point(&mut self, centre: &str, code: &str) -> Result<(), StoreError>;
+
+    /// Adds a member of staff; `Conflict` if the id exists in the centre. Their service
+    /// point must exist (a `Database` error otherwise).
+    fn insert_staff(&mut self, centre: &str, row: &access::StaffRow) -> Result<(), StoreError>;
+    /// A member of staff by id.
+    fn staff(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+    ) -> Result<Option<access::StaffRow>, StoreError>;
+    /// The staff of a service point (all when `None`), by id.
+    fn staff_list(
+        &mut self,
+        centre: &str,
+        service_point: Option<&str>,
+    ) -> Result<Vec<access::StaffRow>, StoreError>;
+    /// Sets a password hash as of `at_us`, clearing the failures and any lock;
+    /// `NotFound` if unknown.
+    fn set_staff_password(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// Counts one more failed sign-in, and locks the account until `locked_until_us` when
+    /// the count reaches `lock_after`; returns the new count. `NotFound` if unknown.
+    fn record_staff_failure(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError>;
+    /// Records a successful sign-in: failures and lock cleared, and the TOTP time step
+    /// used, if any. `NotFound` if unknown; `Conflict` (nothing changed) if `totp_step`
+    /// is not after the last step accepted (a code replayed).
+    fn record_staff_success(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        totp_step: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Sets (or, with `None`, clears) the TOTP secret; the last step accepted is
+    /// forgotten. `NotFound` if unknown.
+    fn set_staff_totp(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        secret: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Sets the role; `NotFound` if unknown.
+    fn set_staff_role(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        role: &str,
+    ) -> Result<(), StoreError>;
+    /// Moves a member of staff to another (existing) service point; `NotFound` if unknown.
+    fn set_staff_point(
+        &mut self,
+        centre: &str,
+        staff_id: &str,
+        service_point: &str,
+    ) -> Result<(), StoreError>;
+    /// Disables a member of staff; `NotFound` if unknown, `Conflict` if disabled already.
+    fn disable_staff(&mut self, centre: &str, staff_id: &str) -> Result<(), StoreError>;
+
+    /// Authorises a unit's clerk; a revoked clerk of the unit is authorised again (the row
+    /// replaced). `Conflict` if the clerk is authorised already.
+    fn insert_unit_clerk(
+        &mut self,
+        centre: &str,
+        row: &access::UnitClerkRow,
+    ) -> Result<(), StoreError>;
+    /// A unit's clerk by resident ID number.
+    fn unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<Option<access::UnitClerkRow>, StoreError>;
+    /// A unit's clerks (revoked ones too), by ID number.
+    fn unit_clerks(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+    ) -> Result<Vec<access::UnitClerkRow>, StoreError>;
+    /// Revokes a clerk's authorisation at `at_us`; `NotFound` if unknown, `Conflict` if
+    /// revoked already.
+    fn revoke_unit_clerk(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// As [`StoreTx::set_staff_password`], for a clerk.
+    fn set_unit_clerk_password(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        password_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// As [`StoreTx::record_staff_failure`], for a clerk.
+    fn record_unit_clerk_failure(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+        lock_after: i32,
+        locked_until_us: i64,
+    ) -> Result<i32, StoreError>;
+    /// Clears a clerk's failures and lock; `NotFound` if unknown.
+    fn record_unit_clerk_success(
+        &mut self,
+        centre: &str,
+        unit_no: &str,
+        id_number: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Binds a phone to a person, replacing the person's earlier phone; `Conflict`
+    /// (nothing changed) if the phone is bound to another person.
+    fn bind_phone(&mut self, centre: &str, row: &access::PhoneBindingRow)
+    -> Result<(), StoreError>;
+    /// The binding of a phone.
+    fn phone_binding(
+        &mut self,
+        centre: &str,
+        phone: &str,
+    ) -> Result<Option<access::PhoneBindingRow>, StoreError>;
+    /// The binding of a person.
+    fn phone_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Option<access::PhoneBindingRow>, StoreError>;
+    /// Removes a person's binding; whether there was one.
+    fn unbind_phone(&mut self, centre: &str, id_number: &str) -> Result<bool, StoreError>;
+
+    /// Stores a one-time code sent (its `id` is ignored); returns the id given.
+    fn insert_otp(
+        &mut self,
+        centre: &str,
+        row: &access::OtpChallengeRow,
+    ) -> Result<i64, StoreError>;
+    /// The latest code sent to a phone for a purpose that is neither consumed nor expired
+    /// at `now_us`.
+    fn open_otp(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        purpose: &str,
+        now_us: i64,
+    ) -> Result<Option<access::OtpChallengeRow>, StoreError>;
+    /// How many codes were sent to a phone (any purpose) at or after `since_us`.
+    fn count_otps_since(
+        &mut self,
+        centre: &str,
+        phone: &str,
+        since_us: i64,
+    ) -> Result<i64, StoreError>;
+    /// Counts one more wrong code tried against a code; returns the new count.
+    /// `NotFound` if unknown, `Conflict` if consumed.
+    fn record_otp_attempt(&mut self, centre: &str, id: i64) -> Result<i32, StoreError>;
+    /// Consumes a code at `at_us`, once: `NotFound` if unknown, `Conflict` if consumed.
+    fn consume_otp(&mut self, centre: &str, id: i64, at_us: i64) -> Result<(), StoreError>;
+
+    /// Stores a new session; `Conflict` if its token hash exists in the centre.
+    fn insert_session(&mut self, centre: &str, row: &access::SessionRow) -> Result<(), StoreError>;
+    /// A session by token hash (revoked and expired ones too).
+    fn session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+    ) -> Result<Option<access::SessionRow>, StoreError>;
+    /// Records a session's use at `at_us`; `NotFound` if unknown, `Conflict` if revoked.
+    fn touch_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// Revokes a session at `at_us`; `NotFound` if unknown, `Conflict` if revoked already.
+    fn revoke_session(
+        &mut self,
+        centre: &str,
+        token_hash: &str,
+        at_us: i64,
+    ) -> Result<(), StoreError>;
+    /// Revokes every unrevoked session of a subject at `at_us`; how many.
+    fn revoke_sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        at_us: i64,
+    ) -> Result<u64, StoreError>;
+    /// A subject's sessions (revoked ones too), newest first.
+    fn sessions_of(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+    ) -> Result<Vec<access::SessionRow>, StoreError>;
+    /// Remembers that a subject signed in from `device` (first seen at `at_us`); whether
+    /// the device was new to them.
+    fn remember_device(
+        &mut self,
+        centre: &str,
+        subject_kind: &str,
+        subject_id: &str,
+        device: &str,
+        at_us: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Logs a sign-in attempt under a rate-limit key (`phone:…`, `staff:…`, `ip:…`).
+    fn insert_login_attempt(
+        &mut self,
+        centre: &str,
+        key: &str,
+        at_us: i64,
+        ok: bool,
+    ) -> Result<(), StoreError>;
+    /// The attempts and failures under a key at or after `since_us`.
+    fn count_login_attempts(
+        &mut self,
+        centre: &str,
+        key: &str,
+        since_us: i64,
+    ) -> Result<access::AttemptCounts, StoreError>;
+    /// Forgets the attempts before `before_us`; how many.
+    fn prune_login_attempts(&mut self, centre: &str, before_us: i64) -> Result<u64, StoreError>;
+
+    /// The last row of the audit log: (seq, entry_hash); `None` while it is empty.
+    fn audit_head(&mut self, centre: &str) -> Result<Option<(i64, String)>, StoreError>;
+    /// Appends a row the caller numbered (head + 1) and hashed. `Conflict` if its seq is
+    /// taken (another writer appended first: read the head again); a `Database` error if
+    /// it does not follow the row numbered one less or does not carry that row's hash.
+    fn append_audit(&mut self, centre: &str, row: &access::AuditRow) -> Result<(), StoreError>;
+    /// Rows with `seq > after`, in order, at most `limit` (verifying the chain page by
+    /// page).
+    fn audit_range(
+        &mut self,
+        centre: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<access::AuditRow>, StoreError>;
+    /// Rows matching `filter` with `seq < before` (any when `None`), newest first, at
+    /// most `limit`: the next page starts before the last row's seq.
+    fn search_audit(
+        &mut self,
+        centre: &str,
+        filter: &access::AuditFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<access::AuditRow>, StoreError>;
+    /// Rows about one person's data (`subject_id`), newest first, paged as
+    /// [`StoreTx::search_audit`].
+    fn audit_of_person(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<access::AuditRow>, StoreError> {
+        let filter = access::AuditFilter {
+            subject_id: Some(id_number.to_owned()),
+            ..access::AuditFilter::default()
+        };
+        self.search_audit(centre, &filter, before, limit)
+    }
+
+    /// Turns one kind of notification on or off for a person.
+    fn set_notification_pref(
+        &mut self,
+        centre: &str,
+        row: &access::NotificationPrefRow,
+    ) -> Result<(), StoreError>;
+    /// A person's notification choices, by kind (a kind not listed was never set).
+    fn notification_prefs(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+    ) -> Result<Vec<access::NotificationPrefRow>, StoreError>;
+    /// Stores a notification (its `id` is ignored); returns the id given.
+    fn insert_notification(
+        &mut self,
+        centre: &str,
+        row: &access::NotificationRow,
+    ) -> Result<i64, StoreError>;
+    /// Pending notifications, oldest first, at most `limit`.
+    fn pending_notifications(
+        &mut self,
+        centre: &str,
+        limit: usize,
+    ) -> Result<Vec<access::NotificationRow>, StoreError>;
+    /// Ends a pending notification as `sent` (at `at_us`), `failed` or `skipped` (with
+    /// `error`); `NotFound` if unknown, `Conflict` if no longer pending.
+    fn finish_notification(
+        &mut self,
+        centre: &str,
+        id: i64,
+        status: &str,
+        at_us: i64,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// A person's notifications, newest first, at most `limit`.
+    fn notifications_of(
+        &mut self,
+        centre: &str,
+        id_number: &str,
+        limit: usize,
+    ) -> Result<Vec<access::NotificationRow>, StoreError>;
+    /// The last journal seq already turned into balance-change notifications (0 before
+    /// any).
+    fn notify_cursor(&mut self, centre: &str) -> Result<i64, StoreError>;
+    /// Moves the notification cursor.
+    fn set_notify_cursor(&mut self, centre: &str, seq: i64) -> Result<(), StoreError>;
+
+    /// Stores a change waiting for a checker (its `id` is ignored; its decision must be
+    /// `pending`); returns the id given.
+    fn insert_approval(
+        &mut self,
+        centre: &str,
+        row: &access::ApprovalRow,
+    ) -> Result<i64, StoreError>;
+    /// An approval by id.
+    fn approval(
+        &mut self,
+        centre: &str,
+        id: i64,
+    ) -> Result<Option<access::ApprovalRow>, StoreError>;
+    /// Approvals waiting for a checker in a business (any when `None`), oldest first.
+    fn pending_approvals(
+        &mut self,
+        centre: &str,
+        business: Option<&str>,
+    ) -> Result<Vec<access::ApprovalRow>, StoreError>;
+    /// Decides a pending approval (`approved` or `rejected`) by `checker` at `at_us`;
+    /// `NotFound` if unknown, `Conflict` if decided already. The schema refuses a checker
+    /// who is the maker (a `Database` error; the transaction stays usable).
+    fn decide_approval(
+        &mut self,
+        centre: &str,
+        id: i64,
+        decision: &str,
+        checker: &str,
+        at_us: i64,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything
