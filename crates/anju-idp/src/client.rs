@@ -62,7 +62,57 @@ pub struct SettingsError {
     pub rule: &'static str,
 }
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    idp: SettingsSection,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsSection {
+    base_url: String,
+    issuer: Option<String>,
+    client_id: String,
+    /// Name of the environment variable holding the client secret.
+    secret_env: String,
+    connect_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
 impl IdpSettings {
+    /// Reads an `[idp]` TOML section (`base_url`, `issuer`, `client_id`, `secret_env`,
+    /// `connect_timeout_ms`, `request_timeout_ms`); the secret comes from the environment
+    /// variable `secret_env` names, so it is never in a file that might be committed.
+    pub fn from_toml(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<IdpSettings, SettingsError> {
+        let file: SettingsFile = toml::from_str(text).map_err(|e| SettingsError {
+            field: "file",
+            value: e.message().to_owned(),
+            rule: "must be TOML with an [idp] section of known keys",
+        })?;
+        let s = file.idp;
+        let secret = env(&s.secret_env).ok_or(SettingsError {
+            field: "secret_env",
+            value: s.secret_env.clone(),
+            rule: "names an environment variable that is not set",
+        })?;
+        let mut out = IdpSettings::new(&s.base_url, &s.client_id, &secret);
+        if let Some(i) = s.issuer {
+            out.issuer = i;
+        }
+        if let Some(ms) = s.connect_timeout_ms {
+            out.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = s.request_timeout_ms {
+            out.request_timeout = Duration::from_millis(ms);
+        }
+        out.validate()?;
+        Ok(out)
+    }
+
     /// Defaults for `base_url` (also the issuer): 300 ms connect, 3 s per request.
     pub fn new(base_url: &str, client_id: &str, client_secret: &str) -> IdpSettings {
         let base = base_url.trim_end_matches('/').to_owned();
@@ -396,6 +446,28 @@ mod tests {
         let s = IdpSettings::new("http://x", "anju", "short");
         assert!(IdpClient::new(s).is_err());
         assert!(!format!("{:?}", client()).contains("secret-123"));
+    }
+
+    #[test]
+    fn settings_are_read_from_toml() {
+        let text = r#"
+[idp]
+base_url = "https://idp.example.gov.cn/"
+client_id = "anju-3308"
+secret_env = "ANJU_IDP_SECRET"
+request_timeout_ms = 1500
+"#;
+        let s = IdpSettings::from_toml(text, |k| {
+            (k == "ANJU_IDP_SECRET").then(|| "s3cret-from-env".to_owned())
+        })
+        .unwrap();
+        assert_eq!(s.base_url, "https://idp.example.gov.cn");
+        assert_eq!(s.issuer, "https://idp.example.gov.cn");
+        assert_eq!(s.client_secret, "s3cret-from-env");
+        assert_eq!(s.request_timeout, Duration::from_millis(1500));
+        let e = IdpSettings::from_toml(text, |_| None).unwrap_err();
+        assert_eq!(e.field, "secret_env");
+        assert!(IdpSettings::from_toml("[idp]\nbase_url = 1", |_| None).is_err());
     }
 
     #[test]
