@@ -5,6 +5,7 @@
 
 pub mod dayclose;
 pub mod error;
+pub mod identity;
 pub mod import;
 pub mod interest;
 pub mod ledger;

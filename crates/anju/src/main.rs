@@ -15,6 +15,7 @@ mod demo_loans;
 mod demo_withdraw;
 mod drill;
 mod exchange_sim;
+mod idp_sim;
 mod loan;
 mod settle;
 mod sharing;
@@ -115,6 +116,9 @@ enum Cmd {
     /// Simulate a commissioned bank's settlement API from an SQLite file, with fault
     /// injection (or print the OpenAPI document).
     BankSim(bank_sim::BankSimArgs),
+    /// Simulate the identity provider (face / e-ID login, OIDC-style) with fault
+    /// injection (or print the OpenAPI document).
+    IdpSim(idp_sim::IdpSimArgs),
     /// Commissioned banks (受委托银行): register, list, bind members' cards, record units'
     /// accounts.
     Bank {
@@ -592,6 +596,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
+        Cmd::IdpSim(args) => idp_sim::run(args),
         Cmd::Bank { cmd } => {
             let at = settle::bank_at(&cmd);
             let store = db::open(&at.db)?;
