@@ -89,8 +89,10 @@ code_list! {
 
 impl PointType {
     /// Whether a business done at a point of this type may carry `channel` in its
-    /// [`Stamp`](crate::stamp::Stamp). System batches and machine interfaces belong to no
-    /// service point and are admitted only at the back office.
+    /// [`Stamp`](crate::stamp::Stamp). Staff in the back office work on centre terminals
+    /// and stamp [`Channel::Counter`](crate::codes::Channel::Counter) as at the hall;
+    /// system batches and machine interfaces belong to no public service point and are
+    /// admitted only at the back office.
     pub const fn admits_channel(self, channel: crate::codes::Channel) -> bool {
         use crate::codes::Channel as C;
         match self {
@@ -104,7 +106,9 @@ impl PointType {
                 channel,
                 C::Web | C::MobileApp | C::Zlb | C::NationalMiniProgram
             ),
-            PointType::BackOffice => matches!(channel, C::Batch | C::MachineInterface | C::Web),
+            PointType::BackOffice => {
+                matches!(channel, C::Counter | C::Batch | C::MachineInterface)
+            }
         }
     }
 }
@@ -163,7 +167,8 @@ impl Business {
     /// * Reversal (冲正) and unfreeze (解冻) are entered by a counter clerk and confirmed by
     ///   an approver or the manager.
     /// * Withdrawal and loan reviews *are* the checker step of an application: the
-    ///   reviewer may not be the clerk who accepted it.
+    ///   reviewer may not be the clerk who accepted it. A review is always manual; an
+    ///   application the rules decide automatically has no review step at all.
     /// * A policy change is made by one manager and confirmed by another.
     /// * A staff or role grant by the security administrator is confirmed by the
     ///   manager (业务授权审批), so no administrator alone decides who may do business.
@@ -265,6 +270,10 @@ mod tests {
         assert!(!PointType::Online.admits_channel(C::Counter));
         assert!(PointType::TownBankBranch.admits_channel(C::BankBranch));
         assert!(PointType::CentreHall.admits_channel(C::Counter));
+        assert!(PointType::BackOffice.admits_channel(C::Counter));
+        assert!(PointType::BackOffice.admits_channel(C::Batch));
+        assert!(!PointType::BackOffice.admits_channel(C::Web));
+        assert!(!PointType::Online.admits_channel(C::Batch));
         assert!(!PointType::VillageStation.admits_channel(C::TownshipCentre));
         // Every channel belongs to at least one point type.
         for &c in C::ALL {

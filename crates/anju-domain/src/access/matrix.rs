@@ -47,6 +47,10 @@
 //! | view audit log | · | · | · | · | · | · | · | · | · | · | · | I |
 //! | reconcile | · | · | · | · | · | · | · | · | I | · | · | · |
 //!
+//! Checkers ([`checker_roles`], always a different person from the maker): reversal,
+//! unfreeze, withdrawal review and loan review — approver or manager; policy change and
+//! staff/role grants — manager.
+//!
 //! Principles behind the cells:
 //!
 //! * **Members** act for themselves online and at self-service terminals; by phone they
