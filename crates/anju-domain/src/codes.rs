@@ -8,9 +8,6 @@
 //! boxes, import checks). Codes are matched exactly: `"1"` is not `"01"`, and callers trim.
 
 use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A code that is not in its list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,10 +91,10 @@ macro_rules! code_list {
             }
 
             /// The member with exactly this code; the error names the list and its codes.
-            pub fn from_code(code: &str) -> Result<$name, CodeError> {
+            pub fn from_code(code: &str) -> Result<$name, $crate::codes::CodeError> {
                 match code {
                     $($code => Ok($name::$variant),)+
-                    _ => Err(CodeError::Unknown {
+                    _ => Err($crate::codes::CodeError::Unknown {
                         list: $list,
                         value: code.to_owned(),
                         allowed: [$($code),+].join(", "),
@@ -106,7 +103,7 @@ macro_rules! code_list {
             }
         }
 
-        impl CodeList for $name {
+        impl $crate::codes::CodeList for $name {
             const LIST: &'static str = $name::LIST;
             const ALL: &'static [$name] = $name::ALL;
             fn code(self) -> &'static str {
@@ -118,40 +115,42 @@ macro_rules! code_list {
             fn label_en(self) -> &'static str {
                 $name::label_en(self)
             }
-            fn from_code(code: &str) -> Result<$name, CodeError> {
+            fn from_code(code: &str) -> Result<$name, $crate::codes::CodeError> {
                 $name::from_code(code)
             }
         }
 
         /// The code and the Chinese label, e.g. `01 正常`.
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{} {}", self.code(), self.label_zh())
             }
         }
 
-        impl FromStr for $name {
-            type Err = CodeError;
-            fn from_str(s: &str) -> Result<$name, CodeError> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::codes::CodeError;
+            fn from_str(s: &str) -> Result<$name, $crate::codes::CodeError> {
                 $name::from_code(s)
             }
         }
 
         /// Serialised as the bare code string, e.g. `"01"`.
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.code())
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let text = String::deserialize(d)?;
-                $name::from_code(&text).map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let text = <String as ::serde::Deserialize>::deserialize(d)?;
+                $name::from_code(&text).map_err(<D::Error as ::serde::de::Error>::custom)
             }
         }
     };
 }
+
+pub(crate) use code_list;
 
 code_list! {
     /// Personal account status (个人账户状态, GRZHZT), JGJ/T 320 table 5.0.4.
@@ -435,6 +434,7 @@ code_list! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::{Deserialize, Serialize};
     use std::collections::HashSet;
 
     /// Checks the invariants every list must satisfy.

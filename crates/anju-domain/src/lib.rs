@@ -5,6 +5,7 @@
 //! databases. Callers pass in text to parse, the business date and the current time.
 //! That keeps every rule deterministic and testable without a database.
 
+pub mod access;
 pub mod calendar;
 pub mod codes;
 pub mod collection;

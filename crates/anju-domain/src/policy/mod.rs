@@ -37,6 +37,18 @@
 //! [retirement.male]   # base_age_months, first_birth_month ("YYYY-MM"),
 //! [retirement.female_cadre]   # step_birth_months, max_delay_months
 //! [retirement.female_worker]
+//! [[withdrawal]]      # effective, purchase_window_months, build_repair_window_months,
+//!                     # rent_monthly_limit, rent_interval_months, rent_yearly_limit,
+//!                     # rent_min_income_share_pct, loan_repayment_interval_months,
+//!                     # renewal_window_months, left_job_sealed_months,
+//!                     # renovation_max_pct, renovation_max_amount,
+//!                     # renovation_interval_years, property_fee_interval_months
+//! [access]            # password_min_length, password_min_classes,
+//!                     # password_rotation_days, lockout_threshold, lockout_minutes,
+//!                     # session_idle_minutes, session_absolute_minutes,
+//!                     # otp_ttl_seconds, otp_max_attempts, otp_resend_seconds,
+//!                     # otp_daily_cap, login_attempts_per_minute
+//! [[channel_limits]]  # channel (办理渠道 code, one row each), per_transaction, per_day
 //! ```
 //!
 //! # Effective dating
@@ -56,7 +68,10 @@
 //! term ≤ 30 years, day-count basis 360 or 365, and sanity orderings that catch swapped
 //! columns (second-home rates ≥ first-home, over-5-year ≥ 5-year-or-less, couple caps ≥
 //! single caps, second-home caps ≤ first-home caps), and risk-classification thresholds
-//! strictly increasing from at least 1 overdue day.
+//! strictly increasing from at least 1 overdue day. In `[access]`: passwords of at least
+//! 8 characters, a session lifetime no shorter than the idle timeout, and every value
+//! within a sane range; in `[[channel_limits]]`: a known channel code, one row per
+//! channel, positive amounts and a daily limit no lower than the per-transaction one.
 
 mod error;
 mod parse;
@@ -68,6 +83,7 @@ mod tests;
 use jiff::civil::Date;
 use sm3::{Digest, Sm3};
 
+use crate::access::{AccessRules, ChannelLimit};
 use crate::money::Rate;
 
 pub use error::{IssueKind, PolicyError, PolicyIssue};
@@ -94,6 +110,8 @@ pub struct Policy {
     loan_servicing: Vec<LoanServicing>,
     retirement: RetirementRules,
     withdrawals: Vec<WithdrawalRule>,
+    access: AccessRules,
+    channel_limits: Vec<ChannelLimit>,
     source_sm3: String,
 }
 
@@ -112,6 +130,8 @@ impl Policy {
             loan_servicing: s.loan_servicing,
             retirement: s.retirement,
             withdrawals: s.withdrawals,
+            access: s.access,
+            channel_limits: s.channel_limits,
             source_sm3: hex::encode(Sm3::digest(text.as_bytes())),
         })
     }
@@ -130,6 +150,17 @@ impl Policy {
     /// `[interest]`.
     pub fn interest(&self) -> &InterestRule {
         &self.interest
+    }
+
+    /// `[access]`: passwords, lockout, sessions, SMS codes and the login rate limit.
+    pub fn access(&self) -> &AccessRules {
+        &self.access
+    }
+
+    /// `[[channel_limits]]`: per-channel limits on payouts from members' accounts, one
+    /// row per channel, in file order. See [`crate::access::check_channel_limit`].
+    pub fn channel_limits(&self) -> &[ChannelLimit] {
+        &self.channel_limits
     }
 
     /// `[retirement]`.

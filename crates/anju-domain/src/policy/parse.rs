@@ -4,6 +4,7 @@
 //! Values are first read as raw [`toml::Value`]s so that a wrongly typed or malformed
 //! value becomes a [`PolicyIssue`] with its path instead of stopping the whole parse.
 
+use jiff::SignedDuration;
 use jiff::civil::Date;
 use serde::Deserialize;
 use toml::Value;
@@ -16,6 +17,10 @@ use super::rules::{
     MAX_PAYMENT_DEADLINE_DAYS, MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO,
     PenaltyBase, RatioRange, RenovationRule, WithdrawalRule,
 };
+use crate::access::{
+    AccessRules, ChannelLimit, LockoutPolicy, OtpRules, PasswordPolicy, SessionPolicy,
+};
+use crate::codes::Channel;
 use crate::money::{Fen, Rate, Rounding};
 
 /// A raw field: absent, or any TOML value still to be checked.
@@ -33,6 +38,8 @@ struct RawPolicy {
     loan_servicing: Option<Vec<RawLoanServicing>>,
     retirement: Option<RawRetirement>,
     withdrawal: Option<Vec<RawWithdrawal>>,
+    access: Option<RawAccess>,
+    channel_limits: Option<Vec<RawChannelLimit>>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +154,31 @@ struct RawWithdrawal {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAccess {
+    password_min_length: Field,
+    password_min_classes: Field,
+    password_rotation_days: Field,
+    lockout_threshold: Field,
+    lockout_minutes: Field,
+    session_idle_minutes: Field,
+    session_absolute_minutes: Field,
+    otp_ttl_seconds: Field,
+    otp_max_attempts: Field,
+    otp_resend_seconds: Field,
+    otp_daily_cap: Field,
+    login_attempts_per_minute: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannelLimit {
+    channel: Field,
+    per_transaction: Field,
+    per_day: Field,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRetirement {
     male: Option<RawSchedule>,
     female_cadre: Option<RawSchedule>,
@@ -173,6 +205,8 @@ pub(super) struct Sections {
     pub loan_servicing: Vec<LoanServicing>,
     pub retirement: RetirementRules,
     pub withdrawals: Vec<WithdrawalRule>,
+    pub access: AccessRules,
+    pub channel_limits: Vec<ChannelLimit>,
 }
 
 /// Parses and validates a policy file.
@@ -230,6 +264,8 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         |r| &r.effective,
         withdrawal,
     );
+    let access = access(&mut c, raw.access.as_ref());
+    let channel_limits = channel_limits(&mut c, raw.channel_limits.as_deref());
 
     match (
         centre,
@@ -241,6 +277,8 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
         loan_servicing,
         retirement,
         withdrawals,
+        access,
+        channel_limits,
     ) {
         (
             Some(centre),
@@ -252,6 +290,8 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             Some(loan_servicing),
             Some(retirement),
             Some(withdrawals),
+            Some(access),
+            Some(channel_limits),
         ) if c.issues.is_empty() => Ok(Sections {
             centre,
             contributions,
@@ -262,6 +302,8 @@ pub(super) fn parse(text: &str) -> Result<Sections, PolicyError> {
             loan_servicing,
             retirement,
             withdrawals,
+            access,
+            channel_limits,
         }),
         _ => {
             debug_assert!(
@@ -859,6 +901,169 @@ fn withdrawal(
         renovation: renovation?,
         property_fee_interval_months: fee?,
     })
+}
+
+fn access(c: &mut Check, raw: Option<&RawAccess>) -> Option<AccessRules> {
+    let Some(raw) = raw else {
+        c.push(
+            "access",
+            None,
+            IssueKind::Missing,
+            "the [access] section is required",
+        );
+        return None;
+    };
+    let p = |key: &str| format!("access.{key}");
+    let min_length = c.count(
+        &p("password_min_length"),
+        &raw.password_min_length,
+        (8, 64),
+        "characters; 8 is the least any password policy accepts",
+    );
+    let min_classes = c.count(
+        &p("password_min_classes"),
+        &raw.password_min_classes,
+        (2, 4),
+        "of upper-case, lower-case, digit and symbol",
+    );
+    let rotation = c.count(
+        &p("password_rotation_days"),
+        &raw.password_rotation_days,
+        (1, 365),
+        "days",
+    );
+    let threshold = c.count(
+        &p("lockout_threshold"),
+        &raw.lockout_threshold,
+        (1, 20),
+        "failed sign-ins",
+    );
+    let lock_minutes = c.count(
+        &p("lockout_minutes"),
+        &raw.lockout_minutes,
+        (1, 1440),
+        "minutes, at most a day",
+    );
+    let idle = c.count(
+        &p("session_idle_minutes"),
+        &raw.session_idle_minutes,
+        (1, 240),
+        "minutes",
+    );
+    let absolute = c.count(
+        &p("session_absolute_minutes"),
+        &raw.session_absolute_minutes,
+        (1, 1440),
+        "minutes, at most a day",
+    );
+    if let (Some(idle), Some(absolute)) = (idle, absolute)
+        && absolute < idle
+    {
+        c.push(
+            p("session_absolute_minutes"),
+            raw.session_absolute_minutes.as_ref(),
+            IssueKind::Contradictory,
+            format!("must be at least access.session_idle_minutes ({idle})"),
+        );
+    }
+    let ttl = c.count(
+        &p("otp_ttl_seconds"),
+        &raw.otp_ttl_seconds,
+        (60, 1800),
+        "seconds, 1 to 30 minutes",
+    );
+    let attempts = c.count(
+        &p("otp_max_attempts"),
+        &raw.otp_max_attempts,
+        (1, 10),
+        "entries per code",
+    );
+    let resend = c.count(
+        &p("otp_resend_seconds"),
+        &raw.otp_resend_seconds,
+        (30, 3600),
+        "seconds",
+    );
+    let cap = c.count(
+        &p("otp_daily_cap"),
+        &raw.otp_daily_cap,
+        (1, 100),
+        "codes a day",
+    );
+    let rate = c.count(
+        &p("login_attempts_per_minute"),
+        &raw.login_attempts_per_minute,
+        (1, 600),
+        "attempts a minute",
+    );
+    let minutes = |m: u32| SignedDuration::from_mins(i64::from(m));
+    let seconds = |s: u32| SignedDuration::from_secs(i64::from(s));
+    let absolute = absolute.filter(|a| idle.is_none_or(|i| *a >= i));
+    Some(AccessRules::new(
+        PasswordPolicy::new(min_length?, min_classes?, rotation?),
+        LockoutPolicy::new(threshold?, minutes(lock_minutes?)),
+        SessionPolicy::new(minutes(idle?), minutes(absolute?)),
+        OtpRules::new(seconds(ttl?), attempts?, seconds(resend?), cap?),
+        rate?,
+    ))
+}
+
+fn channel_limits(c: &mut Check, rows: Option<&[RawChannelLimit]>) -> Option<Vec<ChannelLimit>> {
+    let Some(rows) = rows else {
+        c.push(
+            "channel_limits",
+            None,
+            IssueKind::Missing,
+            "at least one [[channel_limits]] row is required",
+        );
+        return None;
+    };
+    if rows.is_empty() {
+        c.push(
+            "channel_limits",
+            None,
+            IssueKind::EmptyHistory,
+            "at least one [[channel_limits]] row is required",
+        );
+        return None;
+    }
+    let mut built: Vec<ChannelLimit> = Vec::with_capacity(rows.len());
+    let mut seen: Vec<(usize, Channel)> = Vec::with_capacity(rows.len());
+    let mut all_ok = true;
+    for (i, raw) in rows.iter().enumerate() {
+        let p = |key: &str| format!("channel_limits[{i}].{key}");
+        let channel = c.convert(
+            &p("channel"),
+            &raw.channel,
+            "a service channel code (办理渠道), quoted: \"03\"",
+            |s| Channel::from_code(s).ok(),
+        );
+        if let Some(channel) = channel {
+            if let Some((j, _)) = seen.iter().find(|(_, ch)| *ch == channel) {
+                c.push(
+                    p("channel"),
+                    raw.channel.as_ref(),
+                    IssueKind::Contradictory,
+                    format!(
+                        "channel {} already has limits in channel_limits[{j}]",
+                        channel.code()
+                    ),
+                );
+            }
+            seen.push((i, channel));
+        }
+        let per_transaction = c.positive_fen(&p("per_transaction"), &raw.per_transaction);
+        let per_day = c.positive_fen(&p("per_day"), &raw.per_day);
+        c.at_least(
+            (&p("per_day"), &raw.per_day, per_day),
+            (&p("per_transaction"), per_transaction),
+        );
+        match (channel, per_transaction, per_day) {
+            (Some(ch), Some(t), Some(d)) if d >= t => built.push(ChannelLimit::new(ch, t, d)),
+            _ => all_ok = false,
+        }
+    }
+    all_ok.then_some(built)
 }
 
 fn retirement(c: &mut Check, raw: Option<&RawRetirement>) -> Option<RetirementRules> {

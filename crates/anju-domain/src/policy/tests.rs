@@ -563,7 +563,9 @@ fn missing_values_are_named() {
             "loan_limits",
             "loan_servicing",
             "retirement",
-            "withdrawal"
+            "withdrawal",
+            "access",
+            "channel_limits"
         ]
     );
 }
@@ -905,4 +907,177 @@ fn loan_servicing_section_is_required() {
     assert_eq!(err.issues().len(), 1, "{err}");
     assert_eq!(err.issues()[0].path, "loan_servicing");
     assert_eq!(err.issues()[0].kind, IssueKind::Missing);
+}
+
+// ---- access and channel limits ------------------------------------------------------
+
+#[test]
+fn quzhou_access_rules() {
+    use crate::codes::Channel;
+    use jiff::SignedDuration;
+    let p = quzhou();
+    let a = p.access();
+    assert_eq!(a.password.min_length, 10);
+    assert_eq!(a.password.min_classes, 3);
+    assert_eq!(a.password.rotation_days, 90);
+    assert_eq!(a.lockout.threshold, 5);
+    assert_eq!(a.lockout.lock_for, SignedDuration::from_mins(30));
+    assert_eq!(a.session.idle, SignedDuration::from_mins(30));
+    assert_eq!(a.session.absolute, SignedDuration::from_hours(8));
+    assert_eq!(a.otp.ttl, SignedDuration::from_mins(5));
+    assert_eq!(a.otp.max_attempts, 5);
+    assert_eq!(a.otp.resend_interval, SignedDuration::from_secs(60));
+    assert_eq!(a.otp.daily_cap, 10);
+    assert_eq!(a.login_attempts_per_minute, 20);
+
+    let limits = p.channel_limits();
+    assert_eq!(limits.len(), 9);
+    let app = limits
+        .iter()
+        .find(|l| l.channel == Channel::MobileApp)
+        .unwrap();
+    assert_eq!(app.per_transaction, Fen::from_yuan(200_000).unwrap());
+    assert_eq!(app.per_day, Fen::from_yuan(500_000).unwrap());
+    // The hotline and system batches pay out nothing.
+    for ch in [Channel::Hotline, Channel::Batch, Channel::MachineInterface] {
+        assert!(limits.iter().all(|l| l.channel != ch), "{ch}");
+    }
+    // Used as the access module expects.
+    let one = Fen::from_yuan(1).unwrap();
+    assert!(crate::access::check_channel_limit(Channel::Zlb, one, Fen::ZERO, limits).is_ok());
+    assert!(crate::access::check_channel_limit(Channel::Hotline, one, Fen::ZERO, limits).is_err());
+}
+
+#[test]
+fn access_values_are_checked() {
+    let msg = single_issue(
+        &[("password_min_length = 10", "password_min_length = 6")],
+        "access.password_min_length",
+        IssueKind::OutOfBounds,
+    );
+    assert!(msg.contains("must be from 8 to 64"), "{msg}");
+    single_issue(
+        &[("password_min_classes = 3", "password_min_classes = 5")],
+        "access.password_min_classes",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("password_rotation_days = 90", "password_rotation_days = 0")],
+        "access.password_rotation_days",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("lockout_threshold = 5", "lockout_threshold = \"5\"")],
+        "access.lockout_threshold",
+        IssueKind::Unparsable,
+    );
+    single_issue(
+        &[("lockout_minutes = 30", "lockout_minutes = -1")],
+        "access.lockout_minutes",
+        IssueKind::OutOfBounds,
+    );
+    let msg = single_issue(
+        &[(
+            "session_absolute_minutes = 480",
+            "session_absolute_minutes = 20",
+        )],
+        "access.session_absolute_minutes",
+        IssueKind::Contradictory,
+    );
+    assert!(msg.contains("access.session_idle_minutes (30)"), "{msg}");
+    single_issue(
+        &[("otp_ttl_seconds = 300", "otp_ttl_seconds = 30")],
+        "access.otp_ttl_seconds",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("otp_max_attempts = 5", "otp_max_attempts = 0")],
+        "access.otp_max_attempts",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("otp_resend_seconds = 60", "otp_resend_seconds = 1")],
+        "access.otp_resend_seconds",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("otp_daily_cap = 10", "otp_daily_cap = 1000")],
+        "access.otp_daily_cap",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("login_attempts_per_minute = 20", "")],
+        "access.login_attempts_per_minute",
+        IssueKind::Missing,
+    );
+    // The whole section is required.
+    let start = QUZHOU_POLICY.find("[access]").unwrap();
+    let end = QUZHOU_POLICY.find("[[channel_limits]]").unwrap();
+    let without = format!("{}{}", &QUZHOU_POLICY[..start], &QUZHOU_POLICY[end..]);
+    let err = Policy::from_toml(&without).unwrap_err();
+    assert_eq!(err.issues().len(), 1, "{err}");
+    assert_eq!(err.issues()[0].path, "access");
+    assert_eq!(err.issues()[0].kind, IssueKind::Missing);
+    // Unknown keys are refused.
+    let text = edited(&[(
+        "otp_daily_cap = 10",
+        "otp_daily_cap = 10\notp_weekly_cap = 30",
+    )]);
+    let err = Policy::from_toml(&text).unwrap_err();
+    assert!(err.to_string().contains("otp_weekly_cap"), "{err}");
+}
+
+#[test]
+fn channel_limits_are_checked() {
+    let msg = single_issue(
+        &[("channel = \"03\"", "channel = \"13\"")],
+        "channel_limits[2].channel",
+        IssueKind::Unparsable,
+    );
+    assert!(msg.contains("channel code"), "{msg}");
+    single_issue(
+        &[("channel = \"03\"", "channel = 3")],
+        "channel_limits[2].channel",
+        IssueKind::Unparsable,
+    );
+    let msg = single_issue(
+        &[("channel = \"04\"", "channel = \"03\"")],
+        "channel_limits[3].channel",
+        IssueKind::Contradictory,
+    );
+    assert!(msg.contains("channel_limits[2]"), "{msg}");
+    let msg = single_issue(
+        &[(
+            "per_transaction = \"200000.00\"\nper_day = \"500000.00\"",
+            "per_transaction = \"200000.00\"\nper_day = \"100000.00\"",
+        )],
+        "channel_limits[2].per_day",
+        IssueKind::Contradictory,
+    );
+    assert!(
+        msg.contains("channel_limits[2].per_transaction (200000.00)"),
+        "{msg}"
+    );
+    single_issue(
+        &[(
+            "per_transaction = \"50000.00\"",
+            "per_transaction = \"0.00\"",
+        )],
+        "channel_limits[6].per_transaction",
+        IssueKind::OutOfBounds,
+    );
+    single_issue(
+        &[("per_day = \"5000000.00\"", "per_day = 5000000")],
+        "channel_limits[0].per_day",
+        IssueKind::Unparsable,
+    );
+    // At least one row.
+    let start = QUZHOU_POLICY.find("[[channel_limits]]").unwrap();
+    let err = Policy::from_toml(&QUZHOU_POLICY[..start]).unwrap_err();
+    assert_eq!(err.issues().len(), 1, "{err}");
+    assert_eq!(err.issues()[0].path, "channel_limits");
+    assert_eq!(err.issues()[0].kind, IssueKind::Missing);
+    let empty = format!("channel_limits = []\n{}", &QUZHOU_POLICY[..start]);
+    let err = Policy::from_toml(&empty).unwrap_err();
+    assert_eq!(err.issues()[0].kind, IssueKind::EmptyHistory);
 }
