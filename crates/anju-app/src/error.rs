@@ -31,6 +31,17 @@ pub enum AppError {
     /// listed, and nothing was written.
     #[error("{} bad row(s): {}", problems.len(), problems.iter().take(20).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Rows { problems: Vec<RowProblem> },
+    /// Who asked is not known (no session, an expired one, a wrong code or password):
+    /// the reason is safe to show (it never says which of user and secret was wrong).
+    #[error("not authenticated: {reason}")]
+    Unauthenticated { reason: String },
+    /// Who asked may not do this (the permission matrix, the service point, or whose
+    /// data it is); the refusal is in the audit log.
+    #[error("forbidden: {reason}")]
+    Forbidden { reason: String },
+    /// Too many attempts or requests; try again after the given number of seconds.
+    #[error("too many requests: {reason} (retry after {retry_after_s} s)")]
+    TooMany { reason: String, retry_after_s: i64 },
 }
 
 /// One bad row of a list.
@@ -71,6 +82,9 @@ impl AppError {
             AppError::Store(StoreError::Conflict { .. }) => "conflict",
             AppError::Store(_) => "storage_error",
             AppError::Rows { .. } => "invalid_rows",
+            AppError::Unauthenticated { .. } => "unauthenticated",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::TooMany { .. } => "too_many_requests",
         }
     }
 }

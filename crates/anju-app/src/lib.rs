@@ -3,6 +3,7 @@
 //! current time as arguments, runs in exactly one transaction, and returns a decision or
 //! an error that names the field and the rule. Nothing here knows SQL or HTTP.
 
+pub mod access;
 pub mod dayclose;
 pub mod error;
 pub mod identity;
@@ -11,6 +12,7 @@ pub mod interest;
 pub mod ledger;
 pub mod lending;
 pub mod loan;
+pub mod notify;
 pub mod registry;
 pub mod remittance;
 pub mod settlement;

@@ -48,6 +48,9 @@ impl IntoResponse for WebError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(anju_store::StoreError::Conflict { .. }) => StatusCode::CONFLICT,
             AppError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,0 +1,1 @@
+//! Notifications to members (issue 8).
