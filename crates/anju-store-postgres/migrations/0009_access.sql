@@ -8,7 +8,8 @@
 -- read by `centre_code`.
 
 -- A place or channel business is done through: a hall, a commissioned bank's branch, a
--- township or village station, a self-service terminal, the hotline, online. `businesses`
+-- township or village station, a self-service terminal, the hotline, online, and the
+-- centre's own back office (where administration is done). `businesses`
 -- lists the business codes it may handle, comma-separated (the application checks them).
 CREATE TABLE service_points (
     centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
@@ -17,7 +18,7 @@ CREATE TABLE service_points (
     point_type      TEXT     NOT NULL
         CHECK (point_type IN ('centre_hall', 'bank_branch', 'town_bank_branch',
                               'township_centre', 'village_station', 'self_service', 'hotline',
-                              'online')),
+                              'online', 'back_office')),
     county          TEXT     NOT NULL,
     town            TEXT     NOT NULL,
     village         TEXT,

@@ -11,8 +11,10 @@
 
 use jiff::civil::Date;
 
-/// Kinds of service point (the schema's CHECK).
-pub const POINT_TYPES: [&str; 8] = [
+/// Kinds of service point (the schema's CHECK), in the order of the domain's `PointType`
+/// codes 01–09 (`back_office` is the centre's internal network, where administration and
+/// approvals are done).
+pub const POINT_TYPES: [&str; 9] = [
     "centre_hall",
     "bank_branch",
     "town_bank_branch",
@@ -21,6 +23,7 @@ pub const POINT_TYPES: [&str; 8] = [
     "self_service",
     "hotline",
     "online",
+    "back_office",
 ];
 
 /// Who a session or a known device belongs to (the schema's CHECK).

@@ -83,8 +83,8 @@ enum Cmd {
         #[arg(long)]
         db: String,
     },
-    /// Re-verify the hash chain and every ledger invariant; exit 1 naming the first
-    /// broken one.
+    /// Re-verify the journal's hash chain, every ledger invariant and the security audit
+    /// log's hash chain; exit 1 naming the first broken one.
     Audit {
         /// Database URL (sqlite://PATH or postgres://…).
         #[arg(long)]
@@ -548,6 +548,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         r.problem_count, r.problems[0]
                     );
                     for p in r.problems.iter().skip(1) {
+                        println!("  also: {p}");
+                    }
+                }
+                let a = anju_app::access::audit::verify(store.as_ref(), &c)?;
+                if a.is_clean() {
+                    println!(
+                        "centre {c}: audit log OK — {} rows checked; hash chain intact; head {}",
+                        a.rows,
+                        a.head_hash.as_deref().unwrap_or("(empty)")
+                    );
+                } else {
+                    failed = true;
+                    println!(
+                        "centre {c}: audit log FAILED — {} rows checked, {} problem(s); first: {}",
+                        a.rows,
+                        a.problems.len(),
+                        a.problems[0]
+                    );
+                    for p in a.problems.iter().skip(1) {
                         println!("  also: {p}");
                     }
                 }
