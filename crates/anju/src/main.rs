@@ -1,6 +1,7 @@
 //! `anju`: the housing provident fund centre platform's one binary — the demo, the server,
 //! migrations, the audit, identifier checks and benchmarks.
 
+mod access_cmd;
 mod bank_sim;
 mod bench;
 mod bench_loans;
@@ -149,6 +150,13 @@ enum Cmd {
     Loan {
         #[command(subcommand)]
         cmd: Box<loan::LoanCmd>,
+    },
+    /// Administration (issue 8): service points, staff and role grants (maker-checker),
+    /// units' clerks, members' phones, the security audit log; `bootstrap` creates the
+    /// first accounts.
+    Access {
+        #[command(subcommand)]
+        cmd: Box<access_cmd::AccessCmd>,
     },
     /// Verify a signed contract or authorisation (SM2/SM3); exit 1 if anything fails.
     VerifyDocument(verify_doc::VerifyDocumentArgs),
@@ -598,6 +606,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(at.policy.as_ref())?;
             withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
+        Cmd::Access { cmd } => access_cmd::run(*cmd),
         Cmd::Loan { cmd } => match cmd.at() {
             None => loan::run(*cmd),
             Some(at) => {
