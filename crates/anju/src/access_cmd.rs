@@ -320,8 +320,8 @@ pub enum AuditLogCmd {
         #[command(flatten)]
         at: AtAs,
         /// Exactly this actor (`staff:k001`).
-        #[arg(long)]
-        actor: Option<String>,
+        #[arg(long = "actor")]
+        by_actor: Option<String>,
         /// Exactly this subject person (resident ID number).
         #[arg(long)]
         subject: Option<String>,
@@ -859,7 +859,7 @@ pub fn run(cmd: AccessCmd) -> anyhow::Result<u8> {
             }
             AuditLogCmd::Search {
                 at,
-                actor: who,
+                by_actor: who,
                 subject,
                 action,
                 from,
@@ -902,5 +902,45 @@ pub fn run(cmd: AccessCmd) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            cmd: AccessCmd,
+        }
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn roles_and_point_types_parse_by_code_and_name() {
+        assert_eq!(parse_role("03").unwrap(), Role::CounterClerk);
+        assert_eq!(parse_role("counter-clerk").unwrap(), Role::CounterClerk);
+        assert_eq!(parse_role("system-admin").unwrap(), Role::SystemAdmin);
+        assert_eq!(
+            parse_role("security-audit-administrator").unwrap(),
+            Role::AuditAdmin
+        );
+        assert!(parse_role("king").is_err());
+        assert_eq!(
+            parse_point_type("village-station").unwrap(),
+            PointType::VillageStation
+        );
+        assert_eq!(parse_point_type("09").unwrap(), PointType::BackOffice);
+        assert_eq!(
+            parse_point_type("back_office").unwrap(),
+            PointType::BackOffice
+        );
+        assert!(parse_point_type("moon").is_err());
     }
 }
