@@ -11,6 +11,7 @@ mod check;
 mod collect;
 mod db;
 mod demo;
+mod demo_access;
 mod demo_banks;
 mod demo_loans;
 mod demo_withdraw;
@@ -399,6 +400,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     "demo centre {} already present in {db}",
                     policy.centre().code
                 ),
+            }
+            // Service points, staff, clerks and phones (idempotent), with the development
+            // sign-in details.
+            for line in demo_access::seed(store.as_ref(), &policy, now)?.lines {
+                println!("{line}");
             }
             let centre = policy.centre().code.clone();
             // Bound first: the simulated banks are told where to post their notices.
