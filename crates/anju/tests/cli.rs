@@ -291,6 +291,8 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     let (code, out, err) = run(&["audit", "--db", &db]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("OK"), "{out}");
+    // The demo's administration (points, staff, clerks, phones) is in the audit log.
+    assert!(out.contains("audit log OK"), "{out}");
     // The audit prints the chain head to keep outside the database…
     let anchor = out
         .lines()
