@@ -876,7 +876,18 @@ pub fn run(cmd: AccessCmd) -> anyhow::Result<u8> {
                     from_us: from.map(|t| t.as_microsecond()),
                     to_us: to.map(|t| t.as_microsecond()),
                 };
-                audit_view(store, c, &a, format!("search {filter:?}"), subject, now)?;
+                let asked: Vec<String> = [
+                    ("actor", filter.actor.clone()),
+                    ("subject", filter.subject_id.clone()),
+                    ("action", filter.action.clone()),
+                    ("from", from.map(|t| t.to_string())),
+                    ("to", to.map(|t| t.to_string())),
+                ]
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+                .collect();
+                let what = format!("search {}", asked.join(" "));
+                audit_view(store, c, &a, what.trim_end().to_owned(), subject, now)?;
                 print_rows(&audit::search(store, c, &filter, before, limit)?, json)?;
                 Ok(0)
             }
