@@ -256,4 +256,22 @@ fn bootstrap_then_administer_then_audit() {
     // and a real confirmation, a refused and a real search.
     assert_eq!(rows, 13, "{out}");
     assert!(line.contains("head "), "{line}");
+
+    // Someone with the database file rewrites who created the clerk: the audit fails.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_no_update;
+         UPDATE audit_log SET actor = 'staff:manager' WHERE action = 'staff_created' AND actor = 'staff:secadmin';",
+    )
+    .unwrap();
+    drop(c);
+    let (code, out, _) = run(&["audit", "--db", db]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("audit log FAILED") && out.contains("audit row 8"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["access", "audit-log", "verify", "--db", db]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("problem: audit row 8"), "{out}");
 }
