@@ -17,7 +17,7 @@ CREATE TABLE service_points (
     point_type      TEXT     NOT NULL
         CHECK (point_type IN ('centre_hall', 'bank_branch', 'town_bank_branch',
                               'township_centre', 'village_station', 'self_service', 'hotline',
-                              'online')),
+                              'online', 'back_office')),
     county          TEXT     NOT NULL,
     town            TEXT     NOT NULL,
     village         TEXT,

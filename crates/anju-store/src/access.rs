@@ -12,7 +12,7 @@
 use jiff::civil::Date;
 
 /// Kinds of service point (the schema's CHECK).
-pub const POINT_TYPES: [&str; 8] = [
+pub const POINT_TYPES: [&str; 9] = [
     "centre_hall",
     "bank_branch",
     "town_bank_branch",
@@ -21,6 +21,7 @@ pub const POINT_TYPES: [&str; 8] = [
     "self_service",
     "hotline",
     "online",
+    "back_office",
 ];
 
 /// Who a session or a known device belongs to (the schema's CHECK).
