@@ -5,6 +5,8 @@
 //! Stores are synchronous (a transaction is a blocking database conversation), so every
 //! handler runs its use case on the blocking pool with `spawn_blocking`.
 
+pub mod auth;
+
 use std::sync::Arc;
 
 use anju_app::AppError;

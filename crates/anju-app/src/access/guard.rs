@@ -37,7 +37,10 @@ pub fn check_in(
     target: Target<'_>,
     now: Timestamp,
 ) -> Result<Result<(), String>, AppError> {
-    let mut verdict = p.point.authorize(p.role, business).map_err(|d| d.to_string());
+    let mut verdict = p
+        .point
+        .authorize(p.role, business)
+        .map_err(|d| d.to_string());
     if verdict.is_ok() && !p.point.point_type.admits_channel(p.channel) {
         verdict = Err(format!(
             "channel {} is not a channel of service point {}",
@@ -105,7 +108,9 @@ fn owns(
     Ok(match (p.kind, target) {
         (SubjectKind::Member, Target::Member(id)) if p.id_number.as_deref() == Some(id) => Ok(()),
         (SubjectKind::Member, Target::None) => Ok(()),
-        (SubjectKind::Member, _) => Err("a member may see and act on their own account only".into()),
+        (SubjectKind::Member, _) => {
+            Err("a member may see and act on their own account only".into())
+        }
         (SubjectKind::UnitClerk, Target::Unit(u)) if p.unit_no.as_deref() == Some(u) => Ok(()),
         (SubjectKind::UnitClerk, Target::Member(id)) => {
             let member = tx.member_by_id_number(centre, id)?;

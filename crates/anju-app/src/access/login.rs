@@ -48,9 +48,13 @@ impl SubjectKind {
     }
 
     fn parse(code: &str) -> Option<SubjectKind> {
-        [SubjectKind::Member, SubjectKind::UnitClerk, SubjectKind::Staff]
-            .into_iter()
-            .find(|k| k.code() == code)
+        [
+            SubjectKind::Member,
+            SubjectKind::UnitClerk,
+            SubjectKind::Staff,
+        ]
+        .into_iter()
+        .find(|k| k.code() == code)
     }
 }
 
@@ -200,17 +204,13 @@ fn random_code() -> Result<String, AppError> {
 /// Normalises a mainland mobile number (`+86`, `0086`, spaces and dashes dropped): 11
 /// digits starting with 1.
 pub fn normalise_phone(phone: &str) -> Result<String, AppError> {
-    let digits: String = phone
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect();
+    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let digits = digits
         .strip_prefix("+86")
         .or_else(|| digits.strip_prefix("0086"))
         .unwrap_or(&digits)
         .to_owned();
-    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit())
-    {
+    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit()) {
         Ok(digits)
     } else {
         Err(invalid(
@@ -224,8 +224,12 @@ pub fn normalise_phone(phone: &str) -> Result<String, AppError> {
 /// The service point as the domain sees it, from its registry row.
 pub fn point_of(row: &anju_store::access::ServicePointRow) -> Result<ServicePoint, AppError> {
     let corrupt = |what: String| AppError::Store(anju_store::StoreError::Corrupt { what });
-    let point_type = point_type_of_name(&row.point_type)
-        .ok_or_else(|| corrupt(format!("service point {}: type {}", row.code, row.point_type)))?;
+    let point_type = point_type_of_name(&row.point_type).ok_or_else(|| {
+        corrupt(format!(
+            "service point {}: type {}",
+            row.code, row.point_type
+        ))
+    })?;
     let handles = row
         .businesses
         .split(',')
@@ -405,7 +409,11 @@ impl Logins<'_> {
             format!(
                 "一次性验证码 → {}{}",
                 mask_phone(&phone),
-                if bound.is_some() { "" } else { "（未绑定，未发送）" }
+                if bound.is_some() {
+                    ""
+                } else {
+                    "（未绑定，未发送）"
+                }
             ),
         );
         event.subject_id = bound.as_ref().map(|b| b.id_number.clone());
@@ -452,7 +460,12 @@ impl Logins<'_> {
         };
         let Some(otp) = tx.open_otp(self.centre, &phone, "login", now.as_microsecond())? else {
             drop(tx);
-            return Err(self.fail(&key, failed("无有效验证码".into()), unauthenticated(wrong), now));
+            return Err(self.fail(
+                &key,
+                failed("无有效验证码".into()),
+                unauthenticated(wrong),
+                now,
+            ));
         };
         let attempts = tx.record_otp_attempt(self.centre, otp.id)?;
         let max = i32::try_from(self.rules().otp.max_attempts).unwrap_or(i32::MAX);
@@ -479,7 +492,8 @@ impl Logins<'_> {
             .phone_binding(self.centre, &phone)?
             .ok_or_else(|| unauthenticated(wrong))?;
         tx.insert_login_attempt(self.centre, &key, now.as_microsecond(), true)?;
-        let session = self.open_member_session(tx.as_mut(), &binding.id_number, point, origin, "sms", now)?;
+        let session =
+            self.open_member_session(tx.as_mut(), &binding.id_number, point, origin, "sms", now)?;
         tx.commit()?;
         Ok(session)
     }
@@ -494,7 +508,8 @@ impl Logins<'_> {
         let mut tx = self.store.begin()?;
         let point = open_point(tx.as_mut(), self.centre, &origin.point)?;
         let method = who.method.code();
-        let session = self.open_member_session(tx.as_mut(), &who.resident_id, point, origin, method, now)?;
+        let session =
+            self.open_member_session(tx.as_mut(), &who.resident_id, point, origin, method, now)?;
         tx.commit()?;
         Ok(session)
     }
@@ -613,7 +628,12 @@ impl Logins<'_> {
         self.rate_limit(tx.as_mut(), &key, now)?;
         let point = open_point(tx.as_mut(), self.centre, &origin.point)?;
         let failed = |detail: &str| {
-            let mut e = anonymous(origin, "login_failed", AuditOutcome::Failed, detail.to_owned());
+            let mut e = anonymous(
+                origin,
+                "login_failed",
+                AuditOutcome::Failed,
+                detail.to_owned(),
+            );
             e.subject_unit = Some(credit_code.to_owned());
             e
         };
@@ -624,11 +644,21 @@ impl Logins<'_> {
         };
         let (Some(unit), Some(clerk)) = (unit, clerk) else {
             drop(tx);
-            return Err(self.fail(&key, failed("单位或经办人不存在"), unauthenticated(wrong), now));
+            return Err(self.fail(
+                &key,
+                failed("单位或经办人不存在"),
+                unauthenticated(wrong),
+                now,
+            ));
         };
         if clerk.revoked_at_us.is_some() {
             drop(tx);
-            return Err(self.fail(&key, failed("经办人授权已撤销"), unauthenticated(wrong), now));
+            return Err(self.fail(
+                &key,
+                failed("经办人授权已撤销"),
+                unauthenticated(wrong),
+                now,
+            ));
         }
         let locked_until = clerk
             .locked_until_us
@@ -644,17 +674,16 @@ impl Logins<'_> {
         }
         if !verify_password(password, &clerk.password_hash) {
             let lock = &self.rules().lockout;
-            let state = after_failure(
-                u32::try_from(clerk.failed_attempts).unwrap_or(0),
-                now,
-                lock,
-            );
+            let state = after_failure(u32::try_from(clerk.failed_attempts).unwrap_or(0), now, lock);
             tx.record_unit_clerk_failure(
                 self.centre,
                 &unit.unit_no,
                 id_number,
                 i32::try_from(lock.threshold).unwrap_or(i32::MAX),
-                state.locked_until.unwrap_or(now + lock.lock_for).as_microsecond(),
+                state
+                    .locked_until
+                    .unwrap_or(now + lock.lock_for)
+                    .as_microsecond(),
             )?;
             tx.insert_login_attempt(self.centre, &key, now.as_microsecond(), false)?;
             audit::record_in(tx.as_mut(), self.centre, &failed("口令错误"), now)?;
@@ -702,13 +731,23 @@ impl Logins<'_> {
             device: device.to_owned(),
         };
         let failed = |detail: &str| {
-            let mut e = anonymous(&origin, "login_failed", AuditOutcome::Failed, detail.to_owned());
+            let mut e = anonymous(
+                &origin,
+                "login_failed",
+                AuditOutcome::Failed,
+                detail.to_owned(),
+            );
             e.actor = format!("staff:{staff_id}");
             e
         };
         let Some(staff) = staff.filter(|s| s.status == "active") else {
             drop(tx);
-            return Err(self.fail(&key, failed("工号不存在或已停用"), unauthenticated(wrong), now));
+            return Err(self.fail(
+                &key,
+                failed("工号不存在或已停用"),
+                unauthenticated(wrong),
+                now,
+            ));
         };
         let locked_until = staff
             .locked_until_us
@@ -737,16 +776,16 @@ impl Logins<'_> {
             (true, Some(Ok(step))) => step,
             (_, totp) => {
                 let lock = &self.rules().lockout;
-                let state = after_failure(
-                    u32::try_from(staff.failed_attempts).unwrap_or(0),
-                    now,
-                    lock,
-                );
+                let state =
+                    after_failure(u32::try_from(staff.failed_attempts).unwrap_or(0), now, lock);
                 tx.record_staff_failure(
                     self.centre,
                     staff_id,
                     i32::try_from(lock.threshold).unwrap_or(i32::MAX),
-                    state.locked_until.unwrap_or(now + lock.lock_for).as_microsecond(),
+                    state
+                        .locked_until
+                        .unwrap_or(now + lock.lock_for)
+                        .as_microsecond(),
                 )?;
                 tx.insert_login_attempt(self.centre, &key, now.as_microsecond(), false)?;
                 let why = match (password_ok, totp) {
@@ -760,7 +799,11 @@ impl Logins<'_> {
                 return Err(unauthenticated(wrong));
             }
         };
-        tx.record_staff_success(self.centre, staff_id, Some(i64::try_from(step).unwrap_or(i64::MAX)))?;
+        tx.record_staff_success(
+            self.centre,
+            staff_id,
+            Some(i64::try_from(step).unwrap_or(i64::MAX)),
+        )?;
         tx.insert_login_attempt(self.centre, &key, now.as_microsecond(), true)?;
         let role: Role = staff
             .role
@@ -780,10 +823,7 @@ impl Logins<'_> {
             id_number: None,
             must_change_password: must_rotate(changed, now, &self.rules().password),
         };
-        let origin = Origin {
-            channel,
-            ..origin
-        };
+        let origin = Origin { channel, ..origin };
         let session = self.open_session(tx.as_mut(), principal, &origin, "password+totp", now)?;
         tx.commit()?;
         Ok(session)
@@ -870,7 +910,11 @@ impl Logins<'_> {
     pub fn logout(&self, token: &str, now: Timestamp) -> Result<(), AppError> {
         let principal = self.authenticate(token, now)?;
         let mut tx = self.store.begin()?;
-        tx.revoke_session(self.centre, &secret_hash(&[token.trim()]), now.as_microsecond())?;
+        tx.revoke_session(
+            self.centre,
+            &secret_hash(&[token.trim()]),
+            now.as_microsecond(),
+        )?;
         audit::record_in(
             tx.as_mut(),
             self.centre,

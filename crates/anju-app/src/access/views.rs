@@ -46,6 +46,64 @@ pub struct UnitView {
     pub members: usize,
 }
 
+/// One audit-log row as a viewer sees it (ID numbers masked unless the role needs them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditLine {
+    /// Sequence number in the chain.
+    pub seq: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who acted.
+    pub actor: String,
+    /// In which role (code).
+    pub actor_role: String,
+    /// Where.
+    pub service_point: String,
+    /// Channel code.
+    pub channel: String,
+    /// What.
+    pub action: String,
+    /// Business type code.
+    pub business: Option<String>,
+    /// Whose data (masked by role).
+    pub subject_id: Option<String>,
+    /// Which unit.
+    pub subject_unit: Option<String>,
+    /// Object.
+    pub object: Option<String>,
+    /// Outcome.
+    pub outcome: String,
+    /// Detail.
+    pub detail: String,
+    /// The row's hash (the chain).
+    pub entry_hash: String,
+}
+
+fn line(r: AuditRow, role: Role) -> AuditLine {
+    let mask_actor = |a: String| match a.split_once(':') {
+        Some(("member", id)) => format!("member:{}", show(role, Field::ResidentId, id)),
+        _ => a,
+    };
+    AuditLine {
+        seq: r.seq,
+        at: Timestamp::from_microsecond(r.at_us)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        actor: mask_actor(r.actor),
+        actor_role: r.actor_role,
+        service_point: r.service_point,
+        channel: r.channel,
+        action: r.action,
+        business: r.business,
+        subject_id: r.subject_id.map(|s| show(role, Field::ResidentId, &s)),
+        subject_unit: r.subject_unit,
+        object: r.object,
+        outcome: r.outcome,
+        detail: r.detail,
+        entry_hash: r.entry_hash,
+    }
+}
+
 fn forbidden(reason: String) -> AppError {
     AppError::Forbidden { reason }
 }
@@ -69,13 +127,23 @@ pub fn member(
         Business::ViewMemberAccount
     };
     let mut tx = store.begin()?;
-    let verdict = check_in(tx.as_mut(), centre, p, business, Target::Member(id_number), now)?;
+    let verdict = check_in(
+        tx.as_mut(),
+        centre,
+        p,
+        business,
+        Target::Member(id_number),
+        now,
+    )?;
     tx.commit()?;
     verdict.map_err(forbidden)?;
     let mut tx = store.begin_read()?;
-    let m = tx
-        .member_by_id_number(centre, id_number)?
-        .ok_or_else(|| not_found(format!("member {}", anju_domain::access::mask_resident_id(id_number))))?;
+    let m = tx.member_by_id_number(centre, id_number)?.ok_or_else(|| {
+        not_found(format!(
+            "member {}",
+            anju_domain::access::mask_resident_id(id_number)
+        ))
+    })?;
     let no = AccountNo::sub("201", &m.account_no).map_err(|e| AppError::Invalid {
         field: "account_no",
         value: m.account_no.clone(),
@@ -141,14 +209,21 @@ pub fn audit_log(
     before: Option<i64>,
     limit: usize,
     now: Timestamp,
-) -> Result<Vec<AuditRow>, AppError> {
+) -> Result<Vec<AuditLine>, AppError> {
     let mut tx = store.begin()?;
-    let target = filter.subject_id.as_deref().map_or(Target::None, Target::Member);
+    let target = filter
+        .subject_id
+        .as_deref()
+        .map_or(Target::None, Target::Member);
     let verdict = check_in(tx.as_mut(), centre, p, Business::ViewAuditLog, target, now)?;
     tx.commit()?;
     verdict.map_err(forbidden)?;
     let mut tx = store.begin_read()?;
-    Ok(tx.search_audit(centre, filter, before, limit.min(500))?)
+    Ok(tx
+        .search_audit(centre, filter, before, limit.min(500))?
+        .into_iter()
+        .map(|r| line(r, p.role))
+        .collect())
 }
 
 /// Who handled a member's business or looked at their data — what the member sees of the
@@ -159,10 +234,21 @@ pub fn handled_by(
     p: &Principal,
     before: Option<i64>,
     limit: usize,
-) -> Result<Vec<AuditRow>, AppError> {
-    let Some(id) = p.id_number.as_deref().filter(|_| p.kind == SubjectKind::Member) else {
-        return Err(forbidden("only a member sees who handled their business".into()));
+) -> Result<Vec<AuditLine>, AppError> {
+    let Some(id) = p
+        .id_number
+        .as_deref()
+        .filter(|_| p.kind == SubjectKind::Member)
+    else {
+        return Err(forbidden(
+            "only a member sees who handled their business".into(),
+        ));
     };
     let mut tx = store.begin_read()?;
-    Ok(tx.audit_of_person(centre, id, before, limit.min(500))?)
+    // The member sees their own number in full, and staff by their staff ID.
+    Ok(tx
+        .audit_of_person(centre, id, before, limit.min(500))?
+        .into_iter()
+        .map(|r| line(r, Role::Member))
+        .collect())
 }
