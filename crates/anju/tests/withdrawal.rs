@@ -1372,3 +1372,41 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         println!("withdrawal scenarios passed on {:?}", db.backend);
     });
 }
+
+/// Per-channel limits (issue 8): a payout over the online channel's limit is refused with
+/// the reason and the way out (the counter, whose limit is higher), and nothing leaves the
+/// account; the same withdrawal at the counter is paid.
+#[test]
+fn a_payout_over_the_channel_limit_is_refused_and_the_counter_pays_it() {
+    for_each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let bank = BankSimProcess::start(
+            EXE.as_ref(),
+            &dir.path().join("bank.db"),
+            &["--bank", BANK, "--date", "2026-11-27"],
+        )
+        .unwrap();
+        let mut env = setup(db.store.as_ref(), &bank);
+        let text = QUZHOU_POLICY.replace(
+            "channel = \"04\"                    # 浙里办 Zheliban\nper_transaction = \"200000.00\"",
+            "channel = \"04\"                    # 浙里办 Zheliban\nper_transaction = \"30000.00\"",
+        );
+        assert_ne!(
+            text, QUZHOU_POLICY,
+            "the policy line to change was not found"
+        );
+        env.policy = Policy::from_toml(&text).unwrap();
+        let e = &env;
+        // Purchase: 50,000 binds (see above), over 浙里办's 30,000 per transaction.
+        let v = e.apply("W-LIM-1", 0, Ground::Purchase, claims());
+        refused(&v, "per-transaction limit of 30,000.00 yuan");
+        assert!(v.reason_zh.contains("浙里办"), "{}", v.reason_zh);
+        assert!(v.reason_zh.contains("柜面"), "{}", v.reason_zh);
+        assert_eq!(e.balance(0), yuan("100000"));
+        // At the counter the limit is 5,000,000: paid.
+        let mut n = e.request("W-LIM-2", 0, Ground::Purchase, claims());
+        n.stamp = clerk("S0002");
+        paid(&e.apply_with(&e.live, &n).unwrap(), "50000");
+        assert_eq!(e.balance(0), yuan("50000"));
+    });
+}
