@@ -733,3 +733,29 @@ fn the_guard_enforces_the_whole_matrix_at_real_points_and_logs_every_decision() 
         );
     });
 }
+
+/// A machine request that fails its signature, timestamp or nonce (a replay) is refused,
+/// kept with the notice refusals and written to the audit log as a denied act.
+#[test]
+fn refused_machine_requests_are_in_the_audit_log() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let refusal = anju_store::settlement::NoticeRefusalRow {
+            claimed_bank: "105".into(),
+            reason: "nonce already seen (a replay)".into(),
+            body_hash: "ab".repeat(32),
+            peer: "127.0.0.1:50000".into(),
+            received_at_us: t0().as_microsecond(),
+        };
+        anju_app::settlement::refuse_notice(s, C, &refusal).unwrap();
+        let mut tx = s.begin_read().unwrap();
+        assert_eq!(tx.notice_refusals(C, 10).unwrap(), [refusal]);
+        let row = tx.audit_range(C, 0, 100).unwrap().pop().unwrap();
+        assert_eq!(row.actor, "bank:105");
+        assert_eq!(row.action, "machine_request_refused");
+        assert_eq!(row.outcome, "denied");
+        assert_eq!(row.channel, Channel::MachineInterface.code());
+        assert!(row.detail.contains("replay"), "{}", row.detail);
+    });
+}
