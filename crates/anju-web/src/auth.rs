@@ -465,9 +465,21 @@ async fn handled_by(
     Ok(Json(rows).into_response())
 }
 
+/// The sign-in page (`/login`): SMS code, face / e-ID through the identity provider,
+/// staff; once signed in, the member's account and who handled their business — all
+/// through the JSON API below.
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage;
+
+async fn login_page() -> Response {
+    crate::render(&LoginPage)
+}
+
 /// The sign-in and guarded routes.
 pub fn auth_router(state: AuthState) -> Router {
     Router::new()
+        .route("/login", get(login_page))
         .route("/api/v1/login/code", post(request_code))
         .route("/api/v1/login/sms", post(login_sms))
         .route("/api/v1/login/unit", post(login_unit))

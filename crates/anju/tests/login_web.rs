@@ -178,6 +178,10 @@ fn members_sign_in_by_sms_code_and_by_face_through_the_identity_provider() {
             }
         }
         let base = format!("http://127.0.0.1:{port}");
+        // The sign-in page a member opens.
+        let (st, page) = call("GET", &format!("{base}/login"), None, None);
+        assert_eq!(st, 200);
+        assert!(page.contains("短信验证码登录") && page.contains("/api/v1/login/idp"));
 
         // -- by SMS code.
         let (st, body) = call(
