@@ -428,50 +428,64 @@ pub fn scan(
         return Ok(report);
     }
     let entries = tx.scan_entries(centre, from, limit)?;
-    let Some(last) = entries.last().map(|e| e.seq) else {
+    if entries.is_empty() {
         report.caught_up = true;
         return Ok(report);
-    };
-    report.entries = entries.len();
-    report.to_seq = last;
-    report.caught_up = last >= head;
+    }
+    // Whole entries, up to `limit` changes (but at least one entry, however many members
+    // it pays: the year-end interest has a leg per member).
     let mut changes: Vec<Change> = Vec::new();
     let mut accounts: Vec<anju_domain::ledger::AccountNo> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut last = from;
     for e in &entries {
-        if !matches!(
+        let mut of_entry = Vec::new();
+        if matches!(
             e.entry.kind,
             EntryKind::Posted | EntryKind::PostPending | EntryKind::Reversal
         ) {
-            continue;
-        }
-        let code_zh = if e.entry.kind == EntryKind::Reversal {
-            "冲正"
-        } else {
-            e.entry.code.label_zh()
-        };
-        for leg in &e.entry.legs {
-            if leg.account.code() != "201" {
-                continue;
-            }
-            let Some(account_no) = leg.account.sub_key() else {
-                continue;
+            let code_zh = if e.entry.kind == EntryKind::Reversal {
+                "冲正"
+            } else {
+                e.entry.code.label_zh()
             };
-            let delta = leg.signed_delta();
-            if delta == 0 {
-                continue;
+            for leg in &e.entry.legs {
+                if leg.account.code() != "201" {
+                    continue;
+                }
+                let Some(account_no) = leg.account.sub_key() else {
+                    continue;
+                };
+                let delta = leg.signed_delta();
+                if delta == 0 {
+                    continue;
+                }
+                of_entry.push((
+                    leg,
+                    Change {
+                        account_no: account_no.to_owned(),
+                        code_zh,
+                        delta,
+                        date: e.entry.business_date,
+                        balance_after: None,
+                    },
+                ));
             }
-            if !accounts.contains(&leg.account) {
+        }
+        if report.entries > 0 && !changes.is_empty() && changes.len() + of_entry.len() > limit {
+            break;
+        }
+        for (leg, c) in of_entry {
+            if seen.insert(leg.account.as_str()) {
                 accounts.push(leg.account.clone());
             }
-            changes.push(Change {
-                account_no: account_no.to_owned(),
-                code_zh,
-                delta,
-                date: e.entry.business_date,
-                balance_after: None,
-            });
+            changes.push(c);
         }
+        report.entries += 1;
+        last = e.seq;
     }
+    report.to_seq = last;
+    report.caught_up = last >= head;
     report.changes = changes.len();
     if report.caught_up && !changes.is_empty() {
         // Nothing was posted after the batch (the centre is locked): each balance after

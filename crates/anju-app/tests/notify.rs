@@ -249,10 +249,11 @@ fn every_balance_change_is_told_once_to_those_who_want_it() {
 fn a_backlog_is_scanned_in_batches_exactly_once() {
     for_each_backend(|db| {
         let s = db.store.as_ref();
-        let (u, m) = setup(s, &["5000.00"]);
+        // Each remittance pays two members: more than a batch of one change, taken whole.
+        let (u, m) = setup(s, &["5000.00", "5000.00"]);
         bind(s, &m[0].id, "13800000001");
         for (i, month) in ["2026-03", "2026-04", "2026-05"].iter().enumerate() {
-            remit(s, &u, &format!("2026-0{}-10", i + 3), month, "1200.00");
+            remit(s, &u, &format!("2026-0{}-10", i + 3), month, "2400.00");
         }
         let mut queued = 0;
         let mut last = None;
@@ -265,7 +266,7 @@ fn a_backlog_is_scanned_in_batches_exactly_once() {
             }
         }
         assert!(last.is_some(), "a scan of one entry at a time catches up");
-        assert_eq!(queued, 3);
+        assert_eq!(queued, 6);
         let sms = LogSms::new();
         notify::dispatch(s, C, &sms, now(), 100).unwrap();
         let got = texts(&sms, "13800000001");
