@@ -51,7 +51,13 @@ fn run_prefs_and_list() {
     let p = Policy::from_toml(QUZHOU_POLICY).unwrap();
     let d = |t: &str| t.parse().unwrap();
     open_centre(s, C, "衢州市住房公积金管理中心", d("2026-02-02"), now).unwrap();
-    open_accounts(s, C, &[AccountNo::sub("101", "ABC").unwrap()], d("2026-02-02")).unwrap();
+    open_accounts(
+        s,
+        C,
+        &[AccountNo::sub("101", "ABC").unwrap()],
+        d("2026-02-02"),
+    )
+    .unwrap();
     let unit = register_unit(
         s,
         C,
@@ -129,11 +135,17 @@ fn run_prefs_and_list() {
     );
     let sent = LogSms::read_file(&log).unwrap();
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].phone.as_str(), sent[0].text.as_str()), (PHONE, text.as_str()));
+    assert_eq!(
+        (sent[0].phone.as_str(), sent[0].text.as_str()),
+        (PHONE, text.as_str())
+    );
     // Run again: nothing new.
     let (code, again) = anju(&["notify", "run", "--db", &db.url, "--sms-log", &log_arg]);
     assert_eq!(code, 0, "{again}");
-    assert!(again.contains("0 queued") && again.contains("sent 0"), "{again}");
+    assert!(
+        again.contains("0 queued") && again.contains("sent 0"),
+        "{again}"
+    );
     assert_eq!(LogSms::read_file(&log).unwrap().len(), 1);
 
     let (code, prefs) = anju(&[
@@ -163,7 +175,14 @@ fn run_prefs_and_list() {
     assert_ne!(code, 0, "{bad}");
     assert!(bad.contains("balance_change, application_status"), "{bad}");
 
-    let (code, list) = anju(&["notify", "list", "--db", &db.url, "--id-number", &m.id_number]);
+    let (code, list) = anju(&[
+        "notify",
+        "list",
+        "--db",
+        &db.url,
+        "--id-number",
+        &m.id_number,
+    ]);
     assert_eq!(code, 0, "{list}");
     assert!(list.contains("1 notification(s) of 3308"), "{list}");
     assert!(list.contains("[sent]") && list.contains(&text), "{list}");
