@@ -400,12 +400,14 @@ fn balance_text(sig: &str, c: &Change) -> String {
     text
 }
 
-/// Turns the journal entries after the centre's cursor (at most `limit`) into
-/// balance-change notifications and moves the cursor past them, all in one transaction
-/// under the centre lock (so each entry is told exactly once). The balance after each
-/// change is given when the scan reaches the end of the journal (it is worked back from
-/// the account's balance); a scan that stops short (a backlog larger than `limit`) leaves
-/// it out of the texts of that batch. Call it again until [`ScanReport::caught_up`].
+/// Turns the journal entries after the centre's cursor into balance-change
+/// notifications and moves the cursor past them, all in one transaction under the
+/// centre lock (so each entry is told exactly once). A batch is whole entries: at most
+/// `limit` of them and at most `limit` changes, but always at least one entry (the
+/// year-end interest has a leg per member). The balance after each change is given when
+/// the batch reaches the end of the journal (it is worked back from the account's
+/// balance); a batch that stops short (a backlog) leaves it out of its texts. Call it
+/// again until [`ScanReport::caught_up`] ([`run`] does).
 pub fn scan(
     store: &dyn Store,
     centre: &str,
