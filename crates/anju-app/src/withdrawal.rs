@@ -286,6 +286,18 @@ fn append(
         .map(|(&(status, who, zh, en), seq)| event(row, seq, status, who, zh, en, now))
         .collect();
     tx.insert_withdrawal_events(centre, &rows)?;
+    // The member is told the status the application reached, with the change.
+    if let Some(last) = rows.last() {
+        crate::notify::notify_application_status(
+            tx,
+            centre,
+            &row.id_number,
+            crate::notify::Application::Withdrawal,
+            &row.application_no,
+            status_zh(&last.status),
+            now,
+        )?;
+    }
     Ok(())
 }
 

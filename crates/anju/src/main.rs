@@ -17,6 +17,7 @@ mod drill;
 mod exchange_sim;
 mod idp_sim;
 mod loan;
+mod notify_cmd;
 mod settle;
 mod sharing;
 mod verify_doc;
@@ -159,6 +160,12 @@ enum Cmd {
     /// reminders, the loan batch (overdue, penalty, classification, repayments); then the
     /// business date moves to the next day. Closing a closed date prints its figures.
     CloseDay(Box<loan::CloseDayArgs>),
+    /// Members' notifications (通知): queue balance changes and send by text message
+    /// (`run`), a member's choices (`prefs`), a member's notifications (`list`).
+    Notify {
+        #[command(subcommand)]
+        cmd: Box<notify_cmd::NotifyCmd>,
+    },
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -619,6 +626,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(args.at.policy.as_ref())?;
             loan::close_day(store.as_ref(), &centre, &policy, &args)
         }
+        Cmd::Notify { cmd } => notify_cmd::run(*cmd),
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
         Cmd::IdpSim(args) => idp_sim::run(args),

@@ -870,6 +870,29 @@ fn every_ground_pays_refuses_and_goes_to_review() {
 
         // -- rent: 1,500 a month (limit) × 3 months since the lease began; quarterly.
         paid(&e.apply("W-RENT-1", 7, Ground::Rent, claims()), "4500");
+        // The member is told every status the application reached, in the same
+        // transactions (issue 8), and — once the journal is scanned — the money out.
+        let told: Vec<String> = anju_app::notify::of_member(e.store, C, &e.world.p(7).id, 50)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|n| n.body)
+            .filter(|b| b.contains("W-RENT-1"))
+            .collect();
+        assert_eq!(
+            told.last().map(String::as_str),
+            Some("【衢州公积金】您的公积金提取申请（编号W-RENT-1）状态更新为：已到账。"),
+            "{told:?}"
+        );
+        anju_app::notify::scan(e.store, C, Timestamp::now(), 100_000).unwrap();
+        let money: Vec<String> = anju_app::notify::of_member(e.store, C, &e.world.p(7).id, 50)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.body)
+            .filter(|b| b.contains("提取支出"))
+            .collect();
+        assert_eq!(money.len(), 1, "{money:?}");
+        assert!(money[0].contains("提取支出4,500.00元"), "{money:?}");
         refused(
             &e.apply("W-RENT-2", 7, Ground::Rent, claims()),
             "once every 3 months",
