@@ -403,6 +403,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ),
             }
             let centre = policy.centre().code.clone();
+            if fresh {
+                // The seeded history is not texted to the demo members; what happens from
+                // now on is.
+                anju_app::notify::skip_to_end(store.as_ref(), &centre)?;
+            }
             // Bound first: the simulated banks are told where to post their notices.
             let listener = listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))?;
             let callback = format!("http://{}{}", listener.local_addr()?, settle::NOTICE_ROUTE);
@@ -848,6 +853,14 @@ fn serve(
     println!(
         "sign-in: members POST /api/v1/login/code then /api/v1/login/sms (codes go to {}); {idp_note}; unit clerks /api/v1/login/unit; staff /api/v1/login/staff",
         auth.2
+    );
+    // Members are told of balance changes, status changes and new-device sign-ins: the
+    // journal is scanned and pending notices sent every few seconds.
+    notify_cmd::spawn_notifier(
+        store.clone(),
+        centre.clone(),
+        auth.0.clone(),
+        std::time::Duration::from_secs(10),
     );
     let auth_state = anju_web::auth::AuthState::new(
         store.clone(),

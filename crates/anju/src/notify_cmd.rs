@@ -207,3 +207,32 @@ fn mask_id(id: &str) -> String {
     let tail: String = chars[n - 4..].iter().collect();
     format!("{head}{}{tail}", "*".repeat(n - 8))
 }
+
+/// Runs [`anju_app::notify::run`] every `every` on its own thread until the process ends
+/// (`anju serve`): new journal entries become notices and pending notices are sent.
+pub fn spawn_notifier(
+    store: std::sync::Arc<dyn anju_store::Store>,
+    centre: String,
+    sms: std::sync::Arc<dyn anju_app::identity::SmsGateway>,
+    every: std::time::Duration,
+) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            match anju_app::notify::run(
+                store.as_ref(),
+                &centre,
+                sms.as_ref(),
+                jiff::Timestamp::now(),
+                anju_app::notify::DEFAULT_LIMIT,
+            ) {
+                Ok((scan, sent)) => {
+                    if sent.sent + sent.skipped + sent.failed > 0 {
+                        tracing::info!(?scan, ?sent, "notifications");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "notifications failed; trying again later"),
+            }
+        }
+    });
+}
