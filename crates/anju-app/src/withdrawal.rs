@@ -286,6 +286,18 @@ fn append(
         .map(|(&(status, who, zh, en), seq)| event(row, seq, status, who, zh, en, now))
         .collect();
     tx.insert_withdrawal_events(centre, &rows)?;
+    // The member is told the status the application reached, with the change.
+    if let Some(last) = rows.last() {
+        crate::notify::notify_application_status(
+            tx,
+            centre,
+            &row.id_number,
+            crate::notify::Application::Withdrawal,
+            &row.application_no,
+            status_zh(&last.status),
+            now,
+        )?;
+    }
     Ok(())
 }
 
@@ -888,6 +900,49 @@ fn pay(
     }
 }
 
+/// The channel's payout limits (per transaction, per member per day, from policy): what
+/// the member was already paid today through the same channel counts. A standing
+/// arrangement run by the system batch (the monthly loan offset) was checked when it was
+/// applied for and is not limited again. Over the limit: refused with the reason (the
+/// member may apply at a counter, whose limit is higher).
+fn check_channel_limit_in(
+    tx: &mut dyn StoreTx,
+    ctx: &Review<'_>,
+    row: &WithdrawalRow,
+    amount: Fen,
+    short: &std::cell::RefCell<Option<String>>,
+) -> Result<(), AppError> {
+    let channel = row.stamp.channel;
+    if channel == anju_domain::codes::Channel::Batch {
+        return Ok(());
+    }
+    let today = lock_centre(tx, ctx.centre)?.business_date;
+    let already: i64 = tx
+        .withdrawals_of_account(ctx.centre, &row.account_no)?
+        .iter()
+        .filter(|w| {
+            w.application_no != row.application_no
+                && w.stamp.channel == channel
+                && w.business_date == today
+                && matches!(w.status.as_str(), "paying" | "paid")
+        })
+        .map(|w| w.amount)
+        .sum();
+    anju_domain::access::check_channel_limit(
+        channel,
+        amount,
+        Fen::new(already),
+        ctx.policy.channel_limits(),
+    )
+    .map_err(|e| {
+        *short.borrow_mut() = Some(format!(
+            "超出{}渠道提取限额：{e}；可到服务大厅柜面办理",
+            channel.label_zh()
+        ));
+        invalid("amount", amount.to_string(), e.to_string())
+    })
+}
+
 /// Inside the payment's transaction: the amount checked against the account, closing
 /// interest and the account's closing (closing grounds), the payees, `approved` and
 /// `paying`; returns the instructions to send. Sets `short` when the money is no longer
@@ -989,6 +1044,7 @@ fn record_payment_in(
         if !amount.is_positive() {
             return Err(invalid("amount", amount.to_string(), "nothing to pay"));
         }
+        check_channel_limit_in(tx, ctx, &row, amount, short)?;
         // Who is paid.
         let mut payees = tx.payees(centre, &row.application_no)?;
         if payees.is_empty() {

@@ -520,8 +520,8 @@ fn staff_get_argon2_passwords_totp_and_a_role_only_once_a_manager_confirms() {
             "{}",
             row.password_hash
         );
-        assert!(admin::verify_password(&row.password_hash, "Quzhou#2026ab"));
-        assert!(!admin::verify_password(&row.password_hash, "Quzhou#2026ac"));
+        assert!(admin::verify_password("Quzhou#2026ab", &row.password_hash));
+        assert!(!admin::verify_password("Quzhou#2026ac", &row.password_hash));
         assert_eq!(
             row.totp_secret.as_deref(),
             Some(created.totp_secret_base32.as_str())
@@ -578,8 +578,8 @@ fn staff_get_argon2_passwords_totp_and_a_role_only_once_a_manager_confirms() {
         let temp = admin::reset_password(s, C, &pw(), &sec, "k001", now()).unwrap();
         assert!(anju_domain::access::check_password(&temp, "k001", &pw()).is_ok());
         let row = s.begin_read().unwrap().staff(C, "k001").unwrap().unwrap();
-        assert!(admin::verify_password(&row.password_hash, &temp));
-        assert!(!admin::verify_password(&row.password_hash, "Quzhou#2026ab"));
+        assert!(admin::verify_password(&temp, &row.password_hash));
+        assert!(!admin::verify_password("Quzhou#2026ab", &row.password_hash));
         assert_eq!(row.password_changed_at_us, 0);
         forbidden(admin::reset_password(s, C, &pw(), &sys, "k001", now()));
 
@@ -839,7 +839,7 @@ fn unit_clerks_and_member_phones() {
             .unit_clerk(C, &u1, &clerk_id)
             .unwrap()
             .unwrap();
-        assert!(admin::verify_password(&row.password_hash, "Unit#2026abc"));
+        assert!(admin::verify_password("Unit#2026abc", &row.password_hash));
 
         // The unit's own clerk authorises another online; not for another unit.
         let online = Actor {

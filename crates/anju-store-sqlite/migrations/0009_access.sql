@@ -8,8 +8,7 @@
 -- read by `centre_code`.
 
 -- A place or channel business is done through: a hall, a commissioned bank's branch, a
--- township or village station, a self-service terminal, the hotline, online, and the
--- centre's own back office (where administration is done). `businesses`
+-- township or village station, a self-service terminal, the hotline, online. `businesses`
 -- lists the business codes it may handle, comma-separated (the application checks them).
 CREATE TABLE service_points (
     centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),

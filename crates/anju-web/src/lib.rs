@@ -5,6 +5,8 @@
 //! Stores are synchronous (a transaction is a blocking database conversation), so every
 //! handler runs its use case on the blocking pool with `spawn_blocking`.
 
+pub mod auth;
+
 use std::sync::Arc;
 
 use anju_app::AppError;
@@ -203,7 +205,7 @@ struct AuditPage {
     problems: Vec<String>,
 }
 
-fn render(t: &impl Template) -> Response {
+pub(crate) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

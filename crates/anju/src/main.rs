@@ -19,6 +19,7 @@ mod drill;
 mod exchange_sim;
 mod idp_sim;
 mod loan;
+mod notify_cmd;
 mod settle;
 mod sharing;
 mod verify_doc;
@@ -78,6 +79,9 @@ enum Cmd {
         /// unanswered instructions are asked about in the background.
         #[command(flatten)]
         banks: settle::BankArgs,
+        /// Member sign-in: the SMS gateway and the identity provider.
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Create the database if needed and apply migrations.
     Migrate {
@@ -165,6 +169,12 @@ enum Cmd {
     /// reminders, the loan batch (overdue, penalty, classification, repayments); then the
     /// business date moves to the next day. Closing a closed date prints its figures.
     CloseDay(Box<loan::CloseDayArgs>),
+    /// Members' notifications (通知): queue balance changes and send by text message
+    /// (`run`), a member's choices (`prefs`), a member's notifications (`list`).
+    Notify {
+        #[command(subcommand)]
+        cmd: Box<notify_cmd::NotifyCmd>,
+    },
     /// Benchmarks of the production posting path (prints one JSON line).
     Bench {
         #[command(subcommand)]
@@ -407,6 +417,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("{line}");
             }
             let centre = policy.centre().code.clone();
+            if fresh {
+                // The seeded history is not texted to the demo members; what happens from
+                // now on is.
+                anju_app::notify::skip_to_end(store.as_ref(), &centre)?;
+            }
             // Bound first: the simulated banks are told where to post their notices.
             let listener = listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))?;
             let callback = format!("http://{}{}", listener.local_addr()?, settle::NOTICE_ROUTE);
@@ -490,14 +505,34 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }) as Box<dyn FnOnce() + Send>
             });
+            // Member sign-in: codes to a file beside the database, face / e-ID through the
+            // identity provider's simulator (its own process, the demo's people).
+            let sms_log = {
+                let mut name = demo_file_base(&db).into_os_string();
+                name.push("-sms.jsonl");
+                PathBuf::from(name)
+            };
+            let exe = std::env::current_exe()?;
+            let dataset_arg = demo_dataset_path(&db).display().to_string();
+            let idp_sim =
+                anju_idp::sim::process::IdpSimProcess::start(&exe, &["--dataset", &dataset_arg])?;
+            println!("identity provider (simulated): {}", idp_sim.url());
+            let idp: Arc<dyn anju_app::identity::IdentityProvider> = Arc::new(idp_sim.client()?);
+            let auth: Auth = (
+                Arc::new(anju_app::identity::LogSms::with_file(&sms_log)),
+                Some(idp),
+                format!("the log and {}", sms_log.display()),
+            );
             serve(
                 store,
                 centre,
                 policy,
                 listener,
                 Some((settings, banks)),
+                auth,
                 samples,
             )?;
+            drop(idp_sim);
             Ok(0)
         }
         Cmd::Serve {
@@ -507,17 +542,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             centre,
             policy,
             banks,
+            identity,
         } => {
             let policy = load_policy(policy.as_ref())?;
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
+            let auth = identity.build()?;
             let banks = if banks.any() {
                 Some((banks.settings()?, banks.banks()?))
             } else {
                 None
             };
             let listener = listen(SocketAddr::new(bind, port))?;
-            serve(store, centre, policy, listener, banks, None)?;
+            serve(store, centre, policy, listener, banks, auth, None)?;
             Ok(0)
         }
         Cmd::Migrate { db } => {
@@ -628,6 +665,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let policy = load_policy(args.at.policy.as_ref())?;
             loan::close_day(store.as_ref(), &centre, &policy, &args)
         }
+        Cmd::Notify { cmd } => notify_cmd::run(*cmd),
         Cmd::ExchangeSim(args) => exchange_sim::run(args),
         Cmd::BankSim(args) => bank_sim::run(args),
         Cmd::IdpSim(args) => idp_sim::run(args),
@@ -776,6 +814,55 @@ fn listen(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
+/// The SMS gateway, the identity provider and a description of where codes go.
+type Auth = (
+    Arc<dyn anju_app::identity::SmsGateway>,
+    Option<Arc<dyn anju_app::identity::IdentityProvider>>,
+    String,
+);
+
+/// Member sign-in settings of `anju serve`.
+#[derive(Debug, Clone, clap::Args)]
+struct IdentityArgs {
+    /// Development SMS sender: one-time codes and notices are written to the log and,
+    /// with this, appended to FILE as JSON lines (no real SMS gateway is configured).
+    #[arg(long)]
+    sms_log: Option<PathBuf>,
+    /// Base URL of the identity provider (face / e-ID sign-in), e.g. `anju idp-sim`'s.
+    #[arg(long)]
+    idp_url: Option<String>,
+    /// The centre's client id at the identity provider.
+    #[arg(long, default_value = "anju")]
+    idp_client_id: String,
+}
+
+impl IdentityArgs {
+    /// The client secret comes from `ANJU_IDP_SECRET` (never a flag: it would show in
+    /// the process list).
+    fn build(&self) -> anyhow::Result<Auth> {
+        let sms: Arc<dyn anju_app::identity::SmsGateway> = match &self.sms_log {
+            Some(p) => Arc::new(anju_app::identity::LogSms::with_file(p)),
+            None => Arc::new(anju_app::identity::LogSms::new()),
+        };
+        let where_codes = self.sms_log.as_ref().map_or_else(
+            || "the log".to_owned(),
+            |p| format!("the log and {}", p.display()),
+        );
+        let idp: Option<Arc<dyn anju_app::identity::IdentityProvider>> = match &self.idp_url {
+            Some(url) => {
+                let secret = std::env::var("ANJU_IDP_SECRET").map_err(|_| {
+                    anyhow::anyhow!("--idp-url needs the client secret in ANJU_IDP_SECRET")
+                })?;
+                Some(Arc::new(anju_idp::client::IdpClient::new(
+                    anju_idp::client::IdpSettings::new(url, &self.idp_client_id, &secret),
+                )?))
+            }
+            None => None,
+        };
+        Ok((sms, idp, where_codes))
+    }
+}
+
 /// Serves the centre on `listener` until Ctrl-C; with banks, also their notices and the
 /// background status queries. `then` runs on its own thread once the server is about to
 /// accept connections (the demo's sample money movements).
@@ -788,9 +875,34 @@ fn serve(
         Vec<anju_bank::client::BankSettings>,
         anju_app::settlement::BankSet,
     )>,
+    auth: Auth,
     then: Option<Box<dyn FnOnce() + Send>>,
 ) -> anyhow::Result<()> {
     let mut extra = axum::Router::new();
+    let idp_note = if auth.1.is_some() {
+        "face / e-ID through the identity provider at GET /api/v1/login/idp"
+    } else {
+        "no identity provider configured (--idp-url)"
+    };
+    println!(
+        "sign-in: members POST /api/v1/login/code then /api/v1/login/sms (codes go to {}); {idp_note}; unit clerks /api/v1/login/unit; staff /api/v1/login/staff",
+        auth.2
+    );
+    // Members are told of balance changes, status changes and new-device sign-ins: the
+    // journal is scanned and pending notices sent every few seconds.
+    notify_cmd::spawn_notifier(
+        store.clone(),
+        centre.clone(),
+        auth.0.clone(),
+        std::time::Duration::from_secs(10),
+    );
+    let auth_state = anju_web::auth::AuthState::new(
+        store.clone(),
+        centre.clone(),
+        Arc::new(policy.clone()),
+        auth.0,
+        auth.1,
+    );
     if let Some((settings, set)) = banks {
         extra = settle::notice_router(settle::NoticeState::new(store.clone(), &centre, &settings));
         settle::spawn_resolver(
@@ -816,8 +928,11 @@ fn serve(
         let local = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| anyhow::anyhow!("cannot listen on {local}: {e}"))?;
-        println!("Anju is serving centre {centre} ({}) at http://{local}/", store.describe());
-        println!("demo logins: none yet — member, unit and staff sign-in arrive with the identity issue; the status page is open on localhost");
+        println!(
+            "Anju is serving centre {centre} ({}) at http://{local}/",
+            store.describe()
+        );
+        let extra = extra.merge(anju_web::auth::auth_router(auth_state));
         let state = anju_web::AppState {
             store,
             centre,

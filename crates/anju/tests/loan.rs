@@ -721,6 +721,29 @@ fn a_single_and_a_couples_loan_from_application_to_payoff() {
         let v = disburse(&e.servicing(), &b_loan, &clerk("S0001"), Timestamp::now()).unwrap();
         assert_eq!(v.status, "active");
         assert_eq!(v.schedule[0].due, d("2026-12-15"));
+        // Both borrowers were told every status the loan reached (issue 8), in order.
+        for who in [&e.people[1], c] {
+            let told: Vec<String> = anju_app::notify::of_member(e.store, C, &who.id, 50)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .map(|n| n.body)
+                .filter(|b| b.contains(&format!("（编号{b_loan}）")))
+                .collect();
+            assert_eq!(
+                told.last().map(String::as_str),
+                Some(
+                    format!("【衢州公积金】您的公积金贷款（编号{b_loan}）状态更新为：还款中。")
+                        .as_str()
+                ),
+                "{told:?}"
+            );
+            assert!(
+                told.iter()
+                    .any(|t| t.ends_with("状态更新为：已签约待放款。")),
+                "{told:?}"
+            );
+        }
 
         // -- F: a provident-fund loan alone, 300,000 over 120 months, equal principal:
         // period 1 is 2,500.00 principal + 300,000 × 2.6 % × 23 / 360 = 498.33 interest.

@@ -870,6 +870,29 @@ fn every_ground_pays_refuses_and_goes_to_review() {
 
         // -- rent: 1,500 a month (limit) × 3 months since the lease began; quarterly.
         paid(&e.apply("W-RENT-1", 7, Ground::Rent, claims()), "4500");
+        // The member is told every status the application reached, in the same
+        // transactions (issue 8), and — once the journal is scanned — the money out.
+        let told: Vec<String> = anju_app::notify::of_member(e.store, C, &e.world.p(7).id, 50)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|n| n.body)
+            .filter(|b| b.contains("W-RENT-1"))
+            .collect();
+        assert_eq!(
+            told.last().map(String::as_str),
+            Some("【衢州公积金】您的公积金提取申请（编号W-RENT-1）状态更新为：已到账。"),
+            "{told:?}"
+        );
+        anju_app::notify::scan(e.store, C, Timestamp::now(), 100_000).unwrap();
+        let money: Vec<String> = anju_app::notify::of_member(e.store, C, &e.world.p(7).id, 50)
+            .unwrap()
+            .into_iter()
+            .map(|n| n.body)
+            .filter(|b| b.contains("提取支出"))
+            .collect();
+        assert_eq!(money.len(), 1, "{money:?}");
+        assert!(money[0].contains("提取支出4,500.00元"), "{money:?}");
         refused(
             &e.apply("W-RENT-2", 7, Ground::Rent, claims()),
             "once every 3 months",
@@ -1370,5 +1393,43 @@ fn every_ground_pays_refuses_and_goes_to_review() {
             String::from_utf8_lossy(&out.stdout)
         );
         println!("withdrawal scenarios passed on {:?}", db.backend);
+    });
+}
+
+/// Per-channel limits (issue 8): a payout over the online channel's limit is refused with
+/// the reason and the way out (the counter, whose limit is higher), and nothing leaves the
+/// account; the same withdrawal at the counter is paid.
+#[test]
+fn a_payout_over_the_channel_limit_is_refused_and_the_counter_pays_it() {
+    for_each_backend(|db| {
+        let dir = tempfile::tempdir().unwrap();
+        let bank = BankSimProcess::start(
+            EXE.as_ref(),
+            &dir.path().join("bank.db"),
+            &["--bank", BANK, "--date", "2026-11-27"],
+        )
+        .unwrap();
+        let mut env = setup(db.store.as_ref(), &bank);
+        let text = QUZHOU_POLICY.replace(
+            "channel = \"04\"                    # 浙里办 Zheliban\nper_transaction = \"200000.00\"",
+            "channel = \"04\"                    # 浙里办 Zheliban\nper_transaction = \"30000.00\"",
+        );
+        assert_ne!(
+            text, QUZHOU_POLICY,
+            "the policy line to change was not found"
+        );
+        env.policy = Policy::from_toml(&text).unwrap();
+        let e = &env;
+        // Purchase: 50,000 binds (see above), over 浙里办's 30,000 per transaction.
+        let v = e.apply("W-LIM-1", 0, Ground::Purchase, claims());
+        refused(&v, "per-transaction limit of 30,000.00 yuan");
+        assert!(v.reason_zh.contains("浙里办"), "{}", v.reason_zh);
+        assert!(v.reason_zh.contains("柜面"), "{}", v.reason_zh);
+        assert_eq!(e.balance(0), yuan("100000"));
+        // At the counter the limit is 5,000,000: paid.
+        let mut n = e.request("W-LIM-2", 0, Ground::Purchase, claims());
+        n.stamp = clerk("S0002");
+        paid(&e.apply_with(&e.live, &n).unwrap(), "50000");
+        assert_eq!(e.balance(0), yuan("50000"));
     });
 }

@@ -172,20 +172,7 @@ fn require(
 
 // ---- service points -------------------------------------------------------------------
 
-/// The store's name of a point type (`centre_hall` … `back_office`).
-pub const fn point_type_name(t: PointType) -> &'static str {
-    match t {
-        PointType::CentreHall => "centre_hall",
-        PointType::BankBranch => "bank_branch",
-        PointType::TownBankBranch => "town_bank_branch",
-        PointType::TownshipCentre => "township_centre",
-        PointType::VillageStation => "village_station",
-        PointType::SelfService => "self_service",
-        PointType::Hotline => "hotline",
-        PointType::Online => "online",
-        PointType::BackOffice => "back_office",
-    }
-}
+pub use super::login::point_type_name;
 
 /// The point type of a store name, or of a domain code (`01` … `09`).
 pub fn parse_point_type(text: &str) -> Option<PointType> {
@@ -529,28 +516,9 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
     Ok(b)
 }
 
-/// An Argon2id PHC string of `password` (argon2 crate defaults, random 16-byte salt).
-pub fn hash_password(password: &str) -> Result<String, AppError> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt_bytes = random_bytes::<16>()?;
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| invalid("salt", "", e.to_string()))?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| invalid("password", "", e.to_string()))
-}
-
-/// Whether `password` matches a PHC string (false for a malformed one).
-pub fn verify_password(phc: &str, password: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    match PasswordHash::new(phc) {
-        Ok(h) => argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
+/// Argon2id hashing and checking, shared with sign-in: `hash_password(password)` and
+/// `verify_password(password, phc)`.
+pub use super::login::{hash_password, verify_password};
 
 /// Whether a stored password is temporary or too old: set by someone else
 /// (`password_changed_at_us == 0`) or older than the policy's rotation period.

@@ -7,3 +7,4 @@ pub mod admin;
 pub mod audit;
 pub mod guard;
 pub mod login;
+pub mod views;

@@ -415,6 +415,37 @@ pub(crate) fn append(
         })
         .collect();
     tx.insert_loan_events(centre, &rows)?;
+    if let Some(status) = rows
+        .iter()
+        .rev()
+        .find(|r| anju_store::loan::STATUSES.contains(&r.event.as_str()))
+        .map(|r| r.event.as_str())
+        && let Some(loan) = tx.loan(centre, loan_no)?
+    {
+        notify_status(tx, centre, &loan, status, now)?;
+    }
+    Ok(())
+}
+
+/// Tells the borrowers (the applicant and any co-borrower) the status a loan reached.
+fn notify_status(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    loan: &LoanRow,
+    status: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    for id in std::iter::once(&loan.id_number).chain(loan.co_id_number.iter()) {
+        crate::notify::notify_application_status(
+            tx,
+            centre,
+            id,
+            crate::notify::Application::Loan,
+            &loan.loan_no,
+            status_zh(status),
+            now,
+        )?;
+    }
     Ok(())
 }
 
@@ -453,6 +484,24 @@ pub(crate) fn append_many(
         });
     }
     tx.insert_loan_events(centre, &rows)?;
+    // Each loan's borrowers are told the last status it reached in the batch.
+    let mut reached: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for r in &rows {
+        if let Some(s) = anju_store::loan::STATUSES
+            .iter()
+            .find(|s| **s == r.event.as_str())
+        {
+            reached.insert(r.loan_no.clone(), s);
+        }
+    }
+    if !reached.is_empty() {
+        let nos: Vec<String> = reached.keys().cloned().collect();
+        for loan in tx.loans_by_nos(centre, &nos)? {
+            if let Some(status) = reached.get(&loan.loan_no) {
+                notify_status(tx, centre, &loan, status, now)?;
+            }
+        }
+    }
     Ok(())
 }
 

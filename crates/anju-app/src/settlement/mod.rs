@@ -1575,6 +1575,33 @@ pub fn refuse_notice(
     tracing::warn!(claimed = %refusal.claimed_bank, reason = %refusal.reason, peer = %refusal.peer, "bank notice refused");
     let mut tx = store.begin()?;
     tx.insert_notice_refusal(centre, refusal)?;
+    // A refused machine request (bad signature, stale timestamp, replayed nonce) is also
+    // a security event in the audit log.
+    let at = jiff::Timestamp::from_microsecond(refusal.received_at_us).map_err(|e| {
+        invalid(
+            "received_at_us",
+            refusal.received_at_us.to_string(),
+            e.to_string(),
+        )
+    })?;
+    crate::access::audit::record_in(
+        tx.as_mut(),
+        centre,
+        &crate::access::audit::AuditEvent {
+            actor: format!("bank:{}", refusal.claimed_bank),
+            actor_role: String::new(),
+            service_point: "machine".to_owned(),
+            channel: anju_domain::codes::Channel::MachineInterface,
+            action: "machine_request_refused".to_owned(),
+            business: None,
+            subject_id: None,
+            subject_unit: None,
+            object: Some(format!("notice sm3:{}", refusal.body_hash)),
+            outcome: crate::access::audit::AuditOutcome::Denied,
+            detail: format!("{} from {}", refusal.reason, refusal.peer),
+        },
+        at,
+    )?;
     tx.commit()?;
     Ok(())
 }
