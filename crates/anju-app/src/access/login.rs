@@ -799,6 +799,16 @@ impl Logins<'_> {
                 return Err(unauthenticated(wrong));
             }
         };
+        if staff.role.is_empty() {
+            // Created, but the role grant still waits for a manager (双人复核).
+            drop(tx);
+            return Err(self.fail(
+                &key,
+                failed("角色待审批"),
+                unauthenticated("the account's role awaits a manager's confirmation"),
+                now,
+            ));
+        }
         tx.record_staff_success(
             self.centre,
             staff_id,
