@@ -248,6 +248,7 @@ struct IdpStart {
 /// to the identity provider.
 async fn idp_start(
     State(s): State<AuthState>,
+    headers: HeaderMap,
     Query(q): Query<IdpStart>,
 ) -> Result<Response, WebError> {
     let Some(idp) = s.idp.clone() else {
@@ -255,6 +256,24 @@ async fn idp_start(
             what: "no identity provider is configured (--idp-url)".to_owned(),
         }));
     };
+    // The provider sends the code only back to this server's own sign-in page or
+    // callback (never to a page someone else names, which could take the code).
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let own = ["/login", "/api/v1/login/idp/callback"].iter().any(|path| {
+        ["http", "https"]
+            .iter()
+            .any(|scheme| q.redirect_uri == format!("{scheme}://{host}{path}"))
+    });
+    if host.is_empty() || !own {
+        return Err(WebError(AppError::Invalid {
+            field: "redirect_uri",
+            value: q.redirect_uri.clone(),
+            rule: "must be this server's /login or /api/v1/login/idp/callback".to_owned(),
+        }));
+    }
     let state = random_hex()?;
     let nonce = random_hex()?;
     let until = Timestamp::now() + jiff::SignedDuration::from_mins(5);

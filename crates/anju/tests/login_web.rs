@@ -273,7 +273,14 @@ fn members_sign_in_by_sms_code_and_by_face_through_the_identity_provider() {
         let (st, _) = call("GET", &format!("{base}/api/v1/me"), Some(&token), None);
         assert_eq!(st, 401);
 
-        // -- by face, through the identity provider's redirects.
+        // -- by face, through the identity provider's redirects; the code goes back only
+        // to this server.
+        let elsewhere = browse(&format!(
+            "{base}/api/v1/login/idp?redirect_uri={}",
+            anju_idp::protocol::encode_component("http://evil.example/steal")
+        ))
+        .unwrap();
+        assert_eq!(elsewhere.status, 422, "{}", elsewhere.body);
         let callback = format!("{base}/api/v1/login/idp/callback");
         let start = browse(&format!(
             "{base}/api/v1/login/idp?redirect_uri={}",
