@@ -368,8 +368,31 @@ pub fn change_member(
 ) -> Result<MemberRow, AppError> {
     check_stamp(stamp)?;
     let reason = text_field("reason", reason, 200)?;
+    if matches!(act, MemberAct::Unfreeze) {
+        return Err(invalid(
+            "act",
+            "unfreeze",
+            "unfreezing needs a second person: propose it (access::checked::propose_unfreeze) and have an approver confirm it",
+        ));
+    }
     let mut tx = store.begin()?;
-    let c = lock(tx.as_mut(), centre)?;
+    let m = change_member_in(tx.as_mut(), centre, account_no, act, &reason, stamp, now)?;
+    tx.commit()?;
+    Ok(m)
+}
+
+/// [`change_member`] in the caller's transaction (the reason already checked); the
+/// maker-checker path (`access::checked`) unfreezes through it.
+pub(crate) fn change_member_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    account_no: &str,
+    act: MemberAct,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    let c = lock(tx, centre)?;
     let mut m = tx
         .member(centre, account_no)?
         .ok_or_else(|| AppError::NotFound {
@@ -381,12 +404,12 @@ pub fn change_member(
     };
     let day = c.business_date;
     let (after, change) = match &act {
-        MemberAct::Seal => before.seal(day, &reason),
-        MemberAct::Unseal { .. } | MemberAct::Resume => before.unseal(day, &reason),
-        MemberAct::Transfer { .. } => before.transfer(day, &reason),
-        MemberAct::Freeze => before.freeze(day, &reason),
-        MemberAct::Unfreeze => before.unfreeze(day, &reason),
-        MemberAct::Close(cause) => before.close(day, *cause, &reason),
+        MemberAct::Seal => before.seal(day, reason),
+        MemberAct::Unseal { .. } | MemberAct::Resume => before.unseal(day, reason),
+        MemberAct::Transfer { .. } => before.transfer(day, reason),
+        MemberAct::Freeze => before.freeze(day, reason),
+        MemberAct::Unfreeze => before.unfreeze(day, reason),
+        MemberAct::Close(cause) => before.close(day, *cause, reason),
     }
     .map_err(rule_err)?;
     match act {
@@ -395,7 +418,7 @@ pub fn change_member(
             if m.flexible_ratio.is_some() {
                 m.flexible_ratio = None;
             }
-            m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
+            m.unit_no = Some(hiring_unit(tx, centre, &unit_no)?.unit_no);
         }
         MemberAct::Transfer { unit_no } => {
             if m.unit_no.as_deref() == Some(unit_no.as_str()) {
@@ -405,7 +428,7 @@ pub fn change_member(
                     "the member already contributes through this unit",
                 ));
             }
-            m.unit_no = Some(hiring_unit(tx.as_mut(), centre, &unit_no)?.unit_no);
+            m.unit_no = Some(hiring_unit(tx, centre, &unit_no)?.unit_no);
         }
         MemberAct::Close(_) => m.unit_no = None,
         MemberAct::Resume => {
@@ -423,14 +446,13 @@ pub fn change_member(
     m.before_freeze = after.before_freeze;
     tx.update_member(centre, &m)?;
     record_event(
-        tx.as_mut(),
+        tx,
         centre,
         &format!("member:{account_no}"),
         &change,
         stamp,
         now,
     )?;
-    tx.commit()?;
     Ok(m)
 }
 

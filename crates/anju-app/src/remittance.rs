@@ -1132,8 +1132,11 @@ pub fn allocate_suspense(
 /// unpaid, the members' 缴至年月 go back, and the bill returns to draft so the unit can fix
 /// and confirm it again. The money goes back out of the fund account as the original came
 /// in; the refund instruction to the bank is the settlement layer's.
-pub fn correct_payment(
-    store: &dyn Store,
+///
+/// Only through maker-checker (`access::checked`): one clerk proposes, an approver
+/// confirms, and the reversal runs in the confirmation's transaction.
+pub(crate) fn correct_payment_in(
+    tx: &mut dyn StoreTx,
     centre: &str,
     bill_no: &str,
     entry_key: &str,
@@ -1141,13 +1144,8 @@ pub fn correct_payment(
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<Posted, AppError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 100 {
-        return Err(invalid("reason", reason, "must be 1-100 characters"));
-    }
-    let mut tx = store.begin()?;
-    let c = lock(tx.as_mut(), centre)?;
-    let mut bill = bill_of(tx.as_mut(), centre, bill_no)?;
+    let c = lock(tx, centre)?;
+    let mut bill = bill_of(tx, centre, bill_no)?;
     let lines = tx.bill_lines(centre, bill_no)?;
     let affected: Vec<String> = lines
         .iter()
@@ -1168,7 +1166,7 @@ pub fn correct_payment(
         format!("冲正 {} {reason}", bill.bill_no),
         stamp.clone(),
     );
-    let posted = post_in(tx.as_mut(), centre, vec![req], now)?
+    let posted = post_in(tx, centre, vec![req], now)?
         .pop()
         .ok_or_else(|| AppError::NotFound {
             what: "posted reversal".to_owned(),
@@ -1177,14 +1175,13 @@ pub fn correct_payment(
     let mut seen = std::collections::BTreeSet::new();
     for a in &affected {
         if seen.insert(a.as_str()) {
-            recompute_paid_to(tx.as_mut(), centre, a)?;
+            recompute_paid_to(tx, centre, a)?;
         }
     }
     bill.status = BillStatus::Draft;
     bill.confirmed_on = None;
     bill.paid_on = None;
     tx.update_bill(centre, &bill)?;
-    tx.commit()?;
     Ok(posted)
 }
 

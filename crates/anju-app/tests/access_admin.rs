@@ -646,16 +646,46 @@ fn maker_checker_refuses_the_maker_and_the_wrong_role() {
             STATION,
             PointType::VillageStation,
         );
-        let id = admin::propose(
+        // A frozen account to unfreeze (two people needed).
+        let (_, _, member) = registry(s);
+        let account = s
+            .begin_read()
+            .unwrap()
+            .member_by_id_number(C, &member)
+            .unwrap()
+            .unwrap()
+            .account_no;
+        let stamp = Stamp {
+            operator: "staff:k001".into(),
+            channel: Channel::Counter,
+            service_point: HALL.into(),
+            on_behalf_of: None,
+        };
+        anju_app::registry::change_member(
             s,
             C,
-            &k1,
-            Business::Reversal,
-            "journal:42",
-            r#"{"seq":42}"#,
+            &account,
+            anju_app::registry::MemberAct::Freeze,
+            "法院冻结",
+            &stamp,
             now(),
         )
         .unwrap();
+        // What the confirmation would do must be readable at proposal.
+        assert_eq!(
+            invalid(admin::propose(
+                s,
+                C,
+                &k1,
+                Business::Unfreeze,
+                "member:x",
+                r#"{"seq":42}"#,
+                now()
+            ))
+            .0,
+            "payload"
+        );
+        let id = admin::propose_unfreeze(s, C, &k1, &account, "法院解除冻结", now()).unwrap();
         // A business without a checker step, bad JSON, a maker the matrix refuses.
         assert_eq!(
             invalid(admin::propose(
@@ -702,7 +732,18 @@ fn maker_checker_refuses_the_maker_and_the_wrong_role() {
             "reason"
         );
         assert_eq!(admin::pending(s, C, None).unwrap().len(), 1);
+        let status = |s: &dyn Store| {
+            s.begin_read()
+                .unwrap()
+                .member(C, &account)
+                .unwrap()
+                .unwrap()
+                .status
+        };
+        assert_eq!(status(s), anju_domain::codes::PersonalAccountStatus::Frozen);
         admin::decide(s, C, &appr, id, true, None, now()).unwrap();
+        // Approved and done in one transaction.
+        assert_ne!(status(s), anju_domain::codes::PersonalAccountStatus::Frozen);
         let row = s.begin_read().unwrap().approval(C, id).unwrap().unwrap();
         assert_eq!(
             (row.decision.as_str(), row.checker.as_deref()),

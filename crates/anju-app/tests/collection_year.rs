@@ -16,8 +16,7 @@ use anju_app::registry::{
 };
 use anju_app::remittance::{
     BackPayLine, BaseInput, BillChange, Payment, PaymentOutcome, adjust_bill, arrears,
-    back_payment_bill, confirm_bill, correct_payment, generate_bill, pay_bill, send_reminders,
-    voluntary_bill,
+    back_payment_bill, confirm_bill, generate_bill, pay_bill, send_reminders, voluntary_bill,
 };
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::{Channel, PersonalAccountStatus, UnitAccountStatus};
@@ -426,16 +425,42 @@ fn a_unit_and_its_members_through_a_full_year() {
         pay(s, &feb.bill.bill_no, "ABC20260210001", "12480.00");
         assert_eq!(paid_to(s, &a), Some(ym("2026-02")));
         day("2026-02-12");
-        correct_payment(
+        // A reversal needs two people: a counter clerk proposes, an approver confirms; the
+        // maker cannot confirm their own.
+        let hall = anju_domain::access::PointType::CentreHall;
+        let maker = anju_app::access::admin::Actor::staff(
+            "S0001",
+            anju_domain::access::Role::CounterClerk,
+            "hall-kecheng",
+            hall,
+        );
+        let id = anju_app::access::admin::propose_reversal(
             s,
             C,
+            &maker,
             &feb.bill.bill_no,
             "rcpt:ABC20260210001",
             "缴存基数录入错误",
-            &clerk(),
             now(),
         )
         .unwrap();
+        assert_eq!(
+            paid_to(s, &a),
+            Some(ym("2026-02")),
+            "nothing happens before the check"
+        );
+        let same = anju_app::access::admin::decide(s, C, &maker, id, true, None, now());
+        assert!(
+            matches!(same, Err(anju_app::AppError::Forbidden { .. })),
+            "{same:?}"
+        );
+        let checker = anju_app::access::admin::Actor::staff(
+            "S0009",
+            anju_domain::access::Role::Approver,
+            "hall-kecheng",
+            hall,
+        );
+        anju_app::access::admin::decide(s, C, &checker, id, true, None, now()).unwrap();
         assert_eq!(paid_to(s, &a), Some(ym("2026-01")));
         assert_eq!(paid_to(s, &c), Some(ym("2026-01")));
         adjust_bill(

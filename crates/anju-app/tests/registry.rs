@@ -220,16 +220,7 @@ fn one_account_per_person_and_a_dated_history() {
             "a frozen account cannot be closed: {err}"
         );
         set_business_date(s, C, d("2026-05-20")).unwrap();
-        let m = change_member(
-            s,
-            C,
-            &m.account_no,
-            MemberAct::Unfreeze,
-            "解除冻结",
-            &clerk(),
-            now(),
-        )
-        .unwrap();
+        let m = unfreeze(s, &m.account_no);
         assert_eq!(
             m.status,
             PersonalAccountStatus::Sealed,
@@ -450,4 +441,45 @@ fn unit_details_change_within_the_rules_and_are_recorded() {
         assert!(last.reason.contains("发薪日 10 → 15"), "{}", last.reason);
         assert_eq!(events.len(), 2, "the refused changes left no event");
     });
+}
+
+/// Unfreezes through maker-checker (a counter clerk proposes, an approver confirms);
+/// unfreezing directly is refused.
+fn unfreeze(s: &dyn anju_store::Store, account_no: &str) -> anju_store::registry::MemberRow {
+    use anju_app::access::admin::{Actor, decide, propose_unfreeze};
+    use anju_domain::access::{PointType, Role};
+    let direct = change_member(
+        s,
+        C,
+        account_no,
+        MemberAct::Unfreeze,
+        "解除冻结",
+        &clerk(),
+        now(),
+    );
+    assert!(
+        direct
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("second person")),
+        "{direct:?}"
+    );
+    let maker = Actor::staff(
+        "S0001",
+        Role::CounterClerk,
+        "hall-kecheng",
+        PointType::CentreHall,
+    );
+    let checker = Actor::staff(
+        "S0009",
+        Role::Approver,
+        "hall-kecheng",
+        PointType::CentreHall,
+    );
+    let id = propose_unfreeze(s, C, &maker, account_no, "法院解除冻结裁定", now()).unwrap();
+    decide(s, C, &checker, id, true, None, now()).unwrap();
+    s.begin_read()
+        .unwrap()
+        .member(C, account_no)
+        .unwrap()
+        .unwrap()
 }

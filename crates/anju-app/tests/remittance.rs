@@ -243,16 +243,7 @@ fn frozen_or_closed_accounts_and_bad_requests_change_nothing() {
             let mut tx = s.begin_read().unwrap();
             assert!(tx.receipt(C, "S1").unwrap().is_none());
         }
-        change_member(
-            s,
-            C,
-            &m[1],
-            MemberAct::Unfreeze,
-            "解除冻结",
-            &clerk(),
-            now(),
-        )
-        .unwrap();
+        unfreeze(s, &m[1]);
         pay(s, &bill.bill.bill_no, "S1", "3120.00").unwrap();
         // A receipt serial reused for a different payment is refused.
         let err = pay(s, &bill.bill.bill_no, "S1", "1.00").unwrap_err();
@@ -550,4 +541,45 @@ fn a_month_never_billed_shows_as_missing() {
         generate_bill(s, C, &p, &cal, &u, ym("2026-03")).unwrap();
         assert!(missing_bills(s, C, &p, &cal).unwrap().is_empty());
     });
+}
+
+/// Unfreezes through maker-checker (a counter clerk proposes, an approver confirms);
+/// unfreezing directly is refused.
+fn unfreeze(s: &dyn anju_store::Store, account_no: &str) -> anju_store::registry::MemberRow {
+    use anju_app::access::admin::{Actor, decide, propose_unfreeze};
+    use anju_domain::access::{PointType, Role};
+    let direct = change_member(
+        s,
+        C,
+        account_no,
+        MemberAct::Unfreeze,
+        "解除冻结",
+        &clerk(),
+        now(),
+    );
+    assert!(
+        direct
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("second person")),
+        "{direct:?}"
+    );
+    let maker = Actor::staff(
+        "S0001",
+        Role::CounterClerk,
+        "hall-kecheng",
+        PointType::CentreHall,
+    );
+    let checker = Actor::staff(
+        "S0009",
+        Role::Approver,
+        "hall-kecheng",
+        PointType::CentreHall,
+    );
+    let id = propose_unfreeze(s, C, &maker, account_no, "法院解除冻结裁定", now()).unwrap();
+    decide(s, C, &checker, id, true, None, now()).unwrap();
+    s.begin_read()
+        .unwrap()
+        .member(C, account_no)
+        .unwrap()
+        .unwrap()
 }

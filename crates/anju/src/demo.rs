@@ -14,8 +14,7 @@ use anju_app::registry::{
     open_flexible, open_member, register_unit,
 };
 use anju_app::remittance::{
-    BillChange, Payment, adjust_bill, confirm_bill, correct_payment, generate_month, pay_bill,
-    voluntary_bill,
+    BillChange, Payment, adjust_bill, confirm_bill, generate_month, pay_bill, voluntary_bill,
 };
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
@@ -394,15 +393,31 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
                 .iter()
                 .find(|r| r.bill_no.as_deref() == Some(bill.bill_no.as_str()))
                 .ok_or_else(|| anyhow::anyhow!("September not paid"))?;
-            correct_payment(
+            // The unit asks for a correction; a counter clerk proposes the reversal and an
+            // approver confirms it (双人复核), which reverses the payment.
+            let hall = anju_domain::access::PointType::CentreHall;
+            let maker = anju_app::access::admin::Actor::staff(
+                "k001",
+                anju_domain::access::Role::CounterClerk,
+                "hall-kecheng",
+                hall,
+            );
+            let checker = anju_app::access::admin::Actor::staff(
+                "a001",
+                anju_domain::access::Role::Approver,
+                "hall-kecheng",
+                hall,
+            );
+            let id = anju_app::access::admin::propose_reversal(
                 store,
                 code,
+                &maker,
                 &bill.bill_no,
                 &paid.entry_key,
-                "已离职职工仍在清册",
-                &unit_clerk(&u.code),
+                "已离职职工仍在清册（单位申请更正）",
                 now,
             )?;
+            anju_app::access::admin::decide(store, code, &checker, id, true, None, now)?;
             let leaver = u.members[1].0.sub_key().unwrap_or("").to_owned();
             change_member(
                 store,

@@ -1449,6 +1449,19 @@ pub fn propose(
         Some(object),
         now,
     )?;
+    // What a confirmation will do must be readable now, not fail at the checker.
+    let typed = match business {
+        Business::Unfreeze => serde_json::from_str::<UnfreezeRequest>(payload_json).err(),
+        Business::Reversal => serde_json::from_str::<ReversalRequest>(payload_json).err(),
+        _ => None,
+    };
+    if let Some(e) = typed {
+        return Err(invalid(
+            "payload",
+            payload_json,
+            format!("not a {} request: {e}", business.label_en()),
+        ));
+    }
     let mut tx = store.begin()?;
     let id = tx.insert_approval(
         centre,
@@ -1555,6 +1568,48 @@ pub fn decide(
             staff.role
         );
     }
+    if approve {
+        // The sensitive acts that wait for a checker are done here, in the transaction
+        // that records the approval: approved ⇔ done.
+        let stamp = anju_domain::stamp::Stamp {
+            operator: checker.id.clone(),
+            channel: checker.channel,
+            service_point: checker.point.clone(),
+            on_behalf_of: None,
+        };
+        match business {
+            Business::Unfreeze => {
+                let p: UnfreezeRequest = payload_of(&row)?;
+                crate::registry::change_member_in(
+                    tx.as_mut(),
+                    centre,
+                    &p.account_no,
+                    crate::registry::MemberAct::Unfreeze,
+                    &p.reason,
+                    &stamp,
+                    now,
+                )?;
+                detail = format!("personal account {} unfrozen ({})", p.account_no, row.maker);
+            }
+            Business::Reversal => {
+                let p: ReversalRequest = payload_of(&row)?;
+                let posted = crate::remittance::correct_payment_in(
+                    tx.as_mut(),
+                    centre,
+                    &p.bill_no,
+                    &p.entry_key,
+                    &p.reason,
+                    &stamp,
+                    now,
+                )?;
+                detail = format!(
+                    "entry {} of bill {} reversed as entry {} ({})",
+                    p.entry_key, p.bill_no, posted.entry.seq, row.maker
+                );
+            }
+            _ => {}
+        }
+    }
     if let Some(r) = reason {
         detail.push_str("; ");
         detail.push_str(r);
@@ -1565,6 +1620,120 @@ pub fn decide(
     audit::record_in(tx.as_mut(), centre, &e, now)?;
     tx.commit()?;
     Ok(())
+}
+
+/// What an unfreeze waiting for its checker will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnfreezeRequest {
+    /// The personal account.
+    pub account_no: String,
+    /// Why (e.g. the court's release order).
+    pub reason: String,
+}
+
+/// What a reversal (冲正) of a bill's payment waiting for its checker will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalRequest {
+    /// The bill.
+    pub bill_no: String,
+    /// The entry that paid lines of it.
+    pub entry_key: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn payload_of<T: for<'de> Deserialize<'de>>(row: &ApprovalRow) -> Result<T, AppError> {
+    serde_json::from_str(&row.payload)
+        .map_err(|e| corrupt(format!("approval {}: payload: {e}", row.id)))
+}
+
+fn reason_ok(reason: &str) -> Result<String, AppError> {
+    let r = reason.trim();
+    if r.is_empty() || r.chars().count() > 100 || r.chars().any(char::is_control) {
+        return Err(invalid("reason", r, "must be 1-100 printable characters"));
+    }
+    Ok(r.to_owned())
+}
+
+/// Proposes unfreezing a frozen account (解冻): done only when an approver or the manager
+/// confirms it with [`decide`].
+pub fn propose_unfreeze(
+    store: &dyn Store,
+    centre: &str,
+    maker: &Actor,
+    account_no: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<i64, AppError> {
+    let reason = reason_ok(reason)?;
+    let member = store
+        .begin_read()?
+        .member(centre, account_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        })?;
+    if member.status != anju_domain::codes::PersonalAccountStatus::Frozen {
+        return Err(invalid(
+            "account_no",
+            account_no,
+            format!("is not frozen (status {})", member.status.code()),
+        ));
+    }
+    let payload = serde_json::to_string(&UnfreezeRequest {
+        account_no: account_no.to_owned(),
+        reason,
+    })
+    .map_err(|e| corrupt(e.to_string()))?;
+    propose(
+        store,
+        centre,
+        maker,
+        Business::Unfreeze,
+        &format!("member:{account_no}"),
+        &payload,
+        now,
+    )
+}
+
+/// Proposes reversing the entry that paid lines of a bill (冲正): done only when an
+/// approver or the manager confirms it with [`decide`].
+pub fn propose_reversal(
+    store: &dyn Store,
+    centre: &str,
+    maker: &Actor,
+    bill_no: &str,
+    entry_key: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<i64, AppError> {
+    let reason = reason_ok(reason)?;
+    let paid = store
+        .begin_read()?
+        .bill_lines(centre, bill_no)?
+        .iter()
+        .any(|l| l.paid_entry.as_deref() == Some(entry_key));
+    if !paid {
+        return Err(invalid(
+            "entry_key",
+            entry_key,
+            format!("paid no line of bill {bill_no}"),
+        ));
+    }
+    let payload = serde_json::to_string(&ReversalRequest {
+        bill_no: bill_no.to_owned(),
+        entry_key: entry_key.to_owned(),
+        reason,
+    })
+    .map_err(|e| corrupt(e.to_string()))?;
+    propose(
+        store,
+        centre,
+        maker,
+        Business::Reversal,
+        &format!("bill:{bill_no}"),
+        &payload,
+        now,
+    )
 }
 
 /// Pending changes of a business (any when `None`), oldest first.
