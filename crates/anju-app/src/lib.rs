@@ -33,7 +33,7 @@ pub(crate) fn later(now: jiff::Timestamp, since: std::time::Instant) -> jiff::Ti
 
 /// A card or ID number as shown in pages, receipts and documents: the first and last four
 /// characters, the rest starred (short numbers all starred).
-pub(crate) fn mask(text: &str) -> String {
+pub fn mask(text: &str) -> String {
     let n = text.chars().count();
     if n <= 8 {
         return "*".repeat(n);

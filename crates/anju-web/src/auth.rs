@@ -118,6 +118,21 @@ fn device_of(headers: &HeaderMap, given: Option<String>) -> String {
         .collect()
 }
 
+/// Where a member's sign-in comes from: the point (`online` unless a terminal names
+/// its own), the channel (web unless given) and the device.
+fn origin(
+    headers: &HeaderMap,
+    point: Option<String>,
+    channel: Option<&str>,
+    device: Option<String>,
+) -> Result<Origin, WebError> {
+    Ok(Origin {
+        point: point.unwrap_or_else(|| "online".to_owned()),
+        channel: channel_of(channel)?,
+        device: device_of(headers, device),
+    })
+}
+
 fn channel_of(code: Option<&str>) -> Result<Channel, WebError> {
     code.unwrap_or("02").parse().map_err(|_| {
         WebError(AppError::Invalid {
@@ -148,11 +163,7 @@ async fn request_code(
     headers: HeaderMap,
     Json(r): Json<CodeRequest>,
 ) -> Result<Response, WebError> {
-    let origin = Origin {
-        point: r.point.unwrap_or_else(|| "online".to_owned()),
-        channel: channel_of(r.channel.as_deref())?,
-        device: device_of(&headers, r.device),
-    };
+    let origin = origin(&headers, r.point, r.channel.as_deref(), r.device)?;
     let sent = run(&s, move |s| {
         logins(s).request_code(&r.phone, &origin, Timestamp::now())
     })
@@ -174,11 +185,7 @@ async fn login_sms(
     headers: HeaderMap,
     Json(r): Json<SmsLogin>,
 ) -> Result<Response, WebError> {
-    let origin = Origin {
-        point: r.point.unwrap_or_else(|| "online".to_owned()),
-        channel: channel_of(r.channel.as_deref())?,
-        device: device_of(&headers, r.device),
-    };
+    let origin = origin(&headers, r.point, r.channel.as_deref(), r.device)?;
     let session = run(&s, move |s| {
         logins(s).login_with_code(&r.phone, &r.code, &origin, Timestamp::now())
     })
@@ -199,11 +206,7 @@ async fn login_unit(
     headers: HeaderMap,
     Json(r): Json<UnitLogin>,
 ) -> Result<Response, WebError> {
-    let origin = Origin {
-        point: "online".to_owned(),
-        channel: Channel::Web,
-        device: device_of(&headers, r.device),
-    };
+    let origin = origin(&headers, None, None, r.device)?;
     let session = run(&s, move |s| {
         logins(s).login_unit_clerk(
             &r.credit_code,
@@ -274,8 +277,8 @@ async fn idp_start(
             rule: "must be this server's /login or /api/v1/login/idp/callback".to_owned(),
         }));
     }
-    let state = random_hex()?;
-    let nonce = random_hex()?;
+    let state = anju_app::access::login::random_hex(16)?;
+    let nonce = anju_app::access::login::random_hex(16)?;
     let until = Timestamp::now() + jiff::SignedDuration::from_mins(5);
     {
         let mut pending = s.pending.lock().map_err(|_| poisoned())?;
@@ -334,18 +337,13 @@ async fn idp_callback(
             reason: "the identity provider sent no code".to_owned(),
         })
     })?;
-    let device = device_of(&headers, q.device);
+    let origin = origin(&headers, None, None, q.device)?;
     let session = run(&s, move |s| {
         let who =
             idp.exchange(&code, &redirect_uri, &nonce)
                 .map_err(|e| AppError::Unauthenticated {
                     reason: format!("identity provider: {e}"),
                 })?;
-        let origin = Origin {
-            point: "online".to_owned(),
-            channel: Channel::Web,
-            device,
-        };
         logins(s).login_with_identity(&who, &origin, Timestamp::now())
     })
     .await?;
@@ -358,18 +356,6 @@ fn poisoned() -> WebError {
         value: String::new(),
         rule: "sign-in state unavailable".to_owned(),
     })
-}
-
-fn random_hex() -> Result<String, WebError> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| {
-        WebError(AppError::Invalid {
-            field: "random",
-            value: String::new(),
-            rule: e.to_string(),
-        })
-    })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 async fn logout(State(s): State<AuthState>, headers: HeaderMap) -> Result<Response, WebError> {

@@ -198,14 +198,7 @@ pub fn run(cmd: NotifyCmd) -> anyhow::Result<u8> {
 
 /// An ID number as printed: the first and last four characters.
 fn mask_id(id: &str) -> String {
-    let chars: Vec<char> = id.trim().chars().collect();
-    let n = chars.len();
-    if n <= 8 {
-        return "*".repeat(n);
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[n - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(n - 8))
+    anju_app::mask(id.trim())
 }
 
 /// Runs [`anju_app::notify::run`] every `every` on its own thread until the process ends

@@ -189,7 +189,8 @@ pub fn secret_hash(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-fn random_hex(bytes: usize) -> Result<String, AppError> {
+/// `bytes` random bytes as hex (tokens, sign-in states and nonces).
+pub fn random_hex(bytes: usize) -> Result<String, AppError> {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).map_err(|e| invalid("random", "", format!("no randomness: {e}")))?;
     Ok(hex::encode(b))
@@ -204,21 +205,13 @@ fn random_code() -> Result<String, AppError> {
 /// Normalises a mainland mobile number (`+86`, `0086`, spaces and dashes dropped): 11
 /// digits starting with 1.
 pub fn normalise_phone(phone: &str) -> Result<String, AppError> {
-    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let digits = digits
-        .strip_prefix("+86")
-        .or_else(|| digits.strip_prefix("0086"))
-        .unwrap_or(&digits)
-        .to_owned();
-    if digits.len() == 11 && digits.starts_with('1') && digits.chars().all(|c| c.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(invalid(
+    crate::identity::ports::normalize_phone(phone).ok_or_else(|| {
+        invalid(
             "phone",
             &mask_phone(phone),
             "must be a mainland mobile number: 11 digits starting with 1",
-        ))
-    }
+        )
+    })
 }
 
 /// The service point as the domain sees it, from its registry row.

@@ -153,7 +153,7 @@ pub fn mask_phone(phone: &str) -> String {
 
 /// The mobile number without `+86` / `0086` and spaces, if it is one: 11 digits starting
 /// with `1`.
-fn normalize_phone(phone: &str) -> Option<String> {
+pub fn normalize_phone(phone: &str) -> Option<String> {
     let compact: String = phone
         .trim()
         .chars()
