@@ -9,6 +9,8 @@
 //! `anju-testkit: backend=… database=…` and, when `ANJU_BACKEND_LOG` names a file, appends
 //! the backend name to it, so CI can prove both backends really ran.
 
+pub mod staff;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -13,8 +13,8 @@ use anju_app::statement::{
     bill_table, member_statement, member_statement_table, unit_statement, unit_statement_tables,
 };
 use anju_app::{AppError, remittance::send_reminders};
+use anju_domain::access::Business;
 use anju_domain::calendar::BusinessCalendar;
-use anju_domain::codes::Channel;
 use anju_domain::collection::YearMonth;
 use anju_domain::money::Fen;
 use anju_domain::policy::Policy;
@@ -23,6 +23,8 @@ use anju_sheets::{Format, ListKind, Table, template, write_csv, write_xlsx};
 use anju_store::Store;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::withdraw::{Actor, Whose};
 
 /// Which database, centre and policy a command works on.
 #[derive(Debug, clap::Args)]
@@ -82,6 +84,8 @@ pub enum CollectCmd {
         /// Bank code the money arrived at (default: the bill's bank).
         #[arg(long)]
         bank: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// List bills past their due date; with --remind, send today's reminders (催缴).
     Arrears {
@@ -120,6 +124,8 @@ pub enum CollectCmd {
         /// For a base-adjustment list: the contribution year (from July 1).
         #[arg(long)]
         year: Option<i16>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// A member's statement (by personal account) or a unit's (by unit number).
     Statement {
@@ -155,15 +161,6 @@ pub enum CollectCmd {
         #[arg(long)]
         out: PathBuf,
     },
-}
-
-fn staff() -> Stamp {
-    Stamp {
-        operator: "staff:cli".to_owned(),
-        channel: Channel::Counter,
-        service_point: "centre".to_owned(),
-        on_behalf_of: None,
-    }
 }
 
 fn kind_of(text: &str) -> anyhow::Result<ListKind> {
@@ -267,8 +264,10 @@ pub fn run(
             serial,
             amount,
             bank,
+            actor,
             ..
         } => {
+            let stamp = actor.act(store, centre, Business::Remittance, Whose::Nobody)?;
             let amount = Fen::parse_yuan(&amount).map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
             let out = pay_bill(
                 store,
@@ -279,7 +278,7 @@ pub fn run(
                     amount,
                     bank_code: bank,
                 },
-                &staff(),
+                &stamp,
                 now,
             )?;
             match out {
@@ -361,9 +360,17 @@ pub fn run(
             unit,
             month,
             year,
+            actor,
             ..
         } => {
             let kind = kind_of(&kind)?;
+            let business = match kind {
+                ListKind::Roster => Business::MemberOpenAccount,
+                ListKind::Remittance => Business::Remittance,
+                ListKind::BaseAdjustment => Business::BaseAdjustment,
+                ListKind::BackPayment => Business::BackPayment,
+            };
+            let stamp = actor.act(store, centre, business, Whose::Unit(unit.clone()))?;
             let format = Format::from_path(&file)?;
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
@@ -373,16 +380,7 @@ pub fn run(
                 year,
             };
             let out = import_list(
-                store,
-                centre,
-                policy,
-                &calendar,
-                kind,
-                format,
-                &bytes,
-                &target,
-                &staff(),
-                now,
+                store, centre, policy, &calendar, kind, format, &bytes, &target, &stamp, now,
             )
             .map_err(report)?;
             match out {

@@ -9,6 +9,7 @@ use anju_app::loan::servicing::{self, Prepay};
 use anju_app::loan::{self as loans, DeductFrom, LoanView, Loans, NewLoan, Proposal};
 use anju_app::settlement::BankSet;
 use anju_app::sharing::Departments;
+use anju_domain::access::Business;
 use anju_domain::loan::{self, LoanDecision, Method, PrepayMode, Row};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::Policy;
@@ -21,7 +22,7 @@ use jiff::civil::Date;
 use crate::collect::At;
 use crate::settle::BankArgs;
 use crate::sharing::ExchangeArgs;
-use crate::withdraw::Actor;
+use crate::withdraw::{Actor, Whose};
 
 /// `anju loan` subcommands.
 #[derive(Debug, Subcommand)]
@@ -425,6 +426,12 @@ pub fn run_at(
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanApply,
+                Whose::Member(id.clone()),
+            )?;
             let new = NewLoan {
                 application_no,
                 id_number: id,
@@ -441,7 +448,7 @@ pub fn run_at(
                     .as_deref()
                     .map(|c| yuan("commercial", c))
                     .transpose()?,
-                stamp: actor.stamp()?,
+                stamp,
             };
             let v = loans::apply(&ctx, &new, now)?;
             print_loan(&v, format)?;
@@ -491,7 +498,13 @@ pub fn run_at(
                 ProposalArg::Approve => Proposal::Approve,
                 ProposalArg::Refuse => Proposal::Refuse,
             };
-            let v = loans::propose(&ctx, &loan_no, proposal, &note, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanReview,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = loans::propose(&ctx, &loan_no, proposal, &note, &stamp, now)?;
             println!("{}", headline(&v));
             Ok(0)
         }
@@ -506,7 +519,13 @@ pub fn run_at(
             // No bank is asked here: a combination loan's part is asked again later.
             let lender_set = anju_app::lending::LenderSet::new();
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
-            let v = loans::confirm(&ctx, &loan_no, agree, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanReview,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = loans::confirm(&ctx, &loan_no, agree, &stamp, now)?;
             println!("{}", headline(&v));
             Ok(exit_of(&v))
         }
@@ -519,7 +538,13 @@ pub fn run_at(
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
             let ctx = servicing_ctx(store, &bank_set, &lender_set, centre, policy);
-            let v = servicing::disburse(&ctx, &loan_no, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanDisburse,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = servicing::disburse(&ctx, &loan_no, &stamp, now)?;
             println!("{}", headline(&v));
             Ok(if v.status == "active" { 0 } else { 3 })
         }
@@ -544,7 +569,13 @@ pub fn run_at(
                 },
                 from: from.into(),
             };
-            let v = servicing::prepay(&ctx, &loan_no, &req, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanPrepay,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = servicing::prepay(&ctx, &loan_no, &req, &stamp, now)?;
             println!("{}", headline(&v));
             if let Some(p) = &v.details.pending_prepayment {
                 println!(
@@ -593,7 +624,13 @@ pub fn run_at(
             let bank_set = banks.banks()?;
             let lender_set = banks.lenders()?;
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
-            let v = loans::resume(&ctx, &loan_no, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanApply,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = loans::resume(&ctx, &loan_no, &stamp, now)?;
             print_loan(&v, ShowFormat::Text)?;
             Ok(exit_of(&v))
         }
@@ -608,7 +645,13 @@ pub fn run_at(
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
             let signer = key_store(store, centre, &keys)?;
-            let v = loans::contract::sign(&ctx, &signer, &loan_no, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanSign,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = loans::contract::sign(&ctx, &signer, &loan_no, &stamp, now)?;
             println!("{}", headline(&v));
             for (no, kind, sm3) in &v.documents {
                 println!("  {no}  {kind}  SM3 {sm3}");
@@ -635,7 +678,13 @@ pub fn run_at(
             let departments = exchange.departments()?;
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
-            let v = loans::contract::register_collateral(&ctx, &loan_no, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::LoanSign,
+                Whose::Loan(loan_no.clone()),
+            )?;
+            let v = loans::contract::register_collateral(&ctx, &loan_no, &stamp, now)?;
             println!(
                 "{}  collateral: {}",
                 v.loan_no,
@@ -888,8 +937,10 @@ pub struct CloseDayArgs {
     pub at: At,
     #[command(flatten)]
     pub banks: BankArgs,
-    #[command(flatten)]
-    pub actor: Actor,
+    /// Operator: `staff:<id>` when a member of staff closes the day by hand (authorized
+    /// for the day close at their point); by default the scheduled day-close job.
+    #[arg(long)]
+    pub operator: Option<String>,
     /// The business date to close (default: the centre's business date).
     #[arg(long)]
     pub date: Option<Date>,
@@ -917,13 +968,16 @@ pub fn close_day(
     let bank_set = args.banks.banks()?;
     let lender_set = args.banks.lenders()?;
     let ctx = servicing_ctx(store, &bank_set, &lender_set, centre, policy);
-    let r = anju_app::dayclose::close_day(
-        &ctx,
-        &calendar,
-        date,
-        &args.actor.stamp()?,
-        Timestamp::now(),
-    )?;
+    let stamp = match &args.operator {
+        Some(op) => Actor {
+            operator: op.clone(),
+            channel: None,
+            on_behalf_of: None,
+        }
+        .act(store, centre, Business::DayClose, Whose::Nobody)?,
+        None => anju_domain::stamp::Stamp::system("day-close"),
+    };
+    let r = anju_app::dayclose::close_day(&ctx, &calendar, date, &stamp, Timestamp::now())?;
     if args.format == ShowFormat::Json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(0);

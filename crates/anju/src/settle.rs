@@ -12,9 +12,9 @@ use anju_app::settlement::{
 };
 use anju_bank::client::{BankClient, BankSettings};
 use anju_bank::protocol::NonceGuard;
-use anju_domain::codes::{Channel, SettlementBusinessType};
+use anju_domain::access::Business;
+use anju_domain::codes::SettlementBusinessType;
 use anju_domain::money::Fen;
-use anju_domain::stamp::Stamp;
 use anju_store::Store;
 use anju_store::settlement::NoticeRefusalRow;
 use axum::Router;
@@ -27,6 +27,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::collect::At;
+use crate::withdraw::{Actor, Whose};
 
 /// How to reach the commissioned banks.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -175,6 +176,8 @@ pub enum SettleCmd {
         /// Memo.
         #[arg(long, default_value = "住房公积金提取")]
         memo: String,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Collect a confirmed bill from the unit's bank account (direct debit).
     Collect {
@@ -191,6 +194,8 @@ pub enum SettleCmd {
         /// Amount in yuan (what is due by default).
         #[arg(long)]
         amount: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Move money between the fund's accounts at two banks (资金划转).
     Transfer {
@@ -213,6 +218,8 @@ pub enum SettleCmd {
         /// Memo.
         #[arg(long, default_value = "资金划转")]
         memo: String,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Ask the banks about every instruction without a definite answer.
     Resolve {
@@ -259,9 +266,8 @@ pub enum SettleCmd {
         /// Why (e.g. how the unit confirmed it).
         #[arg(long)]
         note: String,
-        /// Operator.
-        #[arg(long, default_value = "staff:cli")]
-        operator: String,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Open reconciliation items.
     Items {
@@ -287,9 +293,8 @@ pub enum SettleCmd {
         /// How it was resolved.
         #[arg(long)]
         note: String,
-        /// Operator.
-        #[arg(long, default_value = "staff:cli")]
-        operator: String,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Refused (unsigned or wrongly signed) notices, newest first.
     Refusals {
@@ -348,15 +353,6 @@ pub fn settle_at(cmd: &SettleCmd) -> &At {
         | SettleCmd::Items { at, .. }
         | SettleCmd::CloseItem { at, .. }
         | SettleCmd::Refusals { at } => at,
-    }
-}
-
-fn staff(operator: &str) -> Stamp {
-    Stamp {
-        operator: operator.to_owned(),
-        channel: Channel::Counter,
-        service_point: "centre".to_owned(),
-        on_behalf_of: None,
     }
 }
 
@@ -457,8 +453,10 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             amount,
             closing,
             memo,
+            actor,
             ..
         } => {
+            let stamp = actor.act(store, centre, Business::WithdrawalApply, Whose::Nobody)?;
             let set = banks.banks()?;
             let s = settlement_of(store, centre, &set);
             let out = settlement::pay_members(
@@ -474,7 +472,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     },
                     memo,
                     target: String::new(),
-                    stamp: staff("staff:cli"),
+                    stamp: stamp.clone(),
                 }],
                 now,
             )?;
@@ -487,8 +485,10 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             serial,
             bill,
             amount,
+            actor,
             ..
         } => {
+            let stamp = actor.act(store, centre, Business::Remittance, Whose::Nobody)?;
             let set = banks.banks()?;
             let s = settlement_of(store, centre, &set);
             let amount = amount.map(|a| yuan("amount", &a)).transpose()?;
@@ -499,7 +499,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     bill_no: bill,
                     unit_account: None,
                     amount,
-                    stamp: staff("staff:cli"),
+                    stamp: stamp.clone(),
                 }],
                 now,
             )? {
@@ -513,8 +513,10 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             to,
             amount,
             memo,
+            actor,
             ..
         } => {
+            let stamp = actor.act(store, centre, Business::Reconcile, Whose::Nobody)?;
             let set = banks.banks()?;
             let s = settlement_of(store, centre, &set);
             let o = settlement::transfer_funds(
@@ -525,7 +527,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     to_bank: to,
                     amount: yuan("amount", &amount)?,
                     memo,
-                    stamp: staff("staff:cli"),
+                    stamp: stamp.clone(),
                 },
                 now,
             )?;
@@ -592,9 +594,15 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             bank_ref,
             unit,
             note,
-            operator,
+            actor,
             ..
         } => {
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::Reconcile,
+                Whose::Unit(unit.clone()),
+            )?;
             let r = settlement::assign_incoming(
                 store,
                 centre,
@@ -604,7 +612,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     unit_no: unit.clone(),
                     note,
                 },
-                &staff(&operator),
+                &stamp,
                 now,
             )?;
             println!(
@@ -640,9 +648,10 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
             date,
             serial,
             note,
-            operator,
+            actor,
             ..
         } => {
+            let stamp = actor.act(store, centre, Business::Reconcile, Whose::Nobody)?;
             let closed = settlement::resolve_recon_item(
                 store,
                 centre,
@@ -652,7 +661,7 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                     serial,
                 },
                 &note,
-                &staff(&operator),
+                &stamp,
                 now,
             )?;
             println!("{} item(s) closed", closed.len());

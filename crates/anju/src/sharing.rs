@@ -10,6 +10,7 @@ use anju_app::sharing::{
     Departments, NewApplication, Sharing, close_application, look_up, lookups_of_application,
     lookups_of_person, open_application, record_consent, verify_application,
 };
+use anju_domain::access::Business;
 use anju_domain::codes::Channel;
 use anju_domain::sharing::verify::{ApplicationKind, Claims, Outcome, Role};
 use anju_domain::sharing::{FactKey, Query};
@@ -20,6 +21,7 @@ use anju_store::sharing::LookupRow;
 use clap::Subcommand;
 
 use crate::collect::At;
+use crate::withdraw::{Actor, Whose};
 
 /// The secret used with a loopback exchange when `ANJU_EXCHANGE_SECRET` is not set (the
 /// simulator's default).
@@ -84,6 +86,8 @@ pub enum SharingCmd {
     Apply {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Application number (1-40 of A-Z a-z 0-9 -).
         #[arg(long)]
         no: String,
@@ -128,6 +132,8 @@ pub enum SharingCmd {
     Consent {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Application number.
         #[arg(long)]
         no: String,
@@ -143,6 +149,8 @@ pub enum SharingCmd {
         #[command(flatten)]
         at: At,
         #[command(flatten)]
+        actor: Actor,
+        #[command(flatten)]
         exchange: ExchangeArgs,
         /// Application number.
         #[arg(long)]
@@ -155,6 +163,8 @@ pub enum SharingCmd {
     LookUp {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         #[command(flatten)]
         exchange: ExchangeArgs,
         /// Application number.
@@ -174,6 +184,8 @@ pub enum SharingCmd {
     Lookups {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Whose data (resident ID number).
         #[arg(long, conflicts_with = "no", required_unless_present = "no")]
         person: Option<String>,
@@ -205,13 +217,22 @@ impl SharingCmd {
     }
 }
 
-fn clerk() -> Stamp {
-    Stamp {
-        operator: "staff:cli".to_owned(),
-        channel: Channel::Counter,
-        service_point: "centre".to_owned(),
-        on_behalf_of: None,
+/// The business an application is part of: a loan's or a withdrawal's application.
+fn business_of_kind(kind: &str) -> Business {
+    if kind.starts_with("loan") {
+        Business::LoanApply
+    } else {
+        Business::WithdrawalApply
     }
+}
+
+/// The business of an open application, by number (a withdrawal's if there is none: the
+/// use case then says it does not exist).
+fn business_of(store: &dyn Store, centre: &str, no: &str) -> anyhow::Result<Business> {
+    Ok(store
+        .begin_read()?
+        .application(centre, no)?
+        .map_or(Business::WithdrawalApply, |a| business_of_kind(&a.kind)))
 }
 
 fn print_lookups(rows: &[LookupRow]) {
@@ -280,8 +301,10 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
             year,
             invoice,
             consents,
+            actor,
             ..
         } => {
+            let applicant_id = applicant.clone();
             let kind = ApplicationKind::from_code(&kind).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--kind {kind:?}: must be one of {}",
@@ -316,7 +339,12 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                         .into_iter()
                         .map(|c| (c, "counter-signature".to_owned()))
                         .collect(),
-                    stamp: clerk(),
+                    stamp: actor.act(
+                        store,
+                        centre,
+                        business_of_kind(kind.code()),
+                        Whose::Member(applicant_id.clone()),
+                    )?,
                 },
                 today,
                 now,
@@ -331,22 +359,42 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
             Ok(0)
         }
         SharingCmd::Consent {
-            no, person, how, ..
+            no,
+            person,
+            how,
+            actor,
+            ..
         } => {
-            record_consent(store, centre, &no, &person, &how, &clerk(), now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                business_of(store, centre, &no)?,
+                Whose::Member(person.clone()),
+            )?;
+            record_consent(store, centre, &no, &person, &how, &stamp, now)?;
             println!("recorded the consent of {person} for application {no} ({how})");
             Ok(0)
         }
         SharingCmd::Verify {
-            exchange, no, json, ..
+            exchange,
+            no,
+            json,
+            actor,
+            ..
         } => {
+            let stamp = actor.act(
+                store,
+                centre,
+                business_of(store, centre, &no)?,
+                Whose::Application(no.clone()),
+            )?;
             let departments = exchange.departments()?;
             let ctx = Sharing {
                 store,
                 departments: &departments,
                 centre,
             };
-            let v = verify_application(&ctx, &no, &clerk(), today, now)?;
+            let v = verify_application(&ctx, &no, &stamp, today, now)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -385,8 +433,15 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
             subject,
             query,
             year,
+            actor,
             ..
         } => {
+            let stamp = actor.act(
+                store,
+                centre,
+                business_of(store, centre, &no)?,
+                Whose::Member(subject.clone()),
+            )?;
             let departments = exchange.departments()?;
             let (d, q) = query
                 .split_once('/')
@@ -407,7 +462,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                 departments: &departments,
                 centre,
             };
-            match look_up(&ctx, &no, &key, &clerk(), today, now)? {
+            match look_up(&ctx, &no, &key, &stamp, today, now)? {
                 Ok(answer) => {
                     println!("{}", serde_json::to_string_pretty(&answer)?);
                     Ok(0)
@@ -418,7 +473,15 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                 }
             }
         }
-        SharingCmd::Lookups { person, no, .. } => {
+        SharingCmd::Lookups {
+            person, no, actor, ..
+        } => {
+            let whose = match (&person, &no) {
+                (Some(p), _) => Whose::Member(p.clone()),
+                (None, Some(n)) => Whose::Application(n.clone()),
+                (None, None) => Whose::Nobody,
+            };
+            actor.act(store, centre, Business::ViewMemberAccount, whose)?;
             let rows = match (person, no) {
                 (Some(p), _) => lookups_of_person(store, centre, &p)?,
                 (None, Some(n)) => lookups_of_application(store, centre, &n)?,

@@ -1,9 +1,11 @@
 //! `anju withdraw …`: apply for a withdrawal (checked with the exchange, paid through the
 //! banks), follow it, review it (maker-checker), print its receipt.
 
+use anju_app::access::guard::{self, Target};
 use anju_app::withdrawal::{
     self as wd, Heir, NewWithdrawal, Proposal, Review, WithdrawalView, Withdrawals,
 };
+use anju_domain::access::Business;
 use anju_domain::codes::Channel;
 use anju_domain::money::Fen;
 use anju_domain::policy::Policy;
@@ -18,34 +20,103 @@ use crate::collect::At;
 use crate::settle::BankArgs;
 use crate::sharing::ExchangeArgs;
 
-/// Who acts, where, through which channel.
+/// Who acts: a member of staff at the console, at their own service point.
+///
+/// The console (this command, run on the centre's own machines) acts only as a member of
+/// staff in the staff register (`anju access staff create`); members and unit clerks act
+/// online, signed in, through the web API. Every act is first authorized — the permission
+/// matrix of the staff's role at their point, the point's business list and status — and
+/// the decision, allowed or refused, is written to the audit log.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Actor {
-    /// Operator: `member:<id>` for a member online, `staff:<id>` at a counter or station.
-    #[arg(long, default_value = "staff:cli")]
+    /// Operator: `staff:<id>`, a member of staff in the staff register.
+    #[arg(long)]
     pub operator: String,
-    /// Channel: counter, web, mobile, zlb, mini-program, bank-branch, station, township,
-    /// self-service, hotline (or the code 01-12).
-    #[arg(long, default_value = "counter")]
-    pub channel: String,
-    /// Service point code.
-    #[arg(long, default_value = "centre")]
-    pub service_point: String,
+    /// Channel, when the staff's point admits several (an online point: web, mobile, zlb,
+    /// mini-program); by default the point's own.
+    #[arg(long)]
+    pub channel: Option<String>,
     /// The member served, when staff act for one.
     #[arg(long)]
     pub on_behalf_of: Option<String>,
 }
 
+/// Whose business an act is: the member (by resident ID number) when known.
+pub enum Whose {
+    /// Nobody's in particular.
+    Nobody,
+    /// A member by resident ID number.
+    Member(String),
+    /// A unit by unit account number.
+    Unit(String),
+    /// The holder of a withdrawal application.
+    Withdrawal(String),
+    /// The borrower of a loan.
+    Loan(String),
+    /// The applicant of a data-sharing application.
+    Application(String),
+}
+
 impl Actor {
-    /// The stamp of what this actor does.
-    pub fn stamp(&self) -> anyhow::Result<Stamp> {
-        let channel = channel_of(&self.channel)?;
-        Ok(Stamp {
-            operator: self.operator.clone(),
-            channel,
-            service_point: self.service_point.clone(),
-            on_behalf_of: self.on_behalf_of.clone(),
-        })
+    /// Authorizes `business` for this operator and returns the stamp the act carries
+    /// (the refusal, if any, is in the audit log).
+    pub fn act(
+        &self,
+        store: &dyn Store,
+        centre: &str,
+        business: Business,
+        whose: Whose,
+    ) -> anyhow::Result<Stamp> {
+        let now = Timestamp::now();
+        let staff_id = self.operator.strip_prefix("staff:").ok_or_else(|| {
+            anyhow::anyhow!(
+                "--operator {:?}: the console acts as staff:<id> (a member of staff in the staff register); members and unit clerks act online, signed in",
+                self.operator
+            )
+        })?;
+        let channel = self.channel.as_deref().map(channel_of).transpose()?;
+        let principal = guard::console_staff(store, centre, staff_id, channel, now)?;
+        let id = match whose {
+            Whose::Nobody => None,
+            Whose::Member(id) => Some(id),
+            Whose::Unit(u) => {
+                let stamp = guard::act(
+                    store,
+                    centre,
+                    &principal,
+                    business,
+                    Target::Unit(&u),
+                    self.on_behalf_of.clone(),
+                    now,
+                )?;
+                return Ok(stamp);
+            }
+            Whose::Withdrawal(no) => store
+                .begin_read()?
+                .withdrawal(centre, &no)?
+                .map(|w| w.id_number),
+            Whose::Application(no) => store
+                .begin_read()?
+                .application(centre, &no)?
+                .map(|a| a.applicant),
+            Whose::Loan(no) => {
+                let mut tx = store.begin_read()?;
+                match tx.loan(centre, &no)? {
+                    Some(l) => tx.member(centre, &l.account_no)?.map(|m| m.id_number),
+                    None => None,
+                }
+            }
+        };
+        let target = id.as_deref().map_or(Target::None, Target::Member);
+        Ok(guard::act(
+            store,
+            centre,
+            &principal,
+            business,
+            target,
+            self.on_behalf_of.clone(),
+            now,
+        )?)
     }
 }
 
@@ -361,6 +432,12 @@ pub fn run(
                 .chain(spouse.clone())
                 .map(|id| (id, "counter-signature".to_owned()))
                 .collect();
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::WithdrawalApply,
+                Whose::Member(id.clone()),
+            )?;
             let departments = exchange.departments()?;
             let bank_set = banks.banks()?;
             let ctx = Withdrawals {
@@ -387,7 +464,7 @@ pub fn run(
                 spouse: spouse.clone(),
                 heirs,
                 consents,
-                stamp: actor.stamp()?,
+                stamp,
             };
             let v = wd::apply(&ctx, &new, now)?;
             print(&v, json)?;
@@ -441,7 +518,13 @@ pub fn run(
                 centre,
                 policy,
             };
-            let v = wd::resume(&ctx, &no, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::WithdrawalApply,
+                Whose::Withdrawal(no.clone()),
+            )?;
+            let v = wd::resume(&ctx, &no, &stamp, now)?;
             print(&v, false)?;
             Ok(exit_of(&v))
         }
@@ -471,7 +554,13 @@ pub fn run(
                 centre,
                 policy,
             };
-            let v = wd::repay(&ctx, &no, &cards, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::WithdrawalApply,
+                Whose::Withdrawal(no.clone()),
+            )?;
+            let v = wd::repay(&ctx, &no, &cards, &stamp, now)?;
             print(&v, false)?;
             Ok(exit_of(&v))
         }
@@ -515,7 +604,13 @@ pub fn run(
                 },
                 None => Proposal::Refuse,
             };
-            let v = wd::propose(store, centre, &no, &proposal, &note, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::WithdrawalReview,
+                Whose::Withdrawal(no.clone()),
+            )?;
+            let v = wd::propose(store, centre, &no, &proposal, &note, &stamp, now)?;
             print(&v, false)?;
             Ok(0)
         }
@@ -534,7 +629,13 @@ pub fn run(
                 centre,
                 policy,
             };
-            let v = wd::confirm(&ctx, &no, !reject, &note, &actor.stamp()?, now)?;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::WithdrawalReview,
+                Whose::Withdrawal(no.clone()),
+            )?;
+            let v = wd::confirm(&ctx, &no, !reject, &note, &stamp, now)?;
             print(&v, false)?;
             Ok(exit_of(&v))
         }

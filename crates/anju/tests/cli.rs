@@ -380,6 +380,8 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         "roster",
         "--unit",
         "330800000001",
+        "--operator",
+        "staff:k001",
         "--file",
         template.to_str().unwrap(),
     ]);
@@ -399,6 +401,8 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         "roster",
         "--unit",
         "330800000001",
+        "--operator",
+        "staff:k001",
         "--file",
         bad.to_str().unwrap(),
     ]);

@@ -164,6 +164,7 @@ fn centre(path: &std::path::Path) {
     )
     .unwrap();
     set_business_date(&store, CENTRE, date(2026, 11, 20)).unwrap();
+    anju_testkit::staff::seed(&store, CENTRE, opened);
 }
 
 #[test]
@@ -214,9 +215,64 @@ fn bad_arguments_name_the_field_and_exit_non_zero() {
         "no",
         "--db",
         &db,
+        "--operator",
+        "staff:a001",
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("status") && err.contains("review"), "{err}");
+    // Someone not in the staff register is nobody.
+    let (code, _, err) = run(&[
+        "loan",
+        "propose",
+        "DK000000000001",
+        "refuse",
+        "--note",
+        "no",
+        "--db",
+        &db,
+        "--operator",
+        "staff:nobody",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("staff:nobody") && err.contains("register"),
+        "{err}"
+    );
+    // A station clerk may not review a loan, nor a counter clerk: refused and audited.
+    for (who, rule) in [
+        ("staff:v001", "village service station"),
+        ("staff:k001", "counter clerk"),
+    ] {
+        let (code, _, err) = run(&[
+            "loan",
+            "confirm",
+            "DK000000000001",
+            "--agree",
+            "--db",
+            &db,
+            "--operator",
+            who,
+        ]);
+        assert_ne!(code, 0);
+        assert!(
+            err.contains("forbidden") && err.contains(rule),
+            "{who}: {err}"
+        );
+    }
+    // The borrower sees the refusals among who handled their business.
+    let store = SqliteStore::open(&path).unwrap();
+    let seen =
+        anju_app::access::audit::of_person(&store, CENTRE, "330802197501010011", None, 50).unwrap();
+    for who in ["staff:v001", "staff:k001"] {
+        assert!(
+            seen.iter().any(|r| r.actor == who
+                && r.action == "authorize"
+                && r.outcome == "denied"
+                && r.business.as_deref() == Some("18")),
+            "{who}: {seen:?}"
+        );
+    }
+    drop(store);
     // Confirm needs --agree or --disagree.
     let (code, _, _) = run(&["loan", "confirm", "DK000000000001", "--db", &db]);
     assert_ne!(code, 0);
@@ -237,6 +293,8 @@ fn bad_arguments_name_the_field_and_exit_non_zero() {
         &db,
         "--from",
         "fund",
+        "--operator",
+        "staff:k001",
     ]);
     assert_ne!(code, 0, "{err}");
 }

@@ -59,6 +59,7 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
         let day: Date = DAY.parse().unwrap();
         let now = Timestamp::now();
         open_centre(store, C, "衢州市住房公积金管理中心", day, now).unwrap();
+        anju_testkit::staff::seed(store, C, day);
         for (code, name) in [
             ("105", "中国建设银行衢州分行"),
             ("103", "中国农业银行衢州分行"),
@@ -166,20 +167,50 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
 
         // Refused before anything is sent.
         let same = with(&[
-            "settle", "transfer", "--serial", "Z1", "--from", "105", "--to", "105", "--amount",
+            "settle",
+            "transfer",
+            "--operator",
+            "staff:ac01",
+            "--serial",
+            "Z1",
+            "--from",
+            "105",
+            "--to",
+            "105",
+            "--amount",
             "1.00",
         ]);
         assert!(!same.status.success());
         assert!(String::from_utf8_lossy(&same.stderr).contains("another bank"));
         let unknown = with(&[
-            "settle", "transfer", "--serial", "Z2", "--from", "105", "--to", "999", "--amount",
+            "settle",
+            "transfer",
+            "--operator",
+            "staff:ac01",
+            "--serial",
+            "Z2",
+            "--from",
+            "105",
+            "--to",
+            "999",
+            "--amount",
             "1.00",
         ]);
         assert!(!unknown.status.success());
         assert!(String::from_utf8_lossy(&unknown.stderr).contains("not a registered"));
 
         let out = with(&[
-            "settle", "transfer", "--serial", "HZ0001", "--from", "105", "--to", "103", "--amount",
+            "settle",
+            "transfer",
+            "--operator",
+            "staff:ac01",
+            "--serial",
+            "HZ0001",
+            "--from",
+            "105",
+            "--to",
+            "103",
+            "--amount",
             "2500.00",
         ]);
         let text = String::from_utf8_lossy(&out.stdout);

@@ -5,11 +5,13 @@
 //! allowed or denied, so "who looked at whose account" is always answerable.
 
 use anju_domain::access::{Business, Role};
+use anju_domain::codes::Channel;
+use anju_domain::stamp::Stamp;
 use anju_store::{Store, StoreTx};
 use jiff::Timestamp;
 
 use super::audit::{self, AuditOutcome};
-use super::login::{Principal, SubjectKind};
+use super::login::{Principal, SubjectKind, open_point, staff_channel};
 use crate::AppError;
 
 /// Whose data a request touches.
@@ -126,5 +128,86 @@ fn owns(
             Err("a staff session cannot hold a member's or unit's role".into())
         }
         (SubjectKind::Staff, _) => Ok(()),
+    })
+}
+
+/// Authorizes a business act and returns the stamp it carries: the matrix, the point's
+/// list and status, the channel and whose data, decided and written to the audit log
+/// (committed, allowed or denied) before the act runs. Every adapter that starts a
+/// business act goes through here — the web API for a signed-in session, the console
+/// for a member of staff ([`console_staff`]) — so every act of a person is in the audit
+/// log and no act is done by a role or at a point the matrix does not allow.
+pub fn act(
+    store: &dyn Store,
+    centre: &str,
+    p: &Principal,
+    business: Business,
+    target: Target<'_>,
+    on_behalf_of: Option<String>,
+    now: Timestamp,
+) -> Result<Stamp, AppError> {
+    authorize(store, centre, p, business, target, now)?;
+    Ok(p.stamp(on_behalf_of))
+}
+
+/// A member of staff working from the centre's console (the `anju` command on the
+/// centre's own machines, where the operating system has authenticated the person): an
+/// active account with a confirmed role, at its own open service point, on that point's
+/// staff channel — or on `channel` if the point admits it (an online point serves the
+/// web, the app, 浙里办 and the mini-program). Anyone else is `Unauthenticated`; the
+/// refusal is audited.
+pub fn console_staff(
+    store: &dyn Store,
+    centre: &str,
+    staff_id: &str,
+    channel: Option<Channel>,
+    now: Timestamp,
+) -> Result<Principal, AppError> {
+    let mut tx = store.begin()?;
+    let found = match tx.staff(centre, staff_id)? {
+        None => Err(format!("staff:{staff_id} is not in the staff register")),
+        Some(s) if s.status != "active" => Err(format!("staff:{staff_id} is disabled")),
+        Some(s) if s.role.is_empty() => Err(format!(
+            "staff:{staff_id} has no confirmed role yet (a manager confirms role grants)"
+        )),
+        Some(s) => Ok(s),
+    };
+    let staff = match found {
+        Ok(s) => s,
+        Err(reason) => {
+            let event = audit::AuditEvent {
+                actor: format!("staff:{staff_id}"),
+                actor_role: String::new(),
+                service_point: String::new(),
+                channel: channel.unwrap_or(Channel::Counter),
+                action: "console".to_owned(),
+                business: None,
+                subject_id: None,
+                subject_unit: None,
+                object: None,
+                outcome: AuditOutcome::Denied,
+                detail: reason.clone(),
+            };
+            audit::record_in(tx.as_mut(), centre, &event, now)?;
+            tx.commit()?;
+            return Err(AppError::Unauthenticated { reason });
+        }
+    };
+    let role: Role = staff.role.parse().map_err(|_| {
+        AppError::Store(anju_store::StoreError::Corrupt {
+            what: format!("staff {staff_id}: role {:?}", staff.role),
+        })
+    })?;
+    let point = open_point(tx.as_mut(), centre, &staff.service_point)?;
+    drop(tx);
+    Ok(Principal {
+        kind: SubjectKind::Staff,
+        subject_id: staff_id.to_owned(),
+        role,
+        channel: channel.unwrap_or(staff_channel(point.point_type)),
+        point,
+        unit_no: None,
+        id_number: None,
+        must_change_password: false,
     })
 }

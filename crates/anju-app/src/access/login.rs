@@ -282,7 +282,11 @@ pub const fn staff_channel(t: PointType) -> Channel {
     }
 }
 
-fn open_point(tx: &mut dyn StoreTx, centre: &str, code: &str) -> Result<ServicePoint, AppError> {
+pub(crate) fn open_point(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    code: &str,
+) -> Result<ServicePoint, AppError> {
     let row = tx
         .service_point(centre, code)?
         .ok_or_else(|| invalid("point", code, "no such service point"))?;
