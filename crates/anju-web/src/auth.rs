@@ -145,7 +145,8 @@ fn channel_of(code: Option<&str>) -> Result<Channel, WebError> {
 }
 
 /// Who the request's bearer token belongs to.
-async fn principal(s: &AuthState, headers: &HeaderMap) -> Result<Principal, WebError> {
+/// Who the bearer token of a request belongs to (401 when none or expired).
+pub(crate) async fn principal(s: &AuthState, headers: &HeaderMap) -> Result<Principal, WebError> {
     let token = bearer(headers)?;
     run(s, move |s| logins(s).authenticate(&token, Timestamp::now())).await
 }

@@ -6,6 +6,7 @@
 //! handler runs its use case on the blocking pool with `spawn_blocking`.
 
 pub mod auth;
+pub mod business;
 
 use std::sync::Arc;
 

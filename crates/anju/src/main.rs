@@ -82,6 +82,10 @@ enum Cmd {
         /// Member sign-in: the SMS gateway and the identity provider.
         #[command(flatten)]
         identity: IdentityArgs,
+        /// The data exchange online applications are verified through (without it,
+        /// online applications are refused with the reason).
+        #[command(flatten)]
+        exchange: sharing::ExchangeArgs,
     },
     /// Create the database if needed and apply migrations.
     Migrate {
@@ -438,6 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             // On the first seed, sample money movements once the server takes notices.
             let departments = _exchange.departments()?;
+            let web_departments = Some(Arc::new(departments.clone()));
             let dataset_path = demo_dataset_path(&db);
             // The same banks' own lending (combination loans) and the demo key store.
             let mut lenders = anju_app::lending::LenderSet::new();
@@ -528,7 +533,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 centre,
                 policy,
                 listener,
-                Some((settings, banks)),
+                Peers {
+                    banks: Some((settings, banks)),
+                    departments: web_departments,
+                },
                 auth,
                 samples,
             )?;
@@ -543,8 +551,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             policy,
             banks,
             identity,
+            exchange,
         } => {
             let policy = load_policy(policy.as_ref())?;
+            let departments = if exchange.exchange.is_some() || exchange.exchange_config.is_some() {
+                Some(Arc::new(exchange.departments()?))
+            } else {
+                None
+            };
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
             let auth = identity.build()?;
@@ -554,7 +568,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 None
             };
             let listener = listen(SocketAddr::new(bind, port))?;
-            serve(store, centre, policy, listener, banks, auth, None)?;
+            serve(
+                store,
+                centre,
+                policy,
+                listener,
+                Peers { banks, departments },
+                auth,
+                None,
+            )?;
             Ok(0)
         }
         Cmd::Migrate { db } => {
@@ -863,6 +885,16 @@ impl IdentityArgs {
     }
 }
 
+/// The other organisations' systems a server reaches: the commissioned banks (their
+/// settings, for the notices they post, and the adapters) and the data exchange.
+struct Peers {
+    banks: Option<(
+        Vec<anju_bank::client::BankSettings>,
+        anju_app::settlement::BankSet,
+    )>,
+    departments: Option<Arc<anju_app::sharing::Departments>>,
+}
+
 /// Serves the centre on `listener` until Ctrl-C; with banks, also their notices and the
 /// background status queries. `then` runs on its own thread once the server is about to
 /// accept connections (the demo's sample money movements).
@@ -871,10 +903,7 @@ fn serve(
     centre: String,
     policy: Policy,
     listener: std::net::TcpListener,
-    banks: Option<(
-        Vec<anju_bank::client::BankSettings>,
-        anju_app::settlement::BankSet,
-    )>,
+    Peers { banks, departments }: Peers,
     auth: Auth,
     then: Option<Box<dyn FnOnce() + Send>>,
 ) -> anyhow::Result<()> {
@@ -903,6 +932,11 @@ fn serve(
         auth.0,
         auth.1,
     );
+    let business_state = anju_web::business::BusinessState {
+        auth: auth_state.clone(),
+        departments,
+        banks: Arc::new(banks.as_ref().map(|b| b.1.clone()).unwrap_or_default()),
+    };
     if let Some((settings, set)) = banks {
         extra = settle::notice_router(settle::NoticeState::new(store.clone(), &centre, &settings));
         settle::spawn_resolver(
@@ -932,7 +966,9 @@ fn serve(
             "Anju is serving centre {centre} ({}) at http://{local}/",
             store.describe()
         );
-        let extra = extra.merge(anju_web::auth::auth_router(auth_state));
+        let extra = extra
+            .merge(anju_web::auth::auth_router(auth_state))
+            .merge(anju_web::business::business_router(business_state));
         let state = anju_web::AppState {
             store,
             centre,

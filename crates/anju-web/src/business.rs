@@ -1,0 +1,354 @@
+//! Business over the JSON API, for a signed-in session (issue 8 §2–§4): a member applies
+//! for a withdrawal online (零跑腿) and follows it; a counter clerk applies for a member at
+//! the hall; an approver reviews (maker-checker: the proposer and the confirmer are two
+//! people). Every act passes `anju_app::access::guard::act` first — the matrix of the
+//! session's role at its point, the point's business list, the channel and whose account
+//! — and is stamped with the session's operator, point and channel; a refusal is a 403
+//! and is in the audit log.
+//!
+//! Routes: `POST /api/v1/withdrawals`, `GET /api/v1/withdrawals` (a member's own),
+//! `GET /api/v1/withdrawals/{no}`, `POST /api/v1/withdrawals/{no}/propose`,
+//! `POST /api/v1/withdrawals/{no}/confirm`.
+
+use std::sync::Arc;
+
+use anju_app::AppError;
+use anju_app::access::guard::{self, Target};
+use anju_app::access::login::{Principal, SubjectKind};
+use anju_app::settlement::BankSet;
+use anju_app::sharing::Departments;
+use anju_app::withdrawal::{self as wd, NewWithdrawal, Proposal, Review, Withdrawals};
+use anju_domain::access::Business;
+use anju_domain::money::Fen;
+use anju_domain::sharing::verify::Claims;
+use anju_domain::withdrawal::{Ground, RepayMode};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::WebError;
+use crate::auth::{AuthState, principal};
+
+/// What the business routes need: the sign-in state and the other organisations' systems.
+#[derive(Debug, Clone)]
+pub struct BusinessState {
+    /// Sessions, the store, the centre and its policy.
+    pub auth: AuthState,
+    /// The departments behind the data exchange (none: applications cannot be verified
+    /// and are refused with the reason).
+    pub departments: Option<Arc<Departments>>,
+    /// The commissioned banks payments go through.
+    pub banks: Arc<BankSet>,
+}
+
+/// The business routes.
+pub fn business_router(state: BusinessState) -> Router {
+    Router::new()
+        .route("/api/v1/withdrawals", post(apply).get(mine))
+        .route("/api/v1/withdrawals/{no}", get(show))
+        .route("/api/v1/withdrawals/{no}/propose", post(propose))
+        .route("/api/v1/withdrawals/{no}/confirm", post(confirm))
+        .with_state(state)
+}
+
+async fn run<T: Send + 'static>(
+    s: &BusinessState,
+    f: impl FnOnce(&BusinessState) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, WebError> {
+    let s = s.clone();
+    tokio::task::spawn_blocking(move || f(&s))
+        .await
+        .map_err(|e| {
+            WebError(AppError::Invalid {
+                field: "request",
+                value: String::new(),
+                rule: format!("worker failed: {e}"),
+            })
+        })?
+        .map_err(WebError)
+}
+
+fn invalid(field: &'static str, value: &str, rule: &str) -> AppError {
+    AppError::Invalid {
+        field,
+        value: value.to_owned(),
+        rule: rule.to_owned(),
+    }
+}
+
+fn yuan(field: &'static str, text: &str) -> Result<Fen, AppError> {
+    Fen::parse_yuan(text).map_err(|e| invalid(field, text, &e.to_string()))
+}
+
+/// A withdrawal application as a member sends it online, or a clerk at the counter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyRequest {
+    /// The applicant's resident ID number: a member applies for themselves (omit it or
+    /// give their own); a clerk names the member served.
+    id_number: Option<String>,
+    /// Ground code: purchase, loan-repayment, rent, renewal, retirement, …
+    ground: String,
+    /// For loan repayment: one-off, yearly or monthly.
+    mode: Option<String>,
+    /// Amount asked for, in yuan (default: what the ground allows).
+    amount: Option<String>,
+    /// What the applicant states, to be verified with the departments.
+    #[serde(default)]
+    claims: Claims,
+    /// The spouse's resident ID number, when the ground involves the family.
+    spouse: Option<String>,
+    /// Parties who signed their consent at the counter (a clerk's application only).
+    #[serde(default)]
+    consents: Vec<String>,
+    /// The client's own application number (idempotent: the same number twice is one
+    /// application); generated when absent.
+    application_no: Option<String>,
+}
+
+async fn apply(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Json(r): Json<ApplyRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let id_number = match (p.kind, r.id_number) {
+            (SubjectKind::Member, given) => {
+                let own = p.id_number.clone().unwrap_or_default();
+                if given.as_deref().is_some_and(|g| g != own) {
+                    return Err(AppError::Forbidden {
+                        reason: "a member applies for their own account only".to_owned(),
+                    });
+                }
+                own
+            }
+            (_, Some(id)) => id,
+            (_, None) => return Err(invalid("id_number", "", "name the member served")),
+        };
+        if p.kind == SubjectKind::Member && !r.consents.is_empty() {
+            return Err(invalid(
+                "consents",
+                &r.consents.join(","),
+                "only a clerk records consents signed at the counter; others consent themselves",
+            ));
+        }
+        let ground = Ground::from_code(&r.ground)
+            .ok_or_else(|| invalid("ground", &r.ground, "not a withdrawal ground"))?;
+        let mode = r
+            .mode
+            .as_deref()
+            .map(|m| {
+                RepayMode::from_code(m)
+                    .ok_or_else(|| invalid("mode", m, "must be one-off, yearly or monthly"))
+            })
+            .transpose()?;
+        let requested = r.amount.as_deref().map(|a| yuan("amount", a)).transpose()?;
+        let departments = s.departments.as_deref().ok_or_else(|| {
+            invalid(
+                "departments",
+                "",
+                "this server has no data exchange configured (--exchange): applications cannot be verified",
+            )
+        })?;
+        let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::WithdrawalApply,
+            Target::Member(&id_number),
+            on_behalf,
+            now,
+        )?;
+        let ctx = Withdrawals {
+            store: s.auth.store.as_ref(),
+            departments,
+            banks: &s.banks,
+            centre: &s.auth.centre,
+            policy: &s.auth.policy,
+        };
+        let new = NewWithdrawal {
+            application_no: r
+                .application_no
+                .unwrap_or_else(|| format!("W{}", now.as_microsecond())),
+            id_number,
+            ground,
+            mode,
+            requested,
+            claims: r.claims,
+            spouse: r.spouse,
+            heirs: Vec::new(),
+            consents: r
+                .consents
+                .into_iter()
+                .map(|c| (c, "counter-signature".to_owned()))
+                .collect(),
+            stamp,
+        };
+        wd::apply(&ctx, &new, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// Whose application: the holder's resident ID number.
+fn holder(s: &BusinessState, no: &str) -> Result<String, AppError> {
+    s.auth
+        .store
+        .begin_read()?
+        .withdrawal(&s.auth.centre, no)?
+        .map(|w| w.id_number)
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("withdrawal {no}"),
+        })
+}
+
+fn view_business(p: &Principal) -> Business {
+    if p.kind == SubjectKind::Member {
+        Business::ViewOwnAccount
+    } else {
+        Business::ViewMemberAccount
+    }
+}
+
+async fn show(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let id = holder(s, &no)?;
+        guard::authorize(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            view_business(&p),
+            Target::Member(&id),
+            Timestamp::now(),
+        )?;
+        wd::show(s.auth.store.as_ref(), &s.auth.centre, &no)
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+async fn mine(State(s): State<BusinessState>, headers: HeaderMap) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let id = p
+            .id_number
+            .clone()
+            .filter(|_| p.kind == SubjectKind::Member)
+            .ok_or_else(|| AppError::Forbidden {
+                reason: "a member's own list: staff look a member up by application".to_owned(),
+            })?;
+        guard::authorize(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::ViewOwnAccount,
+            Target::Member(&id),
+            Timestamp::now(),
+        )?;
+        wd::of_member(s.auth.store.as_ref(), &s.auth.centre, &id)
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// A reviewer's proposal: approve an amount (yuan) or refuse, with a note.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposeRequest {
+    /// Approve this amount in yuan; absent means refuse.
+    approve: Option<String>,
+    /// Why.
+    note: String,
+}
+
+async fn propose(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Json(r): Json<ProposeRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let proposal = match r.approve.as_deref() {
+            Some(a) => Proposal::Approve {
+                amount: yuan("approve", a)?,
+            },
+            None => Proposal::Refuse,
+        };
+        let id = holder(s, &no)?;
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::WithdrawalReview,
+            Target::Member(&id),
+            None,
+            now,
+        )?;
+        wd::propose(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &no,
+            &proposal,
+            &r.note,
+            &stamp,
+            now,
+        )
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// The checker's decision on a proposal.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmRequest {
+    /// Agree with the proposal (true) or send it back (false).
+    agree: bool,
+    /// Why.
+    note: String,
+}
+
+async fn confirm(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Json(r): Json<ConfirmRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let id = holder(s, &no)?;
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::WithdrawalReview,
+            Target::Member(&id),
+            None,
+            now,
+        )?;
+        let ctx = Review {
+            store: s.auth.store.as_ref(),
+            banks: &s.banks,
+            centre: &s.auth.centre,
+            policy: &s.auth.policy,
+        };
+        wd::confirm(&ctx, &no, r.agree, &r.note, &stamp, now)
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
