@@ -140,6 +140,8 @@ pub enum CollectCmd {
         /// Write the whole statement to this .xlsx or .csv file instead of printing.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Show a bill, or write it to an .xlsx / .csv file.
     Bill {
@@ -409,8 +411,18 @@ pub fn run(
             Ok(0)
         }
         CollectCmd::Statement {
-            account, unit, out, ..
+            account,
+            unit,
+            out,
+            actor,
+            ..
         } => {
+            let whose = match (&account, &unit) {
+                (Some(a), _) => Whose::Account(a.clone()),
+                (None, Some(u)) => Whose::Unit(u.clone()),
+                (None, None) => Whose::Nobody,
+            };
+            actor.act(store, centre, Business::StatementPrint, whose)?;
             if let Some(account) = account {
                 let first = member_statement(store, centre, &account, 1, 1)?;
                 let whole = member_statement(

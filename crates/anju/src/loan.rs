@@ -38,6 +38,8 @@ pub enum LoanCmd {
     Show {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Loan number.
         loan_no: String,
         /// Output format.
@@ -48,6 +50,8 @@ pub enum LoanCmd {
     List {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Resident ID number.
         #[arg(long)]
         id: String,
@@ -56,6 +60,8 @@ pub enum LoanCmd {
     Queue {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Propose how to decide a loan in review (maker).
     Propose {
@@ -211,7 +217,7 @@ impl LoanCmd {
             LoanCmd::Apply(a) => Some(&a.at),
             LoanCmd::Show { at, .. }
             | LoanCmd::List { at, .. }
-            | LoanCmd::Queue { at }
+            | LoanCmd::Queue { at, .. }
             | LoanCmd::Propose { at, .. }
             | LoanCmd::Confirm { at, .. }
             | LoanCmd::Disburse { at, .. }
@@ -455,19 +461,35 @@ pub fn run_at(
             Ok(exit_of(&v))
         }
         LoanCmd::Show {
-            loan_no, format, ..
+            loan_no,
+            format,
+            actor,
+            ..
         } => {
+            actor.act(
+                store,
+                centre,
+                Business::ViewMemberAccount,
+                Whose::Loan(loan_no.clone()),
+            )?;
             let v = loans::show(store, centre, &loan_no)?;
             print_loan(&v, format)?;
             Ok(0)
         }
-        LoanCmd::List { id, .. } => {
+        LoanCmd::List { id, actor, .. } => {
+            actor.act(
+                store,
+                centre,
+                Business::ViewMemberAccount,
+                Whose::Member(id.clone()),
+            )?;
             for v in loans::of_person(store, centre, &id)? {
                 println!("{}", headline(&v));
             }
             Ok(0)
         }
-        LoanCmd::Queue { .. } => {
+        LoanCmd::Queue { actor, .. } => {
+            actor.act(store, centre, Business::LoanReview, Whose::Nobody)?;
             for v in loans::review_queue(store, centre)? {
                 println!("{}", headline(&v));
                 if !v.details.reason_zh.is_empty() {

@@ -55,6 +55,8 @@ pub enum Whose {
     Loan(String),
     /// The applicant of a data-sharing application.
     Application(String),
+    /// The holder of a personal account.
+    Account(String),
 }
 
 impl Actor {
@@ -95,6 +97,10 @@ impl Actor {
                 .begin_read()?
                 .withdrawal(centre, &no)?
                 .map(|w| w.id_number),
+            Whose::Account(no) => store
+                .begin_read()?
+                .member(centre, &no)?
+                .map(|m| m.id_number),
             Whose::Application(no) => store
                 .begin_read()?
                 .application(centre, &no)?
@@ -249,6 +255,8 @@ pub enum WithdrawCmd {
     Show {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Application number.
         no: String,
         /// Print JSON.
@@ -259,6 +267,8 @@ pub enum WithdrawCmd {
     Receipt {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Application number.
         no: String,
     },
@@ -266,6 +276,8 @@ pub enum WithdrawCmd {
     List {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Resident ID number.
         #[arg(long)]
         id: String,
@@ -274,6 +286,8 @@ pub enum WithdrawCmd {
     Queue {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Propose a decision on a withdrawal under review (maker).
     Propose {
@@ -324,7 +338,7 @@ impl WithdrawCmd {
             | WithdrawCmd::Show { at, .. }
             | WithdrawCmd::Receipt { at, .. }
             | WithdrawCmd::List { at, .. }
-            | WithdrawCmd::Queue { at }
+            | WithdrawCmd::Queue { at, .. }
             | WithdrawCmd::Propose { at, .. }
             | WithdrawCmd::Confirm { at, .. } => at,
         }
@@ -564,7 +578,15 @@ pub fn run(
             print(&v, false)?;
             Ok(exit_of(&v))
         }
-        WithdrawCmd::Show { no, json, .. } => {
+        WithdrawCmd::Show {
+            no, json, actor, ..
+        } => {
+            actor.act(
+                store,
+                centre,
+                Business::ViewMemberAccount,
+                Whose::Withdrawal(no.clone()),
+            )?;
             let v = wd::show(store, centre, &no)?;
             print(&v, json)?;
             if !json {
@@ -574,17 +596,30 @@ pub fn run(
             }
             Ok(0)
         }
-        WithdrawCmd::Receipt { no, .. } => {
+        WithdrawCmd::Receipt { no, actor, .. } => {
+            actor.act(
+                store,
+                centre,
+                Business::StatementPrint,
+                Whose::Withdrawal(no.clone()),
+            )?;
             print!("{}", wd::receipt(store, centre, &no)?);
             Ok(0)
         }
-        WithdrawCmd::List { id, .. } => {
+        WithdrawCmd::List { id, actor, .. } => {
+            actor.act(
+                store,
+                centre,
+                Business::ViewMemberAccount,
+                Whose::Member(id.clone()),
+            )?;
             for v in wd::of_member(store, centre, &id)? {
                 print(&v, false)?;
             }
             Ok(0)
         }
-        WithdrawCmd::Queue { .. } => {
+        WithdrawCmd::Queue { actor, .. } => {
+            actor.act(store, centre, Business::WithdrawalReview, Whose::Nobody)?;
             for v in wd::review_queue(store, centre)? {
                 print(&v, false)?;
             }

@@ -359,7 +359,15 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         out.starts_with("2026-11: 0 bill(s)"),
         "bills exist already: {out}"
     );
-    let (code, out, _) = run(&["statement", "--db", &db, "--account", "33080000000001"]);
+    let (code, out, _) = run(&[
+        "statement",
+        "--db",
+        &db,
+        "--account",
+        "33080000000001",
+        "--operator",
+        "staff:k001",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("年终结息") && out.contains("汇缴"), "{out}");
     let template = dir.path().join("roster.xlsx");

@@ -277,7 +277,15 @@ fn bad_arguments_name_the_field_and_exit_non_zero() {
     let (code, _, _) = run(&["loan", "confirm", "DK000000000001", "--db", &db]);
     assert_ne!(code, 0);
     // No such loan.
-    let (code, _, err) = run(&["loan", "show", "DK9", "--db", &db]);
+    let (code, _, err) = run(&[
+        "loan",
+        "show",
+        "DK9",
+        "--db",
+        &db,
+        "--operator",
+        "staff:k001",
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("not found") && err.contains("DK9"), "{err}");
     // Only the business date is closed.
@@ -326,6 +334,8 @@ fn close_day_runs_once_per_date() {
         &db,
         "--format",
         "json",
+        "--operator",
+        "staff:k001",
     ]);
     assert_eq!(code, 0, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

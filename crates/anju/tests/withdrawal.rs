@@ -1310,9 +1310,16 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         );
         assert!(!r.contains(&e.world.p(0).card), "card numbers are masked");
 
-        // The CLI reads the same withdrawal.
+        // The CLI reads the same withdrawal, for a member of staff in the register.
+        anju_testkit::staff::seed(e.store, C, today());
         let out = Command::new(EXE)
             .args(["withdraw", "receipt", "--db", &db.url, "W-PUR-1"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "nobody reads without an operator");
+        let out = Command::new(EXE)
+            .args(["withdraw", "receipt", "--db", &db.url, "W-PUR-1"])
+            .args(["--operator", "staff:k001"])
             .output()
             .unwrap();
         assert!(
@@ -1322,7 +1329,14 @@ fn every_ground_pays_refuses_and_goes_to_review() {
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("W-PUR-1"));
         let out = Command::new(EXE)
-            .args(["withdraw", "queue", "--db", &db.url])
+            .args([
+                "withdraw",
+                "queue",
+                "--db",
+                &db.url,
+                "--operator",
+                "staff:a001",
+            ])
             .output()
             .unwrap();
         assert!(String::from_utf8_lossy(&out.stdout).contains("W-RET-3"));
