@@ -134,6 +134,8 @@ pub enum LoanCmd {
     Overdue {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: ShowFormat,
@@ -184,6 +186,8 @@ pub enum LoanCmd {
         at: At,
         #[command(flatten)]
         exchange: ExchangeArgs,
+        #[command(flatten)]
+        actor: Actor,
         /// Loan number.
         loan_no: String,
         /// The centre's key store.
@@ -198,6 +202,8 @@ pub enum LoanCmd {
     Document {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
         /// Loan number.
         loan_no: String,
         /// Document number (the loan number for the loan contract; -DY mortgage, -SQ
@@ -609,7 +615,8 @@ pub fn run_at(
             }
             Ok(0)
         }
-        LoanCmd::Overdue { format, .. } => {
+        LoanCmd::Overdue { format, actor, .. } => {
+            actor.act(store, centre, Business::ViewMemberAccount, Whose::Nobody)?;
             let lines = servicing::overdue_register(store, centre)?;
             if format == ShowFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&lines)?);
@@ -722,8 +729,15 @@ pub fn run_at(
             loan_no,
             keys,
             out,
+            actor,
             ..
         } => {
+            actor.act(
+                store,
+                centre,
+                Business::StatementPrint,
+                Whose::Loan(loan_no.clone()),
+            )?;
             let departments = exchange.departments()?;
             let (bank_set, lender_set) = (BankSet::new(), anju_app::lending::LenderSet::new());
             let ctx = loans_ctx(store, &departments, &bank_set, &lender_set, centre, policy);
@@ -743,8 +757,15 @@ pub fn run_at(
             loan_no,
             doc_no,
             out,
+            actor,
             ..
         } => {
+            actor.act(
+                store,
+                centre,
+                Business::StatementPrint,
+                Whose::Loan(loan_no.clone()),
+            )?;
             let doc = loans::contract::document(store, centre, &loan_no, &doc_no)?;
             std::fs::write(&out, &doc.content)?;
             println!(

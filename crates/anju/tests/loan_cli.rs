@@ -346,7 +346,7 @@ fn close_day_runs_once_per_date() {
         out.contains("2026-11-21 closed") && out.contains("0 due"),
         "{out}"
     );
-    let (code, out, _) = run(&["loan", "overdue", "--db", &db]);
+    let (code, out, _) = run(&["loan", "overdue", "--db", &db, "--operator", "staff:a001"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 loan(s) overdue"), "{out}");
     let (code, out, _) = run(&["audit", "--db", &db]);
