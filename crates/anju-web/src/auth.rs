@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use anju_app::AppError;
-use anju_app::access::login::{Logins, Origin, Principal};
+use anju_app::access::login::{Logins, Origin, Principal, Session};
 use anju_app::access::views;
 use anju_app::identity::{IdentityProvider, SmsGateway};
 use anju_domain::codes::Channel;
@@ -89,18 +89,46 @@ async fn run<T: Send + 'static>(
         .map_err(WebError)
 }
 
+/// The session cookie a browser signed in through `/login` carries (HttpOnly, SameSite
+/// Strict: never sent by another site's page, never readable by scripts).
+pub const SESSION_COOKIE: &str = "anju_session";
+
+/// The session token of a request: `Authorization: Bearer …` (API clients) or the
+/// session cookie (a browser signed in through `/login`).
 fn bearer(headers: &HeaderMap) -> Result<String, WebError> {
-    headers
+    let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned())
+        .map(|t| t.trim().to_owned());
+    let from_cookie = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == SESSION_COOKIE)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    from_header
+        .or_else(from_cookie)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             WebError(AppError::Unauthenticated {
                 reason: "sign in first (Authorization: Bearer <token>)".to_owned(),
             })
         })
+}
+
+/// A new session as JSON, with the token also set as the session cookie for a browser.
+fn signed_in(session: &Session) -> Response {
+    let max_age = (session.expires_at.as_second() - Timestamp::now().as_second()).max(0);
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}",
+        session.token
+    );
+    ([(header::SET_COOKIE, cookie)], Json(session)).into_response()
 }
 
 fn device_of(headers: &HeaderMap, given: Option<String>) -> String {
@@ -191,7 +219,7 @@ async fn login_sms(
         logins(s).login_with_code(&r.phone, &r.code, &origin, Timestamp::now())
     })
     .await?;
-    Ok(Json(session).into_response())
+    Ok(signed_in(&session))
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,7 +246,7 @@ async fn login_unit(
         )
     })
     .await?;
-    Ok(Json(session).into_response())
+    Ok(signed_in(&session))
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,7 +267,7 @@ async fn login_staff(
         logins(s).login_staff(&r.staff_id, &r.password, &r.totp, &device, Timestamp::now())
     })
     .await?;
-    Ok(Json(session).into_response())
+    Ok(signed_in(&session))
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,7 +376,7 @@ async fn idp_callback(
         logins(s).login_with_identity(&who, &origin, Timestamp::now())
     })
     .await?;
-    Ok(Json(session).into_response())
+    Ok(signed_in(&session))
 }
 
 fn poisoned() -> WebError {
@@ -362,7 +390,8 @@ fn poisoned() -> WebError {
 async fn logout(State(s): State<AuthState>, headers: HeaderMap) -> Result<Response, WebError> {
     let token = bearer(&headers)?;
     run(&s, move |s| logins(s).logout(&token, Timestamp::now())).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
 }
 
 #[derive(Debug, Deserialize)]

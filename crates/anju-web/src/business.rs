@@ -8,7 +8,9 @@
 //!
 //! Routes: `POST /api/v1/withdrawals`, `GET /api/v1/withdrawals` (a member's own),
 //! `GET /api/v1/withdrawals/{no}`, `POST /api/v1/withdrawals/{no}/propose`,
-//! `POST /api/v1/withdrawals/{no}/confirm`.
+//! `POST /api/v1/withdrawals/{no}/confirm`; and the staff's list of units in arrears
+//! (`/arrears`, `/api/v1/arrears`: every unit's arrears, so only roles that may view
+//! units' accounts, at their point).
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ pub fn business_router(state: BusinessState) -> Router {
         .route("/api/v1/withdrawals/{no}", get(show))
         .route("/api/v1/withdrawals/{no}/propose", post(propose))
         .route("/api/v1/withdrawals/{no}/confirm", post(confirm))
+        .route("/arrears", get(arrears_page))
+        .route("/api/v1/arrears", get(arrears_json))
         .with_state(state)
 }
 
@@ -351,4 +355,44 @@ async fn confirm(
     })
     .await?;
     Ok(Json(v).into_response())
+}
+
+/// Staff who may view units' accounts see the units in arrears (a data view of every
+/// unit listed: audited).
+async fn arrears_of(s: &BusinessState, headers: &HeaderMap) -> Result<crate::Arrears, WebError> {
+    let p = principal(&s.auth, headers).await?;
+    run(s, move |s| {
+        guard::authorize(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::ViewUnitAccount,
+            Target::None,
+            Timestamp::now(),
+        )?;
+        crate::load_arrears(s.auth.store.as_ref(), &s.auth.centre, &s.auth.policy)
+    })
+    .await
+}
+
+async fn arrears_page(State(s): State<BusinessState>, headers: HeaderMap) -> Response {
+    match arrears_of(&s, &headers).await {
+        Ok(a) => crate::render(&crate::ArrearsPage {
+            business_date: a.business_date,
+            rows: a.unpaid,
+            missing: a.missing,
+        }),
+        // A browser not signed in goes to the sign-in page.
+        Err(WebError(AppError::Unauthenticated { .. })) => {
+            axum::response::Redirect::to("/login").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn arrears_json(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+) -> Result<Json<crate::Arrears>, WebError> {
+    Ok(Json(arrears_of(&s, &headers).await?))
 }

@@ -88,8 +88,6 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit_page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/status", get(status_json))
-        .route("/arrears", get(arrears_page))
-        .route("/api/v1/arrears", get(arrears_json))
         .with_state(state)
 }
 
@@ -302,7 +300,7 @@ pub struct Arrears {
     pub missing: Vec<MissingLine>,
 }
 
-fn load_arrears(
+pub(crate) fn load_arrears(
     store: &dyn Store,
     centre: &str,
     policy: &anju_domain::policy::Policy,
@@ -356,25 +354,10 @@ fn load_arrears(
 
 #[derive(Template)]
 #[template(path = "arrears.html")]
-struct ArrearsPage {
-    business_date: String,
-    rows: Vec<ArrearLine>,
-    missing: Vec<MissingLine>,
-}
-
-async fn arrears_page(State(st): State<AppState>) -> Result<Response, WebError> {
-    let a = blocking(move || load_arrears(st.store.as_ref(), &st.centre, &st.policy)).await?;
-    Ok(render(&ArrearsPage {
-        business_date: a.business_date,
-        rows: a.unpaid,
-        missing: a.missing,
-    }))
-}
-
-async fn arrears_json(State(st): State<AppState>) -> Result<Json<Arrears>, WebError> {
-    Ok(Json(
-        blocking(move || load_arrears(st.store.as_ref(), &st.centre, &st.policy)).await?,
-    ))
+pub(crate) struct ArrearsPage {
+    pub(crate) business_date: String,
+    pub(crate) rows: Vec<ArrearLine>,
+    pub(crate) missing: Vec<MissingLine>,
 }
 
 /// Serves `state` on `listener` until the process is stopped.

@@ -107,17 +107,56 @@ impl Drop for Server {
 }
 
 fn get(addr: &str, path: &str) -> (u16, String) {
+    get_as(addr, path, None)
+}
+
+/// A GET with the session cookie of `token`, if any.
+fn get_as(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let cookie = token.map_or(String::new(), |t| format!("Cookie: anju_session={t}\r\n"));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut buf = String::new();
     s.read_to_string(&mut buf).unwrap();
     let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, buf)
+}
+
+/// Signs a demo member of staff in (demo password, TOTP code of now); the session token
+/// (also set as the session cookie).
+fn staff_session(addr: &str, id: &str) -> String {
+    let mut secret = format!("anju-demo-{id}").into_bytes();
+    secret.resize(20, b'.');
+    let code = anju_domain::access::totp_code(&secret, jiff::Timestamp::now().as_second());
+    let mut r = ureq::post(format!("http://{addr}/api/v1/login/staff"))
+        .header("content-type", "application/json")
+        .send(format!(
+            r#"{{"staff_id":"{id}","password":"Demo#2026ab","totp":"{code:06}"}}"#
+        ))
+        .unwrap();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with(&format!("anju_session={token};")),
+        "{cookie}"
+    );
+    token
 }
 
 #[test]
@@ -263,13 +302,24 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         "{body}"
     );
     assert!(body.contains("\"members\":1271"), "{body}");
-    let (status, body) = get(&addr, "/api/v1/arrears");
+    // The units in arrears are for staff who may view units' accounts: not without a
+    // session (the page sends a browser to the sign-in), not for a station clerk.
+    let (status, _) = get(&addr, "/api/v1/arrears");
+    assert_eq!(status, 401);
+    let (status, body) = get(&addr, "/arrears");
+    assert_eq!(status, 303, "{body}");
+    assert!(body.contains("location: /login"), "{body}");
+    let v001 = staff_session(&addr, "v001");
+    let (status, _) = get_as(&addr, "/api/v1/arrears", Some(&v001));
+    assert_eq!(status, 403);
+    let manager = staff_session(&addr, "manager");
+    let (status, body) = get_as(&addr, "/api/v1/arrears", Some(&manager));
     assert_eq!(status, 200);
     assert!(
         body.contains("\"outstanding\":\"70057.52\"") && body.contains("\"held\":\"67774.99\""),
         "one unit unpaid, one half paid: {body}"
     );
-    let (status, body) = get(&addr, "/arrears");
+    let (status, body) = get_as(&addr, "/arrears", Some(&manager));
     assert_eq!(status, 200);
     assert!(
         body.contains("欠缴单位") && body.contains("HJ000000000486"),
