@@ -8,7 +8,9 @@
 //!
 //! Routes: `POST /api/v1/withdrawals`, `GET /api/v1/withdrawals` (a member's own),
 //! `GET /api/v1/withdrawals/{no}`, `POST /api/v1/withdrawals/{no}/propose`,
-//! `POST /api/v1/withdrawals/{no}/confirm`; and the staff's list of units in arrears
+//! `POST /api/v1/withdrawals/{no}/confirm`; a unit's clerk uploads the unit's lists
+//! (`POST /api/v1/units/{no}/lists/{kind}`: roster, remittance, base-adjustment,
+//! back-payment, as .xlsx or .csv — every bad row reported, nothing written); and the staff's list of units in arrears
 //! (`/arrears`, `/api/v1/arrears`: every unit's arrears, so only roles that may view
 //! units' accounts, at their point).
 
@@ -17,14 +19,18 @@ use std::sync::Arc;
 use anju_app::AppError;
 use anju_app::access::guard::{self, Target};
 use anju_app::access::login::{Principal, SubjectKind};
+use anju_app::import::{ImportTarget, Imported, import_list};
 use anju_app::settlement::BankSet;
 use anju_app::sharing::Departments;
 use anju_app::withdrawal::{self as wd, NewWithdrawal, Proposal, Review, Withdrawals};
 use anju_domain::access::Business;
+use anju_domain::calendar::BusinessCalendar;
+use anju_domain::collection::YearMonth;
 use anju_domain::money::Fen;
 use anju_domain::sharing::verify::Claims;
 use anju_domain::withdrawal::{Ground, RepayMode};
-use axum::extract::{Path, State};
+use anju_sheets::{Format, ListKind};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -54,6 +60,7 @@ pub fn business_router(state: BusinessState) -> Router {
         .route("/api/v1/withdrawals/{no}", get(show))
         .route("/api/v1/withdrawals/{no}/propose", post(propose))
         .route("/api/v1/withdrawals/{no}/confirm", post(confirm))
+        .route("/api/v1/units/{no}/lists/{kind}", post(upload_list))
         .route("/arrears", get(arrears_page))
         .route("/api/v1/arrears", get(arrears_json))
         .with_state(state)
@@ -395,4 +402,116 @@ async fn arrears_json(
     headers: HeaderMap,
 ) -> Result<Json<crate::Arrears>, WebError> {
     Ok(Json(arrears_of(&s, &headers).await?))
+}
+
+/// For a remittance list the month, for a base-adjustment list the year.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    month: Option<String>,
+    year: Option<i16>,
+}
+
+/// A unit's list, uploaded by its clerk (or by staff for the unit at the counter): the
+/// body is the file, its type says .xlsx or .csv. Imported through the same use case as
+/// `anju import`; the act is authorized for the list's business on the unit.
+async fn upload_list(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path((unit_no, kind)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let out = run(&s, move |s| {
+        let now = Timestamp::now();
+        let kind = ListKind::from_code(&kind).ok_or_else(|| {
+            invalid(
+                "kind",
+                &kind,
+                "one of roster, remittance, base-adjustment, back-payment",
+            )
+        })?;
+        let format = if content_type.starts_with("text/csv") {
+            Format::Csv
+        } else if content_type
+            .starts_with("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        {
+            Format::Xlsx
+        } else {
+            return Err(invalid(
+                "content-type",
+                &content_type,
+                "send the file as text/csv or as an .xlsx workbook (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet)",
+            ));
+        };
+        let business = match kind {
+            ListKind::Roster => Business::MemberOpenAccount,
+            ListKind::Remittance => Business::Remittance,
+            ListKind::BaseAdjustment => Business::BaseAdjustment,
+            ListKind::BackPayment => Business::BackPayment,
+        };
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            business,
+            Target::Unit(&unit_no),
+            Some(unit_no.clone()),
+            now,
+        )?;
+        let month = q
+            .month
+            .as_deref()
+            .map(|m| YearMonth::parse(m).map_err(|e| invalid("month", m, &e.to_string())))
+            .transpose()?;
+        let calendar = BusinessCalendar::cn().map_err(|e| invalid("calendar", "", &e.to_string()))?;
+        import_list(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &s.auth.policy,
+            &calendar,
+            kind,
+            format,
+            &body,
+            &ImportTarget {
+                unit_no,
+                month,
+                year: q.year,
+            },
+            &stamp,
+            now,
+        )
+    })
+    .await?;
+    let summary = match out {
+        Imported::Roster(opened) => serde_json::json!({
+            "kind": "roster",
+            "opened": opened.iter().map(|(account, name, base, notice)| serde_json::json!({
+                "account_no": account, "name": name, "base": base.plain(), "notice": notice,
+            })).collect::<Vec<_>>(),
+        }),
+        Imported::Remittance(b) | Imported::BackPayment(b) => serde_json::json!({
+            "kind": if b.bill.kind == anju_store::collection::BillKind::BackPayment { "back-payment" } else { "remittance" },
+            "bill_no": b.bill.bill_no,
+            "month": b.bill.month.to_string(),
+            "lines": b.bill.line_count,
+            "total": b.bill.total.plain(),
+            "due_on": b.bill.due_on.to_string(),
+            "notices": b.notices().map(|l| l.notice.clone()).collect::<Vec<_>>(),
+        }),
+        Imported::BaseAdjustment(adjusted) => serde_json::json!({
+            "kind": "base-adjustment",
+            "adjusted": adjusted.iter().map(|a| serde_json::json!({
+                "account_no": a.account_no, "old": a.old.plain(), "new": a.new.plain(),
+                "notice": a.notice.as_ref().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+        }),
+    };
+    Ok((StatusCode::CREATED, Json(summary)).into_response())
 }

@@ -61,7 +61,18 @@ impl IntoResponse for WebError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "request failed");
         }
-        let body = serde_json::json!({ "error": self.0.code(), "message": self.0.to_string() });
+        let mut body = serde_json::json!({ "error": self.0.code(), "message": self.0.to_string() });
+        // Every bad row of a list, not only the first ones the message names.
+        if let AppError::Rows { problems } = &self.0 {
+            body["rows"] = problems
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "row": p.row, "field": p.field, "value": p.value, "rule": p.rule
+                    })
+                })
+                .collect();
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -52,6 +52,23 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// Uploads a CSV list as `token` to `/api/v1/units/{path}`.
+fn upload(base: &str, token: &str, path: &str, csv: &str) -> (u16, String) {
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let mut r = agent
+        .post(format!("{base}/api/v1/units/{path}"))
+        .header("content-type", "text/csv")
+        .header("authorization", format!("Bearer {token}"))
+        .send(csv)
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
 struct Demo(Child);
 
 impl Drop for Demo {
@@ -125,8 +142,13 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let _demo = Demo(child);
+    let mut clerks = Vec::new();
     loop {
         let l = lines.next().unwrap().unwrap();
+        if let Some(rest) = l.trim().strip_prefix("unit clerk of unit ") {
+            let (unit, id) = rest.split_once(": ID ").unwrap();
+            clerks.push((unit.to_owned(), id.to_owned()));
+        }
         if l.contains("Anju is serving") {
             break;
         }
@@ -248,6 +270,55 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     );
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("staff:k001"), "{body}");
+    // A unit's clerk signs in and uploads the unit's roster; a bad list is refused row by
+    // row with nothing written; another unit's list is refused.
+    let (unit, clerk_id) = clerks[0].clone();
+    let (other_unit, _) = clerks[1].clone();
+    let credit_code = {
+        let store = anju_store_sqlite::SqliteStore::open(&dir.path().join("demo.db")).unwrap();
+        let mut tx = anju_store::Store::begin_read(&store).unwrap();
+        tx.unit("330800000000000", &unit)
+            .unwrap()
+            .unwrap()
+            .credit_code
+    };
+    let (st, body) = call(
+        "POST",
+        &format!("{base}/api/v1/login/unit"),
+        None,
+        Some(&format!(
+            r#"{{"credit_code":"{credit_code}","id_number":"{clerk_id}","password":"Unit#2026ab"}}"#
+        )),
+    );
+    assert_eq!(st, 200, "{body}");
+    let clerk = json(&body)["token"].as_str().unwrap().to_owned();
+    let new_member = anju_domain::ids::IdCard::with_check_char("33080219950505001")
+        .unwrap()
+        .as_str()
+        .to_owned();
+    let roster = format!("身份证号码,姓名,上年月平均工资\n{new_member},王新,6500\n");
+    let (st, body) = upload(&base, &clerk, &format!("{unit}/lists/roster"), &roster);
+    assert_eq!(st, 201, "{body}");
+    let opened = json(&body);
+    assert_eq!(opened["opened"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(opened["opened"][0]["name"], "王新");
+    let bad =
+        "身份证号码,姓名,上年月平均工资\n330802199001010010,王一,abc\n33080219900101001X,王二,-5\n";
+    let (st, body) = upload(&base, &clerk, &format!("{unit}/lists/roster"), bad);
+    assert_eq!(st, 422, "{body}");
+    let rows = json(&body)["rows"].as_array().unwrap().clone();
+    assert!(
+        rows.len() >= 2 && rows.iter().any(|r| r["row"] == 3),
+        "{body}"
+    );
+    let (st, body) = upload(
+        &base,
+        &clerk,
+        &format!("{other_unit}/lists/roster"),
+        &roster,
+    );
+    assert_eq!(st, 403, "{body}");
+
     // …but a clerk must name whom they serve.
     let (st, body) = call(
         "POST",
