@@ -1,6 +1,6 @@
 //! Access (issue 8) on SQLite: service points, staff, unit clerks, phone bindings,
 //! one-time codes, sessions, known devices, sign-in attempts, the audit log,
-//! notifications and approvals (schema 9).
+//! notifications and approvals (schema 9), and policy versions (schema 10).
 //!
 //! Plain functions over the transaction's connection. Every write is one statement, so a
 //! refused one changes nothing and leaves the transaction usable; a conditional update

@@ -1,5 +1,7 @@
 //! `anju access …`: administration from the command line — service points, staff and
-//! their roles, units' clerks, members' phones, and the security audit log.
+//! their roles, units' clerks, members' phones, the security audit log, and the generic
+//! maker-checker queue (`approval`: pending, propose an unfreeze or a reversal, approve or
+//! reject any pending change, policy changes included).
 //!
 //! Every command that changes something runs **as** a member of staff (`--as
 //! staff:<id>`), whose role and service point are read from the staff table, so the CLI

@@ -1,6 +1,6 @@
 //! Access (issue 8) on PostgreSQL: service points, staff, unit clerks, phone bindings,
 //! one-time codes, sessions, known devices, sign-in attempts, the audit log,
-//! notifications and approvals (schema 9).
+//! notifications and approvals (schema 9), and policy versions (schema 10).
 //!
 //! A taken key is found with `ON CONFLICT DO NOTHING` (or a conditional upsert) and a
 //! refused state with a conditional `UPDATE`, so neither aborts the transaction; the two
