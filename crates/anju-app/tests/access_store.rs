@@ -4,15 +4,16 @@
 //! state changes happen once (`Conflict` after, `NotFound` for an unknown row) and leave
 //! the transaction usable; the schema refuses what the rules forbid (a checker who is the
 //! maker, a decided approval changed, a consumed code reused, an audit row out of its
-//! chain), and the audit log is append-only even by raw SQL.
+//! chain), and the audit log is append-only even by raw SQL. Policy versions (schema 10)
+//! follow one another without a gap, per centre, and never change.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use anju_app::ledger::open_centre;
 use anju_store::access::{
     ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NOTIFICATION_KINDS, NotificationPrefRow,
-    NotificationRow, OtpChallengeRow, POINT_TYPES, PhoneBindingRow, ServicePointRow, SessionRow,
-    StaffRow, UnitClerkRow,
+    NotificationRow, OtpChallengeRow, POINT_TYPES, PhoneBindingRow, PolicyVersionRow,
+    ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
 };
 use anju_store::{Backend, Store, StoreError};
 use anju_testkit::{TestDb, for_each_backend};
@@ -1164,5 +1165,98 @@ fn two_writers_racing_for_the_same_audit_seq_one_gets_conflict() {
         let rows = tx.audit_range(C, 0, 10).unwrap();
         assert_eq!(rows.len(), 2, "{b}");
         assert_eq!(rows[1].actor, "staff:K001", "{b}");
+    });
+}
+
+fn policy_version(version: i64, text: &str) -> PolicyVersionRow {
+    PolicyVersionRow {
+        version,
+        sha256: format!("{:064x}", version),
+        text: text.into(),
+        adopted_at_us: T0 + version * SEC,
+        maker: if version == 1 {
+            "system:first-start".into()
+        } else {
+            "staff:m001".into()
+        },
+        checker: (version > 1).then(|| "staff:m002".to_owned()),
+        approval_id: (version > 1).then_some(version * 10),
+    }
+}
+
+#[test]
+fn policy_versions_follow_one_another_and_never_change() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let b = db.backend;
+        let mut tx = s.begin().unwrap();
+        assert_eq!(tx.current_policy(C).unwrap(), None, "{b}");
+        assert!(tx.policy_versions(C).unwrap().is_empty(), "{b}");
+        // A gap is refused by the schema; the transaction carries on.
+        let r = tx.insert_policy_version(C, &policy_version(2, "[centre]\nv = 2\n"));
+        assert!(matches!(r, Err(StoreError::Database { .. })), "{b}: {r:?}");
+        tx.insert_policy_version(C, &policy_version(1, "[centre]\nv = 1\n"))
+            .unwrap();
+        // The same version twice: Conflict, naming it.
+        let what = conflict(tx.insert_policy_version(C, &policy_version(1, "other")));
+        assert!(what.contains("policy version 1"), "{b}: {what}");
+        tx.insert_policy_version(C, &policy_version(2, "[centre]\nv = 2\n"))
+            .unwrap();
+        // Another centre numbers its own from 1.
+        tx.insert_policy_version(OTHER, &policy_version(1, "hangzhou"))
+            .unwrap();
+        // A later version without a checker, or checked by its maker: refused.
+        for bad in [
+            PolicyVersionRow {
+                checker: None,
+                ..policy_version(3, "x")
+            },
+            PolicyVersionRow {
+                approval_id: None,
+                ..policy_version(3, "x")
+            },
+            PolicyVersionRow {
+                checker: Some("staff:m001".into()),
+                ..policy_version(3, "x")
+            },
+            PolicyVersionRow {
+                sha256: "abc".into(),
+                ..policy_version(3, "x")
+            },
+        ] {
+            let r = tx.insert_policy_version(C, &bad);
+            assert!(matches!(r, Err(StoreError::Database { .. })), "{b}: {r:?}");
+        }
+        tx.commit().unwrap();
+
+        let mut tx = s.begin_read().unwrap();
+        assert_eq!(
+            tx.policy_versions(C).unwrap(),
+            [
+                policy_version(1, "[centre]\nv = 1\n"),
+                policy_version(2, "[centre]\nv = 2\n")
+            ],
+            "{b}"
+        );
+        assert_eq!(
+            tx.current_policy(C).unwrap(),
+            Some(policy_version(2, "[centre]\nv = 2\n")),
+            "{b}"
+        );
+        assert_eq!(
+            tx.current_policy(OTHER).unwrap(),
+            Some(policy_version(1, "hangzhou")),
+            "{b}"
+        );
+        drop(tx);
+
+        // Append-only, even by raw SQL.
+        for sql in [
+            "UPDATE policy_versions SET text = 'x' WHERE version = 1",
+            "DELETE FROM policy_versions WHERE version = 2",
+        ] {
+            assert!(raw_exec(db, sql).is_err(), "{b}: {sql} was allowed");
+        }
     });
 }

@@ -13,7 +13,8 @@ use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_store::access::{
     ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
-    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+    OtpChallengeRow, PhoneBindingRow, PolicyVersionRow, ServicePointRow, SessionRow, StaffRow,
+    UnitClerkRow,
 };
 use anju_store::collection::{
     BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, RawBill, RawBillLine,
@@ -4343,5 +4344,21 @@ impl StoreTx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         self.conn()?
             .decide_approval(centre, id, decision, checker, at_us, reason)
+    }
+
+    fn insert_policy_version(
+        &mut self,
+        centre: &str,
+        row: &PolicyVersionRow,
+    ) -> Result<(), StoreError> {
+        self.conn()?.insert_policy_version(centre, row)
+    }
+
+    fn policy_versions(&mut self, centre: &str) -> Result<Vec<PolicyVersionRow>, StoreError> {
+        self.conn()?.policy_versions(centre)
+    }
+
+    fn current_policy(&mut self, centre: &str) -> Result<Option<PolicyVersionRow>, StoreError> {
+        self.conn()?.current_policy(centre)
     }
 }

@@ -1,6 +1,6 @@
 //! Access (issue 8) on SQLite: service points, staff, unit clerks, phone bindings,
 //! one-time codes, sessions, known devices, sign-in attempts, the audit log,
-//! notifications and approvals (schema 9).
+//! notifications and approvals (schema 9), and policy versions (schema 10).
 //!
 //! Plain functions over the transaction's connection. Every write is one statement, so a
 //! refused one changes nothing and leaves the transaction usable; a conditional update
@@ -9,7 +9,8 @@
 use anju_store::StoreError;
 use anju_store::access::{
     ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
-    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+    OtpChallengeRow, PhoneBindingRow, PolicyVersionRow, ServicePointRow, SessionRow, StaffRow,
+    UnitClerkRow,
 };
 use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -1387,4 +1388,78 @@ pub(crate) fn decide_approval(
         format!("approval {id} in centre {centre}"),
         "is decided already",
     ))
+}
+
+// ---- policy versions ------------------------------------------------------------------
+
+const POLICY_COLUMNS: &str = "version, sha256, text, adopted_at_us, maker, checker, approval_id";
+
+fn policy_version_of(c: &Cols<'_, '_>) -> Result<PolicyVersionRow, StoreError> {
+    Ok(PolicyVersionRow {
+        version: c.get(0)?,
+        sha256: c.get(1)?,
+        text: c.get(2)?,
+        adopted_at_us: c.get(3)?,
+        maker: c.get(4)?,
+        checker: c.get(5)?,
+        approval_id: c.get(6)?,
+    })
+}
+
+pub(crate) fn insert_policy_version(
+    conn: &Connection,
+    centre: &str,
+    p: &PolicyVersionRow,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO policy_versions (centre_code, {POLICY_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))
+    .and_then(|mut st| {
+        st.execute(params![
+            centre,
+            p.version,
+            p.sha256,
+            p.text,
+            p.adopted_at_us,
+            p.maker,
+            p.checker,
+            p.approval_id
+        ])
+    })
+    .map_err(conflict_as(|| {
+        format!("policy version {} in centre {centre}", p.version)
+    }))
+    .map(|_| ())
+}
+
+pub(crate) fn policy_versions(
+    conn: &Connection,
+    centre: &str,
+) -> Result<Vec<PolicyVersionRow>, StoreError> {
+    query_rows(
+        conn,
+        "policy_versions",
+        &format!(
+            "SELECT {POLICY_COLUMNS} FROM policy_versions WHERE centre_code = ?1 ORDER BY version"
+        ),
+        params![centre],
+        policy_version_of,
+    )
+}
+
+pub(crate) fn current_policy(
+    conn: &Connection,
+    centre: &str,
+) -> Result<Option<PolicyVersionRow>, StoreError> {
+    query_opt(
+        conn,
+        "policy_versions",
+        &format!(
+            "SELECT {POLICY_COLUMNS} FROM policy_versions WHERE centre_code = ?1
+             ORDER BY version DESC LIMIT 1"
+        ),
+        params![centre],
+        policy_version_of,
+    )
 }

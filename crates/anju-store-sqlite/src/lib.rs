@@ -21,7 +21,8 @@ use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use anju_store::access::{
     ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
-    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+    OtpChallengeRow, PhoneBindingRow, PolicyVersionRow, ServicePointRow, SessionRow, StaffRow,
+    UnitClerkRow,
 };
 use anju_store::collection::{
     BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
@@ -82,6 +83,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
     (9, "access", include_str!("../migrations/0009_access.sql")),
+    (10, "policy", include_str!("../migrations/0010_policy.sql")),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -3483,6 +3485,22 @@ impl StoreTx for SqliteTx<'_> {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         access::decide_approval(&self.g.conn, centre, id, decision, checker, at_us, reason)
+    }
+
+    fn insert_policy_version(
+        &mut self,
+        centre: &str,
+        row: &PolicyVersionRow,
+    ) -> Result<(), StoreError> {
+        access::insert_policy_version(&self.g.conn, centre, row)
+    }
+
+    fn policy_versions(&mut self, centre: &str) -> Result<Vec<PolicyVersionRow>, StoreError> {
+        access::policy_versions(&self.g.conn, centre)
+    }
+
+    fn current_policy(&mut self, centre: &str) -> Result<Option<PolicyVersionRow>, StoreError> {
+        access::current_policy(&self.g.conn, centre)
     }
 }
 

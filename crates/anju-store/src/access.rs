@@ -294,3 +294,24 @@ pub struct ApprovalRow {
     /// Why (a rejection's reason).
     pub reason: Option<String>,
 }
+
+/// One version of a centre's policy (schema 10): the exact TOML text the centre ran on
+/// from `adopted_at_us`, until the next version. Version 1 is adopted at the first start
+/// (no checker); a later one was approved through `approval_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersionRow {
+    /// 1, 2, … without a gap.
+    pub version: i64,
+    /// SHA-256 of `text`, lower-case hex (64 characters).
+    pub sha256: String,
+    /// The policy file's text, exactly.
+    pub text: String,
+    /// When it took effect.
+    pub adopted_at_us: i64,
+    /// Who proposed it (`system:first-start` for version 1).
+    pub maker: String,
+    /// Who approved it (never the maker); `None` only for version 1.
+    pub checker: Option<String>,
+    /// The approval (a row of `approvals`); `None` only for version 1.
+    pub approval_id: Option<i64>,
+}

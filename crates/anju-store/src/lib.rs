@@ -1287,6 +1287,24 @@ pub trait StoreTx {
         at_us: i64,
         reason: Option<&str>,
     ) -> Result<(), StoreError>;
+
+    /// Records a version of the centre's policy. `Conflict` if the version is taken; the
+    /// schema refuses a gap (a `Database` error; the transaction stays usable).
+    fn insert_policy_version(
+        &mut self,
+        centre: &str,
+        row: &access::PolicyVersionRow,
+    ) -> Result<(), StoreError>;
+    /// Every version of the centre's policy, oldest first.
+    fn policy_versions(
+        &mut self,
+        centre: &str,
+    ) -> Result<Vec<access::PolicyVersionRow>, StoreError>;
+    /// The version in effect (the highest), if any.
+    fn current_policy(
+        &mut self,
+        centre: &str,
+    ) -> Result<Option<access::PolicyVersionRow>, StoreError>;
 }
 
 /// Splits a database URL into its backend and the rest, with a clear error for anything

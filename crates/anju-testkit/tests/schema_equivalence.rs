@@ -49,6 +49,7 @@ fn postgres_and_sqlite_schemas_are_equal() {
             "notify_cursors",
             "otp_challenges",
             "party_consents",
+            "policy_versions",
             "receipts",
             "recon_items",
             "recon_runs",

@@ -1,5 +1,7 @@
 //! `anju access …`: administration from the command line — service points, staff and
-//! their roles, units' clerks, members' phones, and the security audit log.
+//! their roles, units' clerks, members' phones, the security audit log, and the generic
+//! maker-checker queue (`approval`: pending, propose an unfreeze or a reversal, approve or
+//! reject any pending change, policy changes included).
 //!
 //! Every command that changes something runs **as** a member of staff (`--as
 //! staff:<id>`), whose role and service point are read from the staff table, so the CLI
@@ -90,6 +92,70 @@ pub enum AccessCmd {
     /// The security audit log (安全审计日志).
     #[command(subcommand)]
     AuditLog(AuditLogCmd),
+    /// Changes waiting for a checker (双人复核): list, propose an unfreeze or a reversal,
+    /// approve or reject any of them (role grants, policy changes too).
+    #[command(subcommand)]
+    Approval(ApprovalCmd),
+}
+
+/// `anju access approval …`.
+#[derive(Debug, Subcommand)]
+pub enum ApprovalCmd {
+    /// Changes waiting for a checker, oldest first.
+    Pending {
+        #[command(flatten)]
+        at: At,
+        /// Only this business (its code, e.g. 16 unfreeze, 08 reversal, 26 policy change).
+        #[arg(long)]
+        business: Option<String>,
+    },
+    /// Propose unfreezing a frozen personal account (解冻; a counter clerk): done when an
+    /// approver or the manager approves it.
+    ProposeUnfreeze {
+        #[command(flatten)]
+        at: AtAs,
+        /// Personal account number.
+        #[arg(long)]
+        account: String,
+        /// Why (e.g. the court's release order).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Propose reversing the entry that paid lines of a bill (冲正; a counter clerk): done
+    /// when an approver or the manager approves it.
+    ProposeReversal {
+        #[command(flatten)]
+        at: AtAs,
+        /// Bill number.
+        #[arg(long)]
+        bill: String,
+        /// The key of the entry that paid it.
+        #[arg(long)]
+        entry: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Approve a pending change (its checker: not the maker, in a checking role); the
+    /// change takes effect with the approval.
+    Approve {
+        #[command(flatten)]
+        at: AtAs,
+        /// Approval number.
+        #[arg(long)]
+        approval: i64,
+    },
+    /// Reject a pending change (its checker), giving the reason.
+    Reject {
+        #[command(flatten)]
+        at: AtAs,
+        /// Approval number.
+        #[arg(long)]
+        approval: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `anju access point …`.
@@ -393,6 +459,13 @@ impl AccessCmd {
                 AuditLogCmd::Search { at, .. } | AuditLogCmd::Person { at, .. } => &at.at,
                 AuditLogCmd::Verify { at } => at,
             },
+            AccessCmd::Approval(c) => match c {
+                ApprovalCmd::Pending { at, .. } => at,
+                ApprovalCmd::ProposeUnfreeze { at, .. }
+                | ApprovalCmd::ProposeReversal { at, .. }
+                | ApprovalCmd::Approve { at, .. }
+                | ApprovalCmd::Reject { at, .. } => &at.at,
+            },
         }
     }
 }
@@ -441,7 +514,8 @@ fn parse_handles(text: &str, t: PointType) -> anyhow::Result<Vec<Business>> {
         .collect()
 }
 
-fn actor(store: &dyn Store, centre: &str, who: &str) -> anyhow::Result<Actor> {
+/// `--as staff:<id>` as the acting principal (role and point from the staff table).
+pub fn actor(store: &dyn Store, centre: &str, who: &str) -> anyhow::Result<Actor> {
     let Some(id) = who.strip_prefix("staff:") else {
         anyhow::bail!("--as {who:?}: give staff:<id>");
     };
@@ -535,7 +609,7 @@ pub fn run(cmd: AccessCmd) -> anyhow::Result<u8> {
     let store = crate::db::open(&at.db)?;
     let store = store.as_ref();
     let centre = crate::only_centre(store, at.centre.clone())?;
-    let policy = crate::load_policy(at.policy.as_ref())?;
+    let policy = crate::policy_for(store, &centre, at.policy.as_ref())?;
     let pw = policy.access().password;
     let c = centre.as_str();
     let now = Timestamp::now();
@@ -913,6 +987,92 @@ pub fn run(cmd: AccessCmd) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
+        AccessCmd::Approval(cmd) => run_approval(store, c, cmd, now),
+    }
+}
+
+fn run_approval(
+    store: &dyn Store,
+    c: &str,
+    cmd: ApprovalCmd,
+    now: Timestamp,
+) -> anyhow::Result<u8> {
+    match cmd {
+        ApprovalCmd::Pending { business, .. } => {
+            let business = business
+                .as_deref()
+                .map(|code| {
+                    Business::from_code(code.trim()).map_err(|_| {
+                        anyhow::anyhow!(
+                            "--business {code:?}: not a business code (two digits, e.g. 16 unfreeze, 08 reversal, 26 policy change)"
+                        )
+                    })
+                })
+                .transpose()?;
+            for p in admin::pending(store, c, business)? {
+                let label = Business::from_code(&p.business)
+                    .map(|b| b.label_en())
+                    .unwrap_or("?");
+                // A policy change's payload is a whole policy file: show its hash only.
+                let what = match serde_json::from_str::<anju_app::access::policy::PolicyChange>(
+                    &p.payload,
+                ) {
+                    Ok(pc) if p.business == Business::PolicyChange.code() => {
+                        format!("sha256 {} on version {}", pc.sha256, pc.base_version)
+                    }
+                    _ => p.payload.clone(),
+                };
+                let at = Timestamp::from_microsecond(p.made_at_us)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{} {label}\t{}\tby {} at {at}\t{what}",
+                    p.id, p.business, p.object, p.maker
+                );
+            }
+            Ok(0)
+        }
+        ApprovalCmd::ProposeUnfreeze {
+            at,
+            account,
+            reason,
+        } => {
+            let a = actor(store, c, &at.actor)?;
+            let n = admin::propose_unfreeze(store, c, &a, &account, &reason, now)?;
+            println!(
+                "unfreezing personal account {account} awaits an approver: anju access approval approve --approval {n}"
+            );
+            Ok(0)
+        }
+        ApprovalCmd::ProposeReversal {
+            at,
+            bill,
+            entry,
+            reason,
+        } => {
+            let a = actor(store, c, &at.actor)?;
+            let n = admin::propose_reversal(store, c, &a, &bill, &entry, &reason, now)?;
+            println!(
+                "reversing entry {entry} of bill {bill} awaits an approver: anju access approval approve --approval {n}"
+            );
+            Ok(0)
+        }
+        ApprovalCmd::Approve { at, approval } => {
+            let a = actor(store, c, &at.actor)?;
+            admin::decide(store, c, &a, approval, true, None, now)?;
+            println!("approval {approval} approved by {}", a.id);
+            Ok(0)
+        }
+        ApprovalCmd::Reject {
+            at,
+            approval,
+            reason,
+        } => {
+            let a = actor(store, c, &at.actor)?;
+            admin::decide(store, c, &a, approval, false, Some(&reason), now)?;
+            println!("approval {approval} rejected by {}", a.id);
+            Ok(0)
+        }
     }
 }
 

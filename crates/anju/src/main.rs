@@ -20,6 +20,7 @@ mod exchange_sim;
 mod idp_sim;
 mod loan;
 mod notify_cmd;
+mod policy_cmd;
 mod settle;
 mod sharing;
 mod verify_doc;
@@ -166,6 +167,12 @@ enum Cmd {
     Access {
         #[command(subcommand)]
         cmd: Box<access_cmd::AccessCmd>,
+    },
+    /// The centre's policy versions (政策参数): show, history, propose a new file (a
+    /// manager; another manager approves it with `anju access approval approve`), export.
+    Policy {
+        #[command(subcommand)]
+        cmd: Box<policy_cmd::PolicyCmd>,
     },
     /// Verify a signed contract or authorisation (SM2/SM3); exit 1 if anything fails.
     VerifyDocument(verify_doc::VerifyDocumentArgs),
@@ -369,12 +376,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
-    let text = match path {
+fn policy_text(path: Option<&PathBuf>) -> anyhow::Result<String> {
+    match path {
         Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", p.display()))?,
-        None => QUZHOU_POLICY.to_owned(),
-    };
+            .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", p.display())),
+        None => Ok(QUZHOU_POLICY.to_owned()),
+    }
+}
+
+fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    Ok(Policy::from_toml(&policy_text(path)?)?)
+}
+
+/// The policy a command with a database runs on: the centre's approved version (issue 8
+/// §3: policy changes are maker-checker, `anju policy propose`). With no version recorded
+/// yet, the `--policy` file (or the shipped policy) is adopted as version 1; a `--policy`
+/// file that differs from the approved version is refused, naming both hashes.
+fn policy_for(store: &dyn Store, centre: &str, path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    use anju_app::access::policy;
+    if path.is_none()
+        && let Some((version, text)) = policy::current_policy(store, centre)?
+    {
+        return Policy::from_toml(&text).map_err(|e| {
+            anyhow::anyhow!("the approved policy version {version} of centre {centre}: {e}")
+        });
+    }
+    let text = policy_text(path)?;
+    let source = path.map_or_else(
+        || "the shipped policy".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let adoption = policy::adopt_policy_at_start(store, centre, &text, jiff::Timestamp::now())
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    if adoption.adopted {
+        tracing::info!(
+            centre,
+            sha256 = %adoption.sha256,
+            "{source} adopted as policy version 1"
+        );
+    }
     Ok(Policy::from_toml(&text)?)
 }
 
@@ -395,11 +435,21 @@ fn only_centre(store: &dyn Store, wanted: Option<String>) -> anyhow::Result<Stri
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.cmd {
-        Cmd::Demo { db, port, policy } => {
-            let policy = load_policy(policy.as_ref())?;
+        Cmd::Demo {
+            db,
+            port,
+            policy: policy_path,
+        } => {
+            let policy = load_policy(policy_path.as_ref())?;
             let store = db::open(&db)?;
             let now = jiff::Timestamp::now();
             let seeded = demo::seed(store.as_ref(), &policy, now)?;
+            // From here on, the centre's approved policy (version 1 on the first seed).
+            let policy = policy_for(
+                store.as_ref(),
+                &policy.centre().code.clone(),
+                policy_path.as_ref(),
+            )?;
             let fresh = seeded.is_some();
             match seeded {
                 Some(s) => println!(
@@ -553,7 +603,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             identity,
             exchange,
         } => {
-            let policy = load_policy(policy.as_ref())?;
             let departments = if exchange.exchange.is_some() || exchange.exchange_config.is_some() {
                 Some(Arc::new(exchange.departments()?))
             } else {
@@ -561,6 +610,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let store = db::open(&db)?;
             let centre = only_centre(store.as_ref(), centre)?;
+            let policy = policy_for(store.as_ref(), &centre, policy.as_ref())?;
             let auth = identity.build()?;
             let banks = if banks.any() {
                 Some((banks.settings()?, banks.banks()?))
@@ -652,9 +702,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 _ => anyhow::bail!("this command needs --db"),
             },
             Some(at) => {
-                let policy = load_policy(at.policy.as_ref())?;
                 let store = db::open(&at.db)?;
                 let centre = only_centre(store.as_ref(), at.centre.clone())?;
+                let policy = policy_for(store.as_ref(), &centre, at.policy.as_ref())?;
                 collect::run(store.as_ref(), &centre, &policy, cmd)
             }
         },
@@ -668,23 +718,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let at = cmd.at();
             let store = db::open(&at.db)?;
             let centre = only_centre(store.as_ref(), at.centre.clone())?;
-            let policy = load_policy(at.policy.as_ref())?;
+            let policy = policy_for(store.as_ref(), &centre, at.policy.as_ref())?;
             withdraw::run(store.as_ref(), &centre, &policy, *cmd)
         }
         Cmd::Access { cmd } => access_cmd::run(*cmd),
+        Cmd::Policy { cmd } => policy_cmd::run(*cmd),
         Cmd::Loan { cmd } => match cmd.at() {
             None => loan::run(*cmd),
             Some(at) => {
                 let store = db::open(&at.db)?;
                 let centre = only_centre(store.as_ref(), at.centre.clone())?;
-                let policy = load_policy(at.policy.as_ref())?;
+                let policy = policy_for(store.as_ref(), &centre, at.policy.as_ref())?;
                 loan::run_at(store.as_ref(), &centre, &policy, *cmd)
             }
         },
         Cmd::CloseDay(args) => {
             let store = db::open(&args.at.db)?;
             let centre = only_centre(store.as_ref(), args.at.centre.clone())?;
-            let policy = load_policy(args.at.policy.as_ref())?;
+            let policy = policy_for(store.as_ref(), &centre, args.at.policy.as_ref())?;
             loan::close_day(store.as_ref(), &centre, &policy, &args)
         }
         Cmd::Notify { cmd } => notify_cmd::run(*cmd),

@@ -251,10 +251,11 @@ fn bootstrap_then_administer_then_audit() {
         .unwrap()
         .parse()
         .unwrap();
-    // Bootstrap (point + 4 staff), the refused and the opened hall (the invalid station
-    // is refused before anything is written), staff created + grant proposed, a refused
-    // and a real confirmation, a refused and a real search.
-    assert_eq!(rows, 13, "{out}");
+    // The shipped policy adopted as version 1 by the first command, bootstrap (point + 4
+    // staff), the refused and the opened hall (the invalid station is refused before
+    // anything is written), staff created + grant proposed, a refused and a real
+    // confirmation, a refused and a real search.
+    assert_eq!(rows, 14, "{out}");
     assert!(line.contains("head "), "{line}");
 
     // Someone with the database file rewrites who created the clerk: the audit fails.
@@ -268,10 +269,10 @@ fn bootstrap_then_administer_then_audit() {
     let (code, out, _) = run(&["audit", "--db", db]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("audit log FAILED") && out.contains("audit row 8"),
+        out.contains("audit log FAILED") && out.contains("audit row 9"),
         "{out}"
     );
     let (code, out, _) = run(&["access", "audit-log", "verify", "--db", db]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("problem: audit row 8"), "{out}");
+    assert!(out.contains("problem: audit row 9"), "{out}");
 }

@@ -1450,6 +1450,16 @@ pub fn propose(
         now,
     )?;
     // What a confirmation will do must be readable now, not fail at the checker.
+    if business == Business::PolicyChange {
+        let p: super::policy::PolicyChange = serde_json::from_str(payload_json).map_err(|e| {
+            invalid(
+                "payload",
+                "",
+                format!("not a {} request: {e}", business.label_en()),
+            )
+        })?;
+        super::policy::check_change(centre, &p)?;
+    }
     let typed = match business {
         Business::Unfreeze => serde_json::from_str::<UnfreezeRequest>(payload_json).err(),
         Business::Reversal => serde_json::from_str::<ReversalRequest>(payload_json).err(),
@@ -1488,8 +1498,10 @@ pub fn propose(
 
 /// Approves or rejects a pending change as its checker: someone other than the maker,
 /// in a role allowed to check the business ([`check_checker`]). Both a refusal and the
-/// decision are audited. An approved role grant takes effect here; other businesses'
-/// changes are applied by their own use cases, which read the approval.
+/// decision are audited. An approved role grant, unfreeze, reversal or policy change
+/// ([`super::policy`]: the next policy version, refused if the proposal is stale) takes
+/// effect here, in the transaction that records the approval; other businesses' changes
+/// are applied by their own use cases, which read the approval.
 pub fn decide(
     store: &dyn Store,
     centre: &str,
@@ -1605,6 +1617,22 @@ pub fn decide(
                 detail = format!(
                     "entry {} of bill {} reversed as entry {} ({})",
                     p.entry_key, p.bill_no, posted.entry.seq, row.maker
+                );
+            }
+            Business::PolicyChange => {
+                let p: super::policy::PolicyChange = payload_of(&row)?;
+                let version = super::policy::apply_change_in(
+                    tx.as_mut(),
+                    centre,
+                    &p,
+                    &row.maker,
+                    &checker.id,
+                    approval_id,
+                    now,
+                )?;
+                detail = format!(
+                    "policy version {version} (sha256 {}) in effect ({})",
+                    p.sha256, row.maker
                 );
             }
             _ => {}

@@ -1,6 +1,6 @@
 //! Access (issue 8) on PostgreSQL: service points, staff, unit clerks, phone bindings,
 //! one-time codes, sessions, known devices, sign-in attempts, the audit log,
-//! notifications and approvals (schema 9).
+//! notifications and approvals (schema 9), and policy versions (schema 10).
 //!
 //! A taken key is found with `ON CONFLICT DO NOTHING` (or a conditional upsert) and a
 //! refused state with a conditional `UPDATE`, so neither aborts the transaction; the two
@@ -12,7 +12,8 @@
 use anju_store::StoreError;
 use anju_store::access::{
     ApprovalRow, AttemptCounts, AuditFilter, AuditRow, NotificationPrefRow, NotificationRow,
-    OtpChallengeRow, PhoneBindingRow, ServicePointRow, SessionRow, StaffRow, UnitClerkRow,
+    OtpChallengeRow, PhoneBindingRow, PolicyVersionRow, ServicePointRow, SessionRow, StaffRow,
+    UnitClerkRow,
 };
 use jiff::civil::Date;
 use postgres::Row;
@@ -221,6 +222,25 @@ macro_rules! approval_columns {
         "id, business, object, payload, maker, made_at_us, checker, checked_at_us, decision, \
          reason"
     };
+}
+
+macro_rules! policy_columns {
+    () => {
+        "version, sha256, text, adopted_at_us, maker, checker, approval_id"
+    };
+}
+
+fn policy_version_of(r: &Row) -> Result<PolicyVersionRow, StoreError> {
+    let version: i32 = column(r.try_get(0))?;
+    Ok(PolicyVersionRow {
+        version: i64::from(version),
+        sha256: column(r.try_get(1))?,
+        text: column(r.try_get(2))?,
+        adopted_at_us: column(r.try_get(3))?,
+        maker: column(r.try_get(4))?,
+        checker: column(r.try_get(5))?,
+        approval_id: column(r.try_get(6))?,
+    })
 }
 
 fn approval_of(r: &Row) -> Result<ApprovalRow, StoreError> {
@@ -1407,5 +1427,73 @@ impl PgConn {
             format!("approval {id} in centre {centre}"),
             "is decided already",
         ))
+    }
+
+    // ---- policy versions --------------------------------------------------------------
+
+    /// Under a savepoint: a gap breaks the schema's trigger.
+    pub(super) fn insert_policy_version(
+        &mut self,
+        centre: &str,
+        p: &PolicyVersionRow,
+    ) -> Result<(), StoreError> {
+        let version = i32::try_from(p.version).map_err(|_| StoreError::Corrupt {
+            what: format!("policy version {} out of range", p.version),
+        })?;
+        let n = self.atomic(|s| {
+            s.execute(
+                "INSERT INTO policy_versions (centre_code, version, sha256, text, adopted_at_us,
+                    maker, checker, approval_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &centre,
+                    &version,
+                    &p.sha256,
+                    &p.text,
+                    &p.adopted_at_us,
+                    &p.maker,
+                    &p.checker,
+                    &p.approval_id,
+                ],
+            )
+        })?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict {
+                what: format!("policy version {} in centre {centre}", p.version),
+            })
+        }
+    }
+
+    pub(super) fn policy_versions(
+        &mut self,
+        centre: &str,
+    ) -> Result<Vec<PolicyVersionRow>, StoreError> {
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                policy_columns!(),
+                " FROM policy_versions WHERE centre_code = $1 ORDER BY version"
+            ),
+            &[&centre],
+        )?;
+        rows.iter().map(policy_version_of).collect()
+    }
+
+    pub(super) fn current_policy(
+        &mut self,
+        centre: &str,
+    ) -> Result<Option<PolicyVersionRow>, StoreError> {
+        let row = self.query_opt(
+            concat!(
+                "SELECT ",
+                policy_columns!(),
+                " FROM policy_versions WHERE centre_code = $1 ORDER BY version DESC LIMIT 1"
+            ),
+            &[&centre],
+        )?;
+        row.as_ref().map(policy_version_of).transpose()
     }
 }
