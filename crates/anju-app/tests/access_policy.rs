@@ -91,11 +91,11 @@ fn the_first_start_adopts_version_1_and_a_different_file_is_refused() {
         );
         assert!(policy::history(s, C).unwrap().is_empty(), "{b}");
 
-        let sha1 = policy::sha256_hex(QUZHOU_POLICY);
+        let sha1 = policy::text_sm3(QUZHOU_POLICY);
         assert_eq!(sha1.len(), 64);
         let first = policy::adopt_policy_at_start(s, C, QUZHOU_POLICY, now()).unwrap();
         assert_eq!((first.version, first.adopted), (1, true), "{b}");
-        assert_eq!(first.sha256, sha1);
+        assert_eq!(first.sm3, sha1);
         let h = policy::history(s, C).unwrap();
         assert_eq!(h.len(), 1, "{b}");
         assert_eq!(
@@ -109,7 +109,7 @@ fn the_first_start_adopts_version_1_and_a_different_file_is_refused() {
             "{b}"
         );
         assert_eq!(
-            (h[0].sha256.as_str(), h[0].text.as_str()),
+            (h[0].sm3.as_str(), h[0].text.as_str()),
             (sha1.as_str(), QUZHOU_POLICY)
         );
         assert_eq!(h[0].adopted_at_us, now().as_microsecond());
@@ -129,7 +129,7 @@ fn the_first_start_adopts_version_1_and_a_different_file_is_refused() {
         let edited = revised("2026.2");
         let (field, value, rule) = invalid(policy::adopt_policy_at_start(s, C, &edited, now()));
         assert_eq!(field, "policy", "{b}");
-        assert!(value.contains(&policy::sha256_hex(&edited)), "{b}: {value}");
+        assert!(value.contains(&policy::text_sm3(&edited)), "{b}: {value}");
         assert!(
             rule.contains("version 1")
                 && rule.contains(&sha1)
@@ -165,7 +165,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
         let bad = format!("{QUZHOU_POLICY}\n[[[oops\n");
         let (field, value, rule) = invalid(policy::propose_policy(s, C, &m1, &bad, now()));
         assert_eq!(field, "policy", "{b}");
-        assert!(value.contains(&policy::sha256_hex(&bad)), "{b}: {value}");
+        assert!(value.contains(&policy::text_sm3(&bad)), "{b}: {value}");
         assert!(rule.contains("not a valid policy"), "{b}: {rule}");
         // The text in effect: nothing to change.
         let (_, _, rule) = invalid(policy::propose_policy(s, C, &m1, QUZHOU_POLICY, now()));
@@ -174,7 +174,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
         assert_eq!(audit::verify(s, C).unwrap().rows, audit_before, "{b}");
         // The generic path checks the payload too.
         let forged =
-            serde_json::json!({"text": bad, "sha256": policy::sha256_hex(&bad), "base_version": 1});
+            serde_json::json!({"text": bad, "sm3": policy::text_sm3(&bad), "base_version": 1});
         invalid(admin::propose(
             s,
             C,
@@ -184,7 +184,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
             &forged.to_string(),
             now(),
         ));
-        let lying = serde_json::json!({"text": revised("x"), "sha256": "00", "base_version": 1});
+        let lying = serde_json::json!({"text": revised("x"), "sm3": "00", "base_version": 1});
         let (field, _, _) = invalid(admin::propose(
             s,
             C,
@@ -194,7 +194,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
             &lying.to_string(),
             now(),
         ));
-        assert_eq!(field, "sha256");
+        assert_eq!(field, "sm3");
         assert!(admin::pending(s, C, None).unwrap().is_empty(), "{b}");
         // A counter clerk may not propose a policy change.
         forbidden(policy::propose_policy(
@@ -213,7 +213,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
         assert_eq!((pending[0].id, pending[0].object.as_str()), (id, "policy"));
         let payload: serde_json::Value = serde_json::from_str(&pending[0].payload).unwrap();
         assert_eq!(payload["base_version"], 1);
-        assert_eq!(payload["sha256"], policy::sha256_hex(&v2));
+        assert_eq!(payload["sm3"], policy::text_sm3(&v2));
         assert_eq!(payload["text"], v2.as_str());
         assert_eq!(current(s).0, 1, "proposing changes nothing yet ({b})");
 
@@ -244,7 +244,7 @@ fn a_policy_change_is_made_by_one_manager_and_approved_by_another() {
             (2, "staff:m001", Some("staff:m002"), Some(id)),
             "{b}"
         );
-        assert_eq!(h[1].sha256, policy::sha256_hex(&v2));
+        assert_eq!(h[1].sm3, policy::text_sm3(&v2));
         let approved: Vec<_> = audit_rows(s, "approval_approved")
             .into_iter()
             .filter(|r| r.outcome == "ok")

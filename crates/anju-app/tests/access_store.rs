@@ -1171,7 +1171,7 @@ fn two_writers_racing_for_the_same_audit_seq_one_gets_conflict() {
 fn policy_version(version: i64, text: &str) -> PolicyVersionRow {
     PolicyVersionRow {
         version,
-        sha256: format!("{:064x}", version),
+        sm3: format!("{:064x}", version),
         text: text.into(),
         adopted_at_us: T0 + version * SEC,
         maker: if version == 1 {
@@ -1221,7 +1221,7 @@ fn policy_versions_follow_one_another_and_never_change() {
                 ..policy_version(3, "x")
             },
             PolicyVersionRow {
-                sha256: "abc".into(),
+                sm3: "abc".into(),
                 ..policy_version(3, "x")
             },
         ] {

@@ -1,5 +1,5 @@
 -- Anju schema 10: the centre's policy under maker-checker (issue 8 §3, 双人复核). Every
--- policy text the centre has run on is a numbered version, kept whole with its SHA-256;
+-- policy text the centre has run on is a numbered version, kept whole with its SM3;
 -- the highest version is the one in effect. Version 1 is the text adopted at the first
 -- start (no checker); every later version was proposed by one manager and approved by
 -- another (`approval_id`, a row of `approvals`). Column-for-column equal on SQLite and
@@ -7,7 +7,7 @@
 CREATE TABLE policy_versions (
     centre_code     TEXT     NOT NULL REFERENCES centres (centre_code),
     version         INTEGER  NOT NULL CHECK (version >= 1),
-    sha256          TEXT     NOT NULL CHECK (length(sha256) = 64),
+    sm3          TEXT     NOT NULL CHECK (length(sm3) = 64),
     text            TEXT     NOT NULL,
     adopted_at_us   BIGINT   NOT NULL,
     maker           TEXT     NOT NULL,

@@ -1392,12 +1392,12 @@ pub(crate) fn decide_approval(
 
 // ---- policy versions ------------------------------------------------------------------
 
-const POLICY_COLUMNS: &str = "version, sha256, text, adopted_at_us, maker, checker, approval_id";
+const POLICY_COLUMNS: &str = "version, sm3, text, adopted_at_us, maker, checker, approval_id";
 
 fn policy_version_of(c: &Cols<'_, '_>) -> Result<PolicyVersionRow, StoreError> {
     Ok(PolicyVersionRow {
         version: c.get(0)?,
-        sha256: c.get(1)?,
+        sm3: c.get(1)?,
         text: c.get(2)?,
         adopted_at_us: c.get(3)?,
         maker: c.get(4)?,
@@ -1419,7 +1419,7 @@ pub(crate) fn insert_policy_version(
         st.execute(params![
             centre,
             p.version,
-            p.sha256,
+            p.sm3,
             p.text,
             p.adopted_at_us,
             p.maker,

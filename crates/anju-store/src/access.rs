@@ -302,8 +302,8 @@ pub struct ApprovalRow {
 pub struct PolicyVersionRow {
     /// 1, 2, … without a gap.
     pub version: i64,
-    /// SHA-256 of `text`, lower-case hex (64 characters).
-    pub sha256: String,
+    /// SM3 of `text`, lower-case hex (64 characters).
+    pub sm3: String,
     /// The policy file's text, exactly.
     pub text: String,
     /// When it took effect.

@@ -1018,7 +1018,7 @@ fn run_approval(
                     &p.payload,
                 ) {
                     Ok(pc) if p.business == Business::PolicyChange.code() => {
-                        format!("sha256 {} on version {}", pc.sha256, pc.base_version)
+                        format!("sm3 {} on version {}", pc.sm3, pc.base_version)
                     }
                     _ => p.payload.clone(),
                 };

@@ -411,7 +411,7 @@ fn policy_for(store: &dyn Store, centre: &str, path: Option<&PathBuf>) -> anyhow
     if adoption.adopted {
         tracing::info!(
             centre,
-            sha256 = %adoption.sha256,
+            sm3 = %adoption.sm3,
             "{source} adopted as policy version 1"
         );
     }

@@ -25,7 +25,7 @@ pub struct At {
 /// `anju policy …`.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
-    /// The version in effect: number, SHA-256, when, who proposed and approved it.
+    /// The version in effect: number, SM3, when, who proposed and approved it.
     Show {
         #[command(flatten)]
         at: At,
@@ -92,7 +92,7 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<u8> {
                 .map(|p| p.centre().policy_version.clone())
                 .unwrap_or_else(|e| format!("(does not parse with this build: {e})"));
             println!("centre {c}: policy version {} in effect", cur.version);
-            println!("sha256\t{}", cur.sha256);
+            println!("sm3\t{}", cur.sm3);
             println!("label\t{label}");
             println!("adopted\t{}", time(cur.adopted_at_us));
             println!("proposed by\t{}", cur.maker);
@@ -111,7 +111,7 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<u8> {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     r.version,
-                    r.sha256,
+                    r.sm3,
                     time(r.adopted_at_us),
                     r.maker,
                     r.checker.as_deref().unwrap_or("-"),
@@ -127,9 +127,9 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<u8> {
             let n = policy::propose_policy(store, c, &a, &text, now)
                 .map_err(|e| anyhow::anyhow!("policy file {}: {e}", file.display()))?;
             println!(
-                "policy change {} (sha256 {}) awaits another manager: anju access approval approve --approval {n} --as staff:<manager>",
+                "policy change {} (sm3 {}) awaits another manager: anju access approval approve --approval {n} --as staff:<manager>",
                 file.display(),
-                policy::sha256_hex(&text)
+                policy::text_sm3(&text)
             );
             Ok(0)
         }
@@ -140,8 +140,8 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<u8> {
             std::fs::write(&out, &text)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
             println!(
-                "wrote policy version {version} (sha256 {}) to {}",
-                policy::sha256_hex(&text),
+                "wrote policy version {version} (sm3 {}) to {}",
+                policy::text_sm3(&text),
                 out.display()
             );
             Ok(0)

@@ -134,7 +134,7 @@ fn a_policy_change_through_the_command_line() {
     // The first command with the database adopts the shipped policy as version 1.
     ok(&["access", "staff", "list", "--db", db]);
     let out = ok(&["policy", "show", "--db", db]);
-    let sha1 = anju_app::access::policy::sha256_hex(QUZHOU_POLICY);
+    let sha1 = anju_app::access::policy::text_sm3(QUZHOU_POLICY);
     assert!(out.contains("policy version 1 in effect"), "{out}");
     assert!(
         out.contains(&sha1) && out.contains("system:first-start"),

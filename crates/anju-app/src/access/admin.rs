@@ -1631,8 +1631,8 @@ pub fn decide(
                     now,
                 )?;
                 detail = format!(
-                    "policy version {version} (sha256 {}) in effect ({})",
-                    p.sha256, row.maker
+                    "policy version {version} (sm3 {}) in effect ({})",
+                    p.sm3, row.maker
                 );
             }
             _ => {}

@@ -2,7 +2,7 @@
 //!
 //! Every rule value the system uses lives in the centre's policy file (TOML, read by
 //! [`Policy::from_toml`]). The text the centre runs on is kept in the database as
-//! numbered versions (`policy_versions`), each with the SHA-256 of its exact text:
+//! numbered versions (`policy_versions`), each with the SM3 of its exact text:
 //!
 //! * **Version 1** is adopted at the first start ([`adopt_policy_at_start`]): the policy
 //!   given to the first command that opens the centre (a file, or the shipped one)
@@ -23,7 +23,6 @@ use anju_store::access::PolicyVersionRow;
 use anju_store::{Store, StoreError, StoreTx};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::admin::{self, Actor};
 use super::audit::{self, AuditEvent, AuditOutcome};
@@ -35,9 +34,9 @@ pub const FIRST_START: &str = "system:first-start";
 /// The object of a policy change's approval.
 pub const OBJECT: &str = "policy";
 
-/// SHA-256 of a policy text, lower-case hex.
-pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+/// SM3 of a policy text, lower-case hex.
+pub fn text_sm3(text: &str) -> String {
+    anju_domain::ledger::sm3_hex(text.as_bytes())
 }
 
 /// What a policy change waiting for its checker will do: make `text` the next version,
@@ -46,8 +45,8 @@ pub fn sha256_hex(text: &str) -> String {
 pub struct PolicyChange {
     /// The new policy file's text, exactly.
     pub text: String,
-    /// Its SHA-256 (hex).
-    pub sha256: String,
+    /// Its SM3 (hex).
+    pub sm3: String,
     /// The version in effect when it was proposed.
     pub base_version: i64,
 }
@@ -57,8 +56,8 @@ pub struct PolicyChange {
 pub struct Adoption {
     /// Its number.
     pub version: i64,
-    /// Its SHA-256.
-    pub sha256: String,
+    /// Its SM3.
+    pub sm3: String,
     /// Whether this call adopted it (version 1, the first start).
     pub adopted: bool,
 }
@@ -78,11 +77,11 @@ fn when(us: i64) -> String {
 /// Parses and checks a policy text for `centre`: a valid policy whose `[centre] code` is
 /// the centre's.
 pub fn validate(centre: &str, text: &str) -> Result<Policy, AppError> {
-    let sha = sha256_hex(text);
+    let sha = text_sm3(text);
     let policy = Policy::from_toml(text).map_err(|e| {
         invalid(
             "policy",
-            format!("sha256 {sha}"),
+            format!("sm3 {sha}"),
             format!("not a valid policy: {e}"),
         )
     })?;
@@ -112,15 +111,15 @@ pub fn history(store: &dyn Store, centre: &str) -> Result<Vec<PolicyVersionRow>,
 fn differs(sha: &str, current: &PolicyVersionRow) -> AppError {
     invalid(
         "policy",
-        format!("sha256 {sha}"),
+        format!("sm3 {sha}"),
         format!(
-            "differs from the approved policy version {} (sha256 {}, in effect since {}); \
+            "differs from the approved policy version {} (sm3 {}, in effect since {}); \
              the policy changes only through maker-checker: propose the file with \
              `anju policy propose --file FILE --as staff:<manager>` and have another manager \
              approve it (`anju access approval approve`), or start without --policy to run on \
              the approved version",
             current.version,
-            current.sha256,
+            current.sm3,
             when(current.adopted_at_us)
         ),
     )
@@ -130,7 +129,7 @@ fn differs(sha: &str, current: &PolicyVersionRow) -> AppError {
 ///
 /// * No version yet: `text` (validated) becomes version 1, made by
 ///   [`FIRST_START`], audited (`policy_adopted`).
-/// * `text` is the version in effect (same SHA-256): nothing to do.
+/// * `text` is the version in effect (same SM3): nothing to do.
 /// * Otherwise refused ([`AppError::Invalid`] naming both hashes): a change is proposed
 ///   with [`propose_policy`].
 pub fn adopt_policy_at_start(
@@ -139,15 +138,15 @@ pub fn adopt_policy_at_start(
     text: &str,
     now: Timestamp,
 ) -> Result<Adoption, AppError> {
-    let sha = sha256_hex(text);
+    let sha = text_sm3(text);
     validate(centre, text)?;
     // Twice at most: a concurrent first start that wins the insert is compared with.
     for _ in 0..2 {
         if let Some(cur) = store.begin_read()?.current_policy(centre)? {
-            if cur.sha256 == sha {
+            if cur.sm3 == sha {
                 return Ok(Adoption {
                     version: cur.version,
-                    sha256: sha,
+                    sm3: sha,
                     adopted: false,
                 });
             }
@@ -156,7 +155,7 @@ pub fn adopt_policy_at_start(
         let mut tx = store.begin()?;
         let row = PolicyVersionRow {
             version: 1,
-            sha256: sha.clone(),
+            sm3: sha.clone(),
             text: text.to_owned(),
             adopted_at_us: now.as_microsecond(),
             maker: FIRST_START.to_owned(),
@@ -179,13 +178,13 @@ pub fn adopt_policy_at_start(
             subject_unit: None,
             object: Some(format!("{OBJECT}:1")),
             outcome: AuditOutcome::Ok,
-            detail: format!("first start: version 1, sha256 {sha}"),
+            detail: format!("first start: version 1, sm3 {sha}"),
         };
         audit::record_in(tx.as_mut(), centre, &e, now)?;
         tx.commit()?;
         return Ok(Adoption {
             version: 1,
-            sha256: sha,
+            sm3: sha,
             adopted: true,
         });
     }
@@ -197,12 +196,12 @@ pub fn adopt_policy_at_start(
 /// A change's payload is what it says: the hash is the text's, the text a valid policy
 /// for the centre.
 pub(crate) fn check_change(centre: &str, p: &PolicyChange) -> Result<Policy, AppError> {
-    let sha = sha256_hex(&p.text);
-    if sha != p.sha256 {
+    let sha = text_sm3(&p.text);
+    if sha != p.sm3 {
         return Err(invalid(
-            "sha256",
-            &p.sha256,
-            format!("is not the SHA-256 of the text ({sha})"),
+            "sm3",
+            &p.sm3,
+            format!("is not the SM3 of the text ({sha})"),
         ));
     }
     if p.base_version < 0 {
@@ -226,13 +225,13 @@ pub fn propose_policy(
     text: &str,
     now: Timestamp,
 ) -> Result<i64, AppError> {
-    let sha = sha256_hex(text);
+    let sha = text_sm3(text);
     validate(centre, text)?;
     let base_version = match store.begin_read()?.current_policy(centre)? {
-        Some(cur) if cur.sha256 == sha => {
+        Some(cur) if cur.sm3 == sha => {
             return Err(invalid(
                 "policy",
-                format!("sha256 {sha}"),
+                format!("sm3 {sha}"),
                 format!(
                     "is the policy in effect (version {}): nothing to change",
                     cur.version
@@ -244,7 +243,7 @@ pub fn propose_policy(
     };
     let payload = serde_json::to_string(&PolicyChange {
         text: text.to_owned(),
-        sha256: sha,
+        sm3: sha,
         base_version,
     })
     .map_err(|e| {
@@ -295,7 +294,7 @@ pub(crate) fn apply_change_in(
     let version = p.base_version + 1;
     let row = PolicyVersionRow {
         version,
-        sha256: p.sha256.clone(),
+        sm3: p.sm3.clone(),
         text: p.text.clone(),
         adopted_at_us: now.as_microsecond(),
         maker: maker.to_owned(),

@@ -226,7 +226,7 @@ macro_rules! approval_columns {
 
 macro_rules! policy_columns {
     () => {
-        "version, sha256, text, adopted_at_us, maker, checker, approval_id"
+        "version, sm3, text, adopted_at_us, maker, checker, approval_id"
     };
 }
 
@@ -234,7 +234,7 @@ fn policy_version_of(r: &Row) -> Result<PolicyVersionRow, StoreError> {
     let version: i32 = column(r.try_get(0))?;
     Ok(PolicyVersionRow {
         version: i64::from(version),
-        sha256: column(r.try_get(1))?,
+        sm3: column(r.try_get(1))?,
         text: column(r.try_get(2))?,
         adopted_at_us: column(r.try_get(3))?,
         maker: column(r.try_get(4))?,
@@ -1442,14 +1442,14 @@ impl PgConn {
         })?;
         let n = self.atomic(|s| {
             s.execute(
-                "INSERT INTO policy_versions (centre_code, version, sha256, text, adopted_at_us,
+                "INSERT INTO policy_versions (centre_code, version, sm3, text, adopted_at_us,
                     maker, checker, approval_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT DO NOTHING",
                 &[
                     &centre,
                     &version,
-                    &p.sha256,
+                    &p.sm3,
                     &p.text,
                     &p.adopted_at_us,
                     &p.maker,
