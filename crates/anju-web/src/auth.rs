@@ -76,17 +76,7 @@ async fn run<T: Send + 'static>(
     s: &AuthState,
     f: impl FnOnce(&AuthState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, WebError> {
-    let s = s.clone();
-    tokio::task::spawn_blocking(move || f(&s))
-        .await
-        .map_err(|e| {
-            WebError(AppError::Invalid {
-                field: "request",
-                value: String::new(),
-                rule: format!("worker failed: {e}"),
-            })
-        })?
-        .map_err(WebError)
+    crate::with_state(s, f).await
 }
 
 /// The session cookie a browser signed in through `/login` carries (HttpOnly, SameSite

@@ -70,17 +70,7 @@ async fn run<T: Send + 'static>(
     s: &BusinessState,
     f: impl FnOnce(&BusinessState) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, WebError> {
-    let s = s.clone();
-    tokio::task::spawn_blocking(move || f(&s))
-        .await
-        .map_err(|e| {
-            WebError(AppError::Invalid {
-                field: "request",
-                value: String::new(),
-                rule: format!("worker failed: {e}"),
-            })
-        })?
-        .map_err(WebError)
+    crate::with_state(s, f).await
 }
 
 fn invalid(field: &'static str, value: &str, rule: &str) -> AppError {
@@ -274,6 +264,25 @@ async fn mine(State(s): State<BusinessState>, headers: HeaderMap) -> Result<Resp
     Ok(Json(v).into_response())
 }
 
+/// The stamp of a review step on application `no`, authorized for its holder.
+fn review_stamp(
+    s: &BusinessState,
+    p: &Principal,
+    no: &str,
+    now: Timestamp,
+) -> Result<anju_domain::stamp::Stamp, AppError> {
+    let id = holder(s, no)?;
+    guard::act(
+        s.auth.store.as_ref(),
+        &s.auth.centre,
+        p,
+        Business::WithdrawalReview,
+        Target::Member(&id),
+        None,
+        now,
+    )
+}
+
 /// A reviewer's proposal: approve an amount (yuan) or refuse, with a note.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -299,16 +308,7 @@ async fn propose(
             },
             None => Proposal::Refuse,
         };
-        let id = holder(s, &no)?;
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
-            &p,
-            Business::WithdrawalReview,
-            Target::Member(&id),
-            None,
-            now,
-        )?;
+        let stamp = review_stamp(s, &p, &no, now)?;
         wd::propose(
             s.auth.store.as_ref(),
             &s.auth.centre,
@@ -342,16 +342,7 @@ async fn confirm(
     let p = principal(&s.auth, &headers).await?;
     let v = run(&s, move |s| {
         let now = Timestamp::now();
-        let id = holder(s, &no)?;
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
-            &p,
-            Business::WithdrawalReview,
-            Target::Member(&id),
-            None,
-            now,
-        )?;
+        let stamp = review_stamp(s, &p, &no, now)?;
         let ctx = Review {
             store: s.auth.store.as_ref(),
             banks: &s.banks,

@@ -77,6 +77,16 @@ impl IntoResponse for WebError {
     }
 }
 
+/// Runs a use case with a clone of the handler's state on the blocking pool.
+pub(crate) async fn with_state<S: Clone + Send + 'static, T: Send + 'static>(
+    s: &S,
+    f: impl FnOnce(&S) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, WebError> {
+    let s = s.clone();
+    blocking(move || f(&s)).await
+}
+
+/// Runs a use case on the blocking pool (stores are synchronous).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, WebError> {
