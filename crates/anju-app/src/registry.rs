@@ -430,7 +430,27 @@ pub(crate) fn change_member_in(
             }
             m.unit_no = Some(hiring_unit(tx, centre, &unit_no)?.unit_no);
         }
-        MemberAct::Close(_) => m.unit_no = None,
+        MemberAct::Close(_) => {
+            // Closing is the end of the money too: what is left leaves, with the
+            // interest to the day, by a closing withdrawal (销户提取) or a transfer out,
+            // which pay both. An account closed with money in it would keep the money
+            // out of the member's reach and out of the year-end interest.
+            let no = AccountNo::sub("201", account_no)
+                .map_err(|e| invalid("account_no", account_no, &e.to_string()))?;
+            if let Some(a) = tx.load_accounts(centre, std::slice::from_ref(&no))?.pop()
+                && (a.balance.fen() != 0 || a.pending_out.fen() != 0 || a.pending_in.fen() != 0)
+            {
+                return Err(invalid(
+                    "account_no",
+                    account_no,
+                    &format!(
+                        "still holds {} ({} pending out, {} pending in): close it by a closing withdrawal (销户提取) or a transfer out, which pay the balance with its interest",
+                        a.balance, a.pending_out, a.pending_in
+                    ),
+                ));
+            }
+            m.unit_no = None;
+        }
         MemberAct::Resume => {
             if m.flexible_ratio.is_none() {
                 return Err(invalid(

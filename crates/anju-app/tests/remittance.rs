@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use anju_app::interest::{interest_to_date, post_closing_interest_in, settle_interest};
-use anju_app::ledger::{audit, open_accounts, open_centre, set_business_date};
+use anju_app::ledger::{audit, open_accounts, open_centre, post_one, set_business_date};
 use anju_app::registry::{
     MemberAct, NewFlexible, NewMember, NewUnit, change_member, merge_accounts, open_flexible,
     open_member, register_unit,
@@ -19,7 +19,7 @@ use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
 use anju_domain::collection::{CloseCause, YearMonth};
 use anju_domain::ids::{CreditCode, IdCard};
-use anju_domain::ledger::{AccountNo, AccountState};
+use anju_domain::ledger::{AccountNo, AccountState, EntryRequest, Leg, TxCode};
 use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::{Policy, QUZHOU_POLICY};
 use anju_domain::stamp::Stamp;
@@ -387,6 +387,41 @@ fn interest_splits_at_a_rate_change_and_closing_pays_to_date() {
             assert!(posted.is_some());
             tx.commit().unwrap();
         }
+        // Not closed while money is in it: the balance and its interest leave first.
+        let err = change_member(
+            s,
+            C,
+            &m[1],
+            MemberAct::Close(CloseCause::Withdrawal),
+            "退休销户",
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("2,416.33") && err.to_string().contains("销户提取"),
+            "{err}"
+        );
+        let held = account(s, &format!("201.{}", m[1])).balance;
+        assert_eq!(held, Fen::new(240_000 + 1_633));
+        post_one(
+            s,
+            C,
+            EntryRequest::posted(
+                "close-pay-1",
+                TxCode::Withdrawal,
+                d("2026-05-06"),
+                d("2026-05-06"),
+                vec![
+                    Leg::debit(AccountNo::sub("201", &m[1]).unwrap(), held),
+                    Leg::credit(AccountNo::sub("101", "ABC").unwrap(), held),
+                ],
+                "销户提取",
+                clerk(),
+            ),
+            now(),
+        )
+        .unwrap();
         change_member(
             s,
             C,
