@@ -94,6 +94,8 @@ pub enum CollectCmd {
         /// Record a reminder for each bill in arrears (once per day).
         #[arg(long)]
         remind: bool,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Post the year-end interest (年终结息) for the period ending on YEAR's settlement
     /// date, and start the new period.
@@ -153,6 +155,8 @@ pub enum CollectCmd {
         /// Write it to this .xlsx or .csv file.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Write an empty list template with Chinese headers.
     Template {
@@ -300,7 +304,9 @@ pub fn run(
             }
             Ok(0)
         }
-        CollectCmd::Arrears { remind, .. } => {
+        CollectCmd::Arrears { remind, actor, .. } => {
+            // Every unit's arrears: a view of units' accounts by a named member of staff.
+            actor.act(store, centre, Business::ViewUnitAccount, Whose::Nobody)?;
             let list = arrears(store, centre, &calendar)?;
             println!("{} bill(s) in arrears on {business}:", list.len());
             for a in &list {
@@ -449,7 +455,10 @@ pub fn run(
             }
             Ok(0)
         }
-        CollectCmd::Bill { bill, out, .. } => {
+        CollectCmd::Bill {
+            bill, out, actor, ..
+        } => {
+            actor.act(store, centre, Business::ViewUnitAccount, Whose::Nobody)?;
             let b = remittance::bill(store, centre, &bill)?;
             let table = bill_table(&b);
             match out {

@@ -391,11 +391,25 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     );
 
     // The collection commands on the demo centre.
-    let (code, out, err) = run(&["arrears", "--db", &db, "--remind"]);
+    let (code, out, err) = run(&[
+        "arrears",
+        "--db",
+        &db,
+        "--remind",
+        "--operator",
+        "staff:manager",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("2 bill(s) in arrears"), "{out}");
     assert!(out.contains("2 reminder(s) sent today"), "{out}");
-    let (_, out, _) = run(&["arrears", "--db", &db, "--remind"]);
+    let (_, out, _) = run(&[
+        "arrears",
+        "--db",
+        &db,
+        "--remind",
+        "--operator",
+        "staff:manager",
+    ]);
     assert!(
         out.contains("0 reminder(s) sent today"),
         "once a day: {out}"
