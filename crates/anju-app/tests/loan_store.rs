@@ -807,6 +807,183 @@ fn schedules_are_rewritten_but_paid_installments_are_kept() {
 }
 
 #[test]
+fn servicing_writes_save_only_what_repayment_changes() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let b = db.backend;
+        let mut tx = s.begin().unwrap();
+        let active = full("L-1", "A-1", ACCT, "active", T0);
+        let other = full("L-2", "A-2", "000000000009", "active", T0 + 1);
+        let done = full("L-3", "A-3", "000000000010", "paid_off", T0 + 2);
+        for l in [&active, &other, &done] {
+            tx.insert_loan(C, l).unwrap();
+        }
+        let schedule = [
+            inst("L-1", 1, "2026-01-20", "paid"),
+            inst("L-1", 2, "2026-02-20", "overdue"),
+            inst("L-1", 3, "2026-03-20", "scheduled"),
+            inst("L-2", 1, "2026-03-20", "scheduled"),
+        ];
+        tx.upsert_installments(C, &schedule).unwrap();
+        tx.commit().unwrap();
+
+        // Period 2 paid with its penalty, period 3 partly: only the paid amounts, penalty,
+        // status and paid-on date are saved — a due date, principal or interest given
+        // differently is not.
+        let mut tx = s.begin().unwrap();
+        let paid2 = InstallmentRow {
+            paid_principal: 100_002,
+            paid_interest: 20_000,
+            penalty: 180,
+            paid_penalty: 180,
+            status: "paid".into(),
+            paid_on: Some(d(DAY)),
+            ..inst("L-1", 2, "2026-02-20", "overdue")
+        };
+        let part3 = InstallmentRow {
+            paid_interest: 5_000,
+            ..inst("L-1", 3, "2026-03-20", "scheduled")
+        };
+        let meddled = InstallmentRow {
+            due: d("2026-03-25"),
+            principal: 1,
+            interest: 1,
+            ..part3.clone()
+        };
+        tx.service_installments(C, &[paid2.clone(), meddled])
+            .unwrap();
+        tx.service_installments(C, &[]).unwrap();
+        assert_eq!(
+            tx.installments(C, "L-1").unwrap(),
+            [schedule[0].clone(), paid2.clone(), part3.clone()],
+            "{b}"
+        );
+        let nos = vec!["L-1".to_owned(), "L-2".to_owned()];
+        assert_eq!(
+            periods(
+                &tx.loan_installments_unpaid_by(C, &nos, d("2026-03-31"))
+                    .unwrap()
+            ),
+            [("L-1", 3), ("L-2", 1)],
+            "{b}: the paid period left the unpaid reads"
+        );
+        assert_eq!(
+            periods(&tx.installments_unpaid_by(C, d("2026-03-31")).unwrap()),
+            [("L-1", 3), ("L-2", 1)],
+            "{b}"
+        );
+
+        // Loans: one staying active gets only its servicing columns; one paid off also
+        // its status and closed-on date; terms, card and details given differently are
+        // not saved.
+        let serviced = LoanRow {
+            outstanding: 79_399_998,
+            risk_class: "01".into(),
+            overdue_days: 0,
+            updated_at_us: T0 + 9_000_000,
+            card_no: "6222000000000000001".into(),
+            details: "{}".into(),
+            months: 120,
+            closed_on: None,
+            ..active.clone()
+        };
+        let paid_off = LoanRow {
+            status: "paid_off".into(),
+            closed_on: Some(d(DAY)),
+            outstanding: 0,
+            risk_class: "01".into(),
+            overdue_days: 0,
+            updated_at_us: T0 + 9_000_001,
+            ..other.clone()
+        };
+        tx.service_loans(C, &[serviced, paid_off.clone()]).unwrap();
+        tx.service_loans(C, &[]).unwrap();
+        assert_eq!(
+            tx.loan(C, "L-1").unwrap().unwrap(),
+            LoanRow {
+                outstanding: 79_399_998,
+                risk_class: "01".into(),
+                overdue_days: 0,
+                updated_at_us: T0 + 9_000_000,
+                ..active.clone()
+            },
+            "{b}"
+        );
+        assert_eq!(tx.loan(C, "L-2").unwrap().unwrap(), paid_off, "{b}");
+        tx.commit().unwrap();
+
+        // An unknown period or loan, or a loan no longer active said to stay active, is
+        // refused by name; a paid period is never rewritten.
+        for (rows, name) in [
+            (
+                vec![inst("L-1", 9, "2026-09-20", "scheduled")],
+                "period 9 of loan L-1",
+            ),
+            (
+                vec![inst("L-9", 1, "2026-01-20", "scheduled")],
+                "period 1 of loan L-9",
+            ),
+        ] {
+            let mut tx = s.begin().unwrap();
+            match tx.service_installments(C, &rows) {
+                Err(StoreError::NotFound { what }) => assert!(what.contains(name), "{b}: {what}"),
+                other => panic!("{b}: expected NotFound, got {other:?}"),
+            }
+        }
+        let mut tx = s.begin().unwrap();
+        let r = tx.service_installments(
+            C,
+            &[InstallmentRow {
+                paid_penalty: 0,
+                ..paid2
+            }],
+        );
+        assert!(matches!(r, Err(StoreError::Database { .. })), "{b}: {r:?}");
+        drop(tx);
+        for (row, name) in [
+            (full("L-9", "A-9", "000000000011", "active", T0), "L-9"),
+            (done.clone(), "L-3"),
+            (
+                LoanRow {
+                    status: "active".into(),
+                    ..done.clone()
+                },
+                "L-3",
+            ),
+        ] {
+            let mut tx = s.begin().unwrap();
+            let r = tx.service_loans(C, std::slice::from_ref(&row));
+            match (&r, row.status.as_str()) {
+                (Err(StoreError::NotFound { what }), "active") => {
+                    assert!(what.contains(name), "{b}: {what}")
+                }
+                // Saving a paid-off loan as it is changes nothing and is allowed.
+                (Ok(()), "paid_off") => {}
+                _ => panic!("{b}: {} {}: {r:?}", row.loan_no, row.status),
+            }
+        }
+        let mut tx = s.begin_read().unwrap();
+        assert_eq!(tx.loan(C, "L-3").unwrap().unwrap(), done, "{b}");
+        assert_eq!(
+            tx.installments(C, "L-1").unwrap()[1],
+            InstallmentRow {
+                paid_penalty: 180,
+                ..InstallmentRow {
+                    paid_principal: 100_002,
+                    paid_interest: 20_000,
+                    penalty: 180,
+                    status: "paid".into(),
+                    paid_on: Some(d(DAY)),
+                    ..inst("L-1", 2, "2026-02-20", "overdue")
+                }
+            },
+            "{b}"
+        );
+    });
+}
+
+#[test]
 fn the_unpaid_installments_due_by_a_date_by_loan_and_period() {
     for_each_backend(|db| {
         let s = db.store.as_ref();

@@ -96,6 +96,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
     (9, "access", include_str!("../migrations/0009_access.sql")),
     (10, "policy", include_str!("../migrations/0010_policy.sql")),
+    (
+        11,
+        "loan_servicing",
+        include_str!("../migrations/0011_loan_servicing.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -3773,6 +3773,10 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.update_loans(centre, rows)
     }
 
+    fn service_loans(&mut self, centre: &str, rows: &[LoanRow]) -> Result<(), StoreError> {
+        self.conn()?.service_loans(centre, rows)
+    }
+
     fn loans_of_person(
         &mut self,
         centre: &str,
@@ -3803,6 +3807,14 @@ impl StoreTx for PgTx<'_> {
         rows: &[InstallmentRow],
     ) -> Result<(), StoreError> {
         self.conn()?.upsert_installments(centre, rows)
+    }
+
+    fn service_installments(
+        &mut self,
+        centre: &str,
+        rows: &[InstallmentRow],
+    ) -> Result<(), StoreError> {
+        self.conn()?.service_installments(centre, rows)
     }
 
     fn delete_installments_from(

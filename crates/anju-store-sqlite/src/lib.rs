@@ -84,6 +84,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "loans", include_str!("../migrations/0008_loans.sql")),
     (9, "access", include_str!("../migrations/0009_access.sql")),
     (10, "policy", include_str!("../migrations/0010_policy.sql")),
+    (
+        11,
+        "loan_servicing",
+        include_str!("../migrations/0011_loan_servicing.sql"),
+    ),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -2885,6 +2890,15 @@ impl StoreTx for SqliteTx<'_> {
         self.savepoint(|s| loan::update_loans(&s.g.conn, centre, rows))
     }
 
+    /// Without a savepoint (the statement journal of a 25,000-row write costs more than
+    /// the write): a failure marks the transaction failed.
+    fn service_loans(&mut self, centre: &str, rows: &[LoanRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.atomic(|s| loan::service_loans(&s.g.conn, centre, rows))
+    }
+
     fn loans_of_person(
         &mut self,
         centre: &str,
@@ -2919,6 +2933,18 @@ impl StoreTx for SqliteTx<'_> {
             return Ok(());
         }
         self.savepoint(|s| loan::upsert_installments(&s.g.conn, centre, rows))
+    }
+
+    /// Without a savepoint, as [`StoreTx::service_loans`].
+    fn service_installments(
+        &mut self,
+        centre: &str,
+        rows: &[InstallmentRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.atomic(|s| loan::service_installments(&s.g.conn, centre, rows))
     }
 
     fn delete_installments_from(

@@ -257,6 +257,100 @@ fn update_loans_each(conn: &Connection, centre: &str, rows: &[LoanRow]) -> Resul
     Ok(())
 }
 
+/// Rows per statement of the narrow servicing writes.
+const SERVICE_ROWS: usize = 500;
+
+/// The servicing columns of many loans, one `UPDATE … FROM (VALUES …)` per
+/// [`SERVICE_ROWS`]. Loans staying `active` get only their outstanding principal, risk
+/// class, overdue days and update time (no index and no trigger covers those); the others
+/// (paid off) also their status and closed-on date. A chunk that touches fewer rows than
+/// it holds names the first loan unknown or no longer active.
+pub(crate) fn service_loans(
+    conn: &Connection,
+    centre: &str,
+    rows: &[LoanRow],
+) -> Result<(), StoreError> {
+    use rusqlite::types::Value;
+    let (staying, leaving): (Vec<&LoanRow>, Vec<&LoanRow>) =
+        rows.iter().partition(|l| l.status == "active");
+    for chunk in staying.chunks(SERVICE_ROWS) {
+        let sql = format!(
+            "UPDATE loans SET outstanding = v.column2, risk_class = v.column3,
+                overdue_days = v.column4, updated_at_us = v.column5
+             FROM (VALUES {}) AS v
+             WHERE loans.centre_code = ? AND loans.loan_no = v.column1
+               AND loans.status = 'active'",
+            vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 5 + 1);
+        for l in chunk {
+            p.extend([
+                Value::Text(l.loan_no.clone()),
+                Value::Integer(l.outstanding),
+                Value::Text(l.risk_class.clone()),
+                Value::Integer(i64::from(l.overdue_days)),
+                Value::Integer(l.updated_at_us),
+            ]);
+        }
+        p.push(Value::Text(centre.to_owned()));
+        serviced(conn, centre, &sql, p, chunk)?;
+    }
+    for chunk in leaving.chunks(SERVICE_ROWS) {
+        let sql = format!(
+            "UPDATE loans SET status = v.column2, closed_on = v.column3,
+                outstanding = v.column4, risk_class = v.column5, overdue_days = v.column6,
+                updated_at_us = v.column7
+             FROM (VALUES {}) AS v
+             WHERE loans.centre_code = ? AND loans.loan_no = v.column1",
+            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 7 + 1);
+        for l in chunk {
+            p.extend([
+                Value::Text(l.loan_no.clone()),
+                Value::Text(l.status.clone()),
+                l.closed_on
+                    .map_or(Value::Null, |d| Value::Text(date_str(d))),
+                Value::Integer(l.outstanding),
+                Value::Text(l.risk_class.clone()),
+                Value::Integer(i64::from(l.overdue_days)),
+                Value::Integer(l.updated_at_us),
+            ]);
+        }
+        p.push(Value::Text(centre.to_owned()));
+        serviced(conn, centre, &sql, p, chunk)?;
+    }
+    Ok(())
+}
+
+/// Runs one chunk of [`service_loans`]; fewer rows touched than given names the first
+/// loan that is unknown or (when it was to stay active) no longer active.
+fn serviced(
+    conn: &Connection,
+    centre: &str,
+    sql: &str,
+    p: Vec<rusqlite::types::Value>,
+    chunk: &[&LoanRow],
+) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| st.execute(rusqlite::params_from_iter(p)))
+        .map_err(db_err)?;
+    if n == chunk.len() {
+        return Ok(());
+    }
+    let missing = chunk
+        .iter()
+        .find(|l| {
+            loan(conn, centre, &l.loan_no)
+                .is_ok_and(|r| r.is_none_or(|r| l.status == "active" && r.status != "active"))
+        })
+        .map_or_else(|| "one of the loans".to_owned(), |l| l.loan_no.clone());
+    Err(StoreError::NotFound {
+        what: format!("active loan {missing} in centre {centre}"),
+    })
+}
+
 fn loans_where(
     conn: &Connection,
     filter: &str,
@@ -440,6 +534,66 @@ fn upsert_installments_each(
             i.paid_on.map(date_str)
         ])
         .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The servicing columns of many schedule rows, one `UPDATE … FROM (VALUES …)` per
+/// [`SERVICE_ROWS`]; a chunk that touches fewer rows than it holds names the first
+/// unknown row.
+pub(crate) fn service_installments(
+    conn: &Connection,
+    centre: &str,
+    rows: &[InstallmentRow],
+) -> Result<(), StoreError> {
+    use rusqlite::types::Value;
+    for chunk in rows.chunks(SERVICE_ROWS) {
+        let sql = format!(
+            "UPDATE loan_installments SET paid_principal = v.column3,
+                paid_interest = v.column4, penalty = v.column5, paid_penalty = v.column6,
+                status = v.column7, paid_on = v.column8
+             FROM (VALUES {}) AS v
+             WHERE loan_installments.centre_code = ? AND loan_installments.loan_no = v.column1
+               AND loan_installments.period = v.column2",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 8 + 1);
+        for i in chunk {
+            p.extend([
+                Value::Text(i.loan_no.clone()),
+                Value::Integer(i64::from(i.period)),
+                Value::Integer(i.paid_principal),
+                Value::Integer(i.paid_interest),
+                Value::Integer(i.penalty),
+                Value::Integer(i.paid_penalty),
+                Value::Text(i.status.clone()),
+                i.paid_on.map_or(Value::Null, |d| Value::Text(date_str(d))),
+            ]);
+        }
+        p.push(Value::Text(centre.to_owned()));
+        let n = conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(p)))
+            .map_err(db_err)?;
+        if n != chunk.len() {
+            let missing = chunk
+                .iter()
+                .find(|i| {
+                    conn.prepare_cached(
+                        "SELECT 1 FROM loan_installments
+                         WHERE centre_code = ?1 AND loan_no = ?2 AND period = ?3",
+                    )
+                    .and_then(|mut st| st.exists(params![centre, i.loan_no, i.period]))
+                    .is_ok_and(|found| !found)
+                })
+                .map_or_else(
+                    || "one of the periods".to_owned(),
+                    |i| format!("period {} of loan {}", i.period, i.loan_no),
+                );
+            return Err(StoreError::NotFound {
+                what: format!("{missing} in centre {centre}"),
+            });
+        }
     }
     Ok(())
 }
@@ -664,8 +818,9 @@ pub(crate) fn loan_installments_unpaid_by(
             "loan_installments",
             &format!(
                 "SELECT {INSTALLMENT_COLUMNS} FROM loan_installments
-                 WHERE centre_code = ?1 AND loan_no IN ({}) AND +due <= ?2
-                   AND +status IN ('scheduled', 'overdue')",
+                 INDEXED BY loan_installments_unpaid_loan
+                 WHERE centre_code = ?1 AND loan_no IN ({}) AND due <= ?2
+                   AND status IN ('scheduled', 'overdue')",
                 marks.join(", ")
             ),
             rusqlite::params_from_iter(p),

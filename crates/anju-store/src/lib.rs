@@ -801,6 +801,16 @@ pub trait StoreTx {
     /// The schema refuses leaving a final status (`paid_off`, `refused`, `cancelled`): a
     /// `Database` error.
     fn update_loans(&mut self, centre: &str, rows: &[loan::LoanRow]) -> Result<(), StoreError>;
+    /// Saves only the servicing state of loans being repaid — the narrow write of the day
+    /// close and of repayments (the terms, card and details are [`update_loans`]'s): a
+    /// loan whose row says `active` gets its principal outstanding, risk class, overdue
+    /// days and update time, and must still be active; any other (paid off) also its
+    /// status and closed-on date. `NotFound` if a loan is unknown or no longer active;
+    /// the schema refuses leaving a final status. Either error may leave some rows
+    /// written: the caller drops the transaction.
+    ///
+    /// [`update_loans`]: StoreTx::update_loans
+    fn service_loans(&mut self, centre: &str, rows: &[loan::LoanRow]) -> Result<(), StoreError>;
     /// The loans whose applicant or co-borrower is `id_number`, oldest first.
     fn loans_of_person(
         &mut self,
@@ -822,6 +832,19 @@ pub trait StoreTx {
     /// Writes schedule rows: inserts new (loan, period)s and replaces existing ones
     /// (re-amortising after a prepayment or a re-pricing).
     fn upsert_installments(
+        &mut self,
+        centre: &str,
+        rows: &[loan::InstallmentRow],
+    ) -> Result<(), StoreError>;
+    /// Saves only what repayment and the day close change on existing schedule rows —
+    /// paid principal, paid interest, penalty, paid penalty, status and paid-on date —
+    /// never the due date, principal or interest (re-amortising is
+    /// [`upsert_installments`]'s). `NotFound` if a (loan, period) is unknown; the schema
+    /// refuses changing a paid installment. Either error may leave some rows written: the
+    /// caller drops the transaction.
+    ///
+    /// [`upsert_installments`]: StoreTx::upsert_installments
+    fn service_installments(
         &mut self,
         centre: &str,
         rows: &[loan::InstallmentRow],

@@ -7,9 +7,11 @@
 //! principal outstanding (the member balances and the loan book are posted through the
 //! ledger as opening entries, so `anju audit` passes), each loan's schedule written with
 //! `upsert_installments` (every unpaid period and the last 12 paid ones; the batch reads
-//! only unpaid rows due by the date, through a partial index), the repayment day the first closed
-//! date's day for every loan (all due on that date: the worst case; `--spread` puts a
-//! third on each of the three dates instead), half repaying from the provident fund and
+//! only unpaid rows due by the date, through a partial index), the repayment days as
+//! `--due` says — `month`: spread evenly over days 1–28 as in a real loan book (about
+//! 1/28 of the loans due on each closed date, plus those behind); `thirds`: a third on
+//! each of the three closed dates; `all`: every loan due on the first (the worst case) —
+//! half repaying from the provident fund and
 //! half by card through `anju bank-sim` (a child process on loopback), and 2 % behind by
 //! one to three periods with no money (fund balance 0, card balance 0: they stay overdue
 //! and accrue penalty). Then `anju_app::dayclose::close_day` is timed on three consecutive
@@ -54,6 +56,17 @@ const FIRST: Date = date(2026, 11, 20);
 const DAYS: usize = 3;
 /// Paid periods written before the first unpaid one (older ones are left out).
 const HISTORY: usize = 12;
+/// When the loans of the bench fall due (`anju bench close-day --due`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Due {
+    /// Repayment days spread evenly over days 1–28, as in a real loan book.
+    Month,
+    /// A third of the loans due on each of the three closed dates.
+    Thirds,
+    /// Every loan due on the first closed date (the worst case).
+    All,
+}
+
 /// Loans per setup transaction.
 const CHUNK: usize = 1_000;
 /// Two loans in this many (one repaying by card, one from the fund) are behind.
@@ -134,7 +147,7 @@ struct Fixture {
 /// Loan `i`: principal 200,000–790,000 yuan, 10–30 years with 12–72 periods left at
 /// [`FIRST`] (a seasoned book), periods due before it paid (but 1–3 of two loans in a
 /// hundred), 2.85 % a year. Of the paid periods only the last [`HISTORY`] are written.
-fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
+fn fixture(i: usize, policy: &Policy, due: Due) -> anyhow::Result<Fixture> {
     let rule = policy.loan_servicing_on(FIRST)?;
     let principal = 20_000_000 + (i as i64 % 60) * 1_000_000;
     let months = [120u32, 180, 240, 300, 360][i % 5];
@@ -144,10 +157,10 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
         Method::EqualInstallment
     };
     let rate = Rate::parse_percent("2.85")?;
-    let repay_day = if spread {
-        FIRST.day() + (i % DAYS) as i8
-    } else {
-        FIRST.day()
+    let repay_day = match due {
+        Due::All => FIRST.day(),
+        Due::Thirds => FIRST.day() + (i % DAYS) as i8,
+        Due::Month => 1 + (i % 28) as i8,
     };
     // A seasoned book: 12-72 periods left.
     let ago = i64::from(months) - 12 - (i as i64 * 7) % 61;
@@ -164,7 +177,11 @@ fn fixture(i: usize, policy: &Policy, spread: bool) -> anyhow::Result<Fixture> {
         method,
         Some((disbursed, first_day)),
     )?;
-    let fund = i.is_multiple_of(2);
+    // Half from the provident fund, half by card — on every repayment day.
+    let fund = match due {
+        Due::Month => (i / 28).is_multiple_of(2),
+        Due::Thirds | Due::All => i.is_multiple_of(2),
+    };
     let behind = if i % OVERDUE_EVERY == 7 || i % OVERDUE_EVERY == 32 {
         1 + (i / OVERDUE_EVERY) % 3
     } else {
@@ -293,7 +310,7 @@ fn build(
     store: &dyn Store,
     policy: &Policy,
     loans: usize,
-    spread: bool,
+    due: Due,
 ) -> anyhow::Result<(Vec<OpenAccount>, usize)> {
     let now = Timestamp::now();
     open_centre(store, CENTRE, CENTRE_NAME, OPENED, now)?;
@@ -345,7 +362,7 @@ fn build(
     while start < loans {
         let end = (start + CHUNK).min(loans);
         let fixtures = (start..end)
-            .map(|i| fixture(i, policy, spread))
+            .map(|i| fixture(i, policy, due))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut tx = store.begin()?;
         let mut accounts = Vec::with_capacity(2 * fixtures.len());
@@ -441,18 +458,13 @@ fn build(
 }
 
 /// `anju bench close-day`.
-pub fn close_day(
-    backend: Backend,
-    db: Option<&str>,
-    loans: usize,
-    spread: bool,
-) -> anyhow::Result<()> {
+pub fn close_day(backend: Backend, db: Option<&str>, loans: usize, due: Due) -> anyhow::Result<()> {
     anyhow::ensure!(loans > 0, "--loans must be > 0");
     let t_setup = Instant::now();
     let s = scratch(backend, db)?;
     let store = s.store.as_ref();
     let policy = Policy::from_toml(QUZHOU_POLICY)?;
-    let (cards, schedule_rows) = build(store, &policy, loans, spread)?;
+    let (cards, schedule_rows) = build(store, &policy, loans, due)?;
     let dir = tempfile::tempdir()?;
     let accounts_file = dir.path().join("accounts.json");
     std::fs::write(&accounts_file, serde_json::to_vec(&cards)?)?;
@@ -538,10 +550,10 @@ pub fn close_day(
     println!(
         "{{\"bench\":\"close-day\",\"backend\":\"{}\",\"loans\":{loans},\"due\":\"{}\",\"schedule_rows\":{schedule_rows},\"closes\":[{}],\"again_s\":{},\"target_s\":2,\"audit_clean\":{},\"audit_entries\":{},\"audit_s\":{},\"setup_s\":{},\"machine\":\"{}\",\"peak_rss_mb\":{}}}",
         backend.name(),
-        if spread {
-            "a third of the loans on each date"
-        } else {
-            "every loan on the first date"
+        match due {
+            Due::Month => "repayment days spread over days 1-28 of the month",
+            Due::Thirds => "a third of the loans on each date",
+            Due::All => "every loan on the first date",
         },
         closes.join(","),
         seconds(again_us),

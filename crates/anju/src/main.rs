@@ -344,10 +344,11 @@ enum BenchCmd {
         /// Active loans.
         #[arg(long, default_value_t = 50_000)]
         loans: usize,
-        /// Repayment days spread over the three dates (a third of the loans due on each)
-        /// instead of every loan due on the first.
-        #[arg(long)]
-        spread: bool,
+        /// When the loans fall due: `month` (repayment days spread over days 1-28, as in
+        /// a real loan book), `thirds` (a third on each of the three closed dates) or
+        /// `all` (every loan on the first closed date: the worst case).
+        #[arg(long, value_enum, default_value = "month")]
+        due: bench_loans::Due,
     },
     /// Loan repayment schedules: N schedules of 360 months for varied principals and
     /// rates, both methods (no database).
@@ -830,9 +831,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     backend,
                     db,
                     loans,
-                    spread,
+                    due,
                 } => {
-                    bench_loans::close_day(backend.into(), db.as_deref(), loans, spread)?;
+                    bench_loans::close_day(backend.into(), db.as_deref(), loans, due)?;
                 }
             }
             Ok(0)

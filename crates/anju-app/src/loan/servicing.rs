@@ -473,6 +473,11 @@ pub(crate) fn money_in_batch_in(
             rows.push(i);
         }
     }
+    let read: BTreeMap<(String, i32), InstallmentRow> = schedules
+        .values()
+        .flatten()
+        .map(|i| ((i.loan_no.clone(), i.period), i.clone()))
+        .collect();
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut entries = Vec::new();
     let mut events: Vec<(String, &'static str, String, String, String)> = Vec::new();
@@ -562,19 +567,22 @@ pub(crate) fn money_in_batch_in(
         )?);
         schedules.insert(loan_no.to_owned(), rows);
     }
+    // Only the rows the payments changed are written back, and only what repayment
+    // changes in them.
     let rows: Vec<InstallmentRow> = schedules
         .into_iter()
         .filter(|(no, _)| touched.contains(no))
         .flat_map(|(_, rows)| rows)
+        .filter(|r| read.get(&(r.loan_no.clone(), r.period)) != Some(r))
         .collect();
-    tx.upsert_installments(centre, &rows)?;
+    tx.service_installments(centre, &rows)?;
     let changed: BTreeSet<&str> = events.iter().map(|e| e.0.as_str()).collect();
     let changed_loans: Vec<LoanRow> = loans
         .iter()
         .filter(|(no, _)| changed.contains(no.as_str()))
         .map(|(_, l)| l.clone())
         .collect();
-    tx.update_loans(centre, &changed_loans)?;
+    tx.service_loans(centre, &changed_loans)?;
     super::append_many(tx, centre, events, now)?;
     for (ins, p, value_date, stamp) in singles {
         entries.push(prepayment_in(
@@ -676,7 +684,6 @@ pub(crate) fn loan_day_in(
     }
     let nos: Vec<String> = by_loan.keys().cloned().collect();
     let loans = tx.loans_by_nos(centre, &nos)?;
-    // Loans with a card deduction still waiting for the bank are not deducted again.
     let waiting: BTreeSet<String> = tx
         .instructions_unsettled(centre, None, i64::MAX, usize::MAX)?
         .into_iter()
@@ -863,8 +870,8 @@ pub(crate) fn loan_day_in(
         );
     }
     post_in(tx, centre, entries, now)?;
-    tx.upsert_installments(centre, &changed_rows)?;
-    tx.update_loans(centre, &changed_loans)?;
+    tx.service_installments(centre, &changed_rows)?;
+    tx.service_loans(centre, &changed_loans)?;
     super::append_many(
         tx,
         centre,

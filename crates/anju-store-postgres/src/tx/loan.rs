@@ -255,6 +255,74 @@ impl PgConn {
         })
     }
 
+    /// One statement for all rows (`unnest`): a loan staying `active` keeps its status
+    /// and closed-on date and must still be active; a count short of the rows names the
+    /// first loan unknown or no longer active.
+    pub(super) fn service_loans(
+        &mut self,
+        centre: &str,
+        rows: &[LoanRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let nos: Vec<&str> = rows.iter().map(|l| l.loan_no.as_str()).collect();
+        let status: Vec<&str> = rows.iter().map(|l| l.status.as_str()).collect();
+        let closed_on: Vec<Option<String>> =
+            rows.iter().map(|l| l.closed_on.map(date_str)).collect();
+        let outstanding: Vec<i64> = rows.iter().map(|l| l.outstanding).collect();
+        let class: Vec<&str> = rows.iter().map(|l| l.risk_class.as_str()).collect();
+        let days: Vec<i32> = rows.iter().map(|l| l.overdue_days).collect();
+        let at: Vec<i64> = rows.iter().map(|l| l.updated_at_us).collect();
+        self.atomic(|s| {
+            let n = s.execute(
+                "UPDATE loans SET status = x.st,
+                    closed_on = CASE WHEN x.st = 'active' THEN loans.closed_on
+                                     ELSE x.co::date END,
+                    outstanding = x.o, risk_class = x.rc, overdue_days = x.od,
+                    updated_at_us = x.u
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+                    $7::int4[], $8::bigint[]) AS x (l, st, co, o, rc, od, u)
+                 WHERE loans.centre_code = $1 AND loans.loan_no = x.l
+                   AND (x.st <> 'active' OR loans.status = 'active')",
+                &[
+                    &centre,
+                    &nos,
+                    &status,
+                    &closed_on,
+                    &outstanding,
+                    &class,
+                    &days,
+                    &at,
+                ],
+            )?;
+            if n != rows.len() as u64 {
+                let found: Vec<(String, String)> = s
+                    .query(
+                        "SELECT loan_no, status FROM loans
+                         WHERE centre_code = $1 AND loan_no = ANY($2)",
+                        &[&centre, &nos],
+                    )?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                let missing = rows
+                    .iter()
+                    .find(|l| {
+                        found
+                            .iter()
+                            .find(|(n, _)| *n == l.loan_no)
+                            .is_none_or(|(_, st)| l.status == "active" && st != "active")
+                    })
+                    .map_or_else(|| "one of the loans".to_owned(), |l| l.loan_no.clone());
+                return Err(StoreError::NotFound {
+                    what: format!("active loan {missing} in centre {centre}"),
+                });
+            }
+            Ok(())
+        })
+    }
+
     pub(super) fn loans_of_person(
         &mut self,
         centre: &str,
@@ -367,6 +435,72 @@ impl PgConn {
                 ],
             )
             .map(|_| ())
+        })
+    }
+
+    /// One statement for all rows (`unnest`); a count short of the rows names the first
+    /// unknown (loan, period).
+    pub(super) fn service_installments(
+        &mut self,
+        centre: &str,
+        rows: &[InstallmentRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let int = |f: fn(&InstallmentRow) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+        let loans: Vec<&str> = rows.iter().map(|i| i.loan_no.as_str()).collect();
+        let periods: Vec<i32> = rows.iter().map(|i| i.period).collect();
+        let paid_principal = int(|i| i.paid_principal);
+        let paid_interest = int(|i| i.paid_interest);
+        let penalty = int(|i| i.penalty);
+        let paid_penalty = int(|i| i.paid_penalty);
+        let status: Vec<&str> = rows.iter().map(|i| i.status.as_str()).collect();
+        let paid_on: Vec<Option<String>> = rows.iter().map(|i| i.paid_on.map(date_str)).collect();
+        self.atomic(|s| {
+            let n = s.execute(
+                "UPDATE loan_installments SET paid_principal = x.pp, paid_interest = x.pi,
+                    penalty = x.pe, paid_penalty = x.ppe, status = x.st, paid_on = x.po::date
+                 FROM unnest($2::text[], $3::int4[], $4::bigint[], $5::bigint[], $6::bigint[],
+                    $7::bigint[], $8::text[], $9::text[]) AS x (l, p, pp, pi, pe, ppe, st, po)
+                 WHERE loan_installments.centre_code = $1 AND loan_installments.loan_no = x.l
+                   AND loan_installments.period = x.p",
+                &[
+                    &centre,
+                    &loans,
+                    &periods,
+                    &paid_principal,
+                    &paid_interest,
+                    &penalty,
+                    &paid_penalty,
+                    &status,
+                    &paid_on,
+                ],
+            )?;
+            if n != rows.len() as u64 {
+                let found: Vec<(String, i32)> = s
+                    .query(
+                        "SELECT i.loan_no, i.period FROM loan_installments i
+                         JOIN unnest($2::text[], $3::int4[]) AS x (l, p)
+                           ON i.loan_no = x.l AND i.period = x.p
+                         WHERE i.centre_code = $1",
+                        &[&centre, &loans, &periods],
+                    )?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                let missing = rows
+                    .iter()
+                    .find(|i| !found.iter().any(|(l, p)| *l == i.loan_no && *p == i.period))
+                    .map_or_else(
+                        || "one of the periods".to_owned(),
+                        |i| format!("period {} of loan {}", i.period, i.loan_no),
+                    );
+                return Err(StoreError::NotFound {
+                    what: format!("{missing} in centre {centre}"),
+                });
+            }
+            Ok(())
         })
     }
 
