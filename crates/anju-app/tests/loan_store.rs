@@ -829,8 +829,8 @@ fn servicing_writes_save_only_what_repayment_changes() {
         tx.commit().unwrap();
 
         // Period 2 paid with its penalty, period 3 partly: only the paid amounts, penalty,
-        // status and paid-on date are saved — a due date, principal or interest given
-        // differently is not.
+        // status and paid-on date are saved — a principal or interest given differently
+        // is not.
         let mut tx = s.begin().unwrap();
         let paid2 = InstallmentRow {
             paid_principal: 100_002,
@@ -846,7 +846,6 @@ fn servicing_writes_save_only_what_repayment_changes() {
             ..inst("L-1", 3, "2026-03-20", "scheduled")
         };
         let meddled = InstallmentRow {
-            due: d("2026-03-25"),
             principal: 1,
             interest: 1,
             ..part3.clone()
@@ -923,6 +922,11 @@ fn servicing_writes_save_only_what_repayment_changes() {
             (
                 vec![inst("L-9", 1, "2026-01-20", "scheduled")],
                 "period 1 of loan L-9",
+            ),
+            // A period is found by its due date as read, too.
+            (
+                vec![inst("L-1", 3, "2026-03-21", "scheduled")],
+                "period 3 of loan L-1 due 2026-03-21",
             ),
         ] {
             let mut tx = s.begin().unwrap();

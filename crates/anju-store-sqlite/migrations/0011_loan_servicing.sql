@@ -2,10 +2,10 @@
 -- batch changes the rows due on one date across every loan; stored in loan order (schema
 -- 8), each of those rows sat on its own page, so a close of 25,000 repayments rewrote
 -- 25,000 pages. The schedule is now stored by due date (a WITHOUT ROWID table whose key
--- starts with the due date): the rows a close changes are neighbours. A loan's rows are
--- found through a unique index on (loan, period), its unpaid ones through a partial index
--- on (loan, due). Same columns, constraints and triggers as schema 8; PostgreSQL (heap
--- tables, no clustering) gains only the partial index.
+-- starts with the due date): the rows a close changes are neighbours, and its servicing
+-- write finds each by the full key. A loan's rows are found through a unique index on
+-- (loan, period), its unpaid ones through a partial index on (loan, due). Same columns, constraints and triggers as schema 8; PostgreSQL (heap
+-- tables, no clustering) takes the same keys.
 DROP TRIGGER loan_installments_paid_fixed;
 DROP TRIGGER loan_installments_paid_kept;
 DROP INDEX loan_installments_unpaid;
@@ -36,7 +36,7 @@ CREATE UNIQUE INDEX loan_installments_period ON loan_installments (centre_code, 
 -- The daily batch reads the unpaid installments due by a date …
 CREATE INDEX loan_installments_unpaid ON loan_installments (centre_code, due)
     WHERE status IN ('scheduled', 'overdue');
--- … and a repayment those of its loan.
+-- … and a batch of repayments those of its loans.
 CREATE INDEX loan_installments_unpaid_loan ON loan_installments (centre_code, loan_no, due)
     WHERE status IN ('scheduled', 'overdue');
 CREATE TRIGGER loan_installments_paid_fixed BEFORE UPDATE ON loan_installments

@@ -539,7 +539,8 @@ fn upsert_installments_each(
 }
 
 /// The servicing columns of many schedule rows, one `UPDATE … FROM (VALUES …)` per
-/// [`SERVICE_ROWS`]; a chunk that touches fewer rows than it holds names the first
+/// [`SERVICE_ROWS`], each row found by the full key (due date first: the rows of one
+/// close are neighbours); a chunk that touches fewer rows than it holds names the first
 /// unknown row.
 pub(crate) fn service_installments(
     conn: &Connection,
@@ -549,19 +550,21 @@ pub(crate) fn service_installments(
     use rusqlite::types::Value;
     for chunk in rows.chunks(SERVICE_ROWS) {
         let sql = format!(
-            "UPDATE loan_installments SET paid_principal = v.column3,
-                paid_interest = v.column4, penalty = v.column5, paid_penalty = v.column6,
-                status = v.column7, paid_on = v.column8
+            "UPDATE loan_installments SET paid_principal = v.column4,
+                paid_interest = v.column5, penalty = v.column6, paid_penalty = v.column7,
+                status = v.column8, paid_on = v.column9
              FROM (VALUES {}) AS v
-             WHERE loan_installments.centre_code = ? AND loan_installments.loan_no = v.column1
+             WHERE loan_installments.centre_code = ? AND loan_installments.due = v.column3
+               AND loan_installments.loan_no = v.column1
                AND loan_installments.period = v.column2",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
         );
-        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 8 + 1);
+        let mut p: Vec<Value> = Vec::with_capacity(chunk.len() * 9 + 1);
         for i in chunk {
             p.extend([
                 Value::Text(i.loan_no.clone()),
                 Value::Integer(i64::from(i.period)),
+                Value::Text(date_str(i.due)),
                 Value::Integer(i.paid_principal),
                 Value::Integer(i.paid_interest),
                 Value::Integer(i.penalty),
@@ -581,14 +584,16 @@ pub(crate) fn service_installments(
                 .find(|i| {
                     conn.prepare_cached(
                         "SELECT 1 FROM loan_installments
-                         WHERE centre_code = ?1 AND loan_no = ?2 AND period = ?3",
+                         WHERE centre_code = ?1 AND due = ?2 AND loan_no = ?3 AND period = ?4",
                     )
-                    .and_then(|mut st| st.exists(params![centre, i.loan_no, i.period]))
+                    .and_then(|mut st| {
+                        st.exists(params![centre, date_str(i.due), i.loan_no, i.period])
+                    })
                     .is_ok_and(|found| !found)
                 })
                 .map_or_else(
                     || "one of the periods".to_owned(),
-                    |i| format!("period {} of loan {}", i.period, i.loan_no),
+                    |i| format!("period {} of loan {} due {}", i.period, i.loan_no, i.due),
                 );
             return Err(StoreError::NotFound {
                 what: format!("{missing} in centre {centre}"),

@@ -839,7 +839,8 @@ pub trait StoreTx {
     /// Saves only what repayment and the day close change on existing schedule rows —
     /// paid principal, paid interest, penalty, paid penalty, status and paid-on date —
     /// never the due date, principal or interest (re-amortising is
-    /// [`upsert_installments`]'s). `NotFound` if a (loan, period) is unknown; the schema
+    /// [`upsert_installments`]'s). Rows are found by loan, period and due date as read;
+    /// `NotFound` if one is unknown; the schema
     /// refuses changing a paid installment. Either error may leave some rows written: the
     /// caller drops the transaction.
     ///

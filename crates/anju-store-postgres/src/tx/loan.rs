@@ -457,14 +457,16 @@ impl PgConn {
         let paid_penalty = int(|i| i.paid_penalty);
         let status: Vec<&str> = rows.iter().map(|i| i.status.as_str()).collect();
         let paid_on: Vec<Option<String>> = rows.iter().map(|i| i.paid_on.map(date_str)).collect();
+        let due: Vec<String> = rows.iter().map(|i| date_str(i.due)).collect();
         self.atomic(|s| {
             let n = s.execute(
                 "UPDATE loan_installments SET paid_principal = x.pp, paid_interest = x.pi,
                     penalty = x.pe, paid_penalty = x.ppe, status = x.st, paid_on = x.po::date
                  FROM unnest($2::text[], $3::int4[], $4::bigint[], $5::bigint[], $6::bigint[],
-                    $7::bigint[], $8::text[], $9::text[]) AS x (l, p, pp, pi, pe, ppe, st, po)
-                 WHERE loan_installments.centre_code = $1 AND loan_installments.loan_no = x.l
-                   AND loan_installments.period = x.p",
+                    $7::bigint[], $8::text[], $9::text[], $10::text[])
+                    AS x (l, p, pp, pi, pe, ppe, st, po, d)
+                 WHERE loan_installments.centre_code = $1 AND loan_installments.due = x.d::date
+                   AND loan_installments.loan_no = x.l AND loan_installments.period = x.p",
                 &[
                     &centre,
                     &loans,
@@ -475,26 +477,31 @@ impl PgConn {
                     &paid_penalty,
                     &status,
                     &paid_on,
+                    &due,
                 ],
             )?;
             if n != rows.len() as u64 {
-                let found: Vec<(String, i32)> = s
+                let found: Vec<(String, i32, String)> = s
                     .query(
-                        "SELECT i.loan_no, i.period FROM loan_installments i
+                        "SELECT i.loan_no, i.period, i.due::text FROM loan_installments i
                          JOIN unnest($2::text[], $3::int4[]) AS x (l, p)
                            ON i.loan_no = x.l AND i.period = x.p
                          WHERE i.centre_code = $1",
                         &[&centre, &loans, &periods],
                     )?
                     .iter()
-                    .map(|r| (r.get(0), r.get(1)))
+                    .map(|r| (r.get(0), r.get(1), r.get(2)))
                     .collect();
                 let missing = rows
                     .iter()
-                    .find(|i| !found.iter().any(|(l, p)| *l == i.loan_no && *p == i.period))
+                    .find(|i| {
+                        !found.iter().any(|(l, p, d)| {
+                            *l == i.loan_no && *p == i.period && *d == date_str(i.due)
+                        })
+                    })
                     .map_or_else(
                         || "one of the periods".to_owned(),
-                        |i| format!("period {} of loan {}", i.period, i.loan_no),
+                        |i| format!("period {} of loan {} due {}", i.period, i.loan_no, i.due),
                     );
                 return Err(StoreError::NotFound {
                     what: format!("{missing} in centre {centre}"),
