@@ -238,17 +238,23 @@ pub enum SettleCmd {
         #[arg(long)]
         bank: String,
     },
-    /// Show instructions by serial.
+    /// Show instructions by serial (their accounts in full: a reconciliation view by a
+    /// named member of staff, audited).
     Show {
         #[command(flatten)]
         at: At,
         /// Serial numbers.
         serials: Vec<String>,
+        #[command(flatten)]
+        actor: Actor,
     },
-    /// Money in the unidentified-receipts accounts, waiting for staff.
+    /// Money in the unidentified-receipts accounts, waiting for staff (payers' accounts
+    /// and names: a reconciliation view by a named member of staff, audited).
     Suspense {
         #[command(flatten)]
         at: At,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Assign money in suspense to the unit it belongs to.
     Assign {
@@ -269,13 +275,15 @@ pub enum SettleCmd {
         #[command(flatten)]
         actor: Actor,
     },
-    /// Open reconciliation items.
+    /// Open reconciliation items (a reconciliation view by a named member of staff).
     Items {
         #[command(flatten)]
         at: At,
         /// Bank code (all banks by default).
         #[arg(long)]
         bank: Option<String>,
+        #[command(flatten)]
+        actor: Actor,
     },
     /// Close an open reconciliation item with a note.
     CloseItem {
@@ -348,7 +356,7 @@ pub fn settle_at(cmd: &SettleCmd) -> &At {
         | SettleCmd::Resolve { at, .. }
         | SettleCmd::Balance { at, .. }
         | SettleCmd::Show { at, .. }
-        | SettleCmd::Suspense { at }
+        | SettleCmd::Suspense { at, .. }
         | SettleCmd::Assign { at, .. }
         | SettleCmd::Items { at, .. }
         | SettleCmd::CloseItem { at, .. }
@@ -558,7 +566,8 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                 }
             );
         }
-        SettleCmd::Show { serials, .. } => {
+        SettleCmd::Show { serials, actor, .. } => {
+            actor.act(store, centre, Business::Reconcile, Whose::Nobody)?;
             let refs: Vec<&str> = serials.iter().map(String::as_str).collect();
             for r in settlement::instructions(store, centre, &refs)? {
                 println!(
@@ -575,7 +584,8 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                 );
             }
         }
-        SettleCmd::Suspense { .. } => {
+        SettleCmd::Suspense { actor, .. } => {
+            actor.act(store, centre, Business::Reconcile, Whose::Nobody)?;
             for i in settlement::suspense_items(store, centre)? {
                 println!(
                     "{}\t{}\t{}\t{} {}\t{}\t{}",
@@ -622,7 +632,8 @@ pub fn run_settle(store: &dyn Store, centre: &str, cmd: SettleCmd) -> anyhow::Re
                 Fen::new(r.amount)
             );
         }
-        SettleCmd::Items { bank, .. } => {
+        SettleCmd::Items { bank, actor, .. } => {
+            actor.act(store, centre, Business::Reconcile, Whose::Nobody)?;
             let items = settlement::open_recon_items(store, centre, bank.as_deref())?;
             if items.is_empty() {
                 println!("no open reconciliation items");

@@ -366,14 +366,39 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
     assert_eq!(code, 2);
     assert!(err.contains("SEQ:HASH"), "{err}");
 
-    // The settlement commands see what the demo's banks did.
-    let (code, out, err) = run(&["settle", "suspense", "--db", &db]);
+    // The settlement commands see what the demo's banks did — views for the accountant
+    // (reconciliation), refused to a counter clerk and audited either way.
+    let (code, _, err) = run(&["settle", "suspense", "--db", &db]);
+    assert_eq!(code, 2, "a view names its operator: {err}");
+    assert!(err.contains("--operator"), "{err}");
+    let (code, out, err) = run(&[
+        "settle",
+        "suspense",
+        "--db",
+        &db,
+        "--operator",
+        "staff:k001",
+    ]);
+    assert_ne!(code, 0, "a counter clerk does not reconcile: {out}");
+    assert!(
+        err.contains("forbidden") && err.contains("counter clerk"),
+        "{err}"
+    );
+    assert!(!out.contains("衢州恒通商贸有限公司"), "{out}");
+    let (code, out, err) = run(&[
+        "settle",
+        "suspense",
+        "--db",
+        &db,
+        "--operator",
+        "staff:ac01",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("BOC\t") && out.contains("8,800.00") && out.lines().count() == 1,
         "{out}"
     );
-    let (code, out, err) = run(&["settle", "items", "--db", &db]);
+    let (code, out, err) = run(&["settle", "items", "--db", &db, "--operator", "staff:ac01"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no open reconciliation items"), "{out}");
     let (code, out, _) = run(&[
@@ -383,6 +408,8 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         &db,
         "DEMO-PAY-0001",
         "DEMO-PAY-0003",
+        "--operator",
+        "staff:ac01",
     ]);
     assert_eq!(code, 0);
     assert!(
