@@ -63,6 +63,7 @@ pub fn business_router(state: BusinessState) -> Router {
         .route("/api/v1/units/{no}/lists/{kind}", post(upload_list))
         .route("/arrears", get(arrears_page))
         .route("/api/v1/arrears", get(arrears_json))
+        .route("/audit", get(audit_page))
         .with_state(state)
 }
 
@@ -381,6 +382,43 @@ async fn arrears_page(State(s): State<BusinessState>, headers: HeaderMap) -> Res
             missing: a.missing,
         }),
         // A browser not signed in goes to the sign-in page.
+        Err(WebError(AppError::Unauthenticated { .. })) => {
+            axum::response::Redirect::to("/login").into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The ledger audit (the whole journal re-verified): a report for staff whose role has
+/// reports — it is heavy, so never run for a visitor who is not signed in.
+async fn audit_page(State(s): State<BusinessState>, headers: HeaderMap) -> Response {
+    let audited = match principal(&s.auth, &headers).await {
+        Ok(p) => {
+            run(&s, move |s| {
+                guard::authorize(
+                    s.auth.store.as_ref(),
+                    &s.auth.centre,
+                    &p,
+                    Business::Reports,
+                    Target::None,
+                    Timestamp::now(),
+                )?;
+                anju_app::ledger::audit(s.auth.store.as_ref(), &s.auth.centre)
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match audited {
+        Ok(r) => crate::render(&crate::AuditPage {
+            centre_code: s.auth.centre.clone(),
+            clean: r.is_clean(),
+            entries: r.entries,
+            legs: r.legs,
+            accounts: r.accounts,
+            problem_count: r.problem_count,
+            problems: r.problems,
+        }),
         Err(WebError(AppError::Unauthenticated { .. })) => {
             axum::response::Redirect::to("/login").into_response()
         }

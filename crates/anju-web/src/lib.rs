@@ -106,7 +106,6 @@ async fn blocking<T: Send + 'static>(
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(status_page))
-        .route("/audit", get(audit_page))
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/status", get(status_json))
         .with_state(state)
@@ -215,14 +214,14 @@ struct StatusPage {
 
 #[derive(Template)]
 #[template(path = "audit.html")]
-struct AuditPage {
-    centre_code: String,
-    clean: bool,
-    entries: i64,
-    legs: i64,
-    accounts: usize,
-    problem_count: usize,
-    problems: Vec<String>,
+pub(crate) struct AuditPage {
+    pub(crate) centre_code: String,
+    pub(crate) clean: bool,
+    pub(crate) entries: i64,
+    pub(crate) legs: i64,
+    pub(crate) accounts: usize,
+    pub(crate) problem_count: usize,
+    pub(crate) problems: Vec<String>,
 }
 
 pub(crate) fn render(t: &impl Template) -> Response {
@@ -256,20 +255,6 @@ async fn status_json(State(st): State<AppState>) -> Result<Json<Status>, WebErro
     Ok(Json(
         blocking(move || load_status(st.store.as_ref(), &st.centre)).await?,
     ))
-}
-
-async fn audit_page(State(st): State<AppState>) -> Result<Response, WebError> {
-    let code = st.centre.clone();
-    let r = blocking(move || ledger::audit(st.store.as_ref(), &st.centre)).await?;
-    Ok(render(&AuditPage {
-        centre_code: code,
-        clean: r.is_clean(),
-        entries: r.entries,
-        legs: r.legs,
-        accounts: r.accounts,
-        problem_count: r.problem_count,
-        problems: r.problems,
-    }))
 }
 
 /// One bill in arrears, for staff to follow up (unit-level data only).

@@ -325,7 +325,14 @@ fn demo_seeds_serves_and_audits_and_the_audit_catches_tampering() {
         body.contains("欠缴单位") && body.contains("HJ000000000486"),
         "{body}"
     );
+    // The ledger audit re-reads the whole journal: a report for staff, never for a
+    // visitor who is not signed in, nor for a station clerk.
     let (status, body) = get(&addr, "/audit");
+    assert_eq!(status, 303, "{body}");
+    assert!(body.contains("location: /login"), "{body}");
+    let (status, _) = get_as(&addr, "/audit", Some(&v001));
+    assert_eq!(status, 403);
+    let (status, body) = get_as(&addr, "/audit", Some(&manager));
     assert_eq!(status, 200);
     assert!(body.contains("全部通过"), "{body}");
     drop(server);
