@@ -17,7 +17,9 @@
 //! **Closing mid-year (销户结息).** [`interest_to_date`] computes interest from the
 //! period start to the day before the closing day (the closing day's own balance is
 //! zero); [`post_closing_interest_in`] credits it so it is paid with the principal, in
-//! the closing transaction (issue 6). Year-end skips closed accounts.
+//! the closing transaction (issue 6), and restarts the account's interest period on the
+//! closing day (积数 zero; the control account's 积数 drops by the closed period's), so
+//! the 积数 it paid is never paid again. Year-end skips closed accounts.
 
 use std::collections::HashMap;
 
@@ -33,7 +35,7 @@ use jiff::civil::Date;
 
 use crate::AppError;
 use crate::ledger::lock_centre;
-use crate::ledger::{Posted, post_in, post_in_then};
+use crate::ledger::{Posted, post_in_then};
 
 /// Most interest credits in one journal entry.
 const CREDITS_PER_ENTRY: usize = 10_000;
@@ -389,15 +391,47 @@ pub fn post_closing_interest_in(
         .map_err(|e| invalid("account_no", account_no, e.to_string()))?;
     let expense =
         AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
+    let day = c.business_date;
+    // The closed period's 积数 (every day before the closing day), which the interest
+    // just computed pays: the member's period restarts on the closing day and the control
+    // account's 积数 drops by as much, so nothing is paid twice (the audit follows the
+    // restart from the 销户结息 entry).
+    let before = tx
+        .load_accounts(centre, std::slice::from_ref(&no))?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("ledger account {no}"),
+        })?;
+    let closed = before
+        .accrual_through(
+            day.yesterday()
+                .map_err(|_| invalid("date", day.to_string(), "out of range"))?,
+        )
+        .map_err(|e| invalid("accrual", no.to_string(), e.to_string()))?;
     let req = EntryRequest::posted(
         key,
         TxCode::ClosingInterest,
-        c.business_date,
-        c.business_date,
-        vec![Leg::debit(expense, amount), Leg::credit(no, amount)],
+        day,
+        day,
+        vec![Leg::debit(expense, amount), Leg::credit(no.clone(), amount)],
         format!("销户结息 {account_no}"),
         stamp.clone(),
     );
-    let posted = post_in(tx, centre, vec![req], now)?.pop();
+    let control = no.parent();
+    let mut restart = |a: &mut AccountState| -> Result<(), AppError> {
+        if a.no == no {
+            let paid = a
+                .roll_period(day)
+                .map_err(|e| invalid("accrual", a.no.to_string(), e.to_string()))?;
+            debug_assert_eq!(paid, closed);
+        } else if control.as_ref() == Some(&a.no) {
+            a.accrual = a
+                .accrual
+                .checked_sub(closed)
+                .ok_or_else(|| invalid("accrual", a.no.to_string(), "overflow closing a period"))?;
+        }
+        Ok(())
+    };
+    let posted = post_in_then(tx, centre, vec![req], now, &mut restart)?.pop();
     Ok((amount, posted))
 }

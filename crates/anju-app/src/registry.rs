@@ -351,12 +351,10 @@ pub enum MemberAct {
     Freeze,
     /// 解冻.
     Unfreeze,
-    /// 销户 for a cause.
-    Close(CloseCause),
 }
 
 /// Applies a status change to a member's account on the business date, with its reason,
-/// and records the event.
+/// and records the event. Closing is [`close_member`]: it is about money too.
 pub fn change_member(
     store: &dyn Store,
     centre: &str,
@@ -409,7 +407,6 @@ pub(crate) fn change_member_in(
         MemberAct::Transfer { .. } => before.transfer(day, reason),
         MemberAct::Freeze => before.freeze(day, reason),
         MemberAct::Unfreeze => before.unfreeze(day, reason),
-        MemberAct::Close(cause) => before.close(day, *cause, reason),
     }
     .map_err(rule_err)?;
     match act {
@@ -429,27 +426,6 @@ pub(crate) fn change_member_in(
                 ));
             }
             m.unit_no = Some(hiring_unit(tx, centre, &unit_no)?.unit_no);
-        }
-        MemberAct::Close(_) => {
-            // Closing is the end of the money too: what is left leaves, with the
-            // interest to the day, by a closing withdrawal (销户提取) or a transfer out,
-            // which pay both. An account closed with money in it would keep the money
-            // out of the member's reach and out of the year-end interest.
-            let no = AccountNo::sub("201", account_no)
-                .map_err(|e| invalid("account_no", account_no, &e.to_string()))?;
-            if let Some(a) = tx.load_accounts(centre, std::slice::from_ref(&no))?.pop()
-                && (a.balance.fen() != 0 || a.pending_out.fen() != 0 || a.pending_in.fen() != 0)
-            {
-                return Err(invalid(
-                    "account_no",
-                    account_no,
-                    &format!(
-                        "still holds {} ({} pending out, {} pending in): close it by a closing withdrawal (销户提取) or a transfer out, which pay the balance with its interest",
-                        a.balance, a.pending_out, a.pending_in
-                    ),
-                ));
-            }
-            m.unit_no = None;
         }
         MemberAct::Resume => {
             if m.flexible_ratio.is_none() {
@@ -473,6 +449,98 @@ pub(crate) fn change_member_in(
         stamp,
         now,
     )?;
+    Ok(m)
+}
+
+/// Closes a member's account (销户) for `cause` on the business date, with its dated
+/// event — only an account with nothing left to pay out.
+///
+/// Closing is the end of the money too: what is left leaves, with the interest to the
+/// day, by a closing withdrawal (销户提取), a transfer out or a merger, which pay both
+/// and close the account in the same act. An account closed with money in it would keep
+/// the money out of the member's reach and out of the year-end interest. So is an
+/// account emptied mid-year whose 积数 still earns interest (all of it withdrawn by a
+/// partial withdrawal, say): the year-end skips closed accounts, so closing it here
+/// would lose that interest. It is refused, naming the interest owed to the day and the
+/// act that pays it — a closing withdrawal pays it to the member's card (this act has no
+/// payee to pay it to). Closing with no interest owed (nothing earned, or less than half
+/// a fen) is allowed.
+#[allow(clippy::too_many_arguments)] // one use case: where, who, what and when
+pub fn close_member(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    account_no: &str,
+    cause: CloseCause,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    check_stamp(stamp)?;
+    let reason = text_field("reason", reason, 200)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let day = c.business_date;
+    let mut m = tx
+        .member(centre, account_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        })?;
+    let (after, change) = MemberStatus {
+        status: m.status,
+        before_freeze: m.before_freeze,
+    }
+    .close(day, cause, &reason)
+    .map_err(rule_err)?;
+    let no = AccountNo::sub("201", account_no)
+        .map_err(|e| invalid("account_no", account_no, &e.to_string()))?;
+    let a = tx
+        .load_accounts(centre, std::slice::from_ref(&no))?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("ledger account {no}"),
+        })?;
+    let by = match cause {
+        CloseCause::Withdrawal => "a closing withdrawal (销户提取)",
+        CloseCause::TransferOut => "the transfer out (外部转出)",
+        CloseCause::Merger => "merging it into the member's surviving account (合并)",
+    };
+    if a.balance.fen() != 0 || a.pending_out.fen() != 0 || a.pending_in.fen() != 0 {
+        return Err(invalid(
+            "account_no",
+            account_no,
+            &format!(
+                "still holds {} ({} pending out, {} pending in): close it by {by}, which pays the balance with its interest",
+                a.balance, a.pending_out, a.pending_in
+            ),
+        ));
+    }
+    let owed = crate::interest::interest_to_date(tx.as_mut(), centre, policy, account_no, day)?;
+    if owed.is_positive() {
+        let through = day.yesterday().unwrap_or(day);
+        let accrual = a.accrual_through(through).unwrap_or(a.accrual);
+        return Err(invalid(
+            "account_no",
+            account_no,
+            &format!(
+                "balance is 0.00 but {owed} yuan of interest is owed on it to {through} (积数 {accrual} fen·days since {}): closing must pay it (销户结息) — close it by {by}, which credits the interest and pays it out in the same act, or leave the account open until the year-end settlement credits it",
+                a.accrual_from
+            ),
+        ));
+    }
+    m.unit_no = None;
+    m.status = after.status;
+    m.before_freeze = after.before_freeze;
+    tx.update_member(centre, &m)?;
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("member:{account_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
     Ok(m)
 }
 
