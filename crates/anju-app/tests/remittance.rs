@@ -15,6 +15,7 @@ use anju_app::remittance::{
     Payment, PaymentOutcome, allocate_suspense, confirm_bill, generate_bill, generate_month,
     missing_bills, pay_bill, voluntary_bill,
 };
+use anju_app::sharing::{Departments, Sharing, lookups_of_person};
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
 use anju_domain::collection::{CloseCause, YearMonth};
@@ -269,6 +270,13 @@ fn flexible_workers_follow_policy_bounds() {
         let s = db.store.as_ref();
         let p = policy();
         setup(s, &p, "2026-09-01", &[]);
+        // The exchange is down: public security and social security cannot be asked.
+        let down = Departments::unavailable("公安、人社系统维护中 (exchange under maintenance)");
+        let ctx = Sharing {
+            store: s,
+            departments: &down,
+            centre: C,
+        };
         let flex = |first17: &str, base: &str, pct: i64| NewFlexible {
             id_card: IdCard::with_check_char(first17).unwrap(),
             name: "赵自由".into(),
@@ -277,8 +285,7 @@ fn flexible_workers_follow_policy_bounds() {
         };
         // Before the policy's date (2026-09-20 for Quzhou): refused.
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 20),
             &clerk(),
@@ -289,8 +296,7 @@ fn flexible_workers_follow_policy_bounds() {
         set_business_date(s, C, d("2026-09-21")).unwrap();
         // Ratio above 24 %, base above the cap, a man of 60: refused.
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 25),
             &clerk(),
@@ -299,8 +305,7 @@ fn flexible_workers_follow_policy_bounds() {
         .unwrap_err();
         assert!(err.to_string().contains("ratio"), "{err}");
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "50000.00", 20),
             &clerk(),
@@ -309,8 +314,7 @@ fn flexible_workers_follow_policy_bounds() {
         .unwrap_err();
         assert!(err.to_string().contains("cap"), "{err}");
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219660101001", "5000.00", 20),
             &clerk(),
@@ -318,9 +322,59 @@ fn flexible_workers_follow_policy_bounds() {
         )
         .unwrap_err();
         assert!(err.to_string().contains("age 60"), "{err}");
+        // Those were refused before anyone was asked about the person.
+        let id = IdCard::with_check_char("33080219950505005").unwrap();
+        assert!(lookups_of_person(s, C, id.as_str()).unwrap().is_empty());
+        // Everything else in order, but Quzhou's residence rule (household registration
+        // or social security in the city) cannot be verified with the departments down:
+        // refused — never passed — and no account is written; the look-ups are logged
+        // (查询留痕) under the opening's application, which is closed.
+        let err = open_flexible(
+            &ctx,
+            &p,
+            flex("33080219950505005", "5000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot verify residence now")
+                && text.contains("household-or-social-security")
+                && text.contains("exchange under maintenance")
+                && text.contains("counter"),
+            "{text}"
+        );
+        {
+            let mut tx = s.begin_read().unwrap();
+            assert!(tx.member_by_id_number(C, id.as_str()).unwrap().is_none());
+            assert_eq!(tx.count_members(C).unwrap(), 0);
+        }
+        let log = lookups_of_person(s, C, id.as_str()).unwrap();
+        assert!(!log.is_empty());
+        assert!(
+            log.iter()
+                .all(|l| l.outcome == "unavailable" && l.purpose == "account-opening"),
+            "{log:?}"
+        );
+        let app = log[0].application_no.clone();
+        assert_eq!(
+            s.begin_read()
+                .unwrap()
+                .application(C, &app)
+                .unwrap()
+                .unwrap()
+                .status,
+            "closed"
+        );
+        // A centre whose policy asks no residence opens without asking anyone.
+        let p = Policy::from_toml(&QUZHOU_POLICY.replace(
+            "flexible_residence = \"household-or-social-security\"",
+            "flexible_residence = \"any\"",
+        ))
+        .unwrap();
         let f = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 20),
             &clerk(),

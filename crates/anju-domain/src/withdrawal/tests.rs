@@ -185,6 +185,7 @@ fn employment(insured: bool, retired_on: Option<Date>, work_capacity_lost: bool)
         retired_on,
         disability_grade: work_capacity_lost.then_some(1),
         work_capacity_lost,
+        insured_region: None,
     }))
 }
 
