@@ -17,7 +17,9 @@
 //! **Closing mid-year (销户结息).** [`interest_to_date`] computes interest from the
 //! period start to the day before the closing day (the closing day's own balance is
 //! zero); [`post_closing_interest_in`] credits it so it is paid with the principal, in
-//! the closing transaction (issue 6). Year-end skips closed accounts.
+//! the closing transaction (issue 6), and restarts the account's interest period on the
+//! closing day (积数 zero; the control account's 积数 drops by the closed period's), so
+//! the 积数 it paid is never paid again. Year-end skips closed accounts.
 
 use std::collections::HashMap;
 
@@ -33,7 +35,7 @@ use jiff::civil::Date;
 
 use crate::AppError;
 use crate::ledger::lock_centre;
-use crate::ledger::{Posted, post_in, post_in_then};
+use crate::ledger::{Posted, post_in_then};
 
 /// Most interest credits in one journal entry.
 const CREDITS_PER_ENTRY: usize = 10_000;
@@ -389,15 +391,171 @@ pub fn post_closing_interest_in(
         .map_err(|e| invalid("account_no", account_no, e.to_string()))?;
     let expense =
         AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
+    let day = c.business_date;
+    // The closed period's 积数 (every day before the closing day), which the interest
+    // just computed pays: the member's period restarts on the closing day and the control
+    // account's 积数 drops by as much, so nothing is paid twice (the audit follows the
+    // restart from the 销户结息 entry).
+    let before = tx
+        .load_accounts(centre, std::slice::from_ref(&no))?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("ledger account {no}"),
+        })?;
+    let closed = before
+        .accrual_through(
+            day.yesterday()
+                .map_err(|_| invalid("date", day.to_string(), "out of range"))?,
+        )
+        .map_err(|e| invalid("accrual", no.to_string(), e.to_string()))?;
     let req = EntryRequest::posted(
         key,
         TxCode::ClosingInterest,
-        c.business_date,
-        c.business_date,
-        vec![Leg::debit(expense, amount), Leg::credit(no, amount)],
+        day,
+        day,
+        vec![Leg::debit(expense, amount), Leg::credit(no.clone(), amount)],
         format!("销户结息 {account_no}"),
         stamp.clone(),
     );
-    let posted = post_in(tx, centre, vec![req], now)?.pop();
+    let control = no.parent();
+    let mut restart = |a: &mut AccountState| -> Result<(), AppError> {
+        if a.no == no {
+            let paid = a
+                .roll_period(day)
+                .map_err(|e| invalid("accrual", a.no.to_string(), e.to_string()))?;
+            debug_assert_eq!(paid, closed);
+        } else if control.as_ref() == Some(&a.no) {
+            a.accrual = a
+                .accrual
+                .checked_sub(closed)
+                .ok_or_else(|| invalid("accrual", a.no.to_string(), "overflow closing a period"))?;
+        }
+        Ok(())
+    };
+    let posted = post_in_then(tx, centre, vec![req], now, &mut restart)?.pop();
     Ok((amount, posted))
+}
+
+/// The interest correction (结息调整) of one member account when a reversal (冲正) takes
+/// money back out of interest years already settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalCorrection {
+    /// The member account.
+    pub account: AccountNo,
+    /// The money the reversal takes back from it.
+    pub reversed: Fen,
+    /// Each settled year's interest on it: (year, amount).
+    pub years: Vec<(i16, Fen)>,
+    /// Their sum: what the interest correction takes back.
+    pub total: Fen,
+    /// The first day of the account's current interest period, from which the money and
+    /// the corrected interest leave its 积数.
+    pub period_start: Date,
+}
+
+/// What reversing `original` must also take back: for every member account it credited
+/// whose interest period has moved past the original's value date v (a year-end settled
+/// in between), the interest each settled year paid on the money — the reversed amount
+/// from max(v, that year's start) through its settlement date, and in a later settled
+/// year also the earlier years' wrongly paid interest, which was credited and counted
+/// from that year's start — at that year's rate periods and the policy's day-count
+/// basis, rounded half-up to the fen once per year ([`interest_paid_on`], as the
+/// year-end computes). Empty when the value date is inside every account's current
+/// period (the reversal corrects 积数 from that day, nothing was settled).
+///
+/// `policy` is needed only when a correction is; without it such a reversal is refused.
+pub fn reversal_corrections_in(
+    tx: &mut dyn StoreTx,
+    centre: &str,
+    policy: Option<&Policy>,
+    original: &anju_domain::ledger::Entry,
+) -> Result<Vec<ReversalCorrection>, AppError> {
+    use anju_domain::interest::interest_paid_on;
+    let v = original.value_date;
+    let mut out = Vec::new();
+    for leg in &original.legs {
+        if leg.account.code() != "201" || leg.account.is_control() || leg.signed_delta() <= 0 {
+            continue;
+        }
+        let st = tx
+            .load_accounts(centre, std::slice::from_ref(&leg.account))?
+            .pop()
+            .ok_or_else(|| AppError::NotFound {
+                what: format!("ledger account {}", leg.account),
+            })?;
+        if v >= st.accrual_from {
+            continue;
+        }
+        let Some(policy) = policy else {
+            return Err(invalid(
+                "policy",
+                "",
+                format!(
+                    "reversing entry {:?} (value date {v}) reaches into an interest year already settled for {} (its period starts {}): the interest correction needs the centre's approved policy, and none is stored (start the centre with its policy file first)",
+                    original.key, leg.account, st.accrual_from
+                ),
+            ));
+        };
+        let rule = policy.interest();
+        let mut year = v.year();
+        if rule.settlement_date(year).map_err(policy_err)? < v {
+            year += 1;
+        }
+        let mut carry = leg.amount;
+        let mut years = Vec::new();
+        loop {
+            let end = rule.settlement_date(year).map_err(policy_err)?;
+            let next = end
+                .tomorrow()
+                .map_err(|_| invalid("year", year.to_string(), "out of range"))?;
+            if next > st.accrual_from {
+                return Err(invalid(
+                    "entry_key",
+                    &original.key,
+                    format!(
+                        "account {}'s interest period starts {}, not the day after a year-end settlement (its interest was settled when it closed): a reversal across it cannot be corrected here",
+                        leg.account, st.accrual_from
+                    ),
+                ));
+            }
+            if tx.interest_run(centre, year)?.is_none() {
+                return Err(invalid(
+                    "entry_key",
+                    &original.key,
+                    format!(
+                        "account {}'s period moved past {end} but no {year} interest settlement is recorded",
+                        leg.account
+                    ),
+                ));
+            }
+            let start = rule
+                .settlement_date(year - 1)
+                .map_err(policy_err)?
+                .tomorrow()
+                .map_err(|_| invalid("year", year.to_string(), "out of range"))?
+                .max(st.opened_on);
+            let periods = policy
+                .deposit_rate_periods(start, next)
+                .map_err(policy_err)?;
+            let paid = interest_paid_on(carry, v, start, &periods, rule.day_count_basis)
+                .map_err(|e| invalid("interest", leg.account.to_string(), e.to_string()))?;
+            years.push((year, paid));
+            carry = carry
+                .checked_add(paid)
+                .map_err(|e| invalid("interest", leg.account.to_string(), e.to_string()))?;
+            if next == st.accrual_from {
+                break;
+            }
+            year += 1;
+        }
+        let total = Fen::new(years.iter().map(|(_, f)| f.fen()).sum());
+        out.push(ReversalCorrection {
+            account: leg.account.clone(),
+            reversed: leg.amount,
+            years,
+            total,
+            period_start: st.accrual_from,
+        });
+    }
+    Ok(out)
 }

@@ -351,12 +351,10 @@ pub enum MemberAct {
     Freeze,
     /// 解冻.
     Unfreeze,
-    /// 销户 for a cause.
-    Close(CloseCause),
 }
 
 /// Applies a status change to a member's account on the business date, with its reason,
-/// and records the event.
+/// and records the event. Closing is [`close_member`]: it is about money too.
 pub fn change_member(
     store: &dyn Store,
     centre: &str,
@@ -409,7 +407,6 @@ pub(crate) fn change_member_in(
         MemberAct::Transfer { .. } => before.transfer(day, reason),
         MemberAct::Freeze => before.freeze(day, reason),
         MemberAct::Unfreeze => before.unfreeze(day, reason),
-        MemberAct::Close(cause) => before.close(day, *cause, reason),
     }
     .map_err(rule_err)?;
     match act {
@@ -429,27 +426,6 @@ pub(crate) fn change_member_in(
                 ));
             }
             m.unit_no = Some(hiring_unit(tx, centre, &unit_no)?.unit_no);
-        }
-        MemberAct::Close(_) => {
-            // Closing is the end of the money too: what is left leaves, with the
-            // interest to the day, by a closing withdrawal (销户提取) or a transfer out,
-            // which pay both. An account closed with money in it would keep the money
-            // out of the member's reach and out of the year-end interest.
-            let no = AccountNo::sub("201", account_no)
-                .map_err(|e| invalid("account_no", account_no, &e.to_string()))?;
-            if let Some(a) = tx.load_accounts(centre, std::slice::from_ref(&no))?.pop()
-                && (a.balance.fen() != 0 || a.pending_out.fen() != 0 || a.pending_in.fen() != 0)
-            {
-                return Err(invalid(
-                    "account_no",
-                    account_no,
-                    &format!(
-                        "still holds {} ({} pending out, {} pending in): close it by a closing withdrawal (销户提取) or a transfer out, which pay the balance with its interest",
-                        a.balance, a.pending_out, a.pending_in
-                    ),
-                ));
-            }
-            m.unit_no = None;
         }
         MemberAct::Resume => {
             if m.flexible_ratio.is_none() {
@@ -473,6 +449,98 @@ pub(crate) fn change_member_in(
         stamp,
         now,
     )?;
+    Ok(m)
+}
+
+/// Closes a member's account (销户) for `cause` on the business date, with its dated
+/// event — only an account with nothing left to pay out.
+///
+/// Closing is the end of the money too: what is left leaves, with the interest to the
+/// day, by a closing withdrawal (销户提取), a transfer out or a merger, which pay both
+/// and close the account in the same act. An account closed with money in it would keep
+/// the money out of the member's reach and out of the year-end interest. So is an
+/// account emptied mid-year whose 积数 still earns interest (all of it withdrawn by a
+/// partial withdrawal, say): the year-end skips closed accounts, so closing it here
+/// would lose that interest. It is refused, naming the interest owed to the day and the
+/// act that pays it — a closing withdrawal pays it to the member's card (this act has no
+/// payee to pay it to). Closing with no interest owed (nothing earned, or less than half
+/// a fen) is allowed.
+#[allow(clippy::too_many_arguments)] // one use case: where, who, what and when
+pub fn close_member(
+    store: &dyn Store,
+    centre: &str,
+    policy: &Policy,
+    account_no: &str,
+    cause: CloseCause,
+    reason: &str,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> Result<MemberRow, AppError> {
+    check_stamp(stamp)?;
+    let reason = text_field("reason", reason, 200)?;
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    let day = c.business_date;
+    let mut m = tx
+        .member(centre, account_no)?
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("personal account {account_no}"),
+        })?;
+    let (after, change) = MemberStatus {
+        status: m.status,
+        before_freeze: m.before_freeze,
+    }
+    .close(day, cause, &reason)
+    .map_err(rule_err)?;
+    let no = AccountNo::sub("201", account_no)
+        .map_err(|e| invalid("account_no", account_no, &e.to_string()))?;
+    let a = tx
+        .load_accounts(centre, std::slice::from_ref(&no))?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("ledger account {no}"),
+        })?;
+    let by = match cause {
+        CloseCause::Withdrawal => "a closing withdrawal (销户提取)",
+        CloseCause::TransferOut => "the transfer out (外部转出)",
+        CloseCause::Merger => "merging it into the member's surviving account (合并)",
+    };
+    if a.balance.fen() != 0 || a.pending_out.fen() != 0 || a.pending_in.fen() != 0 {
+        return Err(invalid(
+            "account_no",
+            account_no,
+            &format!(
+                "still holds {} ({} pending out, {} pending in): close it by {by}, which pays the balance with its interest",
+                a.balance, a.pending_out, a.pending_in
+            ),
+        ));
+    }
+    let owed = crate::interest::interest_to_date(tx.as_mut(), centre, policy, account_no, day)?;
+    if owed.is_positive() {
+        let through = day.yesterday().unwrap_or(day);
+        let accrual = a.accrual_through(through).unwrap_or(a.accrual);
+        return Err(invalid(
+            "account_no",
+            account_no,
+            &format!(
+                "balance is 0.00 but {owed} yuan of interest is owed on it to {through} (积数 {accrual} fen·days since {}): closing must pay it (销户结息) — close it by {by}, which credits the interest and pays it out in the same act, or leave the account open until the year-end settlement credits it",
+                a.accrual_from
+            ),
+        ));
+    }
+    m.unit_no = None;
+    m.status = after.status;
+    m.before_freeze = after.before_freeze;
+    tx.update_member(centre, &m)?;
+    record_event(
+        tx.as_mut(),
+        centre,
+        &format!("member:{account_no}"),
+        &change,
+        stamp,
+        now,
+    )?;
+    tx.commit()?;
     Ok(m)
 }
 
@@ -590,22 +658,149 @@ pub struct NewFlexible {
 }
 
 /// Opens a flexible-employment account (DOMAIN.md §0, §1): from the policy's
-/// `flexible_employment_from` (the 2026 amendment's date unless the centre opened earlier); age within the policy's bounds
-/// for the person's sex; base within floor and cap; combined ratio within the flexible
-/// bounds; one account per person. The account has no unit; the person pays monthly or
-/// in advance (`remittance::voluntary_bill`), stops (seal) and resumes.
+/// `flexible_employment_from` (the 2026 amendment's date unless the centre opened earlier);
+/// age within the policy's bounds for the person's sex; base within floor and cap;
+/// combined ratio within the flexible bounds; one account per person; and the policy's
+/// residence rule (`flexible_residence`). The account has no unit; the person pays
+/// monthly or in advance (`remittance::voluntary_bill`), stops (seal) and resumes.
+///
+/// **Residence, from the departments, not paper.** Unless the rule is `any`, the person
+/// brings nothing: the opening is a data-sharing application
+/// (`ApplicationKind::OpenFlexible`, number `KH-<date>-<ID number>-<n>`, applying is
+/// consenting) verified through [`crate::sharing::verify_application_with`] like a
+/// withdrawal — the look-ups logged (查询留痕) before public security (household
+/// registration) and, when the rule allows it, social security (参保地) are asked, the
+/// answers cached for the application. All verified: the account opens and the
+/// application closes in one transaction. A fact that contradicts (no registration in
+/// the city and not insured here) refuses, naming it; a department that cannot answer
+/// refuses too ("cannot verify residence now"), never passes. A refused opening writes no
+/// account — only the closed application with its look-up log, which the law asks for.
 pub fn open_flexible(
-    store: &dyn Store,
-    centre: &str,
+    ctx: &crate::sharing::Sharing<'_>,
     policy: &Policy,
     new: NewFlexible,
     stamp: &Stamp,
     now: Timestamp,
 ) -> Result<MemberRow, AppError> {
+    use anju_domain::policy::FlexibleResidence;
+    use anju_domain::sharing::verify::{ApplicationKind, Claims, Outcome, Role};
     check_stamp(stamp)?;
+    let (store, centre) = (ctx.store, ctx.centre);
     let name = text_field("name", &new.name, 50)?;
     let mut tx = store.begin()?;
     let c = lock(tx.as_mut(), centre)?;
+    let residence = flexible_rules_in(tx.as_mut(), &c, policy, &new)?;
+    let row = MemberRow {
+        account_no: String::new(),
+        id_number: new.id_card.as_str().to_owned(),
+        name,
+        unit_no: None,
+        base: new.base,
+        status: MemberStatus::opened().status,
+        before_freeze: None,
+        opened_on: c.business_date,
+        paid_to: None,
+        flexible_ratio: Some(new.ratio),
+    };
+    if residence == FlexibleResidence::Any {
+        let row = create_account(tx.as_mut(), &c, row, "灵活就业人员开户", stamp, now)?;
+        tx.commit()?;
+        return Ok(row);
+    }
+    // The residence is verified with the departments under an application of its own.
+    let day = c.business_date;
+    let mut application_no = String::new();
+    for n in 1..=99 {
+        let no = format!("KH-{}-{}-{n}", day.strftime("%Y%m%d"), new.id_card.as_str());
+        if tx.application(centre, &no)?.is_none() {
+            application_no = no;
+            break;
+        }
+    }
+    if application_no.is_empty() {
+        return Err(invalid(
+            "id_card",
+            &new.id_card.masked(),
+            "too many opening applications today; try again tomorrow or at a counter",
+        ));
+    }
+    crate::sharing::open_application_in(
+        tx.as_mut(),
+        centre,
+        &crate::sharing::NewApplication {
+            application_no: application_no.clone(),
+            kind: ApplicationKind::OpenFlexible,
+            parties: vec![(new.id_card.as_str().to_owned(), Role::Applicant)],
+            claims: Claims {
+                flexible_residence: Some(residence),
+                ..Claims::default()
+            },
+            consents: Vec::new(),
+            stamp: stamp.clone(),
+        },
+        day,
+        now,
+    )?;
+    // Commits the application and the pending look-ups, then asks (no transaction open).
+    let v = crate::sharing::verify_application_with(ctx, tx, &application_no, stamp, day, now)?;
+    let failed: Vec<&anju_domain::sharing::verify::Verdict> = v
+        .verdicts
+        .iter()
+        .filter(|x| x.outcome != Outcome::Verified)
+        .collect();
+    if !failed.is_empty() {
+        crate::sharing::close_application(store, centre, &application_no, now)?;
+        let reasons = failed
+            .iter()
+            .map(|x| format!("{}: {} ({})", x.check.code(), x.reason_en, x.reason_zh))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let rule = if failed.iter().any(|x| x.outcome == Outcome::NotVerified) {
+            format!(
+                "does not meet the residence rule ({} — {}): {reasons}; application {application_no}",
+                residence.code(),
+                residence.label_zh()
+            )
+        } else {
+            format!(
+                "cannot verify residence now ({} — {}): {reasons}; try again later, or open the account at a counter (application {application_no})",
+                residence.code(),
+                residence.label_zh()
+            )
+        };
+        return Err(invalid("residence", &new.id_card.masked(), &rule));
+    }
+    // Verified: open, checking again under the lock (the facts were asked without one).
+    let mut tx = store.begin()?;
+    let c = lock(tx.as_mut(), centre)?;
+    flexible_rules_in(tx.as_mut(), &c, policy, &new)?;
+    let row = create_account(
+        tx.as_mut(),
+        &c,
+        MemberRow {
+            opened_on: c.business_date,
+            ..row
+        },
+        &format!(
+            "灵活就业人员开户（{}核验通过，申请{application_no}）",
+            residence.label_zh()
+        ),
+        stamp,
+        now,
+    )?;
+    crate::sharing::close_application_in(tx.as_mut(), centre, &application_no, now)?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// The policy's rules for a flexible-employment opening on the business date (every one
+/// but residence): returns the residence rule to verify.
+fn flexible_rules_in(
+    tx: &mut dyn StoreTx,
+    c: &CentreRow,
+    policy: &Policy,
+    new: &NewFlexible,
+) -> Result<anju_domain::policy::FlexibleResidence, AppError> {
     let effective = policy.centre().flexible_employment_from;
     if c.business_date < effective {
         return Err(invalid(
@@ -648,23 +843,9 @@ pub fn open_flexible(
             ),
         ));
     }
-    let base = anju_domain::collection::check_base(new.base, rule).map_err(rule_err)?;
-    ensure_no_account(tx.as_mut(), centre, &new.id_card)?;
-    let row = MemberRow {
-        account_no: String::new(),
-        id_number: new.id_card.as_str().to_owned(),
-        name,
-        unit_no: None,
-        base,
-        status: MemberStatus::opened().status,
-        before_freeze: None,
-        opened_on: c.business_date,
-        paid_to: None,
-        flexible_ratio: Some(new.ratio),
-    };
-    let row = create_account(tx.as_mut(), &c, row, "灵活就业人员开户", stamp, now)?;
-    tx.commit()?;
-    Ok(row)
+    anju_domain::collection::check_base(new.base, rule).map_err(rule_err)?;
+    ensure_no_account(tx, &c.code, &new.id_card)?;
+    Ok(rule.flexible_residence)
 }
 
 /// One member's new base in the annual adjustment list (基数调整清册).

@@ -1133,17 +1133,30 @@ pub fn allocate_suspense(
 /// and confirm it again. The money goes back out of the fund account as the original came
 /// in; the refund instruction to the bank is the settlement layer's.
 ///
+/// **Across a year-end settlement.** When the value date lies in an interest year
+/// already settled, that year's interest was paid on 积数 that counted the reversed
+/// money. The reversal then also takes that interest back: a 结息调整 entry
+/// (`TxCode::InterestCorrection`, Dr each member Cr `501`, key `rev:<entry>:interest`,
+/// value date = the current period's first day) posted with the reversal in one
+/// `post_in`, the amounts from [`crate::interest::reversal_corrections_in`] (the
+/// settled year's rate periods and day-count basis from `policy`, half-up to the fen).
+/// The members' current 积数 loses the money and that interest from the current
+/// period's first day. A member whose available balance cannot bear the money and the
+/// interest is refused by name, and nothing is written.
+///
 /// Only through maker-checker (`access::checked`): one clerk proposes, an approver
 /// confirms, and the reversal runs in the confirmation's transaction.
+#[allow(clippy::too_many_arguments)] // one use case: where, who, what and when
 pub(crate) fn correct_payment_in(
     tx: &mut dyn StoreTx,
     centre: &str,
+    policy: Option<&Policy>,
     bill_no: &str,
     entry_key: &str,
     reason: &str,
     stamp: &Stamp,
     now: Timestamp,
-) -> Result<Posted, AppError> {
+) -> Result<Vec<Posted>, AppError> {
     let c = lock(tx, centre)?;
     let mut bill = bill_of(tx, centre, bill_no)?;
     let lines = tx.bill_lines(centre, bill_no)?;
@@ -1159,18 +1172,94 @@ pub(crate) fn correct_payment_in(
             format!("paid no line of bill {bill_no}"),
         ));
     }
-    let req = EntryRequest::reversal(
+    let original = tx
+        .entries_by_keys(centre, &[entry_key.to_owned()])?
+        .pop()
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("entry {entry_key}"),
+        })?;
+    let corrections =
+        crate::interest::reversal_corrections_in(tx, centre, policy, &original.entry)?;
+    // Every member credited must bear the money and the interest it earned.
+    for leg in &original.entry.legs {
+        if leg.account.code() != "201" || leg.account.is_control() || leg.signed_delta() <= 0 {
+            continue;
+        }
+        let st = tx
+            .load_accounts(centre, std::slice::from_ref(&leg.account))?
+            .pop()
+            .ok_or_else(|| AppError::NotFound {
+                what: format!("ledger account {}", leg.account),
+            })?;
+        let interest = corrections
+            .iter()
+            .find(|c| c.account == leg.account)
+            .map_or(Fen::ZERO, |c| c.total);
+        let needed = Fen::new(leg.amount.fen() + interest.fen());
+        let available = Fen::new(st.balance.fen() - st.pending_out.fen());
+        if needed > available {
+            return Err(invalid(
+                "entry_key",
+                entry_key,
+                format!(
+                    "account {} cannot bear the reversal: it must give back {} and {interest} yuan of interest its settled year(s) paid on it, {needed} in all, but only {available} is available; reverse it after the member's account holds enough, or correct the bill by a new payment",
+                    leg.account, leg.amount
+                ),
+            ));
+        }
+    }
+    let mut reqs = vec![EntryRequest::reversal(
         format!("rev:{entry_key}"),
         entry_key,
         c.business_date,
         format!("冲正 {} {reason}", bill.bill_no),
         stamp.clone(),
-    );
-    let posted = post_in(tx, centre, vec![req], now)?
-        .pop()
-        .ok_or_else(|| AppError::NotFound {
-            what: "posted reversal".to_owned(),
-        })?;
+    )];
+    let charged: Vec<&crate::interest::ReversalCorrection> = corrections
+        .iter()
+        .filter(|c| c.total.is_positive())
+        .collect();
+    if let Some(first) = charged.first() {
+        let start = first.period_start;
+        if charged.iter().any(|c| c.period_start != start) {
+            return Err(invalid(
+                "entry_key",
+                entry_key,
+                "the members it paid are in different interest periods; reverse it member by member",
+            ));
+        }
+        let total = Fen::new(charged.iter().map(|c| c.total.fen()).sum());
+        let mut legs: Vec<Leg> = charged
+            .iter()
+            .map(|c| Leg::debit(c.account.clone(), c.total))
+            .collect();
+        let expense =
+            AccountNo::parse("501").map_err(|e| invalid("account_no", "501", e.to_string()))?;
+        legs.push(Leg::credit(expense, total));
+        let years: Vec<String> = {
+            let mut ys: Vec<i16> = charged
+                .iter()
+                .flat_map(|c| c.years.iter().map(|(y, _)| *y))
+                .collect();
+            ys.sort_unstable();
+            ys.dedup();
+            ys.iter().map(|y| format!("{y}年度")).collect()
+        };
+        reqs.push(EntryRequest::posted(
+            format!("rev:{entry_key}:interest"),
+            TxCode::InterestCorrection,
+            c.business_date,
+            start,
+            legs,
+            format!(
+                "冲正 {} 结息调整：已结{}利息中冲正款项的利息",
+                bill.bill_no,
+                years.join("、")
+            ),
+            stamp.clone(),
+        ));
+    }
+    let posted = post_in(tx, centre, reqs, now)?;
     tx.unmark_lines_paid(centre, bill_no, entry_key)?;
     let mut seen = std::collections::BTreeSet::new();
     for a in &affected {

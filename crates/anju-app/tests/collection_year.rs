@@ -62,12 +62,19 @@ fn bank() -> Stamp {
     }
 }
 /// Quzhou's policy, with flexible-employment accounts open from 2025-07-01 (a centre
-/// sets its own date; the scenario year starts then).
+/// sets its own date; the scenario year starts then) and no residence rule (Quzhou's —
+/// household registration or social security in the city — is verified with the
+/// departments in `anju/tests/flexible_residence.rs`, against the exchange simulator).
 fn policy() -> Policy {
-    let text = QUZHOU_POLICY.replace(
-        "flexible_employment_from = \"2026-09-20\"",
-        "flexible_employment_from = \"2025-07-01\"",
-    );
+    let text = QUZHOU_POLICY
+        .replace(
+            "flexible_employment_from = \"2026-09-20\"",
+            "flexible_employment_from = \"2025-07-01\"",
+        )
+        .replace(
+            "flexible_residence = \"household-or-social-security\"",
+            "flexible_residence = \"any\"",
+        );
     assert_ne!(text, QUZHOU_POLICY);
     Policy::from_toml(&text).unwrap()
 }
@@ -274,9 +281,13 @@ fn a_unit_and_its_members_through_a_full_year() {
 
         // A flexible worker opens an account on Sep 1 and pays September.
         day("2025-09-01");
+        let no_exchange = anju_app::sharing::Departments::unavailable("no exchange in this test");
         let f = open_flexible(
-            s,
-            C,
+            &anju_app::sharing::Sharing {
+                store: s,
+                departments: &no_exchange,
+                centre: C,
+            },
             &p,
             NewFlexible {
                 id_card: IdCard::with_check_char("33080219950505005").unwrap(),

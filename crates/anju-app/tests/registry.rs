@@ -7,7 +7,7 @@
 use anju_app::ledger::{audit, open_accounts, open_centre, set_business_date};
 use anju_app::registry::{
     MemberAct, NewMember, NewUnit, UnitAct, UnitDetails, change_member, change_unit,
-    change_unit_details, member_history, open_member, register_unit, unit_history,
+    change_unit_details, close_member, member_history, open_member, register_unit, unit_history,
 };
 use anju_domain::codes::{Channel, PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::collection::{BaseNotice, CloseCause};
@@ -205,11 +205,12 @@ fn one_account_per_person_and_a_dated_history() {
             now(),
         )
         .unwrap();
-        let err = change_member(
+        let err = close_member(
             s,
             C,
+            &p,
             &m.account_no,
-            MemberAct::Close(CloseCause::Withdrawal),
+            CloseCause::Withdrawal,
             "退休",
             &clerk(),
             now(),

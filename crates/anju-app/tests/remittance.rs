@@ -8,13 +8,14 @@
 use anju_app::interest::{interest_to_date, post_closing_interest_in, settle_interest};
 use anju_app::ledger::{audit, open_accounts, open_centre, post_one, set_business_date};
 use anju_app::registry::{
-    MemberAct, NewFlexible, NewMember, NewUnit, change_member, merge_accounts, open_flexible,
-    open_member, register_unit,
+    MemberAct, NewFlexible, NewMember, NewUnit, change_member, close_member, merge_accounts,
+    open_flexible, open_member, register_unit,
 };
 use anju_app::remittance::{
     Payment, PaymentOutcome, allocate_suspense, confirm_bill, generate_bill, generate_month,
     missing_bills, pay_bill, voluntary_bill,
 };
+use anju_app::sharing::{Departments, Sharing, lookups_of_person};
 use anju_domain::calendar::BusinessCalendar;
 use anju_domain::codes::Channel;
 use anju_domain::collection::{CloseCause, YearMonth};
@@ -269,6 +270,13 @@ fn flexible_workers_follow_policy_bounds() {
         let s = db.store.as_ref();
         let p = policy();
         setup(s, &p, "2026-09-01", &[]);
+        // The exchange is down: public security and social security cannot be asked.
+        let down = Departments::unavailable("公安、人社系统维护中 (exchange under maintenance)");
+        let ctx = Sharing {
+            store: s,
+            departments: &down,
+            centre: C,
+        };
         let flex = |first17: &str, base: &str, pct: i64| NewFlexible {
             id_card: IdCard::with_check_char(first17).unwrap(),
             name: "赵自由".into(),
@@ -277,8 +285,7 @@ fn flexible_workers_follow_policy_bounds() {
         };
         // Before the policy's date (2026-09-20 for Quzhou): refused.
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 20),
             &clerk(),
@@ -289,8 +296,7 @@ fn flexible_workers_follow_policy_bounds() {
         set_business_date(s, C, d("2026-09-21")).unwrap();
         // Ratio above 24 %, base above the cap, a man of 60: refused.
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 25),
             &clerk(),
@@ -299,8 +305,7 @@ fn flexible_workers_follow_policy_bounds() {
         .unwrap_err();
         assert!(err.to_string().contains("ratio"), "{err}");
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "50000.00", 20),
             &clerk(),
@@ -309,8 +314,7 @@ fn flexible_workers_follow_policy_bounds() {
         .unwrap_err();
         assert!(err.to_string().contains("cap"), "{err}");
         let err = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219660101001", "5000.00", 20),
             &clerk(),
@@ -318,9 +322,59 @@ fn flexible_workers_follow_policy_bounds() {
         )
         .unwrap_err();
         assert!(err.to_string().contains("age 60"), "{err}");
+        // Those were refused before anyone was asked about the person.
+        let id = IdCard::with_check_char("33080219950505005").unwrap();
+        assert!(lookups_of_person(s, C, id.as_str()).unwrap().is_empty());
+        // Everything else in order, but Quzhou's residence rule (household registration
+        // or social security in the city) cannot be verified with the departments down:
+        // refused — never passed — and no account is written; the look-ups are logged
+        // (查询留痕) under the opening's application, which is closed.
+        let err = open_flexible(
+            &ctx,
+            &p,
+            flex("33080219950505005", "5000.00", 20),
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot verify residence now")
+                && text.contains("household-or-social-security")
+                && text.contains("exchange under maintenance")
+                && text.contains("counter"),
+            "{text}"
+        );
+        {
+            let mut tx = s.begin_read().unwrap();
+            assert!(tx.member_by_id_number(C, id.as_str()).unwrap().is_none());
+            assert_eq!(tx.count_members(C).unwrap(), 0);
+        }
+        let log = lookups_of_person(s, C, id.as_str()).unwrap();
+        assert!(!log.is_empty());
+        assert!(
+            log.iter()
+                .all(|l| l.outcome == "unavailable" && l.purpose == "account-opening"),
+            "{log:?}"
+        );
+        let app = log[0].application_no.clone();
+        assert_eq!(
+            s.begin_read()
+                .unwrap()
+                .application(C, &app)
+                .unwrap()
+                .unwrap()
+                .status,
+            "closed"
+        );
+        // A centre whose policy asks no residence opens without asking anyone.
+        let p = Policy::from_toml(&QUZHOU_POLICY.replace(
+            "flexible_residence = \"household-or-social-security\"",
+            "flexible_residence = \"any\"",
+        ))
+        .unwrap();
         let f = open_flexible(
-            s,
-            C,
+            &ctx,
             &p,
             flex("33080219950505005", "5000.00", 20),
             &clerk(),
@@ -388,11 +442,12 @@ fn interest_splits_at_a_rate_change_and_closing_pays_to_date() {
             tx.commit().unwrap();
         }
         // Not closed while money is in it: the balance and its interest leave first.
-        let err = change_member(
+        let err = close_member(
             s,
             C,
+            &p,
             &m[1],
-            MemberAct::Close(CloseCause::Withdrawal),
+            CloseCause::Withdrawal,
             "退休销户",
             &clerk(),
             now(),
@@ -422,11 +477,12 @@ fn interest_splits_at_a_rate_change_and_closing_pays_to_date() {
             now(),
         )
         .unwrap();
-        change_member(
+        close_member(
             s,
             C,
+            &p,
             &m[1],
-            MemberAct::Close(CloseCause::Withdrawal),
+            CloseCause::Withdrawal,
             "退休销户",
             &clerk(),
             now(),
@@ -465,6 +521,161 @@ fn settlement_after_later_value_dates_is_refused() {
         let err = settle_interest(s, C, &p, 2027, &Stamp::system("interest"), now()).unwrap_err();
         assert!(err.to_string().contains("has not reached"), "{err}");
         assert!(audit(s, C).unwrap().is_clean());
+    });
+}
+
+#[test]
+fn closing_an_emptied_account_never_loses_its_interest() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = policy();
+        let cal = BusinessCalendar::cn().unwrap();
+        let (u, m) = setup(s, &p, "2026-02-02", &["5000.00"]);
+        let acct = format!("201.{}", m[0]);
+        // 1,200.00 arrives on 2026-03-10 and is all withdrawn on 2026-04-10 by a
+        // withdrawal that pays no interest (a purchase withdrawal, say).
+        set_business_date(s, C, d("2026-03-10")).unwrap();
+        let b = generate_bill(s, C, &p, &cal, &u, ym("2026-03")).unwrap();
+        confirm_bill(s, C, &b.bill.bill_no).unwrap();
+        pay(s, &b.bill.bill_no, "S1", "1200.00").unwrap();
+        set_business_date(s, C, d("2026-04-10")).unwrap();
+        let out = |key: &str, amount: Fen, day: &str| {
+            post_one(
+                s,
+                C,
+                EntryRequest::posted(
+                    key,
+                    TxCode::Withdrawal,
+                    d(day),
+                    d(day),
+                    vec![
+                        Leg::debit(AccountNo::parse(&acct).unwrap(), amount),
+                        Leg::credit(AccountNo::sub("101", "ABC").unwrap(), amount),
+                    ],
+                    "提取",
+                    clerk(),
+                ),
+                now(),
+            )
+            .unwrap();
+        };
+        out("wd-1", yuan("1200.00"), "2026-04-10");
+        // On 2026-05-06 the balance is zero but the 积数 of March 10 – April 9 is not:
+        // 120,000 fen × 31 days = 3,720,000 fen·days; × 1.5 % / 360 = 155 fen exactly.
+        set_business_date(s, C, d("2026-05-06")).unwrap();
+        let st = account(s, &acct);
+        assert_eq!(st.balance, Fen::ZERO);
+        assert_eq!(st.accrual_through(d("2026-05-05")).unwrap(), 3_720_000);
+        let events_before = s
+            .begin_read()
+            .unwrap()
+            .events(C, &format!("member:{}", m[0]))
+            .unwrap()
+            .len();
+        let err = close_member(
+            s,
+            C,
+            &p,
+            &m[0],
+            CloseCause::Withdrawal,
+            "退休销户",
+            &clerk(),
+            now(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("1.55 yuan of interest is owed")
+                && text.contains("积数 3720000")
+                && text.contains("since 2026-02-02")
+                && text.contains("销户提取"),
+            "{text}"
+        );
+        // Nothing changed.
+        {
+            let mut tx = s.begin_read().unwrap();
+            let row = tx.member(C, &m[0]).unwrap().unwrap();
+            assert_eq!(
+                row.status,
+                anju_domain::codes::PersonalAccountStatus::Normal
+            );
+            assert_eq!(
+                tx.events(C, &format!("member:{}", m[0])).unwrap().len(),
+                events_before
+            );
+        }
+        assert_eq!(account(s, &acct), st);
+        // The closing withdrawal's way: 销户结息 credits the 1.55 to the day and restarts
+        // the period on the closing day (积数 zero, for the member and the control
+        // account alike), so the same 积数 is never paid again …
+        {
+            let mut tx = s.begin().unwrap();
+            let (amount, posted) =
+                post_closing_interest_in(tx.as_mut(), C, &p, &m[0], "close-int", &clerk(), now())
+                    .unwrap();
+            assert_eq!(amount, Fen::new(155));
+            assert!(posted.is_some());
+            tx.commit().unwrap();
+        }
+        let st = account(s, &acct);
+        assert_eq!(st.balance, Fen::new(155));
+        assert_eq!(
+            (st.accrual, st.accrual_from, st.last_change),
+            (0, d("2026-05-06"), d("2026-05-06"))
+        );
+        {
+            let mut tx = s.begin_read().unwrap();
+            let control = tx
+                .load_accounts(C, &[AccountNo::control("201").unwrap()])
+                .unwrap()
+                .pop()
+                .unwrap();
+            assert_eq!(control.accrual, 0, "the control account's 积数 follows");
+        }
+        {
+            let mut tx = s.begin().unwrap();
+            assert_eq!(
+                interest_to_date(tx.as_mut(), C, &p, &m[0], d("2026-05-06")).unwrap(),
+                Fen::ZERO
+            );
+            let again =
+                post_closing_interest_in(tx.as_mut(), C, &p, &m[0], "close-int", &clerk(), now())
+                    .unwrap();
+            assert_eq!(again.0, Fen::ZERO);
+            assert!(again.1.is_none());
+        }
+        assert!(audit(s, C).unwrap().is_clean());
+        // … and pays it out; then the account closes.
+        out("wd-close", Fen::new(155), "2026-05-06");
+        let closed = close_member(
+            s,
+            C,
+            &p,
+            &m[0],
+            CloseCause::Withdrawal,
+            "退休销户",
+            &clerk(),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            closed.status,
+            anju_domain::codes::PersonalAccountStatus::ClosedByWithdrawal
+        );
+        // The year-end pays the closed account nothing more.
+        set_business_date(s, C, d("2026-06-30")).unwrap();
+        let run = settle_interest(s, C, &p, 2026, &Stamp::system("interest"), now()).unwrap();
+        assert_eq!((run.run.accounts, run.run.total), (0, Fen::ZERO));
+        assert_eq!(account(s, "501").balance, Fen::new(155));
+        // (No 年终结息 entry was posted, so no period rolled: it still starts on the
+        // closing day, with nothing in it.)
+        let st = account(s, &acct);
+        assert_eq!(
+            (st.balance, st.accrual_through(d("2026-06-30")).unwrap()),
+            (Fen::ZERO, 0)
+        );
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
     });
 }
 

@@ -83,6 +83,28 @@ pub fn accrual_by_pieces(
     pieces
 }
 
+/// The interest a settled interest period `[from, end)` paid on `amount` counted from
+/// `value_date` (days before `from` count from `from`): the same 积数 split by rate period
+/// and the same one half-up rounding as the year-end — what a reversal across that
+/// settlement (冲正) takes back with the money.
+pub fn interest_paid_on(
+    amount: Fen,
+    value_date: Date,
+    from: Date,
+    periods: &[(Date, Date, Rate)],
+    basis: DayCountBasis,
+) -> Result<Fen, MoneyError> {
+    let pieces = accrual_by_pieces(
+        from,
+        periods,
+        [BalanceChange {
+            delta: amount.fen(),
+            value_date,
+        }],
+    );
+    interest_on(&pieces, basis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +147,37 @@ mod tests {
         assert_eq!(
             interest_on(&[below], DayCountBasis::Days360).unwrap(),
             Fen::ZERO
+        );
+    }
+
+    #[test]
+    fn interest_paid_on_an_amount_from_its_value_date() {
+        // 1,000.00 from 2026-05-10 through 2026-06-30 (52 days) at 1.5 %/360:
+        // 100,000 × 52 × 0.015 / 360 = 216.67 fen → 2.17 yuan.
+        let r = Rate::parse_percent("1.5").unwrap();
+        let periods = [(d("2025-07-01"), d("2026-07-01"), r)];
+        assert_eq!(
+            interest_paid_on(
+                Fen::new(100_000),
+                d("2026-05-10"),
+                d("2025-07-01"),
+                &periods,
+                DayCountBasis::Days360
+            )
+            .unwrap(),
+            Fen::new(217)
+        );
+        // Money there before the period counts from its first day: 365 days.
+        assert_eq!(
+            interest_paid_on(
+                Fen::new(100_000),
+                d("2024-08-01"),
+                d("2025-07-01"),
+                &periods,
+                DayCountBasis::Days360
+            )
+            .unwrap(),
+            Fen::new(1_521)
         );
     }
 

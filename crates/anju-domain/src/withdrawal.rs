@@ -683,7 +683,10 @@ pub fn decide(case: &Case<'_>) -> Decision {
         }
         _ => {}
     }
-    if !case.account.balance.is_positive() {
+    // A closing withdrawal from an emptied account still pays its interest to the day
+    // (the 积数 of the money that was in it this year): closing never loses interest.
+    let owed_interest = closes && case.closing_interest.is_positive();
+    if !case.account.balance.is_positive() && !owed_interest {
         w.refuse("账户余额为零", "the account balance is zero");
         return finish(w, None);
     }

@@ -28,6 +28,49 @@ use anju_store::Store;
 use jiff::Timestamp;
 use jiff::civil::{Date, date};
 
+/// The demo's flexible worker opens as any would: the policy's residence rule verified
+/// with the departments, through the exchange client and the look-up log. The demo's own
+/// exchange simulator starts only on the seeded centre, so this one opening is verified
+/// against a simulator started just for it, on the facts the same generator gives that
+/// person (a flexible worker lives in the city) — the facts the demo's exchange dataset
+/// then also holds for them.
+fn open_flexible_verified(
+    store: &dyn Store,
+    code: &str,
+    policy: &Policy,
+    new: NewFlexible,
+    stamp: &Stamp,
+    now: Timestamp,
+) -> anyhow::Result<anju_store::registry::MemberRow> {
+    use anju_exchange::sim::generate::{CentrePerson, generate};
+    let today = store
+        .begin_read()?
+        .centre(code)?
+        .ok_or_else(|| anyhow::anyhow!("no centre {code}"))?
+        .business_date;
+    let person = CentrePerson {
+        id_number: new.id_card.as_str().to_owned(),
+        name: new.name.clone(),
+        employer_name: None,
+        employer_credit_code: None,
+        monthly_base: new.base,
+        opened_on: today,
+        status: anju_domain::codes::PersonalAccountStatus::Normal,
+    };
+    let dataset = generate(&[person], 1, today)?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("flexible-opening.json");
+    dataset.save(&path)?;
+    let sim = crate::sharing::SimProcess::start(&path, &[])?;
+    let departments = sim.departments()?;
+    let ctx = anju_app::sharing::Sharing {
+        store,
+        departments: &departments,
+        centre: code,
+    };
+    Ok(open_flexible(&ctx, policy, new, stamp, now)?)
+}
+
 /// Commissioned banks of the demo centre: (code, name).
 pub const BANKS: &[(&str, &str)] = &[
     ("ICBC", "中国工商银行衢州分行"),
@@ -294,7 +337,7 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
         // A self-employed person opens a voluntary account once the policy allows it
         // (2026-09-20) and pays September to November in advance.
         if (year, mo) == (2026, 10) && !flexible_opened {
-            let f = open_flexible(
+            let f = open_flexible_verified(
                 store,
                 code,
                 policy,

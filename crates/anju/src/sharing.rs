@@ -334,6 +334,7 @@ pub fn run(store: &dyn Store, centre: &str, cmd: SharingCmd) -> anyhow::Result<u
                         year,
                         invoice_no: invoice,
                         spouse_buyer: None,
+                        flexible_residence: None,
                     },
                     consents: consents
                         .into_iter()

@@ -474,6 +474,7 @@ pub fn run(
                     year,
                     invoice_no: invoice,
                     spouse_buyer: spouse_buyer.then(|| spouse.clone()).flatten(),
+                    flexible_residence: None,
                 },
                 spouse: spouse.clone(),
                 heirs,

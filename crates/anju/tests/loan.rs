@@ -127,6 +127,7 @@ fn record(p: &Person, married_to: Option<&Person>) -> PersonRecord {
             retired_on: None,
             disability_grade: None,
             work_capacity_lost: false,
+            insured_region: None,
         }),
         income: vec![YearIncome {
             year: 2025,

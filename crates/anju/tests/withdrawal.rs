@@ -122,6 +122,7 @@ fn base_record(p: &Person, sex: Sex) -> PersonRecord {
             retired_on: None,
             disability_grade: None,
             work_capacity_lost: false,
+            insured_region: None,
         }),
         ..PersonRecord::default()
     }

@@ -1605,18 +1605,29 @@ pub fn decide(
             }
             Business::Reversal => {
                 let p: ReversalRequest = payload_of(&row)?;
+                // The rules in effect are the approved ones: a reversal across a year-end
+                // settlement corrects the interest at that year's rates from them.
+                let policy = match tx.current_policy(centre)? {
+                    Some(v) => Some(super::policy::validate(centre, &v.text)?),
+                    None => None,
+                };
                 let posted = crate::remittance::correct_payment_in(
                     tx.as_mut(),
                     centre,
+                    policy.as_ref(),
                     &p.bill_no,
                     &p.entry_key,
                     &p.reason,
                     &stamp,
                     now,
                 )?;
+                let seqs: Vec<String> = posted.iter().map(|e| e.entry.seq.to_string()).collect();
                 detail = format!(
                     "entry {} of bill {} reversed as entry {} ({})",
-                    p.entry_key, p.bill_no, posted.entry.seq, row.maker
+                    p.entry_key,
+                    p.bill_no,
+                    seqs.join(" + interest correction "),
+                    row.maker
                 );
             }
             Business::PolicyChange => {

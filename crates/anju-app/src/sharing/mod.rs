@@ -154,12 +154,27 @@ pub fn open_application_in(
         ));
     }
     let member = tx.member_by_id_number(centre, main)?;
-    let Some(member) = member else {
-        return Err(invalid(
-            "parties.id_number",
-            main,
-            "the applicant has no account in this centre",
-        ));
+    // An opening is for a person without an account; everything else for a member.
+    let applicant = match (new.kind, member) {
+        (ApplicationKind::OpenFlexible, None) => (*main).clone(),
+        (ApplicationKind::OpenFlexible, Some(m)) => {
+            return Err(invalid(
+                "parties.id_number",
+                main,
+                &format!(
+                    "already has personal account {}; one account per person",
+                    m.account_no
+                ),
+            ));
+        }
+        (_, Some(m)) => m.id_number,
+        (_, None) => {
+            return Err(invalid(
+                "parties.id_number",
+                main,
+                "the applicant has no account in this centre",
+            ));
+        }
     };
     let parties = party_names(tx, centre, &new.parties)?;
     verify::checks_for(new.kind, &parties, &new.claims, today, city_prefix(centre))
@@ -170,7 +185,7 @@ pub fn open_application_in(
         application_no: no.to_owned(),
         kind: new.kind.code().to_owned(),
         purpose: new.kind.purpose().code().to_owned(),
-        applicant: member.id_number.clone(),
+        applicant,
         claims,
         status: "open".to_owned(),
         opened_on: today,

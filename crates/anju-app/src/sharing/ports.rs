@@ -244,3 +244,100 @@ impl Departments {
         }
     }
 }
+
+/// Every department unavailable with one reason: a centre run without a data exchange,
+/// or a department that is down. Every look-up is still logged before it is "made", and
+/// every check that needs a fact is 无法核验 — never a pass.
+#[derive(Debug, Clone)]
+pub struct NoExchange {
+    /// Why nothing can be asked.
+    pub reason: String,
+}
+
+impl NoExchange {
+    fn down<T>(&self, department: anju_domain::sharing::Department) -> Result<T, Unavailable> {
+        Err(Unavailable {
+            department,
+            reason: self.reason.clone(),
+        })
+    }
+}
+
+impl PublicSecurity for NoExchange {
+    fn identity(&self, _: &Ask) -> Fetched<Option<Identity>> {
+        self.down(Query::Identity.department())
+    }
+    fn household(&self, _: &Ask) -> Fetched<Option<Household>> {
+        self.down(Query::Household.department())
+    }
+}
+impl CivilAffairs for NoExchange {
+    fn marriage(&self, _: &Ask) -> Fetched<Marriage> {
+        self.down(Query::Marriage.department())
+    }
+    fn death(&self, _: &Ask) -> Fetched<Option<DeathRecord>> {
+        self.down(Query::Death.department())
+    }
+}
+impl RealEstate for NoExchange {
+    fn properties(&self, _: &Ask) -> Fetched<Vec<Property>> {
+        self.down(Query::Properties.department())
+    }
+    fn register_mortgage(
+        &self,
+        _: &Ask,
+        _: &MortgageRequest,
+    ) -> Result<MortgageRegistration, Unavailable> {
+        self.down(Query::Properties.department())
+    }
+    fn release_mortgage(&self, _: &Ask, _: &str) -> Result<MortgageRelease, Unavailable> {
+        self.down(Query::Properties.department())
+    }
+}
+impl HousingFiling for NoExchange {
+    fn contracts(&self, _: &Ask) -> Fetched<Vec<PurchaseContract>> {
+        self.down(Query::Contracts.department())
+    }
+}
+impl RentalFiling for NoExchange {
+    fn leases(&self, _: &Ask) -> Fetched<Vec<Lease>> {
+        self.down(Query::Leases.department())
+    }
+}
+impl SocialSecurity for NoExchange {
+    fn employment(&self, _: &Ask) -> Fetched<Option<Employment>> {
+        self.down(Query::Employment.department())
+    }
+}
+impl Tax for NoExchange {
+    fn income(&self, _: &Ask) -> Fetched<Vec<YearIncome>> {
+        self.down(Query::Income.department())
+    }
+    fn invoices(&self, _: &Ask) -> Fetched<Vec<Invoice>> {
+        self.down(Query::Invoices.department())
+    }
+}
+impl Credit for NoExchange {
+    fn credit(&self, _: &Ask) -> Fetched<CreditReport> {
+        self.down(Query::Credit.department())
+    }
+}
+impl UrbanRenewal for NoExchange {
+    fn renewal(&self, _: &Ask) -> Fetched<Vec<RenewalShare>> {
+        self.down(Query::Renewal.department())
+    }
+}
+impl MedicalInsurance for NoExchange {
+    fn medical(&self, _: &Ask) -> Fetched<Vec<MedicalExpense>> {
+        self.down(Query::Medical.department())
+    }
+}
+
+impl Departments {
+    /// Every department answering "unavailable" with `reason` ([`NoExchange`]).
+    pub fn unavailable(reason: &str) -> Departments {
+        Departments::all(Arc::new(NoExchange {
+            reason: reason.to_owned(),
+        }))
+    }
+}

@@ -90,6 +90,9 @@ pub struct Auditor {
     /// First days of the interest periods opened by year-end settlements (the day after
     /// each 年终结息 entry's value date).
     rolls: Vec<Date>,
+    /// Member accounts whose period a closing-interest entry (销户结息) restarted, with
+    /// the latest such entry's value date: the interest to that day was paid.
+    closing_rolls: HashMap<AccountNo, Date>,
 }
 
 fn legs_digest(legs: &[Leg], swapped: bool) -> u64 {
@@ -121,6 +124,7 @@ impl Auditor {
             problem_count: 0,
             anchors: HashMap::new(),
             rolls: Vec::new(),
+            closing_rolls: HashMap::new(),
         }
     }
 
@@ -252,6 +256,20 @@ impl Auditor {
         {
             self.rolls.push(start);
         }
+        if e.kind == EntryKind::Posted && e.code == super::entry::TxCode::ClosingInterest {
+            for leg in &e.legs {
+                if leg.account.code() == MEMBER_CODE
+                    && !leg.account.is_control()
+                    && leg.side == Side::Credit
+                {
+                    let day = self
+                        .closing_rolls
+                        .entry(leg.account.clone())
+                        .or_insert(e.value_date);
+                    *day = (*day).max(e.value_date);
+                }
+            }
+        }
         self.seen.insert(
             s.seq,
             Seen {
@@ -266,6 +284,14 @@ impl Auditor {
         for leg in &e.legs {
             self.legs += 1;
             let delta = i128::from(leg.signed_delta());
+            // A member account's period may start later than its control account's (a
+            // closing-interest entry restarted it): the control counts the leg from the
+            // member's period start too, as the member's own 积数 does.
+            let leaf_from = self
+                .stored
+                .get(&leg.account)
+                .filter(|st| st.no.code() == MEMBER_CODE)
+                .map(|st| st.accrual_from);
             let mut targets = vec![leg.account.clone()];
             if let Some(p) = leg.account.parent() {
                 targets.push(p);
@@ -279,6 +305,7 @@ impl Auditor {
                     continue;
                 };
                 let (from, last, opened) = (st.accrual_from, st.last_change, st.opened_on);
+                let from = leaf_from.map_or(from, |f| f.max(from));
                 if e.value_date < opened
                     && matches!(
                         e.kind,
@@ -390,13 +417,19 @@ impl Auditor {
             // (201) — on the day after the latest year-end settlement (年终结息 entry)
             // since the opening: a start the journal does not explain would silently drop
             // days of 积数.
+            // A closing-interest entry (销户结息) restarts that member account's period on
+            // its value date: the interest to the day before was paid.
             let expect_from = if no.code() == MEMBER_CODE {
-                self.rolls
+                let year_end = self
+                    .rolls
                     .iter()
                     .copied()
                     .filter(|f| *f > st.opened_on)
                     .max()
-                    .unwrap_or(st.opened_on)
+                    .unwrap_or(st.opened_on);
+                self.closing_rolls
+                    .get(no)
+                    .map_or(year_end, |d| year_end.max(*d))
             } else {
                 st.opened_on
             };

@@ -61,6 +61,9 @@ pub enum TxCode {
     Adjustment,
     /// 资金划转: money moved between the fund's accounts at two banks.
     FundTransfer,
+    /// 结息调整: interest a settled year paid on money that a later reversal (冲正) took
+    /// back out of that year, taken back with it (Dr the member, Cr `501`).
+    InterestCorrection,
 }
 
 impl TxCode {
@@ -84,6 +87,7 @@ impl TxCode {
         TxCode::OpeningBalance,
         TxCode::Adjustment,
         TxCode::FundTransfer,
+        TxCode::InterestCorrection,
     ];
 
     /// Storage code.
@@ -107,6 +111,7 @@ impl TxCode {
             TxCode::OpeningBalance => "opening",
             TxCode::Adjustment => "adjust",
             TxCode::FundTransfer => "fund-transfer",
+            TxCode::InterestCorrection => "interest-correction",
         }
     }
 
@@ -131,6 +136,7 @@ impl TxCode {
             TxCode::OpeningBalance => "期初余额",
             TxCode::Adjustment => "调账",
             TxCode::FundTransfer => "资金划转",
+            TxCode::InterestCorrection => "结息调整",
         }
     }
 

@@ -107,6 +107,17 @@ impl AccountState {
         Ok(())
     }
 
+    /// Applies a reversal's amount (`delta` on the normal side) with the reversed entry's
+    /// value date `v`. Within the current period this is [`AccountState::apply_posted`].
+    /// A value date in an interest period already closed (a correction across a
+    /// year-end settlement) counts from the current period's first day: the closed
+    /// period's share was settled, and the caller corrects the interest it paid in the
+    /// same transaction (`TxCode::InterestCorrection`). This is exactly the audit's
+    /// `delta × (last_change − max(v, accrual_from))`.
+    pub fn apply_reversed(&mut self, delta: i64, v: Date) -> Result<(), LedgerError> {
+        self.apply_posted(delta, v.max(self.accrual_from))
+    }
+
     /// Closes the current interest period and starts a new one on `new_start` (the day
     /// after the year-end settlement date): returns the closed period's 积数 (every day
     /// before `new_start`), then sets 积数 to zero and both the period start and the
@@ -264,6 +275,28 @@ mod tests {
         // And a value date in the closed period is refused afterwards.
         assert!(matches!(
             a.apply_posted(1, d("2025-06-30")),
+            Err(LedgerError::ValueDateBeforePeriod { .. })
+        ));
+    }
+
+    #[test]
+    fn a_reversal_across_a_closed_period_counts_from_the_period_start() {
+        let mut a = AccountState::open(AccountNo::parse("201.M1").unwrap(), d("2026-03-01"));
+        a.apply_posted(100_000, d("2026-05-10")).unwrap();
+        a.roll_period(d("2026-07-01")).unwrap();
+        a.apply_posted(20_000, d("2026-07-10")).unwrap();
+        // Reversing the May money on 08-03: it leaves the new period's 积数 from 07-01,
+        // 9 days (07-01 … 07-09) before the last change.
+        a.apply_reversed(-100_000, d("2026-05-10")).unwrap();
+        assert_eq!(a.balance, Fen::new(20_000));
+        assert_eq!(a.accrual, 100_000 * 9 - 100_000 * 9);
+        assert_eq!(a.last_change, d("2026-07-10"));
+        // Within the period a reversal is an ordinary back-dated posting.
+        a.apply_reversed(-20_000, d("2026-07-10")).unwrap();
+        assert_eq!((a.balance, a.accrual), (Fen::ZERO, 0));
+        // Other postings before the period are still refused.
+        assert!(matches!(
+            a.apply_posted(1, d("2026-06-30")),
             Err(LedgerError::ValueDateBeforePeriod { .. })
         ));
     }

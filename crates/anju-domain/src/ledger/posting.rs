@@ -153,7 +153,8 @@ fn effect(
 ) -> Result<(), LedgerError> {
     acc.entry_count += 1;
     match kind {
-        EntryKind::Posted | EntryKind::Reversal => acc.apply_posted(delta, value_date),
+        EntryKind::Posted => acc.apply_posted(delta, value_date),
+        EntryKind::Reversal => acc.apply_reversed(delta, value_date),
         EntryKind::Pending => acc.reserve(delta),
         EntryKind::VoidPending => acc.release(delta),
         EntryKind::PostPending => {

@@ -17,7 +17,9 @@
 //!                     # base_floor, base_cap, rounding,
 //!                     # payment_deadline_days_after_payday,
 //!                     # flexible_ratio_min/max, flexible_min_age,
-//!                     # flexible_max_age_male, flexible_max_age_female
+//!                     # flexible_max_age_male, flexible_max_age_female,
+//!                     # flexible_residence ("any" | "household-registration" |
+//!                     # "household-or-social-security"; optional, "any" if absent)
 //! [[deposit_rate]]    # effective, annual
 //! [interest]          # day_count_basis (360 | 365), settlement_month, settlement_day
 //! [[loan_rate]]       # effective, first_le5, first_gt5, second_le5, second_gt5,
@@ -89,8 +91,8 @@ use crate::money::Rate;
 pub use error::{IssueKind, PolicyError, PolicyIssue};
 pub use retirement::{RetirementCategory, RetirementRules, RetirementSchedule};
 pub use rules::{
-    Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
-    LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
+    Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, FlexibleResidence,
+    InterestRule, LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
     MAX_PAYMENT_DEADLINE_DAYS, MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO,
     PenaltyBase, RatioRange, RenovationRule, SHORT_TERM_MAX_MONTHS, WithdrawalRule,
 };

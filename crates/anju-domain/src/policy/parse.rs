@@ -12,8 +12,8 @@ use toml::Value;
 use super::error::{IssueKind, PolicyError, PolicyIssue};
 use super::retirement::{RetirementRules, RetirementSchedule};
 use super::rules::{
-    Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, InterestRule,
-    LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
+    Centre, ContributionRule, DayCountBasis, DepositRate, FLEXIBLE_MAX_RATIO, FlexibleResidence,
+    InterestRule, LoanLimits, LoanRate, LoanServicing, MAX_LOAN_TERM_YEARS, MAX_LOAN_TO_VALUE,
     MAX_PAYMENT_DEADLINE_DAYS, MIN_WORKING_AGE, NATIONAL_MAX_RATIO, NATIONAL_MIN_RATIO,
     PenaltyBase, RatioRange, RenovationRule, WithdrawalRule,
 };
@@ -71,6 +71,7 @@ struct RawContribution {
     flexible_min_age: Field,
     flexible_max_age_male: Field,
     flexible_max_age_female: Field,
+    flexible_residence: Field,
 }
 
 #[derive(Deserialize)]
@@ -444,6 +445,22 @@ fn contribution(
             );
         }
     }
+    // Optional: policies written before the rule existed mean "anyone".
+    let residence = match &raw.flexible_residence {
+        None => Some(FlexibleResidence::Any),
+        Some(value) => match value.clone().try_into::<FlexibleResidence>() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                c.push(
+                    p("flexible_residence"),
+                    Some(value),
+                    IssueKind::Unparsable,
+                    "must be \"any\", \"household-registration\" or \"household-or-social-security\"",
+                );
+                None
+            }
+        },
+    };
     Some(ContributionRule {
         effective: effective?,
         unit_ratio: unit_ratio?,
@@ -456,6 +473,7 @@ fn contribution(
         flexible_min_age: min_age?,
         flexible_max_age_male: max_male?,
         flexible_max_age_female: max_female?,
+        flexible_residence: residence?,
     })
 }
 

@@ -6,6 +6,7 @@
 //! set, used to validate the file, never as defaults.
 
 use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
 
 use crate::money::{Fen, Rate, Rounding};
 
@@ -112,6 +113,45 @@ pub struct ContributionRule {
     /// Age, in whole years, from which a woman may no longer open a flexible account
     /// (exclusive bound).
     pub flexible_max_age_female: u32,
+    /// Which residence a flexible worker must have to open an account
+    /// (`flexible_residence`; `"any"` when the file does not say).
+    pub flexible_residence: FlexibleResidence,
+}
+
+/// The residence rule for opening a flexible-employment account (灵活就业人员开户条件),
+/// verified with other departments' facts (household registration from public security,
+/// the contribution record from social security), never from paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlexibleResidence {
+    /// Anyone (no residence rule).
+    #[default]
+    Any,
+    /// Household registration (户籍) in the centre's city.
+    HouseholdRegistration,
+    /// Household registration in the city, or contributing to the city's social security
+    /// (在本市参加社会保险).
+    HouseholdOrSocialSecurity,
+}
+
+impl FlexibleResidence {
+    /// The policy file's spelling.
+    pub const fn code(self) -> &'static str {
+        match self {
+            FlexibleResidence::Any => "any",
+            FlexibleResidence::HouseholdRegistration => "household-registration",
+            FlexibleResidence::HouseholdOrSocialSecurity => "household-or-social-security",
+        }
+    }
+
+    /// In Chinese.
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            FlexibleResidence::Any => "不限户籍和参保地",
+            FlexibleResidence::HouseholdRegistration => "本市户籍",
+            FlexibleResidence::HouseholdOrSocialSecurity => "本市户籍或在本市参加社会保险",
+        }
+    }
 }
 
 /// One version of `[[deposit_rate]]`: the annual interest rate on member balances.

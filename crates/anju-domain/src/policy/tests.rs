@@ -176,6 +176,10 @@ fn quzhou_contribution_rules_by_date() {
         ),
         (16, 60, 55)
     );
+    assert_eq!(
+        r.flexible_residence,
+        FlexibleResidence::HouseholdOrSocialSecurity
+    );
     let earlier = p.contribution_on(date(2025, 6, 30)).unwrap();
     assert_eq!(earlier.base_cap, Fen::parse_yuan("29800").unwrap());
     assert!(p.contribution_on(date(2024, 6, 30)).is_err());
@@ -659,6 +663,37 @@ fn flexible_ages_are_checked() {
         )],
         "contribution[0].flexible_max_age_female",
         IssueKind::Contradictory,
+    );
+}
+
+#[test]
+fn flexible_residence_is_one_of_three_and_optional() {
+    let line = "flexible_residence = \"household-or-social-security\"";
+    single_issue(
+        &[(line, "flexible_residence = \"hukou\"")],
+        "contribution[0].flexible_residence",
+        IssueKind::Unparsable,
+    );
+    // A policy written before the rule means anyone may open.
+    let text = QUZHOU_POLICY
+        .lines()
+        .filter(|l| !l.starts_with("flexible_residence"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = Policy::from_toml(&text).unwrap();
+    assert_eq!(
+        p.contribution_on(date(2025, 7, 1))
+            .unwrap()
+            .flexible_residence,
+        FlexibleResidence::Any
+    );
+    let text = QUZHOU_POLICY.replace(line, "flexible_residence = \"household-registration\"");
+    let p = Policy::from_toml(&text).unwrap();
+    assert_eq!(
+        p.contribution_on(date(2025, 7, 1))
+            .unwrap()
+            .flexible_residence,
+        FlexibleResidence::HouseholdRegistration
     );
 }
 

@@ -514,6 +514,11 @@ pub struct Employment {
     /// Whether the labour capacity appraisal found complete loss of work capacity
     /// (完全丧失劳动能力).
     pub work_capacity_lost: bool,
+    /// Where the person is insured (参保地): the 6-digit division code of the social
+    /// security office that collects the contributions — an employer's, or the person's
+    /// own as a flexible worker. Absent in older answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insured_region: Option<String>,
 }
 
 /// 税务 income of one year.
@@ -847,6 +852,8 @@ pub enum Purpose {
     Withdrawal,
     /// Review of a loan application (贷款审批).
     Loan,
+    /// Opening an account for a flexible-employment contributor (灵活就业人员开户核验).
+    AccountOpening,
 }
 
 impl Purpose {
@@ -855,6 +862,7 @@ impl Purpose {
         match self {
             Purpose::Withdrawal => "withdrawal",
             Purpose::Loan => "loan",
+            Purpose::AccountOpening => "account-opening",
         }
     }
 
@@ -863,12 +871,15 @@ impl Purpose {
         match self {
             Purpose::Withdrawal => "提取审核（《住房公积金管理条例》第二十四条、第二十五条）",
             Purpose::Loan => "贷款审批（《住房公积金管理条例》第二十六条）",
+            Purpose::AccountOpening => {
+                "灵活就业人员开户核验（《住房公积金管理条例》第十三条、国务院令第844号）"
+            }
         }
     }
 
     /// The purpose with this code.
     pub fn from_code(code: &str) -> Option<Purpose> {
-        [Purpose::Withdrawal, Purpose::Loan]
+        [Purpose::Withdrawal, Purpose::Loan, Purpose::AccountOpening]
             .into_iter()
             .find(|p| p.code() == code)
     }

@@ -17,6 +17,7 @@ use super::{
     Answer, CancelReason, ContractKind, FactKey, InvoiceCategory, Purpose, Query, Unavailable,
 };
 use crate::codes::MaritalStatus;
+use crate::policy::FlexibleResidence;
 
 /// What an application is for. The code is stored with the application (and is its JSON
 /// form, e.g. `"withdrawal.purchase"`).
@@ -54,11 +55,14 @@ pub enum ApplicationKind {
     WithdrawOther,
     /// 公积金贷款 / 组合贷款.
     Loan,
+    /// 灵活就业人员开户: a self-employed person opens an account; the residence rule of
+    /// the policy (`Claims::flexible_residence`) is verified.
+    OpenFlexible,
 }
 
 impl ApplicationKind {
     /// Every kind.
-    pub const ALL: [ApplicationKind; 16] = [
+    pub const ALL: [ApplicationKind; 17] = [
         ApplicationKind::WithdrawPurchase,
         ApplicationKind::WithdrawLoanRepayment,
         ApplicationKind::WithdrawRent,
@@ -75,6 +79,7 @@ impl ApplicationKind {
         ApplicationKind::WithdrawLeftJob,
         ApplicationKind::WithdrawOther,
         ApplicationKind::Loan,
+        ApplicationKind::OpenFlexible,
     ];
 
     /// Stored code, e.g. `withdrawal.purchase`.
@@ -96,6 +101,7 @@ impl ApplicationKind {
             ApplicationKind::WithdrawLeftJob => "withdrawal.left-job",
             ApplicationKind::WithdrawOther => "withdrawal.other",
             ApplicationKind::Loan => "loan",
+            ApplicationKind::OpenFlexible => "opening.flexible",
         }
     }
 
@@ -118,6 +124,7 @@ impl ApplicationKind {
             ApplicationKind::WithdrawLeftJob => "离职封存提取",
             ApplicationKind::WithdrawOther => "其他提取",
             ApplicationKind::Loan => "住房公积金贷款",
+            ApplicationKind::OpenFlexible => "灵活就业人员开户",
         }
     }
 
@@ -130,6 +137,7 @@ impl ApplicationKind {
     pub const fn purpose(self) -> Purpose {
         match self {
             ApplicationKind::Loan => Purpose::Loan,
+            ApplicationKind::OpenFlexible => Purpose::AccountOpening,
             _ => Purpose::Withdrawal,
         }
     }
@@ -231,6 +239,10 @@ pub struct Claims {
     /// (a spouse may withdraw for the same home); must also be named as the spouse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spouse_buyer: Option<String>,
+    /// The residence rule a flexible-employment opening is verified against: the
+    /// policy's `flexible_residence` when the person applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flexible_residence: Option<FlexibleResidence>,
 }
 
 /// One fact to establish.
@@ -385,6 +397,18 @@ pub enum Check {
         /// Whose.
         subject: String,
     },
+    /// Resident in the city for a flexible-employment opening: household registration
+    /// (户籍, not cancelled) in the city, or — when `social_security` — insured with the
+    /// city's social security (参保地 in the city). Either one verifies it; it is
+    /// unavailable only when neither verifies and a needed answer is missing.
+    Residence {
+        /// Whose.
+        subject: String,
+        /// 4-digit city prefix of division codes.
+        city_prefix: String,
+        /// Whether contributing to the city's social security also counts.
+        social_security: bool,
+    },
 }
 
 impl Check {
@@ -414,6 +438,7 @@ impl Check {
             Check::Emigrated { .. } => "emigrated",
             Check::NotEmployed { .. } => "not-employed",
             Check::LoansOnRecord { .. } => "loans-on-record",
+            Check::Residence { .. } => "residence",
         }
     }
 
@@ -439,7 +464,8 @@ impl Check {
             | Check::HousingInvoice { subject, .. }
             | Check::Emigrated { subject }
             | Check::NotEmployed { subject }
-            | Check::LoansOnRecord { subject } => subject,
+            | Check::LoansOnRecord { subject }
+            | Check::Residence { subject, .. } => subject,
             Check::PurchaseContract { buyer, .. } | Check::PropertyOfContract { buyer, .. } => {
                 buyer
             }
@@ -473,6 +499,15 @@ impl Check {
             | Check::Insured { .. }
             | Check::NotEmployed { .. } => one(Query::Employment),
             Check::MovedOut { .. } | Check::Emigrated { .. } => one(Query::Household),
+            Check::Residence {
+                social_security, ..
+            } => {
+                let mut keys = vec![FactKey::new(Query::Household, s)];
+                if *social_security {
+                    keys.push(FactKey::new(Query::Employment, s));
+                }
+                keys
+            }
             Check::HousingInvoice { .. } => vec![
                 FactKey::new(Query::Invoices, s),
                 FactKey::new(Query::Properties, s),
@@ -683,6 +718,20 @@ pub fn checks_for(
             subject: s,
             city_prefix: city,
         }),
+        ApplicationKind::OpenFlexible => match claims.flexible_residence {
+            None => {
+                return Err(ClaimError::MissingClaim {
+                    kind: kind.code(),
+                    claim: "flexible_residence",
+                });
+            }
+            Some(FlexibleResidence::Any) => {}
+            Some(rule) => out.push(Check::Residence {
+                subject: s,
+                city_prefix: city,
+                social_security: rule == FlexibleResidence::HouseholdOrSocialSecurity,
+            }),
+        },
         ApplicationKind::WithdrawDeath => {
             out.push(Check::Deceased { subject: s });
             let heirs: Vec<&Party> = parties.iter().filter(|p| p.role == Role::Heir).collect();
@@ -747,6 +796,14 @@ fn no(check: &Check, zh: String, en: String) -> Verdict {
 /// [`Outcome::Unavailable`] with the department's reason; a wrongly typed answer (a bug
 /// upstream) also gives `Unavailable`, never a pass.
 pub fn evaluate(check: &Check, facts: &FactSet) -> Verdict {
+    if let Check::Residence {
+        city_prefix,
+        social_security,
+        ..
+    } = check
+    {
+        return residence(check, city_prefix, *social_security, facts);
+    }
     let mut answers = Vec::new();
     for key in check.needs() {
         match facts.get(&key) {
@@ -782,6 +839,125 @@ pub fn evaluate(check: &Check, facts: &FactSet) -> Verdict {
         }
     }
     decide(check, &answers)
+}
+
+/// [`Check::Residence`]: either fact verifies it on its own, so one department being
+/// down does not hide the other's answer; unavailable only when nothing verified and an
+/// answer is missing.
+fn residence(check: &Check, city: &str, social_security: bool, facts: &FactSet) -> Verdict {
+    let mut zh: Vec<String> = Vec::new();
+    let mut en: Vec<String> = Vec::new();
+    let mut missing = false;
+    let mut keys = check.needs().into_iter();
+    // Household registration.
+    if let Some(key) = keys.next() {
+        match facts.get(&key) {
+            Some(Ok(Answer::Household(h))) => match h {
+                Some(h) if h.cancelled.is_none() && h.region_code.starts_with(city) => {
+                    return yes(
+                        check,
+                        format!("户籍在本市（{}）", h.region_name),
+                        format!(
+                            "household registration in the city ({}, {})",
+                            h.region_name, h.region_code
+                        ),
+                    );
+                }
+                Some(h) if h.cancelled.is_some() => {
+                    zh.push(format!("户籍已注销（{}）", h.region_name));
+                    en.push(format!(
+                        "household registration cancelled ({})",
+                        h.region_code
+                    ));
+                }
+                Some(h) => {
+                    zh.push(format!("户籍不在本市（{}）", h.region_name));
+                    en.push(format!(
+                        "household registration outside the city ({}, {})",
+                        h.region_name, h.region_code
+                    ));
+                }
+                None => {
+                    zh.push("公安无户籍登记".into());
+                    en.push("no household registration on record".into());
+                }
+            },
+            Some(Ok(a)) => {
+                missing = true;
+                zh.push(format!("户籍登记返回了错误类型的数据（{}）", a.query()));
+                en.push(format!(
+                    "household registration: wrong kind of answer ({})",
+                    a.query()
+                ));
+            }
+            Some(Err(u)) => {
+                missing = true;
+                zh.push(format!("户籍登记暂时无法获取：{}", u.reason));
+                en.push(format!("household registration: {u}"));
+            }
+            None => {
+                missing = true;
+                zh.push("未查询户籍登记".into());
+                en.push("household registration was not looked up".into());
+            }
+        }
+    }
+    // The city's social security.
+    if social_security && let Some(key) = keys.next() {
+        match facts.get(&key) {
+            Some(Ok(Answer::Employment(e))) => {
+                let region = e.as_ref().filter(|e| e.insured).and_then(|e| {
+                    e.insured_region.clone().or_else(|| {
+                        e.employer_credit_code
+                            .as_deref()
+                            .and_then(|c| c.get(2..8))
+                            .map(str::to_owned)
+                    })
+                });
+                match region {
+                    Some(r) if r.starts_with(city) => {
+                        return yes(
+                            check,
+                            format!("在本市参加社会保险（参保地{r}）"),
+                            format!("insured with the city's social security ({r})"),
+                        );
+                    }
+                    Some(r) => {
+                        zh.push(format!("参保地不在本市（{r}）"));
+                        en.push(format!("insured outside the city ({r})"));
+                    }
+                    None => {
+                        zh.push("当前未在本市参加社会保险".into());
+                        en.push("not insured with social security in the city now".into());
+                    }
+                }
+            }
+            Some(Ok(a)) => {
+                missing = true;
+                zh.push(format!("社保参保信息返回了错误类型的数据（{}）", a.query()));
+                en.push(format!(
+                    "social security: wrong kind of answer ({})",
+                    a.query()
+                ));
+            }
+            Some(Err(u)) => {
+                missing = true;
+                zh.push(format!("社保参保信息暂时无法获取：{}", u.reason));
+                en.push(format!("social security: {u}"));
+            }
+            None => {
+                missing = true;
+                zh.push("未查询社保参保信息".into());
+                en.push("social security was not looked up".into());
+            }
+        }
+    }
+    let outcome = if missing {
+        Outcome::Unavailable
+    } else {
+        Outcome::NotVerified
+    };
+    verdict(check, outcome, zh.join("；"), en.join("; "))
 }
 
 fn find_contract<'a>(

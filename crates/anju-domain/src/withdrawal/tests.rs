@@ -185,6 +185,7 @@ fn employment(insured: bool, retired_on: Option<Date>, work_capacity_lost: bool)
         retired_on,
         disability_grade: work_capacity_lost.then_some(1),
         work_capacity_lost,
+        insured_region: None,
     }))
 }
 
@@ -704,6 +705,33 @@ fn a_zero_balance_is_refused() {
         .decide();
     expect(
         &d,
+        Resolution::Refuse,
+        Fen::new(0),
+        "the account balance is zero",
+    );
+}
+
+#[test]
+fn a_closing_withdrawal_of_an_emptied_account_pays_its_interest() {
+    // Everything was withdrawn mid-year; 12.34 yuan of interest to date is still owed:
+    // closing pays it (and only it).
+    let m = id("33080219600315123");
+    let mut app = closing(Ground::Retirement, &m)
+        .balance(Fen::new(0), Fen::new(0))
+        .fact(&m, Answer::Employment(None));
+    app.closing_interest = Fen::new(1_234);
+    let d = app.decide();
+    expect(
+        &d,
+        Resolution::Approve,
+        Fen::new(1_234),
+        "reached the statutory retirement age on 2020-03-15",
+    );
+    assert!(d.closes_account);
+    // Without interest owed, an empty account has nothing to close-withdraw.
+    app.closing_interest = Fen::new(0);
+    expect(
+        &app.decide(),
         Resolution::Refuse,
         Fen::new(0),
         "the account balance is zero",

@@ -34,7 +34,10 @@
 //!   one (all living spouses are tenants); 85 % of leases cover the business date, the
 //!   rest ended before it;
 //! * **employment** for every member: employer = the member's unit (none for flexible
-//!   workers); contributions run from the month the account opened to the last month
+//!   workers), insured (参保地) where the unit is registered — a flexible worker where
+//!   their household is; flexible workers always have a standing household registration
+//!   in the city (they opened under the residence rule: never moved out or emigrated);
+//!   contributions run from the month the account opened to the last month
 //!   before the business month (earlier for sealed or closed accounts, the retired, the
 //!   dead and those who lost their work capacity); retirement at 60 for men and 55 or 50
 //!   (half each) for women — those past that age are retired and no longer insured;
@@ -360,7 +363,10 @@ pub fn generate(
             (rng.per_mille(12) && age(birth, today) >= 25 && lo < hi)
                 .then(|| date_in(&mut rng, lo, hi))
         };
-        let moved_out = died_on.is_none() && rng.per_mille(30);
+        // A flexible worker opened an account under the centre's residence rule: they live
+        // here (the move-out and emigration dice are still thrown for them).
+        let flexible = cp.employer_name.is_none();
+        let moved_out = died_on.is_none() && rng.per_mille(30) && !flexible;
         let region = if moved_out {
             let (code, name) = if rng.percent(50) {
                 rng.pick(PROVINCE)
@@ -390,6 +396,7 @@ pub fn generate(
                 && !moved_out
                 && age(birth, today) >= 18
                 && second.per_mille(3)
+                && !flexible
                 && lo < hi)
                 .then(|| date_in(&mut second, lo, hi))
         };
@@ -895,6 +902,13 @@ pub fn generate(
             retired_on: retired.then_some(retire_on),
             disability_grade: grade,
             work_capacity_lost: lost,
+            // Insured where the employer is registered; a flexible worker where they live.
+            insured_region: insured.then(|| {
+                cp.employer_credit_code
+                    .as_deref()
+                    .and_then(|c| c.get(2..8))
+                    .map_or_else(|| p.region.0.clone(), str::to_owned)
+            }),
         });
         let Some(employer) = &cp.employer_name else {
             continue;

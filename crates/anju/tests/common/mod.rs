@@ -36,6 +36,11 @@ pub struct ExchangeSim {
 
 impl ExchangeSim {
     pub fn start(ds: &Dataset) -> ExchangeSim {
+        ExchangeSim::start_with(ds, &[])
+    }
+
+    /// With more `anju exchange-sim` flags, e.g. faults.
+    pub fn start_with(ds: &Dataset, extra: &[&str]) -> ExchangeSim {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dataset.json");
         ds.save(&path).unwrap();
@@ -47,6 +52,7 @@ impl ExchangeSim {
                 "--secret",
                 SECRET,
             ])
+            .args(extra)
             .args(["--exit-with-parent", "--dataset"])
             .arg(&path)
             .stdin(Stdio::piped())

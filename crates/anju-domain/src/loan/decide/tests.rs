@@ -142,6 +142,7 @@ fn employment() -> Answer {
         retired_on: None,
         disability_grade: None,
         work_capacity_lost: false,
+        insured_region: None,
     }))
 }
 

@@ -400,6 +400,7 @@ fn retirement_is_by_the_date_on_record() {
         retired_on,
         disability_grade: None,
         work_capacity_lost: false,
+        insured_region: None,
     };
     let key = FactKey::new(Query::Employment, A);
     let check = Check::Retired {
@@ -437,6 +438,7 @@ fn kinds_and_roles_round_trip() {
     ];
     let claims = Claims {
         year: Some(2025),
+        flexible_residence: Some(FlexibleResidence::HouseholdOrSocialSecurity),
         ..Claims::default()
     };
     for k in ApplicationKind::ALL {
@@ -449,4 +451,112 @@ fn kinds_and_roles_round_trip() {
         };
         assert!(checks.len() >= least, "{k}: {checks:?}");
     }
+}
+
+#[test]
+fn residence_by_household_or_the_citys_social_security() {
+    use crate::sharing::{CancelReason, Household, HouseholdCancellation};
+    let app = |rule| {
+        checks_for(
+            ApplicationKind::OpenFlexible,
+            &[Party {
+                id_number: A.into(),
+                role: Role::Applicant,
+                name: None,
+            }],
+            &Claims {
+                flexible_residence: rule,
+                ..Claims::default()
+            },
+            date(2026, 10, 8),
+            "3308",
+        )
+    };
+    assert_eq!(
+        ApplicationKind::OpenFlexible.purpose(),
+        Purpose::AccountOpening
+    );
+    // The rule is a required claim; "any" checks only the identity.
+    assert!(matches!(app(None), Err(ClaimError::MissingClaim { .. })));
+    assert_eq!(app(Some(FlexibleResidence::Any)).unwrap().len(), 1);
+    let only_household = app(Some(FlexibleResidence::HouseholdRegistration)).unwrap();
+    assert_eq!(
+        only_household[1].needs(),
+        vec![FactKey::new(Query::Household, A)]
+    );
+    let either = app(Some(FlexibleResidence::HouseholdOrSocialSecurity)).unwrap();
+    let check = either[1].clone();
+    assert_eq!(check.code(), "residence");
+    assert_eq!(
+        check.needs(),
+        vec![
+            FactKey::new(Query::Household, A),
+            FactKey::new(Query::Employment, A)
+        ]
+    );
+    let household = |region: &str, cancelled: bool| {
+        Ok(Answer::Household(Some(Household {
+            region_code: region.into(),
+            region_name: format!("地区{region}"),
+            since: date(2000, 1, 1),
+            cancelled: cancelled.then(|| HouseholdCancellation {
+                on: date(2025, 1, 1),
+                reason: CancelReason::MovedAway,
+            }),
+        })))
+    };
+    let insured = |region: Option<&str>| {
+        Ok(Answer::Employment(Some(Employment {
+            insured: true,
+            employer_credit_code: None,
+            employer_name: None,
+            continuous_months: 12,
+            last_paid_month: Some("2026-09".into()),
+            retired_on: None,
+            disability_grade: None,
+            work_capacity_lost: false,
+            insured_region: region.map(str::to_owned),
+        })))
+    };
+    let down = |q: Query| {
+        Err(Unavailable {
+            department: q.department(),
+            reason: "timed out".into(),
+        })
+    };
+    let hk = FactKey::new(Query::Household, A);
+    let ek = FactKey::new(Query::Employment, A);
+    let judge = |h, e| evaluate(&check, &facts(vec![(hk.clone(), h), (ek.clone(), e)]));
+    // Registered in the city: verified, even with social security down.
+    let v = judge(household("330802", false), down(Query::Employment));
+    assert_eq!(v.outcome, Outcome::Verified, "{v:?}");
+    // Registered elsewhere but insured in the city: verified, even with public security
+    // down.
+    let v = judge(household("330106", false), insured(Some("330803")));
+    assert_eq!(v.outcome, Outcome::Verified, "{v:?}");
+    let v = judge(down(Query::Household), insured(Some("330803")));
+    assert_eq!(v.outcome, Outcome::Verified, "{v:?}");
+    // Neither: not verified, both reasons named.
+    let v = judge(household("330106", false), insured(Some("330106")));
+    assert_eq!(v.outcome, Outcome::NotVerified, "{v:?}");
+    assert!(
+        v.reason_en.contains("outside the city") && v.reason_en.contains("insured outside"),
+        "{}",
+        v.reason_en
+    );
+    // A cancelled registration in the city does not count; never insured neither.
+    let v = judge(household("330802", true), Ok(Answer::Employment(None)));
+    assert_eq!(v.outcome, Outcome::NotVerified, "{v:?}");
+    // Not in the city by household and social security down: cannot tell.
+    let v = judge(household("330106", false), down(Query::Employment));
+    assert_eq!(v.outcome, Outcome::Unavailable, "{v:?}");
+    let v = judge(down(Query::Household), down(Query::Employment));
+    assert_eq!(v.outcome, Outcome::Unavailable, "{v:?}");
+    assert!(v.reason_en.contains("timed out"), "{}", v.reason_en);
+    // Household only: social security is not asked and does not count.
+    let v = evaluate(
+        &only_household[1],
+        &facts(vec![(hk.clone(), household("330106", false))]),
+    );
+    assert_eq!(v.outcome, Outcome::NotVerified, "{v:?}");
 }
