@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anju_domain::calendar::BusinessCalendar;
+use anju_domain::codes::PersonalAccountStatus;
 use anju_domain::collection::{
     BaseNotice, CollectionError, MemberStatus, UnitStatus, YearMonth, base_from_wage, check_base,
     monthly_contribution, remittance_due,
@@ -565,7 +566,9 @@ struct PayContext {
     receipts: HashMap<String, ReceiptRow>,
     bills: HashMap<String, BillRow>,
     lines: HashMap<String, Vec<BillLineRow>>,
-    members: HashMap<String, MemberRow>,
+    /// The members on the lines who cannot receive money (closed or frozen); every other
+    /// member on them may be credited.
+    blocked: HashMap<String, MemberRow>,
     units: HashMap<String, UnitRow>,
     /// Held in each payer's suspense account, updated as payments are planned.
     held: HashMap<String, Fen>,
@@ -601,20 +604,31 @@ fn pay_context(
         bills.values().map(|b| (b.payer.as_str(), b.kind)).collect();
     payers.sort_unstable_by(|a, b| a.0.cmp(b.0));
     payers.dedup_by(|a, b| a.0 == b.0);
-    let mut members: HashMap<String, MemberRow> = HashMap::new();
     let mut units: HashMap<String, UnitRow> = HashMap::new();
-    if payers.len() > BULK_PAYERS {
-        members.extend(
-            tx.members_with_unit(centre)?
-                .into_iter()
-                .map(|m| (m.account_no.clone(), m)),
-        );
+    let blocked: HashMap<String, MemberRow> = if payers.len() > BULK_PAYERS {
+        // The whole centre: only the few accounts that cannot receive are read.
         units.extend(
             tx.units_all(centre)?
                 .into_iter()
                 .map(|u| (u.unit_no.clone(), u)),
         );
+        let statuses: Vec<PersonalAccountStatus> = PersonalAccountStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| {
+                !MemberStatus {
+                    status: *s,
+                    before_freeze: None,
+                }
+                .may_receive()
+            })
+            .collect();
+        tx.members_in_statuses(centre, &statuses)?
+            .into_iter()
+            .map(|m| (m.account_no.clone(), m))
+            .collect()
     } else {
+        let mut members: HashMap<String, MemberRow> = HashMap::new();
         for (payer, kind) in &payers {
             if *kind == BillKind::Voluntary {
                 continue;
@@ -628,21 +642,23 @@ fn pay_context(
                 units.insert(u.unit_no.clone(), u);
             }
         }
-    }
-    // Members on the lines who are not (or no longer) on a roster read above, e.g. a
-    // flexible worker or someone transferred since the bill was made.
-    let missing: Vec<String> = lines
-        .values()
-        .flatten()
-        .filter(|l| !members.contains_key(&l.account_no))
-        .map(|l| l.account_no.clone())
-        .collect();
-    for a in missing {
-        if let std::collections::hash_map::Entry::Vacant(e) = members.entry(a) {
-            let m = member_of(tx, centre, e.key())?;
-            e.insert(m);
+        // Members on the lines who are not (or no longer) on a roster read above, e.g. a
+        // flexible worker or someone transferred since the bill was made.
+        let missing: Vec<String> = lines
+            .values()
+            .flatten()
+            .filter(|l| !members.contains_key(&l.account_no))
+            .map(|l| l.account_no.clone())
+            .collect();
+        for a in missing {
+            if let std::collections::hash_map::Entry::Vacant(e) = members.entry(a) {
+                let m = member_of(tx, centre, e.key())?;
+                e.insert(m);
+            }
         }
-    }
+        members.retain(|_, m| !status_of(m).may_receive());
+        members
+    };
     let suspense: Vec<AccountNo> = payers
         .iter()
         .map(|(p, _)| account("213", p))
@@ -656,7 +672,7 @@ fn pay_context(
         receipts,
         bills,
         lines,
-        members,
+        blocked,
         units,
         held,
     })
@@ -771,13 +787,9 @@ fn plan_payment(
     }
     // Every member credited must be able to receive money.
     for l in &unpaid {
-        let m = ctx
-            .members
-            .get(&l.account_no)
-            .ok_or_else(|| AppError::NotFound {
-                what: format!("personal account {}", l.account_no),
-            })?;
-        ensure_may_receive(m)?;
+        if let Some(m) = ctx.blocked.get(&l.account_no) {
+            ensure_may_receive(m)?;
+        }
     }
     let mut legs = vec![Leg::debit(bank, p.amount)];
     let excess = available - outstanding.fen();

@@ -404,6 +404,16 @@ impl Store for PostgresStore {
         self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     }
 
+    fn optimize(&self) -> Result<(), StoreError> {
+        let mut conn = self.acquire()?;
+        let out = conn
+            .client
+            .batch_execute("VACUUM (ANALYZE)")
+            .map_err(|e| pg_err(&e));
+        self.release(Some(conn));
+        out
+    }
+
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError> {
         let mut conn = self.acquire()?;
         let out = read_schema(&mut conn.client);

@@ -1524,6 +1524,29 @@ impl PgConn {
         Ok(out)
     }
 
+    fn members_in_statuses(
+        &mut self,
+        centre: &str,
+        statuses: &[PersonalAccountStatus],
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        let codes: Vec<&str> = statuses.iter().map(|s| s.code()).collect();
+        let rows = self.query(
+            concat!(
+                "SELECT ",
+                member_columns!(),
+                " FROM members WHERE centre_code = $1 AND status = ANY($2)"
+            ),
+            &[&centre, &codes],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(Self::member_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Byte-wise, like SQLite, whatever the database's collation.
+        out.sort_by(|a, b| a.account_no.cmp(&b.account_no));
+        Ok(out)
+    }
+
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
         let rows = self.query(
             "SELECT account_no FROM members WHERE centre_code = $1 AND status IN ($2, $3, $4)
@@ -3147,6 +3170,14 @@ impl StoreTx for PgTx<'_> {
 
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
         self.conn()?.closed_member_accounts(centre)
+    }
+
+    fn members_in_statuses(
+        &mut self,
+        centre: &str,
+        statuses: &[PersonalAccountStatus],
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        self.conn()?.members_in_statuses(centre, statuses)
     }
 
     fn set_paid_to(

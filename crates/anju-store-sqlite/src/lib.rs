@@ -465,6 +465,20 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn optimize(&self) -> Result<(), StoreError> {
+        let inner = self.lock()?;
+        // ANALYZE over a bounded sample per index (analysis_limit), then the WAL folded in.
+        inner
+            .conn
+            .execute_batch("PRAGMA analysis_limit = 4000; ANALYZE;")
+            .map_err(db_err)?;
+        inner
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError> {
         let inner = self.lock()?;
         let conn = &inner.conn;
@@ -1602,6 +1616,34 @@ impl StoreTx for SqliteTx<'_> {
         )
         .and_then(|rows| rows.collect())
         .map_err(db_err)
+    }
+
+    fn members_in_statuses(
+        &mut self,
+        centre: &str,
+        statuses: &[anju_domain::codes::PersonalAccountStatus],
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND status IN ({})",
+            marks.join(", ")
+        );
+        let mut values: Vec<&str> = vec![centre];
+        values.extend(statuses.iter().map(|s| s.code()));
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let raws: Vec<RawMember> = stmt
+            .query_map(rusqlite::params_from_iter(values), raw_member)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        let mut rows = raws
+            .into_iter()
+            .map(RawMember::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_unstable_by(|a, b| a.account_no.cmp(&b.account_no));
+        Ok(rows)
     }
 
     fn set_paid_to(

@@ -144,6 +144,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn begin_read(&self) -> Result<Box<dyn StoreTx + '_>, StoreError>;
     /// The application tables as they are in the database, normalised.
     fn schema(&self) -> Result<Vec<TableSchema>, StoreError>;
+    /// Database housekeeping after a bulk load (a data migration, `anju import` of a
+    /// whole centre): refreshes the query planner's statistics and, on SQLite, folds the
+    /// write-ahead log into the database file. Changes no data.
+    fn optimize(&self) -> Result<(), StoreError>;
 }
 
 /// One database transaction. Every method either does all it says or errors; after a
@@ -270,6 +274,13 @@ pub trait StoreTx {
     ) -> Result<Vec<MemberRow>, StoreError>;
     /// Account numbers of closed (销户) personal accounts, by account number.
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError>;
+    /// The personal accounts in any of `statuses`, by account number (e.g. those that
+    /// cannot receive money, checked before a batch of payments).
+    fn members_in_statuses(
+        &mut self,
+        centre: &str,
+        statuses: &[anju_domain::codes::PersonalAccountStatus],
+    ) -> Result<Vec<MemberRow>, StoreError>;
     /// Sets one member's 缴至年月.
     fn set_paid_to(
         &mut self,

@@ -363,6 +363,8 @@ fn collection_fixture(
     accounts.sort_by(|a, b| a.no.cmp(&b.no));
     tx.insert_accounts(CENTRE, &accounts)?;
     tx.commit()?;
+    // As after any bulk load (a migration): planner statistics, the WAL folded in.
+    store.optimize()?;
     Ok(unit_nos)
 }
 
