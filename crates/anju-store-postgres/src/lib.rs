@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "loan_servicing",
         include_str!("../migrations/0011_loan_servicing.sql"),
     ),
+    (
+        12,
+        "bill_payment",
+        include_str!("../migrations/0012_bill_payment.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -58,11 +58,21 @@ pub(crate) use unit_columns;
 /// The `bill_lines` columns `PgConn::bill_line_of` reads, in order.
 macro_rules! bill_line_columns {
     () => {
-        "bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen, notice, \
-         paid_entry"
+        "l.bill_no, l.line_no, l.account_no, l.name, l.month, l.base_fen, l.unit_fen, \
+         l.member_fen, l.notice, coalesce(l.paid_entry, b.paid_entry)"
     };
 }
 pub(crate) use bill_line_columns;
+
+/// What [`bill_line_columns!`] selects from: each line with its bill, whose `paid_entry`
+/// paid every line not paid on its own (schema 12). Filter on `l.`.
+macro_rules! bill_lines_from {
+    () => {
+        " FROM bill_lines AS l LEFT JOIN bills AS b \
+         ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no "
+    };
+}
+pub(crate) use bill_lines_from;
 
 /// The `bills` columns `PgConn::bill_from` reads, in order.
 macro_rules! bill_columns {

@@ -42,7 +42,7 @@ use postgres::{Client, Row, Statement};
 
 use crate::copy::CopyRows;
 use crate::rows::{
-    account_columns, account_from_row, application_columns, bill_columns, bill_line_columns,
+    account_columns, account_from_row, application_columns, bill_columns, bill_line_columns, bill_lines_from,
     entry_columns, entry_from_row, fact_columns, leg_columns, leg_from_row, lookup_columns,
     member_columns, receipt_columns, unit_columns,
 };
@@ -1598,8 +1598,10 @@ impl PgConn {
         self.execute(
             "UPDATE members SET paid_to = $4
              WHERE centre_code = $1 AND account_no IN (
-                 SELECT account_no FROM bill_lines
-                 WHERE centre_code = $1 AND bill_no = $2 AND paid_entry = $3 AND month = $4)
+                 SELECT l.account_no FROM bill_lines AS l
+                 JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE l.centre_code = $1 AND l.bill_no = $2 AND l.month = $4
+                   AND coalesce(l.paid_entry, b.paid_entry) = $3)
                AND (paid_to IS NULL OR paid_to = $5)",
             &[&centre, &bill_no, &entry_key, &month_text, &prev],
         )
@@ -1860,7 +1862,8 @@ impl PgConn {
             concat!(
                 "SELECT ",
                 bill_line_columns!(),
-                " FROM bill_lines WHERE centre_code = $1 AND bill_no = $2 ORDER BY line_no"
+                bill_lines_from!(),
+                "WHERE l.centre_code = $1 AND l.bill_no = $2 ORDER BY l.line_no"
             ),
             &[&centre, &bill_no],
         )?;
@@ -1892,18 +1895,33 @@ impl PgConn {
         entry_key: &str,
     ) -> Result<u64, StoreError> {
         if line_nos.is_empty() {
-            return self.execute(
-                "UPDATE bill_lines SET paid_entry = $3
-                 WHERE centre_code = $1 AND bill_no = $2 AND paid_entry IS NULL",
+            // Recorded once, on the bill: every line not paid on its own is paid by it.
+            let rows = self.query(
+                "WITH marked AS (
+                     UPDATE bills SET paid_entry = $3
+                     WHERE centre_code = $1 AND bill_no = $2 AND paid_entry IS NULL
+                       AND EXISTS (SELECT 1 FROM bill_lines AS l WHERE l.centre_code = $1
+                           AND l.bill_no = $2 AND l.paid_entry IS NULL)
+                     RETURNING bill_no
+                 )
+                 SELECT count(*) FROM bill_lines AS l JOIN marked ON marked.bill_no = l.bill_no
+                 WHERE l.centre_code = $1 AND l.paid_entry IS NULL",
                 &[&centre, &bill_no, &entry_key],
-            );
+            )?;
+            let n: i64 = match rows.first() {
+                Some(r) => column(r.try_get(0))?,
+                None => 0,
+            };
+            return Ok(n as u64);
         }
         let mut n = 0;
         for chunk in line_nos.chunks(ANY_CHUNK) {
             n += self.execute(
                 "UPDATE bill_lines SET paid_entry = $3
                  WHERE centre_code = $1 AND bill_no = $2 AND line_no = ANY($4)
-                   AND paid_entry IS NULL",
+                   AND paid_entry IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM bills WHERE centre_code = $1
+                       AND bill_no = $2 AND paid_entry IS NOT NULL)",
                 &[&centre, &bill_no, &entry_key, &chunk],
             )?;
         }
@@ -1916,11 +1934,27 @@ impl PgConn {
         bill_no: &str,
         entry_key: &str,
     ) -> Result<u64, StoreError> {
-        self.execute(
+        let own = self.execute(
             "UPDATE bill_lines SET paid_entry = NULL
              WHERE centre_code = $1 AND bill_no = $2 AND paid_entry = $3",
             &[&centre, &bill_no, &entry_key],
-        )
+        )?;
+        // The lines the bill's entry paid: those not paid on their own.
+        let rows = self.query(
+            "WITH cleared AS (
+                 UPDATE bills SET paid_entry = NULL
+                 WHERE centre_code = $1 AND bill_no = $2 AND paid_entry = $3
+                 RETURNING bill_no
+             )
+             SELECT count(*) FROM bill_lines AS l JOIN cleared ON cleared.bill_no = l.bill_no
+             WHERE l.centre_code = $1 AND l.paid_entry IS NULL",
+            &[&centre, &bill_no, &entry_key],
+        )?;
+        let by_bill: i64 = match rows.first() {
+            Some(r) => column(r.try_get(0))?,
+            None => 0,
+        };
+        Ok(own + by_bill as u64)
     }
 
     fn paid_months(
@@ -1929,9 +1963,12 @@ impl PgConn {
         account_no: &str,
     ) -> Result<Vec<YearMonth>, StoreError> {
         let rows = self.query(
-            "SELECT DISTINCT month FROM bill_lines
-             WHERE centre_code = $1 AND account_no = $2 AND paid_entry IS NOT NULL
-             ORDER BY month",
+            concat!(
+                "SELECT DISTINCT l.month",
+                bill_lines_from!(),
+                "WHERE l.centre_code = $1 AND l.account_no = $2
+                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
+            ),
             &[&centre, &account_no],
         )?;
         let mut months = rows
@@ -1949,8 +1986,12 @@ impl PgConn {
         account_no: &str,
     ) -> Result<Vec<(String, YearMonth)>, StoreError> {
         let rows = self.query(
-            "SELECT paid_entry, month FROM bill_lines
-             WHERE centre_code = $1 AND account_no = $2 AND paid_entry IS NOT NULL",
+            concat!(
+                "SELECT coalesce(l.paid_entry, b.paid_entry), l.month",
+                bill_lines_from!(),
+                "WHERE l.centre_code = $1 AND l.account_no = $2
+                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
+            ),
             &[&centre, &account_no],
         )?;
         let mut out = rows

@@ -89,6 +89,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "loan_servicing",
         include_str!("../migrations/0011_loan_servicing.sql"),
     ),
+    (
+        12,
+        "bill_payment",
+        include_str!("../migrations/0012_bill_payment.sql"),
+    ),
 ];
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
@@ -1684,8 +1689,10 @@ impl StoreTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE members SET paid_to = ?4
                  WHERE centre_code = ?1 AND account_no IN (
-                     SELECT account_no FROM bill_lines
-                     WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3 AND month = ?4)
+                     SELECT l.account_no FROM bill_lines AS l
+                     JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                     WHERE l.centre_code = ?1 AND l.bill_no = ?2 AND l.month = ?4
+                       AND coalesce(l.paid_entry, b.paid_entry) = ?3)
                    AND (paid_to IS NULL OR paid_to = ?5)",
             )
             .and_then(|mut st| {
@@ -1820,9 +1827,11 @@ impl StoreTx for SqliteTx<'_> {
             .g
             .conn
             .prepare_cached(
-                "SELECT bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen,
-                    notice, paid_entry
-                 FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2 ORDER BY line_no",
+                "SELECT l.bill_no, l.line_no, l.account_no, l.name, l.month, l.base_fen,
+                    l.unit_fen, l.member_fen, l.notice, coalesce(l.paid_entry, b.paid_entry)
+                 FROM bill_lines AS l
+                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE l.centre_code = ?1 AND l.bill_no = ?2 ORDER BY l.line_no",
             )
             .map_err(db_err)?;
         let raws: Vec<RawBillLine> = stmt
@@ -1853,16 +1862,29 @@ impl StoreTx for SqliteTx<'_> {
         entry_key: &str,
     ) -> Result<u64, StoreError> {
         if line_nos.is_empty() {
-            let n = self
+            // Recorded once, on the bill: every line not paid on its own is paid by it.
+            let unpaid: i64 = self
                 .g
                 .conn
                 .prepare_cached(
-                    "UPDATE bill_lines SET paid_entry = ?3
-                     WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry IS NULL",
+                    "SELECT count(*) FROM bill_lines AS l
+                     JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                     WHERE l.centre_code = ?1 AND l.bill_no = ?2
+                       AND l.paid_entry IS NULL AND b.paid_entry IS NULL",
                 )
-                .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+                .and_then(|mut st| st.query_row(params![centre, bill_no], |r| r.get(0)))
                 .map_err(db_err)?;
-            return Ok(n as u64);
+            if unpaid > 0 {
+                self.g
+                    .conn
+                    .prepare_cached(
+                        "UPDATE bills SET paid_entry = ?3
+                         WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry IS NULL",
+                    )
+                    .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+                    .map_err(db_err)?;
+            }
+            return Ok(unpaid as u64);
         }
         self.atomic(|s| {
             let mut st =
@@ -1870,7 +1892,9 @@ impl StoreTx for SqliteTx<'_> {
                     .prepare_cached(
                         "UPDATE bill_lines SET paid_entry = ?3
                      WHERE centre_code = ?1 AND bill_no = ?2 AND line_no = ?4
-                       AND paid_entry IS NULL",
+                       AND paid_entry IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM bills WHERE centre_code = ?1
+                           AND bill_no = ?2 AND paid_entry IS NOT NULL)",
                     )
                     .map_err(db_err)?;
             let mut n = 0u64;
@@ -1889,16 +1913,38 @@ impl StoreTx for SqliteTx<'_> {
         bill_no: &str,
         entry_key: &str,
     ) -> Result<u64, StoreError> {
-        let n = self
-            .g
-            .conn
-            .prepare_cached(
-                "UPDATE bill_lines SET paid_entry = NULL
-                 WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3",
-            )
-            .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
-            .map_err(db_err)?;
-        Ok(n as u64)
+        self.atomic(|s| {
+            let own =
+                s.g.conn
+                    .prepare_cached(
+                        "UPDATE bill_lines SET paid_entry = NULL
+                         WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3",
+                    )
+                    .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+                    .map_err(db_err)?;
+            // The lines the bill's entry paid: those not paid on their own.
+            let by_bill: i64 =
+                s.g.conn
+                    .prepare_cached(
+                        "SELECT count(*) FROM bill_lines AS l
+                         JOIN bills AS b ON b.centre_code = l.centre_code
+                             AND b.bill_no = l.bill_no
+                         WHERE l.centre_code = ?1 AND l.bill_no = ?2
+                           AND l.paid_entry IS NULL AND b.paid_entry = ?3",
+                    )
+                    .and_then(|mut st| {
+                        st.query_row(params![centre, bill_no, entry_key], |r| r.get(0))
+                    })
+                    .map_err(db_err)?;
+            s.g.conn
+                .prepare_cached(
+                    "UPDATE bills SET paid_entry = NULL
+                     WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry = ?3",
+                )
+                .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+                .map_err(db_err)?;
+            Ok(own as u64 + by_bill as u64)
+        })
     }
 
     fn paid_months(
@@ -1910,9 +1956,11 @@ impl StoreTx for SqliteTx<'_> {
             .g
             .conn
             .prepare_cached(
-                "SELECT DISTINCT month FROM bill_lines
-                 WHERE centre_code = ?1 AND account_no = ?2 AND paid_entry IS NOT NULL
-                 ORDER BY month",
+                "SELECT DISTINCT l.month FROM bill_lines AS l
+                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE l.centre_code = ?1 AND l.account_no = ?2
+                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL
+                 ORDER BY l.month",
             )
             .map_err(db_err)?;
         let months: Vec<String> = stmt
@@ -2013,9 +2061,10 @@ impl StoreTx for SqliteTx<'_> {
             .g
             .conn
             .prepare_cached(
-                "SELECT paid_entry, month FROM bill_lines
-                 WHERE centre_code = ?1 AND account_no = ?2 AND paid_entry IS NOT NULL
-                 ORDER BY month, paid_entry",
+                "SELECT coalesce(l.paid_entry, b.paid_entry) AS k, l.month FROM bill_lines AS l
+                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE l.centre_code = ?1 AND l.account_no = ?2 AND k IS NOT NULL
+                 ORDER BY l.month, k",
             )
             .map_err(db_err)?;
         let rows: Vec<(String, String)> = stmt

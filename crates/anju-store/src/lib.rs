@@ -334,10 +334,12 @@ pub trait StoreTx {
         centre: &str,
         date: Date,
     ) -> Result<Vec<BillRow>, StoreError>;
-    /// A bill's lines, by line number.
+    /// A bill's lines, by line number. Each line's `paid_entry` is the entry that paid it:
+    /// its own if it was paid on its own, else the entry that paid the rest of the bill.
     fn bill_lines(&mut self, centre: &str, bill_no: &str) -> Result<Vec<BillLineRow>, StoreError>;
     /// Marks lines of a bill as paid by `entry_key`: those numbered in `line_nos`, or every
-    /// unpaid line when `line_nos` is empty. Returns how many lines changed.
+    /// unpaid line when `line_nos` is empty — recorded once on the bill, not per line, so
+    /// paying a whole bill costs one row whatever its size. Returns how many lines changed.
     fn mark_lines_paid(
         &mut self,
         centre: &str,

@@ -15,7 +15,8 @@ use anju_store::collection::{BillLineRow, BillRow, FullPayment, ReceiptRow};
 use anju_store::registry::{MemberRow, UnitRow};
 
 use super::{ANY_CHUNK, BULK_ROWS, PgConn, check_line_nos, column, date_str};
-use crate::rows::{bill_columns, bill_line_columns, member_columns, receipt_columns, unit_columns};
+use crate::rows::{
+    bill_columns, bill_line_columns, bill_lines_from, member_columns, receipt_columns, unit_columns};
 
 /// Rows per `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` statement.
 const ROW_CHUNK: usize = 20_000;
@@ -313,7 +314,8 @@ impl PgConn {
                 concat!(
                     "SELECT ",
                     bill_line_columns!(),
-                    " FROM bill_lines WHERE centre_code = $1 AND bill_no = ANY($2)"
+                    bill_lines_from!(),
+                    "WHERE l.centre_code = $1 AND l.bill_no = ANY($2)"
                 ),
                 &[&centre, &chunk],
                 |r| {
@@ -458,11 +460,11 @@ impl PgConn {
         Ok(nos.into_iter().find(|no| !existing.contains(*no)))
     }
 
-    /// The common case (each bill paid once) in one statement: every unpaid line marked
-    /// paid by its payment's entry, and every member on a marked line for the payment's
-    /// `advance` month moved to it where 缴至年月 is unset or the month before. Lines the
-    /// entry had already paid are rewritten unchanged so that they come back too, as the
-    /// loop's `advance_paid_to` sees them. A member named with one month (on any number of
+    /// The common case (each bill paid once) in one statement: each payment's entry
+    /// recorded on its bill (schema 12: it pays every line not paid on its own, without
+    /// touching the lines), and every member on a line so paid for the payment's `advance`
+    /// month moved to it where 缴至年月 is unset or the month before. Lines the entry had
+    /// already paid come back too, as the loop's `advance_paid_to` sees them. A member named with one month (on any number of
     /// lines) ends the same however often that month is applied, so the members are
     /// joined to the marked lines directly (`UPDATE … FROM` uses one of several matching
     /// rows, all alike here); the members named with different months, whose result
@@ -474,13 +476,18 @@ impl PgConn {
         a: &Advances<'_>,
     ) -> Result<Vec<String>, StoreError> {
         let rows = self.query(
-            "WITH marked AS (
-                 UPDATE bill_lines AS l SET paid_entry = v.k
+            "WITH paid AS (
+                 UPDATE bills AS b SET paid_entry = v.k
                  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
                     AS v(b, k, m, prev)
-                 WHERE l.centre_code = $1 AND l.bill_no = v.b
-                   AND (l.paid_entry IS NULL OR l.paid_entry = v.k)
-                 RETURNING l.account_no, l.month = v.m AS due, v.m, v.prev
+                 WHERE b.centre_code = $1 AND b.bill_no = v.b
+                   AND (b.paid_entry IS NULL OR b.paid_entry = v.k)
+                 RETURNING b.bill_no, v.k, v.m, v.prev
+             ), marked AS (
+                 SELECT l.account_no, l.month = p.m AS due, p.m, p.prev
+                 FROM paid AS p
+                 JOIN bill_lines AS l ON l.centre_code = $1 AND l.bill_no = p.bill_no
+                 WHERE l.paid_entry IS NULL OR l.paid_entry = p.k
              ), mixed AS (
                  SELECT account_no FROM marked WHERE due GROUP BY account_no
                  HAVING min(m) <> max(m)
@@ -498,8 +505,9 @@ impl PgConn {
         rows.iter().map(|r| column(r.try_get(0))).collect()
     }
 
-    /// Every unpaid line of each bill marked paid by the entry of the bill's first
-    /// payment (a later payment of the same bill finds nothing unpaid, as in the loop).
+    /// Each bill with unpaid lines marked paid (on the bill) by the entry of the bill's
+    /// first payment (a later payment of the same bill finds nothing unpaid, as in the
+    /// loop).
     fn mark_bills_paid(
         &mut self,
         centre: &str,
@@ -516,9 +524,11 @@ impl PgConn {
             .map(|p| p.receipt.entry_key.as_str())
             .collect();
         self.execute(
-            "UPDATE bill_lines AS l SET paid_entry = v.k
+            "UPDATE bills AS b SET paid_entry = v.k
              FROM unnest($2::text[], $3::text[]) AS v(b, k)
-             WHERE l.centre_code = $1 AND l.bill_no = v.b AND l.paid_entry IS NULL",
+             WHERE b.centre_code = $1 AND b.bill_no = v.b AND b.paid_entry IS NULL
+               AND EXISTS (SELECT 1 FROM bill_lines AS l WHERE l.centre_code = $1
+                   AND l.bill_no = v.b AND l.paid_entry IS NULL)",
             &[&centre, &bills, &keys],
         )?;
         Ok(())
@@ -540,9 +550,10 @@ impl PgConn {
                  SELECT l.account_no, min(v.m) AS m, max(v.m) AS last, min(v.prev) AS prev
                  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
                     AS v(b, k, m, prev)
+                 JOIN bills AS bb ON bb.centre_code = $1 AND bb.bill_no = v.b
                  JOIN bill_lines AS l
-                   ON l.centre_code = $1 AND l.bill_no = v.b AND l.paid_entry = v.k
-                  AND l.month = v.m
+                   ON l.centre_code = $1 AND l.bill_no = v.b
+                  AND coalesce(l.paid_entry, bb.paid_entry) = v.k AND l.month = v.m
                  GROUP BY l.account_no
              ), moved AS (
                  UPDATE members SET paid_to = g.m FROM g
@@ -570,9 +581,10 @@ impl PgConn {
             "SELECT l.account_no, v.ord, v.m, v.prev
              FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
                 AS v(b, k, m, prev, ord)
+             JOIN bills AS bb ON bb.centre_code = $1 AND bb.bill_no = v.b
              JOIN bill_lines AS l
-               ON l.centre_code = $1 AND l.bill_no = v.b AND l.paid_entry = v.k
-              AND l.month = v.m
+               ON l.centre_code = $1 AND l.bill_no = v.b
+              AND coalesce(l.paid_entry, bb.paid_entry) = v.k AND l.month = v.m
              WHERE l.account_no = ANY($7)",
             &[
                 &centre, &a.bills, &a.keys, &a.months, &a.prevs, &a.ords, &accounts,
