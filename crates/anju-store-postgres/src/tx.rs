@@ -42,9 +42,9 @@ use postgres::{Client, Row, Statement};
 
 use crate::copy::CopyRows;
 use crate::rows::{
-    account_columns, account_from_row, application_columns, bill_columns, bill_line_columns, bill_lines_from,
-    entry_columns, entry_from_row, fact_columns, leg_columns, leg_from_row, lookup_columns,
-    member_columns, receipt_columns, unit_columns,
+    account_columns, account_from_row, application_columns, bill_columns, bill_line_columns,
+    bill_lines_from, entry_columns, entry_from_row, fact_columns, leg_columns, leg_from_row,
+    lookup_columns, member_columns, receipt_columns, unit_columns,
 };
 use crate::{PostgresStore, pg_err};
 

@@ -32,3 +32,30 @@ FROM bill_lines;
 DROP TABLE bill_lines;
 ALTER TABLE bill_lines_new RENAME TO bill_lines;
 CREATE INDEX bill_lines_account ON bill_lines (centre_code, account_no, month);
+
+-- members also becomes WITHOUT ROWID: a member is found by its account number (one
+-- B-tree seek instead of the key index then the table), which every paid month does
+-- 224,000 times to move 缴至年月. Same columns, keys and indexes.
+CREATE TABLE members_new (
+    centre_code    TEXT    NOT NULL REFERENCES centres (centre_code),
+    account_no     TEXT    NOT NULL,
+    id_number      TEXT    NOT NULL,
+    name           TEXT    NOT NULL,
+    unit_no        TEXT,
+    base_fen       BIGINT  NOT NULL CHECK (base_fen >= 0),
+    status         TEXT    NOT NULL,
+    before_freeze  TEXT,
+    opened_on      DATE    NOT NULL,
+    paid_to        TEXT,
+    flexible_ratio BIGINT,
+    PRIMARY KEY (centre_code, account_no)
+) WITHOUT ROWID;
+INSERT INTO members_new (centre_code, account_no, id_number, name, unit_no, base_fen, status,
+    before_freeze, opened_on, paid_to, flexible_ratio)
+SELECT centre_code, account_no, id_number, name, unit_no, base_fen, status,
+    before_freeze, opened_on, paid_to, flexible_ratio
+FROM members;
+DROP TABLE members;
+ALTER TABLE members_new RENAME TO members;
+CREATE UNIQUE INDEX members_id_number ON members (centre_code, id_number);
+CREATE INDEX members_unit ON members (centre_code, unit_no);

@@ -1689,10 +1689,10 @@ impl StoreTx for SqliteTx<'_> {
             .prepare_cached(
                 "UPDATE members SET paid_to = ?4
                  WHERE centre_code = ?1 AND account_no IN (
-                     SELECT l.account_no FROM bill_lines AS l
-                     JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
-                     WHERE l.centre_code = ?1 AND l.bill_no = ?2 AND l.month = ?4
-                       AND coalesce(l.paid_entry, b.paid_entry) = ?3)
+                     SELECT account_no FROM bill_lines
+                     WHERE centre_code = ?1 AND bill_no = ?2 AND month = ?4
+                       AND coalesce(paid_entry, (SELECT paid_entry FROM bills
+                           WHERE centre_code = ?1 AND bill_no = ?2)) = ?3)
                    AND (paid_to IS NULL OR paid_to = ?5)",
             )
             .and_then(|mut st| {
@@ -1827,11 +1827,10 @@ impl StoreTx for SqliteTx<'_> {
             .g
             .conn
             .prepare_cached(
-                "SELECT l.bill_no, l.line_no, l.account_no, l.name, l.month, l.base_fen,
-                    l.unit_fen, l.member_fen, l.notice, coalesce(l.paid_entry, b.paid_entry)
-                 FROM bill_lines AS l
-                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
-                 WHERE l.centre_code = ?1 AND l.bill_no = ?2 ORDER BY l.line_no",
+                "SELECT bill_no, line_no, account_no, name, month, base_fen, unit_fen, member_fen,
+                    notice, coalesce(paid_entry, (SELECT paid_entry FROM bills
+                        WHERE centre_code = ?1 AND bill_no = ?2))
+                 FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2 ORDER BY line_no",
             )
             .map_err(db_err)?;
         let raws: Vec<RawBillLine> = stmt
@@ -1923,19 +1922,18 @@ impl StoreTx for SqliteTx<'_> {
                     .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
                     .map_err(db_err)?;
             // The lines the bill's entry paid: those not paid on their own.
-            let by_bill: i64 =
-                s.g.conn
-                    .prepare_cached(
-                        "SELECT count(*) FROM bill_lines AS l
+            let by_bill: i64 = s
+                .g
+                .conn
+                .prepare_cached(
+                    "SELECT count(*) FROM bill_lines AS l
                          JOIN bills AS b ON b.centre_code = l.centre_code
                              AND b.bill_no = l.bill_no
                          WHERE l.centre_code = ?1 AND l.bill_no = ?2
                            AND l.paid_entry IS NULL AND b.paid_entry = ?3",
-                    )
-                    .and_then(|mut st| {
-                        st.query_row(params![centre, bill_no, entry_key], |r| r.get(0))
-                    })
-                    .map_err(db_err)?;
+                )
+                .and_then(|mut st| st.query_row(params![centre, bill_no, entry_key], |r| r.get(0)))
+                .map_err(db_err)?;
             s.g.conn
                 .prepare_cached(
                     "UPDATE bills SET paid_entry = NULL

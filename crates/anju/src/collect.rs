@@ -50,7 +50,9 @@ impl CollectCmd {
             | CollectCmd::SettleInterest { at, .. }
             | CollectCmd::Import { at, .. }
             | CollectCmd::Statement { at, .. }
-            | CollectCmd::Bill { at, .. } => Some(at),
+            | CollectCmd::Bill { at, .. }
+            | CollectCmd::OpenFlexible { at, .. }
+            | CollectCmd::FlexibleBill { at, .. } => Some(at),
             CollectCmd::Template { .. } => None,
         }
     }
@@ -155,6 +157,51 @@ pub enum CollectCmd {
         /// Write it to this .xlsx or .csv file.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Open a flexible-employment account (灵活就业人员开户) for a self-employed person:
+    /// age, base and ratio checked against the policy, and the policy's residence rule
+    /// verified with the departments through the data exchange (logged, with the
+    /// applicant's consent given by applying); a department that cannot answer refuses.
+    OpenFlexible {
+        #[command(flatten)]
+        at: At,
+        /// Resident ID number.
+        #[arg(long)]
+        id_number: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Chosen monthly base in yuan, within the floor and cap, e.g. 6000.00.
+        #[arg(long)]
+        base: String,
+        /// Chosen combined ratio in percent, within the flexible bounds, e.g. 20.
+        #[arg(long)]
+        ratio: String,
+        #[command(flatten)]
+        exchange: crate::sharing::ExchangeArgs,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// A flexible worker's contribution bill (灵活就业缴存) for the next unpaid month and
+    /// `--months` in all (1 = monthly, up to 12 in advance); pay it with `anju pay`.
+    FlexibleBill {
+        #[command(flatten)]
+        at: At,
+        /// Personal account number.
+        #[arg(long)]
+        account: String,
+        /// Months paid by this bill (1–12).
+        #[arg(long, default_value_t = 1)]
+        months: u32,
+        /// First month, YYYY-MM (default: the month after 缴至年月, or the opening month;
+        /// after a stop, the month payments resume from).
+        #[arg(long)]
+        from: Option<String>,
+        /// Bank code the person pays at.
+        #[arg(long)]
+        bank: String,
         #[command(flatten)]
         actor: Actor,
     },
@@ -465,6 +512,96 @@ pub fn run(
                 Some(path) => write_tables(&path, &[table])?,
                 None => print_table(&table),
             }
+            Ok(0)
+        }
+        CollectCmd::OpenFlexible {
+            id_number,
+            name,
+            base,
+            ratio,
+            exchange,
+            actor,
+            ..
+        } => {
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::MemberOpenAccount,
+                Whose::Member(id_number.clone()),
+            )?;
+            let id_card = anju_domain::ids::IdCard::parse(&id_number)
+                .map_err(|e| anyhow::anyhow!("--id-number {id_number}: {e}"))?;
+            let base = Fen::parse_yuan(&base).map_err(|e| anyhow::anyhow!("--base: {e}"))?;
+            let ratio = anju_domain::money::Rate::parse_percent(&ratio)
+                .map_err(|e| anyhow::anyhow!("--ratio: {e}"))?;
+            let departments = exchange.departments()?;
+            let ctx = anju_app::sharing::Sharing {
+                store,
+                departments: &departments,
+                centre,
+            };
+            let m = anju_app::registry::open_flexible(
+                &ctx,
+                policy,
+                anju_app::registry::NewFlexible {
+                    id_card,
+                    name,
+                    base,
+                    ratio,
+                },
+                &stamp,
+                now,
+            )?;
+            println!(
+                "flexible-employment account {} opened for {} on {}: base {} a month, combined ratio {}",
+                m.account_no,
+                m.name,
+                m.opened_on,
+                m.base,
+                m.flexible_ratio.map(|r| r.to_string()).unwrap_or_default()
+            );
+            Ok(0)
+        }
+        CollectCmd::FlexibleBill {
+            account,
+            months,
+            from,
+            bank,
+            actor,
+            ..
+        } => {
+            actor.act(
+                store,
+                centre,
+                Business::Remittance,
+                Whose::Account(account.clone()),
+            )?;
+            let from = match from {
+                Some(m) => month_of(&m)?,
+                None => {
+                    let m = store
+                        .begin_read()?
+                        .member(centre, &account)?
+                        .ok_or_else(|| anyhow::anyhow!("--account {account}: no such account"))?;
+                    match m.paid_to {
+                        Some(p) => p
+                            .plus(1)
+                            .ok_or_else(|| anyhow::anyhow!("缴至年月 {p} is the last month"))?,
+                        None => YearMonth::of(m.opened_on),
+                    }
+                }
+            };
+            let b =
+                remittance::voluntary_bill(store, centre, policy, &account, from, months, &bank)?;
+            println!(
+                "bill {} for {} from {from}, {} month(s): {} to pay at {} by {}",
+                b.bill.bill_no,
+                account,
+                b.lines.len(),
+                b.bill.total,
+                b.bill.bank_code,
+                b.bill.due_on
+            );
             Ok(0)
         }
         CollectCmd::Template { kind, out } => write_template(&kind, &out),

@@ -221,3 +221,147 @@ fn residence_is_verified_with_the_departments() {
         assert!(report.is_clean(), "{:?}", report.problems);
     });
 }
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_anju"))
+        .args(args)
+        .env("ANJU_EXCHANGE_SECRET", common::SECRET)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The same opening as a counter clerk runs it from the command line
+/// (`anju open-flexible`, the departments through `--exchange`), then the person's first
+/// contribution bill (`anju flexible-bill`) paid with `anju pay`: the account is credited
+/// and 缴至年月 set. Bad input (a ratio outside the bounds) and a refused residence exit
+/// non-zero with the reason and open nothing.
+#[test]
+fn a_clerk_opens_a_flexible_account_and_bills_it_from_the_command_line() {
+    use anju_app::settlement::{NewBank, register_bank};
+    let resident = id("19900101", 1, true);
+    let neither = id("19920303", 3, true);
+    let mut ds = Dataset::empty(now());
+    ds.people.insert(
+        resident.clone(),
+        person(&resident, "钱户籍", "330802", None),
+    );
+    ds.people.insert(
+        neither.clone(),
+        person(&neither, "李外地", "330106", Some("330106")),
+    );
+    let sim = ExchangeSim::start(&ds);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("centre.db");
+    {
+        let s = anju_store_sqlite::SqliteStore::open(&path).unwrap();
+        open_centre(&s, C, "衢州市住房公积金管理中心", d("2026-10-08"), now()).unwrap();
+        set_business_date(&s, C, d("2026-10-08")).unwrap();
+        anju_testkit::staff::seed(&s, C, d("2026-10-08"));
+        register_bank(
+            &s,
+            C,
+            &NewBank {
+                code: "ICBC".into(),
+                name: "中国工商银行衢州分行".into(),
+                fund_account: "1209280029200000001".into(),
+                fund_account_name: "衢州市住房公积金管理中心".into(),
+            },
+        )
+        .unwrap();
+    }
+    let db = format!("sqlite://{}", path.display());
+    let open = |id_number: &str, name: &str, ratio: &str| {
+        cli(&[
+            "open-flexible",
+            "--db",
+            &db,
+            "--id-number",
+            id_number,
+            "--name",
+            name,
+            "--base",
+            "5000.00",
+            "--ratio",
+            ratio,
+            "--exchange",
+            &sim.url,
+            "--operator",
+            "staff:k001",
+        ])
+    };
+    // A ratio outside the flexible bounds: refused before anyone is asked.
+    let (code, _, err) = open(&resident, "钱户籍", "50");
+    assert_ne!(code, 0);
+    assert!(err.contains("ratio") && err.contains("50"), "{err}");
+    // Registered elsewhere and insured elsewhere: refused, nothing opened.
+    let (code, _, err) = open(&neither, "李外地", "20");
+    assert_ne!(code, 0);
+    assert!(err.contains("does not meet the residence rule"), "{err}");
+    // Registered in the city: opened.
+    let (code, out, err) = open(&resident, "钱户籍", "20");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("flexible-employment account"), "{out}");
+    let s = anju_store_sqlite::SqliteStore::open(&path).unwrap();
+    let m = s
+        .begin_read()
+        .unwrap()
+        .member_by_id_number(C, &resident)
+        .unwrap()
+        .unwrap();
+    assert!(
+        s.begin_read()
+            .unwrap()
+            .member_by_id_number(C, &neither)
+            .unwrap()
+            .is_none()
+    );
+    // Three months in advance from the opening month: 5,000.00 × 20 % × 3 = 3,000.00.
+    let (code, out, err) = cli(&[
+        "flexible-bill",
+        "--db",
+        &db,
+        "--account",
+        &m.account_no,
+        "--months",
+        "3",
+        "--bank",
+        "ICBC",
+        "--operator",
+        "staff:k001",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("from 2026-10, 3 month(s): 3,000.00"), "{out}");
+    let bill_no = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (code, out, err) = cli(&[
+        "pay",
+        "--db",
+        &db,
+        "--bill",
+        &bill_no,
+        "--serial",
+        "ICBC-FLEX-1",
+        "--amount",
+        "3000.00",
+        "--operator",
+        "staff:k001",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("paid in full"), "{out}");
+    let m = s
+        .begin_read()
+        .unwrap()
+        .member_by_id_number(C, &resident)
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.paid_to.map(|p| p.to_string()).as_deref(), Some("2026-12"));
+    let acct = anju_domain::ledger::AccountNo::sub("201", &m.account_no).unwrap();
+    let bal = s.begin_read().unwrap().load_accounts(C, &[acct]).unwrap()[0].balance;
+    assert_eq!(bal, Fen::parse_yuan("3000.00").unwrap());
+    let report = audit(&s, C).unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}

@@ -16,7 +16,8 @@ use anju_store::registry::{MemberRow, UnitRow};
 
 use super::{ANY_CHUNK, BULK_ROWS, PgConn, check_line_nos, column, date_str};
 use crate::rows::{
-    bill_columns, bill_line_columns, bill_lines_from, member_columns, receipt_columns, unit_columns};
+    bill_columns, bill_line_columns, bill_lines_from, member_columns, receipt_columns, unit_columns,
+};
 
 /// Rows per `INSERT … SELECT FROM unnest(…)` / `UPDATE … FROM unnest(…)` statement.
 const ROW_CHUNK: usize = 20_000;
