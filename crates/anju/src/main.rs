@@ -93,6 +93,10 @@ enum Cmd {
         /// Database URL (sqlite://PATH or postgres://…).
         #[arg(long)]
         db: String,
+        /// Then refresh the planner's statistics (and on SQLite fold the WAL in): after
+        /// loading a centre's data in bulk.
+        #[arg(long)]
+        optimize: bool,
     },
     /// Re-verify the journal's hash chain, every ledger invariant and the security audit
     /// log's hash chain; exit 1 naming the first broken one.
@@ -630,13 +634,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
-        Cmd::Migrate { db } => {
+        Cmd::Migrate { db, optimize } => {
             let store = db::open(&db)?;
             println!(
                 "{} is migrated ({})",
                 anju_store::redact_url(&db),
                 store.backend()
             );
+            if optimize {
+                store.optimize()?;
+                println!("planner statistics refreshed");
+            }
             Ok(0)
         }
         Cmd::Audit {
