@@ -522,8 +522,9 @@ fn flags_are_checked_and_openapi_prints() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 18);
     assert!(doc["paths"].get("/v1/tax/invoices").is_some());
+    assert!(doc["paths"].get(BATCH_PATH).is_some());
 }
 
 /// A batch item's body: `body(subject, year)` with the query's codes.
