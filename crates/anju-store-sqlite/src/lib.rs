@@ -456,7 +456,7 @@ impl Store for SqliteStore {
         if inner.batch.is_some() {
             // Join the open batch, under a savepoint so this transaction can roll back
             // alone.
-            match inner.conn.execute_batch("SAVEPOINT anju_tx") {
+            match control(&inner.conn, "SAVEPOINT anju_tx") {
                 Ok(()) => {
                     return Ok(Box::new(SqliteTx {
                         g: inner,
@@ -474,13 +474,11 @@ impl Store for SqliteStore {
             }
         }
         // IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade.
-        inner
-            .conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(db_err)?;
+        control(&inner.conn, "BEGIN IMMEDIATE").map_err(db_err)?;
         let version: i64 = match inner
             .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
         {
             Ok(v) => v,
             Err(e) => {
@@ -510,7 +508,7 @@ impl Store for SqliteStore {
             message: "reader mutex poisoned by an earlier panic".to_owned(),
         })?;
         // A deferred transaction: its snapshot is taken at the first read and kept.
-        inner.conn.execute_batch("BEGIN DEFERRED").map_err(db_err)?;
+        control(&inner.conn, "BEGIN DEFERRED").map_err(db_err)?;
         Ok(Box::new(SqliteTx {
             g: inner,
             group: None,
@@ -611,6 +609,13 @@ fn failed_error() -> StoreError {
     }
 }
 
+/// Runs a transaction-control statement (`BEGIN`, `COMMIT`, `SAVEPOINT`, …) from the
+/// statement cache: they run twice or more per transaction, and re-parsing them each time
+/// showed in profiles.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Commits the open batch of the writer connection, if any, and tells its members
 /// (`by_member`: the caller is one of them and is told by the result).
 fn flush(inner: &mut Inner, group: &group::Group, by_member: bool) -> Result<(), String> {
@@ -620,10 +625,7 @@ fn flush(inner: &mut Inner, group: &group::Group, by_member: bool) -> Result<(),
     let outcome = if inner.conn.is_autocommit() {
         Err("SQLite rolled the transaction back before it could commit".to_owned())
     } else {
-        inner
-            .conn
-            .execute_batch("COMMIT")
-            .map_err(|e| format!("commit failed: {e}"))
+        control(&inner.conn, "COMMIT").map_err(|e| format!("commit failed: {e}"))
     };
     if outcome.is_err() {
         inner.cache_clear();
@@ -687,11 +689,8 @@ impl Drop for SqliteTx<'_> {
             let _ = self.g.conn.execute_batch("ROLLBACK");
             return;
         }
-        let undone = self
-            .g
-            .conn
-            .execute_batch("ROLLBACK TO anju_tx; RELEASE anju_tx")
-            .is_ok();
+        let undone = control(&self.g.conn, "ROLLBACK TO anju_tx").is_ok()
+            && control(&self.g.conn, "RELEASE anju_tx").is_ok();
         if !undone || self.g.conn.is_autocommit() {
             // Its writes cannot be taken out of the batch alone: the batch is lost.
             abort_batch(
@@ -1127,15 +1126,12 @@ impl StoreTx for SqliteTx<'_> {
             return Err(failed_error());
         }
         let Some(group) = self.group else {
-            self.g.conn.execute_batch("COMMIT").map_err(db_err)?;
+            control(&self.g.conn, "COMMIT").map_err(db_err)?;
             self.done = true;
             return Ok(());
         };
         if self.follower {
-            self.g
-                .conn
-                .execute_batch("RELEASE anju_tx")
-                .map_err(db_err)?;
+            control(&self.g.conn, "RELEASE anju_tx").map_err(db_err)?;
         } else {
             self.g.batch = Some(group::Batch {
                 epoch: group.next_epoch(),
