@@ -718,7 +718,9 @@ impl Drop for SqliteTx<'_> {
                 group,
                 "a later transaction of the same group commit could not be rolled back alone",
             );
-        } else if group.waiting.load(Ordering::SeqCst) == 0 {
+        } else if group.waiting.load(Ordering::SeqCst) == 0 || std::thread::panicking() {
+            // (A panic poisons the connection's mutex: the threads waiting for it will not
+            // get to commit the batch, so it is committed now.)
             let _ = flush(&mut self.g, group, false);
         }
     }
