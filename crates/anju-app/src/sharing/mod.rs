@@ -461,8 +461,9 @@ struct Gathered {
     cached: usize,
 }
 
-/// Fetches the facts `keys` of one application: logs, asks (in parallel, without a
-/// transaction open), completes the log and caches the answers. `tx` holds the
+/// Fetches the facts `keys` of one application: logs, asks (all at once — one batch
+/// where the exchange takes batches — without a transaction open), completes the log and
+/// caches the answers. `tx` holds the
 /// application's lock and is committed with the log rows.
 fn gather(
     ctx: &Sharing<'_>,
@@ -559,7 +560,7 @@ fn gather(
             cached,
         });
     }
-    // 2. Ask, in parallel, with no transaction open.
+    // 2. Ask, all at once, with no transaction open.
     let ask = |p: &Pending| Ask {
         subject: p.key.subject.clone(),
         year: p.key.year,
@@ -568,7 +569,8 @@ fn gather(
         requester: stamp.operator.clone(),
         request_id: format!("{application_no}-{}", p.seq),
     };
-    // One batch when the exchange takes batches (no thread per look-up).
+    // One batch when the exchange takes batches (no thread per look-up); each answer or
+    // failure is its own item's.
     let asks: Vec<(FactKey, Ask)> = pending.iter().map(|p| (p.key.clone(), ask(p))).collect();
     let results = departments.fetch_many(&asks);
     // 3. Complete the log and cache the answers.
