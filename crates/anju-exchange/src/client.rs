@@ -24,22 +24,22 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anju_app::sharing::ports::{
-    Ask, CivilAffairs, Credit, Fetched, HousingFiling, MedicalInsurance, PublicSecurity, Read,
-    RealEstate, RentalFiling, SocialSecurity, Tax, UrbanRenewal,
+    Ask, BatchLookups, CivilAffairs, Credit, Fetched, HousingFiling, MedicalInsurance,
+    PublicSecurity, Read, RealEstate, RentalFiling, SocialSecurity, Tax, UrbanRenewal,
 };
 use anju_domain::sharing::{
-    Answer, CreditReport, DeathRecord, Department, Employment, Household, Identity, Invoice, Lease,
-    Marriage, MedicalExpense, MortgageRegistration, MortgageRelease, MortgageRequest, Property,
-    PurchaseContract, Query, RenewalShare, Unavailable, YearIncome,
+    Answer, CreditReport, DeathRecord, Department, Employment, FactKey, FactRead, Household,
+    Identity, Invoice, Lease, Marriage, MedicalExpense, MortgageRegistration, MortgageRelease,
+    MortgageRequest, Property, PurchaseContract, Query, RenewalShare, Unavailable, YearIncome,
 };
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    self, ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MORTGAGES_PATH,
-    MortgageRegisterRequest, MortgageRegisterResponse, MortgageReleaseRequest,
-    MortgageReleaseResponse, QueryRequest, QueryResponse,
+    self, BatchItem, BatchQuestion, BatchRequest, ErrorBody, H_APP, H_NONCE, H_SIGNATURE,
+    H_TIMESTAMP, MORTGAGES_PATH, MortgageRegisterRequest, MortgageRegisterResponse,
+    MortgageReleaseRequest, MortgageReleaseResponse, QueryRequest, QueryResponse,
 };
 
 /// Where the exchange is and how to talk to it.
@@ -268,6 +268,9 @@ enum AttemptError {
     Refused(String),
 }
 
+/// An answer with who gave it and when the department read it.
+pub type Answered = (Answer, String, Timestamp);
+
 /// The HTTP client. Cheap to share (`Arc`); keeps a connection pool.
 pub struct ExchangeClient {
     settings: ExchangeSettings,
@@ -363,6 +366,139 @@ impl ExchangeClient {
         let reason = format!("{last} ({attempts} attempts)");
         tracing::warn!(department = %department, query = %query, reason = %reason, "exchange look-up failed");
         Err(unavailable(reason))
+    }
+
+    /// Asks several questions in one signed batch (`POST /v1/batch`), each answered on
+    /// its own: one result per item, in order. The breaker is consulted once per
+    /// department (an open one fails its items without asking) and told of every item;
+    /// a batch that fails as a whole (timeout, connection, `5xx`) and the items answered
+    /// `5xx` / `504` are asked again, up to `attempts`, with the same backoff as a single
+    /// question; a `4xx` or garbage fails only the items it concerns.
+    pub fn query_many(&self, items: &[(Query, &Ask)]) -> Vec<Result<Answered, Unavailable>> {
+        let mut out: Vec<Option<Result<Answered, Unavailable>>> =
+            items.iter().map(|_| None).collect();
+        let mut admitted: HashMap<Department, Result<(), String>> = HashMap::new();
+        let mut outstanding = Vec::with_capacity(items.len());
+        for (i, (query, _)) in items.iter().enumerate() {
+            let department = query.department();
+            let verdict = admitted
+                .entry(department)
+                .or_insert_with(|| self.admit(department));
+            match verdict {
+                Ok(()) => outstanding.push(i),
+                Err(why) => {
+                    out[i] = Some(Err(Unavailable {
+                        department,
+                        reason: why.clone(),
+                    }));
+                }
+            }
+        }
+        let wait_ms = u64::try_from(self.settings.request_timeout.as_millis() * 3 / 4)
+            .unwrap_or(protocol::MAX_BATCH_WAIT_MS)
+            .clamp(1, protocol::MAX_BATCH_WAIT_MS);
+        let url = format!("{}{}", self.settings.base_url, protocol::BATCH_PATH);
+        let mut last: HashMap<usize, String> = HashMap::new();
+        let mut attempts = 0;
+        for attempt in 0..self.settings.attempts {
+            if outstanding.is_empty() {
+                break;
+            }
+            attempts = attempt + 1;
+            if attempt > 0 {
+                std::thread::sleep(self.backoff(attempt));
+            }
+            let request = BatchRequest {
+                wait_ms,
+                items: outstanding
+                    .iter()
+                    .map(|&i| {
+                        let (query, ask) = items[i];
+                        BatchQuestion::new(query, question(ask))
+                    })
+                    .collect(),
+            };
+            let body = match serde_json::to_vec(&request) {
+                Ok(b) => b,
+                Err(e) => {
+                    for &i in &outstanding {
+                        last.insert(i, format!("cannot encode the request: {e}"));
+                    }
+                    break;
+                }
+            };
+            let answers = match self.send(&url, protocol::BATCH_PATH, &body) {
+                Ok(bytes) => batch_items(&bytes, outstanding.len()),
+                Err(AttemptError::Transient(why)) => {
+                    for &i in &outstanding {
+                        last.insert(i, why.clone());
+                    }
+                    continue;
+                }
+                Err(AttemptError::Final(why) | AttemptError::Refused(why)) => Err(why),
+            };
+            let answers = match answers {
+                Ok(a) => a,
+                Err(why) => {
+                    for i in outstanding.drain(..) {
+                        out[i] = Some(Err(Unavailable {
+                            department: items[i].0.department(),
+                            reason: why.clone(),
+                        }));
+                    }
+                    break;
+                }
+            };
+            let mut again = Vec::new();
+            for (i, item) in outstanding.iter().copied().zip(answers) {
+                let (query, ask) = items[i];
+                match batch_answer(item, query, &ask.request_id) {
+                    Ok(r) => {
+                        out[i] = Some(Ok((r.answer, self.source(query.department()), r.read_at)));
+                    }
+                    Err(AttemptError::Transient(why)) => {
+                        last.insert(i, why);
+                        again.push(i);
+                    }
+                    Err(AttemptError::Final(why) | AttemptError::Refused(why)) => {
+                        out[i] = Some(Err(Unavailable {
+                            department: query.department(),
+                            reason: why,
+                        }));
+                    }
+                }
+            }
+            outstanding = again;
+        }
+        for i in outstanding {
+            let why = last.remove(&i).unwrap_or_default();
+            out[i] = Some(Err(Unavailable {
+                department: items[i].0.department(),
+                reason: format!("{why} ({attempts} attempts)"),
+            }));
+        }
+        items
+            .iter()
+            .zip(out)
+            .map(|((query, _), r)| {
+                let department = query.department();
+                let r = r.unwrap_or_else(|| {
+                    Err(Unavailable {
+                        department,
+                        reason: "not asked".to_owned(),
+                    })
+                });
+                // An item refused by an open breaker was not asked: it tells the breaker
+                // nothing.
+                if admitted.get(&department).is_some_and(Result::is_ok) {
+                    self.record(department, r.is_ok());
+                }
+                if let Err(u) = &r {
+                    tracing::warn!(department = %department, query = %query, reason = %u.reason, "exchange look-up failed");
+                }
+                r
+            })
+            .collect()
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -603,6 +739,81 @@ impl ExchangeClient {
     }
 }
 
+/// The wire question for `ask`.
+fn question(ask: &Ask) -> QueryRequest {
+    QueryRequest {
+        request_id: ask.request_id.clone(),
+        subject_id: ask.subject.clone(),
+        year: ask.year,
+        purpose: ask.purpose,
+        case_no: ask.application_no.clone(),
+        requester: ask.requester.clone(),
+    }
+}
+
+/// The items of a batch's `200` answer, which must be `n`; each is parsed on its own
+/// ([`batch_answer`]) so one garbled item spoils only itself.
+fn batch_items(bytes: &[u8], n: usize) -> Result<Vec<serde_json::Value>, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("malformed answer: the batch's answer is not JSON: {e}"))?;
+    let items = match value {
+        serde_json::Value::Object(mut o) => match o.remove("items") {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => return Err("malformed answer: the batch's answer has no `items` list".to_owned()),
+        },
+        _ => return Err("malformed answer: the batch's answer is not an object".to_owned()),
+    };
+    if items.len() != n {
+        return Err(format!(
+            "malformed answer: {} answers to a batch of {n} questions",
+            items.len()
+        ));
+    }
+    Ok(items)
+}
+
+/// One item of a batch's answer to `query` asked as `request_id`.
+fn batch_answer(
+    item: serde_json::Value,
+    query: Query,
+    request_id: &str,
+) -> Result<QueryResponse, AttemptError> {
+    let item: BatchItem = serde_json::from_value(item)
+        .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
+    if item.status != 200 {
+        let detail = item
+            .error
+            .map(|e| format!("{}: {}", e.error, e.message))
+            .unwrap_or_else(|| "no error body".to_owned());
+        let why = if item.status == 504 {
+            format!("timed out at the exchange (HTTP 504: {detail})")
+        } else {
+            format!("exchange answered HTTP {} ({detail})", item.status)
+        };
+        return Err(if item.status >= 500 {
+            AttemptError::Transient(why)
+        } else {
+            AttemptError::Final(why)
+        });
+    }
+    let parsed = item.answer.ok_or_else(|| {
+        AttemptError::Final("malformed answer: a 200 item without an answer".to_owned())
+    })?;
+    if parsed.answer.query() != query {
+        return Err(AttemptError::Final(format!(
+            "malformed answer: asked {query}, got {}",
+            parsed.answer.query()
+        )));
+    }
+    if parsed.request_id != request_id {
+        return Err(AttemptError::Final(format!(
+            "malformed answer: request id {:?} is not ours",
+            parsed.request_id
+        )));
+    }
+    Ok(parsed)
+}
+
 macro_rules! pick {
     ($variant:ident) => {
         |a| match a {
@@ -610,6 +821,27 @@ macro_rules! pick {
             _ => None,
         }
     };
+}
+
+impl BatchLookups for ExchangeClient {
+    /// The questions in one signed batch ([`ExchangeClient::query_many`]).
+    fn fetch_many(&self, items: &[(FactKey, Ask)]) -> Option<Vec<Result<FactRead, Unavailable>>> {
+        let asked: Vec<(Query, &Ask)> = items.iter().map(|(k, a)| (k.query, a)).collect();
+        Some(
+            self.query_many(&asked)
+                .into_iter()
+                .zip(items)
+                .map(|(r, (key, _))| {
+                    r.map(|(answer, source, read_at)| FactRead {
+                        key: key.clone(),
+                        answer,
+                        source,
+                        read_at,
+                    })
+                })
+                .collect(),
+        )
+    }
 }
 
 impl PublicSecurity for ExchangeClient {

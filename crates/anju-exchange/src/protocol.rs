@@ -18,6 +18,17 @@
 //! the department failed). The server refuses timestamps more than
 //! [`MAX_CLOCK_SKEW_SECS`] away and nonces it has seen within that window.
 //!
+//! **Batches.** `POST /v1/batch` (signed the same way) carries several questions —
+//! typically one application's — as a [`BatchRequest`] `{"wait_ms", "items": [{"department",
+//! "query", …the question's body…}]}` and is answered `200` with `{"items": [...]}`, one
+//! [`BatchItem`] per question in the order asked: `{"status": 200, "answer": …}` or
+//! `{"status": 4xx|5xx, "error": …}`. Each item stands alone: an unknown query or a bad
+//! body is that item's `404` / `400`, a department failing its `5xx`, a department slower
+//! than `wait_ms` its `504 timeout`, garbage from a department that item's `answer`. A
+//! request that fails as a whole (signature, a body that is not a batch, more than
+//! [`MAX_BATCH_ITEMS`] items, the exchange itself failing) is answered as a single
+//! question would be. The single-question paths stay.
+//!
 //! The OpenAPI document (`anju exchange-sim --openapi`, `docs/exchange-openapi.json`)
 //! describes the same.
 //!
@@ -99,6 +110,68 @@ pub struct ErrorBody {
     pub error: String,
     /// Human explanation.
     pub message: String,
+}
+
+/// The path of a batch of questions.
+pub const BATCH_PATH: &str = "/v1/batch";
+
+/// Most questions in one batch.
+pub const MAX_BATCH_ITEMS: usize = 32;
+
+/// Longest the exchange may wait for a department in a batch (`wait_ms`).
+pub const MAX_BATCH_WAIT_MS: u64 = 60_000;
+
+/// One question of a batch: the query (department and query codes, as in the single
+/// question's path) and the single question's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchQuestion {
+    /// The department's code, e.g. `civil-affairs`.
+    pub department: String,
+    /// The query's code, e.g. `marriage`.
+    pub query: String,
+    /// The question.
+    #[serde(flatten)]
+    pub request: QueryRequest,
+}
+
+impl BatchQuestion {
+    /// `request` about `query`.
+    pub fn new(query: Query, request: QueryRequest) -> BatchQuestion {
+        BatchQuestion {
+            department: query.department().code().to_owned(),
+            query: query.code().to_owned(),
+            request,
+        }
+    }
+}
+
+/// The body of a batch (`POST /v1/batch`): several questions answered in one round trip,
+/// **each on its own** — a department that fails, hangs or answers garbage spoils only
+/// its own items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRequest {
+    /// How long the exchange may wait for a department before it answers that item
+    /// `504 timeout` (at most [`MAX_BATCH_WAIT_MS`]); the caller sets it under its own
+    /// request timeout so that the answers that did come are not lost with the slow one.
+    pub wait_ms: u64,
+    /// 1 to [`MAX_BATCH_ITEMS`] questions.
+    pub items: Vec<BatchQuestion>,
+}
+
+/// One item of a batch's answer, in the order asked: `status` is what the single
+/// question would have been answered with; `200` carries `answer` (a [`QueryResponse`]),
+/// anything else `error` (an [`ErrorBody`]; `504 timeout` when the department did not
+/// answer within `wait_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// The item's status.
+    pub status: u16,
+    /// The answer, when `status` is 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<QueryResponse>,
+    /// The error, otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
 }
 
 /// The path of a mortgage registration.

@@ -7,12 +7,14 @@
 //! async runtime use `spawn_blocking`.
 
 mod access;
+mod group;
 mod loan;
 mod rows;
 mod settlement;
 mod withdrawal;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -186,6 +188,8 @@ pub struct SqliteStore {
     conn: Mutex<Inner>,
     /// A read-only connection for snapshot reads (WAL lets it run beside the writer).
     reader: Mutex<Inner>,
+    /// Group commit of the writer's transactions ([`group`]).
+    group: group::Group,
     _checkpointer: Checkpointer,
 }
 
@@ -213,6 +217,9 @@ struct Inner {
     /// the 30-byte text key. (Another connection's VACUUM, which may renumber row ids,
     /// changes `data_version` too.)
     rowids: FxHashMap<String, FxHashMap<AccountNo, i64>>,
+    /// The batch of committed logical transactions not yet durable ([`group`]): while it
+    /// is `Some`, an SQLite transaction is open on the writer connection.
+    batch: Option<group::Batch>,
 }
 
 impl Inner {
@@ -253,7 +260,26 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     conn.execute_batch("PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384;")
         .map_err(db_err)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    stable_plans(&conn)?;
     Ok(conn)
+}
+
+/// Turns on SQLite's query-planner stability guarantee (QPSG): a cached statement keeps
+/// the plan it was prepared with, whatever is bound to it. Without it, SQLite's WHERE-clause
+/// constant propagation (and its other bound-value optimisations) mark a statement to be
+/// re-prepared whenever a bound parameter changes value — i.e. on every run of a look-up
+/// by key such as `WHERE centre_code = ?1 AND application_no = ?2 ORDER BY …` — so the
+/// statement cache saved nothing there (`sqlite3Reprepare` was 13 % of a data-sharing
+/// verification's CPU). The store's plans never depend on bound values: its partial
+/// indexes are matched by literals (`status = 'pending'`). (Planner statistics from
+/// `ANALYZE`, where gathered, are still used: QPSG only ignores bound values.)
+fn stable_plans(conn: &Connection) -> Result<(), StoreError> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map(|_| ())
+    .map_err(db_err)
 }
 
 /// A background thread that checkpoints the WAL on its own connection, so committing
@@ -337,6 +363,7 @@ impl SqliteStore {
         )
         .map_err(|e| connect(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        stable_plans(&conn)?;
         let store = SqliteStore {
             path: path.to_owned(),
             reader: Mutex::new(Inner {
@@ -346,6 +373,7 @@ impl SqliteStore {
                 cache: FxHashMap::default(),
                 cached: 0,
                 rowids: FxHashMap::default(),
+                batch: None,
             }),
             conn: Mutex::new(Inner {
                 conn,
@@ -354,7 +382,9 @@ impl SqliteStore {
                 cache: FxHashMap::default(),
                 cached: 0,
                 rowids: FxHashMap::default(),
+                batch: None,
             }),
+            group: group::Group::default(),
             _checkpointer: Checkpointer::start(path)?,
         };
         store.migrate()?;
@@ -366,11 +396,27 @@ impl SqliteStore {
         &self.path
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+    fn lock_raw(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Database {
             backend: Backend::Sqlite,
             message: "connection mutex poisoned by an earlier panic".to_owned(),
         })
+    }
+
+    /// The writer connection with no transaction open (a pending batch is committed).
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
+        let mut inner = self.lock_raw()?;
+        flush(&mut inner, &self.group, false).map_err(batch_error)?;
+        Ok(inner)
+    }
+
+    /// Transactions committed so far on the writer connection: `(logical, SQLite)`. With
+    /// group commit the second is smaller when transactions commit concurrently.
+    pub fn commit_counts(&self) -> (u64, u64) {
+        (
+            self.group.members.load(Ordering::Relaxed),
+            self.group.commits.load(Ordering::Relaxed),
+        )
     }
 
     /// Applies pending migrations; refuses to run if an applied one has changed.
@@ -424,15 +470,40 @@ impl Store for SqliteStore {
     }
 
     fn begin(&self) -> Result<Box<dyn StoreTx + '_>, StoreError> {
-        let mut inner = self.lock()?;
+        self.group.waiting.fetch_add(1, Ordering::SeqCst);
+        let inner = self.lock_raw();
+        self.group.waiting.fetch_sub(1, Ordering::SeqCst);
+        let mut inner = inner?;
+        if inner.batch.as_ref().is_some_and(group::Batch::full) {
+            // Its members are waiting: commit it; this transaction starts the next one.
+            let _ = flush(&mut inner, &self.group, false);
+        }
+        if inner.batch.is_some() {
+            // Join the open batch, under a savepoint so this transaction can roll back
+            // alone.
+            match control(&inner.conn, "SAVEPOINT anju_tx") {
+                Ok(()) => {
+                    return Ok(Box::new(SqliteTx {
+                        g: inner,
+                        group: Some(&self.group),
+                        follower: true,
+                        written: FxHashMap::default(),
+                        new_rowids: FxHashMap::default(),
+                        failed: false,
+                        done: false,
+                    }));
+                }
+                Err(_) => {
+                    let _ = flush(&mut inner, &self.group, false);
+                }
+            }
+        }
         // IMMEDIATE takes the write lock now, so two writers never deadlock on upgrade.
-        inner
-            .conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(db_err)?;
+        control(&inner.conn, "BEGIN IMMEDIATE").map_err(db_err)?;
         let version: i64 = match inner
             .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
         {
             Ok(v) => v,
             Err(e) => {
@@ -447,6 +518,8 @@ impl Store for SqliteStore {
         }
         Ok(Box::new(SqliteTx {
             g: inner,
+            group: Some(&self.group),
+            follower: false,
             written: FxHashMap::default(),
             new_rowids: FxHashMap::default(),
             failed: false,
@@ -460,9 +533,11 @@ impl Store for SqliteStore {
             message: "reader mutex poisoned by an earlier panic".to_owned(),
         })?;
         // A deferred transaction: its snapshot is taken at the first read and kept.
-        inner.conn.execute_batch("BEGIN DEFERRED").map_err(db_err)?;
+        control(&inner.conn, "BEGIN DEFERRED").map_err(db_err)?;
         Ok(Box::new(SqliteTx {
             g: inner,
+            group: None,
+            follower: false,
             written: FxHashMap::default(),
             new_rowids: FxHashMap::default(),
             failed: false,
@@ -573,9 +648,59 @@ fn failed_error() -> StoreError {
     }
 }
 
+/// Runs a transaction-control statement (`BEGIN`, `COMMIT`, `SAVEPOINT`, …) from the
+/// statement cache: they run twice or more per transaction, and re-parsing them each time
+/// showed in profiles.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// Commits the open batch of the writer connection, if any, and tells its members
+/// (`by_member`: the caller is one of them and is told by the result).
+fn flush(inner: &mut Inner, group: &group::Group, by_member: bool) -> Result<(), String> {
+    let Some(batch) = inner.batch.take() else {
+        return Ok(());
+    };
+    let outcome = if inner.conn.is_autocommit() {
+        Err("SQLite rolled the transaction back before it could commit".to_owned())
+    } else {
+        control(&inner.conn, "COMMIT").map_err(|e| format!("commit failed: {e}"))
+    };
+    if outcome.is_err() {
+        inner.cache_clear();
+        if !inner.conn.is_autocommit() {
+            let _ = inner.conn.execute_batch("ROLLBACK");
+        }
+    }
+    group.settle(batch.epoch, batch.members, by_member, outcome.clone());
+    outcome
+}
+
+/// Rolls the open batch back (its members are told it failed).
+fn abort_batch(inner: &mut Inner, group: &group::Group, why: &str) {
+    if let Some(batch) = inner.batch.take() {
+        if !inner.conn.is_autocommit() {
+            let _ = inner.conn.execute_batch("ROLLBACK");
+        }
+        inner.cache_clear();
+        group.settle(batch.epoch, batch.members, false, Err(why.to_owned()));
+    }
+}
+
+fn batch_error(why: String) -> StoreError {
+    StoreError::Database {
+        backend: Backend::Sqlite,
+        message: format!("the transaction was not made durable: {why}"),
+    }
+}
+
 /// A SQLite transaction holding the connection.
 struct SqliteTx<'a> {
     g: MutexGuard<'a, Inner>,
+    /// The writer's group commit; `None` on the reader connection.
+    group: Option<&'a group::Group>,
+    /// Joined an open batch under `SAVEPOINT anju_tx` (not its first transaction).
+    follower: bool,
     /// Accounts inserted or saved by this transaction (by centre), for the cache on commit.
     /// (A log in write order; later rows supersede earlier ones. Indexed only when a
     /// load in the same transaction needs it, so a batch hashes each account once.)
@@ -589,10 +714,33 @@ struct SqliteTx<'a> {
 
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
-        if !self.done {
+        if self.done {
+            return;
+        }
+        let Some(group) = self.group else {
             // Nothing else can be done with a failing rollback; the connection reports
             // the error again on its next use.
             let _ = self.g.conn.execute_batch("ROLLBACK");
+            return;
+        };
+        if !self.follower {
+            // The first of a batch: nobody else's writes are in the transaction.
+            let _ = self.g.conn.execute_batch("ROLLBACK");
+            return;
+        }
+        let undone = control(&self.g.conn, "ROLLBACK TO anju_tx").is_ok()
+            && control(&self.g.conn, "RELEASE anju_tx").is_ok();
+        if !undone || self.g.conn.is_autocommit() {
+            // Its writes cannot be taken out of the batch alone: the batch is lost.
+            abort_batch(
+                &mut self.g,
+                group,
+                "a later transaction of the same group commit could not be rolled back alone",
+            );
+        } else if group.waiting.load(Ordering::SeqCst) == 0 || std::thread::panicking() {
+            // (A panic poisons the connection's mutex: the threads waiting for it will not
+            // get to commit the batch, so it is committed now.)
+            let _ = flush(&mut self.g, group, false);
         }
     }
 }
@@ -947,6 +1095,37 @@ impl SqliteTx<'_> {
     }
 }
 
+impl SqliteTx<'_> {
+    /// Moves the accounts this transaction wrote into the writer's cache.
+    fn remember_written(&mut self) {
+        let written = std::mem::take(&mut self.written);
+        if !self.g.cache_enabled {
+            return;
+        }
+        let new_rowids = std::mem::take(&mut self.new_rowids);
+        let inner = &mut *self.g;
+        for (centre, ids) in new_rowids {
+            inner.rowids.entry(centre).or_default().extend(ids);
+        }
+        for (centre, accounts) in written {
+            let map = inner.cache.entry(centre).or_default();
+            for a in accounts {
+                match map.entry(a.no.clone()) {
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        o.insert(a);
+                    }
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        if inner.cached < CACHE_MAX_ACCOUNTS {
+                            v.insert(a);
+                            inner.cached += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl StoreTx for SqliteTx<'_> {
     fn insert_centre(&mut self, c: &CentreRow) -> Result<(), StoreError> {
         self.atomic(|t| t.insert_centre_raw(c))
@@ -987,39 +1166,36 @@ impl StoreTx for SqliteTx<'_> {
         if self.failed {
             return Err(failed_error());
         }
-        if let Err(e) = self.g.conn.execute_batch("COMMIT") {
-            self.g.cache_clear();
-            return Err(db_err(e));
+        let Some(group) = self.group else {
+            control(&self.g.conn, "COMMIT").map_err(db_err)?;
+            self.done = true;
+            return Ok(());
+        };
+        if self.follower {
+            control(&self.g.conn, "RELEASE anju_tx").map_err(db_err)?;
+        } else {
+            self.g.batch = Some(group::Batch {
+                epoch: group.next_epoch(),
+                members: 0,
+                since: std::time::Instant::now(),
+            });
         }
         self.done = true;
-        let written = std::mem::take(&mut self.written);
-        if !self.g.cache_enabled {
-            return Ok(());
-        }
-        let new_rowids = std::mem::take(&mut self.new_rowids);
-        let inner = &mut *self.g;
-        for (centre, ids) in new_rowids {
-            inner.rowids.entry(centre).or_default().extend(ids);
-        }
-        for (centre, accounts) in written {
-            let map = inner.cache.entry(centre).or_default();
-            for a in accounts {
-                match map.entry(a.no.clone()) {
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        o.insert(a);
-                    }
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        if inner.cached < CACHE_MAX_ACCOUNTS {
-                            v.insert(a);
-                            inner.cached += 1;
-                        }
-                    }
-                }
+        self.remember_written();
+        let (epoch, full) = match self.g.batch.as_mut() {
+            Some(b) => {
+                b.members += 1;
+                (b.epoch, b.full())
             }
+            None => return Err(batch_error("the batch vanished".to_owned())),
+        };
+        if full || group.waiting.load(Ordering::SeqCst) == 0 {
+            return flush(&mut self.g, group, true).map_err(batch_error);
         }
-        Ok(())
+        // Others are about to write: let them join, and wait for the batch to commit.
+        drop(self);
+        group.wait(epoch).map_err(batch_error)
     }
-
     fn centre(&mut self, code: &str) -> Result<Option<CentreRow>, StoreError> {
         let row = self
             .g

@@ -777,8 +777,8 @@ pub fn verify(
         seconds(us),
         peak_rss_mb()
     );
-    // The exchange alone: the same five look-ups per case, in parallel as `gather` makes
-    // them, with the same concurrency, but no log, cache or database — to show which part
+    // The exchange alone: the same five look-ups per case, asked as `gather` asks them
+    // (one batch), with the same concurrency, but no log, cache or database — to show which part
     // of the time is the departments' and which is the access log's.
     let keys: Vec<Vec<anju_domain::sharing::FactKey>> = cases
         .iter()
@@ -814,21 +814,9 @@ pub fn verify(
                             requester: "member:bench".to_owned(),
                             request_id: format!("TQ-FETCH-{i}"),
                         };
+                        let asks: Vec<_> = ks.iter().map(|k| (k.clone(), ask(k))).collect();
                         let t1 = Instant::now();
-                        std::thread::scope(|s2| {
-                            let hs: Vec<_> = ks[1..]
-                                .iter()
-                                .map(|k| {
-                                    let a = ask(k);
-                                    let d = &departments;
-                                    s2.spawn(move || d.fetch(k, &a).is_ok())
-                                })
-                                .collect();
-                            let _ = departments.fetch(&ks[0], &ask(&ks[0]));
-                            for h in hs {
-                                let _ = h.join();
-                            }
-                        });
+                        let _ = departments.fetch_many(&asks);
                         lat.push(t1.elapsed().as_micros());
                     }
                     lat

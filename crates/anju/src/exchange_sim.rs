@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anju_domain::sharing::Department;
 use anju_exchange::sim::OPENAPI;
 use anju_exchange::sim::dataset::Dataset;
-use anju_exchange::sim::faults::{Faults, Percent};
+use anju_exchange::sim::faults::{BatchFaults, Faults, Percent};
 use anju_exchange::sim::generate::{CentrePerson, generate};
 use anju_exchange::sim::mortgages::{MortgageRegister, side_file};
 use anju_exchange::sim::server::{SimConfig, serve, shutdown_signal};
@@ -72,6 +72,10 @@ pub struct ExchangeSimArgs {
     /// civil-affairs,tax.
     #[arg(long, value_delimiter = ',', value_parser = department, value_name = "DEPTS")]
     pub fault_departments: Vec<Department>,
+    /// How faults hit a batch (`POST /v1/batch`): `items` (each question on its own, as
+    /// if asked alone), `request` (the batch as a whole) or `both`.
+    #[arg(long, default_value = "items", value_name = "MODE")]
+    pub batch_faults: BatchFaults,
     /// Write a dataset generated from the centre's members (needs --db and --out)
     /// instead of serving.
     #[arg(long, requires_all = ["db", "out"], conflicts_with_all = ["openapi", "dataset"])]
@@ -112,6 +116,7 @@ impl ExchangeSimArgs {
             error_rate: self.error_rate,
             malformed_rate: self.malformed_rate,
             departments,
+            batch: self.batch_faults,
             seed: self.seed,
         }
     }

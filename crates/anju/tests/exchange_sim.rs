@@ -1,5 +1,6 @@
 //! `anju exchange-sim` as a separate process: signed questions over real HTTP, the 401 /
-//! 400 / 404 answers, and every kind of injected fault.
+//! 400 / 404 answers, and every kind of injected fault — for single questions and for
+//! batches (per item and per request).
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
@@ -17,7 +18,8 @@ use anju_domain::sharing::{
 };
 use anju_exchange::client::{ExchangeClient, ExchangeSettings};
 use anju_exchange::protocol::{
-    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, QueryResponse, canonical, nonce, sign,
+    BATCH_PATH, ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_BATCH_ITEMS,
+    QueryResponse, canonical, nonce, sign,
 };
 use anju_exchange::sim::dataset::{Dataset, PersonRecord};
 use jiff::Timestamp;
@@ -520,6 +522,301 @@ fn flags_are_checked_and_openapi_prints() {
         .unwrap();
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
+    assert_eq!(doc["paths"].as_object().unwrap().len(), 18);
     assert!(doc["paths"].get("/v1/tax/invoices").is_some());
+    assert!(doc["paths"].get(BATCH_PATH).is_some());
+}
+
+/// A batch item's body: `body(subject, year)` with the query's codes.
+fn item(query: Query, subject: &str, year: Option<i16>, id: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(&body(subject, year)).unwrap();
+    v["department"] = query.department().code().into();
+    v["query"] = query.code().into();
+    v["request_id"] = id.into();
+    v
+}
+
+/// Posts a signed batch; the status and the parsed body (`Null` when not JSON).
+fn batch(sim: &Sim, wait_ms: u64, items: Vec<serde_json::Value>) -> (u16, Vec<u8>) {
+    let b = serde_json::to_vec(&serde_json::json!({"wait_ms": wait_ms, "items": items})).unwrap();
+    sim.post_signed(BATCH_PATH, &b, SECRET, now(), &nonce())
+}
+
+/// The items of a batch's 200 answer.
+fn batch_items(b: &[u8]) -> Vec<serde_json::Value> {
+    let v: serde_json::Value =
+        serde_json::from_slice(b).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(b)));
+    v["items"].as_array().unwrap().clone()
+}
+
+fn item_answer(v: &serde_json::Value) -> QueryResponse {
+    assert_eq!(v["status"], 200, "{v}");
+    serde_json::from_value(v["answer"].clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
+}
+
+#[test]
+fn a_batch_is_answered_item_by_item() {
+    let sim = Sim::start(&[]);
+    let mut bad_year = item(Query::Income, WANG, None, "r-4");
+    bad_year["year"] = serde_json::Value::Null;
+    let mut unknown = item(Query::Marriage, WANG, None, "r-3");
+    unknown["query"] = "marrage".into();
+    let (status, b) = batch(
+        &sim,
+        1_000,
+        vec![
+            item(Query::Identity, WANG, None, "r-1"),
+            item(Query::Marriage, NOBODY, None, "r-2"),
+            unknown,
+            bad_year,
+            item(Query::Income, WANG, Some(2025), "r-5"),
+        ],
+    );
+    assert_eq!(status, 200);
+    let items = batch_items(&b);
+    assert_eq!(items.len(), 5);
+    let id = item_answer(&items[0]);
+    assert_eq!((id.request_id.as_str(), id.found), ("r-1", true));
+    assert_eq!(id.answer.query(), Query::Identity);
+    let m = item_answer(&items[1]);
+    assert_eq!(m.answer.query(), Query::Marriage);
+    assert_eq!(m.request_id, "r-2");
+    assert_eq!(items[2]["status"], 404);
+    assert_eq!(items[2]["error"]["error"], "not_found");
+    assert_eq!(items[3]["status"], 400);
+    assert!(
+        items[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`year`")
+    );
+    assert_eq!(item_answer(&items[4]).answer.query(), Query::Income);
+
+    // The batch as a whole: signed, bounded, with a wait.
+    let (status, _) = batch(&sim, 0, vec![item(Query::Identity, WANG, None, "r")]);
+    assert_eq!(status, 400);
+    let (status, _) = batch(&sim, 100, vec![]);
+    assert_eq!(status, 400);
+    let many = (0..=MAX_BATCH_ITEMS)
+        .map(|i| item(Query::Identity, WANG, None, &format!("r-{i}")))
+        .collect();
+    let (status, e) = batch(&sim, 100, many);
+    assert_eq!(status, 400);
+    assert!(error_body(&e).message.contains("`items`"));
+    let b = br#"{"wait_ms":100,"items":[]}"#;
+    let (status, _) = sim.post_signed(BATCH_PATH, b, "another-secret-x", now(), &nonce());
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn batch_faults_hit_each_item_on_its_own() {
+    // A department failing: only its items are 5xx.
+    let sim = Sim::start(&["--fault-departments", "tax", "--error-rate", "100"]);
+    for _ in 0..3 {
+        let (status, b) = batch(
+            &sim,
+            1_000,
+            vec![
+                item(Query::Income, WANG, Some(2025), "r-1"),
+                item(Query::Marriage, WANG, None, "r-2"),
+            ],
+        );
+        assert_eq!(status, 200);
+        let items = batch_items(&b);
+        let s = items[0]["status"].as_u64().unwrap();
+        assert!(s == 500 || s == 503, "{}", items[0]);
+        assert_eq!(item_answer(&items[1]).answer.query(), Query::Marriage);
+    }
+    drop(sim);
+
+    // A department answering garbage: only its items are garbage; the batch is JSON.
+    let sim = Sim::start(&[
+        "--fault-departments",
+        "civil-affairs",
+        "--malformed-rate",
+        "100",
+    ]);
+    for _ in 0..4 {
+        let (status, b) = batch(
+            &sim,
+            1_000,
+            vec![
+                item(Query::Marriage, WANG, None, "r-1"),
+                item(Query::Identity, WANG, None, "r-2"),
+            ],
+        );
+        assert_eq!(status, 200);
+        let items = batch_items(&b);
+        assert_eq!(items[0]["status"], 200);
+        if let Ok(r) = serde_json::from_value::<QueryResponse>(items[0]["answer"].clone()) {
+            assert_ne!(
+                r.answer.query(),
+                Query::Marriage,
+                "garbage parsed: {}",
+                items[0]
+            );
+        }
+        assert_eq!(item_answer(&items[1]).answer.query(), Query::Identity);
+    }
+    drop(sim);
+
+    // A department hanging: its item is a 504 after wait_ms, the others are answered.
+    let sim = Sim::start(&[
+        "--fault-departments",
+        "real-estate",
+        "--timeout-rate",
+        "100",
+        "--hang-ms",
+        "5000",
+    ]);
+    let started = Instant::now();
+    let (status, b) = batch(
+        &sim,
+        300,
+        vec![
+            item(Query::Properties, WANG, None, "r-1"),
+            item(Query::Identity, WANG, None, "r-2"),
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let items = batch_items(&b);
+    assert_eq!(items[0]["status"], 504);
+    assert_eq!(items[0]["error"]["error"], "timeout");
+    assert_eq!(item_answer(&items[1]).answer.query(), Query::Identity);
+
+    // Latency applies per item: the batch takes as long as its slowest item.
+    drop(sim);
+    let sim = Sim::start(&["--fault-departments", "tax", "--latency-ms", "400"]);
+    let started = Instant::now();
+    let (_, b) = batch(&sim, 2_000, vec![item(Query::Identity, WANG, None, "r-1")]);
+    assert!(started.elapsed() < Duration::from_millis(350));
+    item_answer(&batch_items(&b)[0]);
+    let started = Instant::now();
+    let (_, b) = batch(
+        &sim,
+        2_000,
+        vec![
+            item(Query::Identity, WANG, None, "r-1"),
+            item(Query::Income, WANG, Some(2025), "r-2"),
+        ],
+    );
+    assert!(started.elapsed() >= Duration::from_millis(390));
+    assert!(batch_items(&b).iter().all(|i| i["status"] == 200));
+}
+
+#[test]
+fn batch_faults_can_hit_the_request_as_a_whole() {
+    let sim = Sim::start(&["--batch-faults", "request", "--error-rate", "100"]);
+    let (status, e) = batch(&sim, 1_000, vec![item(Query::Identity, WANG, None, "r-1")]);
+    assert!(status == 500 || status == 503, "{status}");
+    assert!(["department_error", "unavailable"].contains(&error_body(&e).error.as_str()));
+    drop(sim);
+
+    let sim = Sim::start(&["--batch-faults", "request", "--malformed-rate", "100"]);
+    for _ in 0..4 {
+        let (status, b) = batch(
+            &sim,
+            1_000,
+            vec![
+                item(Query::Identity, WANG, None, "r-1"),
+                item(Query::Marriage, WANG, None, "r-2"),
+            ],
+        );
+        assert_eq!(status, 200);
+        // Not a batch of two right answers.
+        let right = serde_json::from_slice::<serde_json::Value>(&b)
+            .ok()
+            .and_then(|v| v["items"].as_array().cloned())
+            .is_some_and(|items| {
+                items.len() == 2
+                    && serde_json::from_value::<QueryResponse>(items[0]["answer"].clone()).is_ok()
+                    && serde_json::from_value::<QueryResponse>(items[1]["answer"].clone()).is_ok()
+            });
+        assert!(!right, "garbage parsed: {}", String::from_utf8_lossy(&b));
+    }
+    drop(sim);
+
+    let sim = Sim::start(&[
+        "--batch-faults",
+        "request",
+        "--timeout-rate",
+        "100",
+        "--hang-ms",
+        "3000",
+    ]);
+    let ts = now();
+    let n = nonce();
+    let b = serde_json::to_vec(
+        &serde_json::json!({"wait_ms": 100, "items": [item(Query::Identity, WANG, None, "r")]}),
+    )
+    .unwrap();
+    let sig = sign(
+        SECRET.as_bytes(),
+        &canonical("POST", BATCH_PATH, ts, &n, &b),
+    );
+    let headers = vec![
+        (H_APP.to_owned(), APP.to_owned()),
+        (H_TIMESTAMP.to_owned(), ts.to_string()),
+        (H_NONCE.to_owned(), n),
+        (H_SIGNATURE.to_owned(), sig),
+    ];
+    let r = sim.http("POST", BATCH_PATH, &headers, &b, Duration::from_secs(1));
+    assert!(r.is_err(), "answered within 1 s: {r:?}");
+    drop(sim);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_anju"))
+        .args([
+            "exchange-sim",
+            "--dataset",
+            "x.json",
+            "--batch-faults",
+            "some",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("items, request or both"));
+}
+
+#[test]
+fn the_client_batches_and_fails_only_the_faulty_items() {
+    let sim = Sim::start(&["--fault-departments", "tax", "--error-rate", "100"]);
+    let mut settings = ExchangeSettings::new(&format!("http://{}", sim.addr), APP, SECRET);
+    settings.attempts = 2;
+    settings.backoff = Duration::from_millis(5);
+    let client = ExchangeClient::new(settings).unwrap();
+    let ask = |id: &str, year: Option<i16>| Ask {
+        subject: WANG.into(),
+        year,
+        purpose: Purpose::Withdrawal,
+        application_no: "TQ-1".into(),
+        requester: "staff:0001".into(),
+        request_id: id.into(),
+    };
+    let (a, b, c) = (ask("q-1", None), ask("q-2", Some(2025)), ask("q-3", None));
+    let got = client.query_many(&[
+        (Query::Identity, &a),
+        (Query::Income, &b),
+        (Query::Marriage, &c),
+    ]);
+    assert_eq!(got.len(), 3);
+    let (answer, source, _) = got[0].as_ref().unwrap();
+    assert_eq!(answer.query(), Query::Identity);
+    assert!(source.ends_with("/v1/public-security"), "{source}");
+    let e = got[1].as_ref().unwrap_err();
+    assert!(
+        e.reason.contains("HTTP 5") && e.reason.contains("2 attempts"),
+        "{}",
+        e.reason
+    );
+    assert_eq!(got[2].as_ref().unwrap().0.query(), Query::Marriage);
+    // One request per attempt: the first batch, and the failed item again.
+    let log = sim.log();
+    assert_eq!(log.matches("batch of 3").count(), 1, "{log}");
+    assert_eq!(log.matches("batch of 1").count(), 1, "{log}");
 }

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anju_domain::ids::IdCard;
 use anju_domain::ledger::entry::sm3_hex;
 use anju_domain::sharing::verify::{self, ApplicationKind, Check, Claims, Party, Role, Verdict};
-use anju_domain::sharing::{Answer, FactKey, FactRead, Query, Unavailable};
+use anju_domain::sharing::{Answer, FactKey, Query, Unavailable};
 use anju_domain::stamp::Stamp;
 use anju_store::sharing::{
     ApplicationRow, ConsentRow, FactRow, LookupOutcome, LookupRow, PartyRow,
@@ -38,7 +38,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 pub use mortgage::{register_mortgage, release_mortgage};
-pub use ports::{Ask, Departments, Fetched, Read};
+pub use ports::{Ask, BatchLookups, Departments, Fetched, Read};
 
 use crate::AppError;
 
@@ -461,8 +461,9 @@ struct Gathered {
     cached: usize,
 }
 
-/// Fetches the facts `keys` of one application: logs, asks (in parallel, without a
-/// transaction open), completes the log and caches the answers. `tx` holds the
+/// Fetches the facts `keys` of one application: logs, asks (all at once — one batch
+/// where the exchange takes batches — without a transaction open), completes the log and
+/// caches the answers. `tx` holds the
 /// application's lock and is committed with the log rows.
 fn gather(
     ctx: &Sharing<'_>,
@@ -559,7 +560,7 @@ fn gather(
             cached,
         });
     }
-    // 2. Ask, in parallel, with no transaction open.
+    // 2. Ask, all at once, with no transaction open.
     let ask = |p: &Pending| Ask {
         subject: p.key.subject.clone(),
         year: p.key.year,
@@ -568,27 +569,10 @@ fn gather(
         requester: stamp.operator.clone(),
         request_id: format!("{application_no}-{}", p.seq),
     };
-    // The first look-up runs on this thread, the others on scoped threads.
-    let results: Vec<Result<FactRead, Unavailable>> = std::thread::scope(|s| {
-        let handles: Vec<_> = pending[1..]
-            .iter()
-            .map(|p| {
-                let a = ask(p);
-                s.spawn(move || departments.fetch(&p.key, &a))
-            })
-            .collect();
-        let first = departments.fetch(&pending[0].key, &ask(&pending[0]));
-        std::iter::once(first)
-            .chain(handles.into_iter().zip(&pending[1..]).map(|(h, p)| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Unavailable {
-                        department: p.key.query.department(),
-                        reason: "the adapter panicked".to_owned(),
-                    })
-                })
-            }))
-            .collect()
-    });
+    // One batch when the exchange takes batches (no thread per look-up); each answer or
+    // failure is its own item's.
+    let asks: Vec<(FactKey, Ask)> = pending.iter().map(|p| (p.key.clone(), ask(p))).collect();
+    let results = departments.fetch_many(&asks);
     // 3. Complete the log and cache the answers.
     let mut outcomes = Vec::with_capacity(pending.len());
     let mut rows = Vec::new();

@@ -7,9 +7,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use anju_domain::sharing::{
-    Answer, CreditReport, DeathRecord, Employment, FactKey, FactRead, Household, Identity, Invoice,
-    Lease, Marriage, MedicalExpense, MortgageRegistration, MortgageRelease, MortgageRequest,
-    Property, PurchaseContract, Purpose, Query, RenewalShare, Unavailable, YearIncome,
+    Answer, CreditReport, DeathRecord, Department, Employment, FactKey, FactRead, Household,
+    Identity, Invoice, Lease, Marriage, MedicalExpense, MortgageRegistration, MortgageRelease,
+    MortgageRequest, Property, PurchaseContract, Purpose, Query, RenewalShare, Unavailable,
+    YearIncome,
 };
 use jiff::Timestamp;
 
@@ -134,6 +135,17 @@ pub trait MedicalInsurance: Send + Sync + fmt::Debug {
     fn medical(&self, ask: &Ask) -> Fetched<Vec<MedicalExpense>>;
 }
 
+/// Several questions in one round trip: an exchange that takes a batch answers a case's
+/// look-ups together, each item on its own (a department failing spoils only its items).
+pub trait BatchLookups: Send + Sync + fmt::Debug {
+    /// One result per item of `items`, in order; `None` if this adapter cannot batch (the
+    /// questions are then asked one by one).
+    fn fetch_many(&self, items: &[(FactKey, Ask)]) -> Option<Vec<Result<FactRead, Unavailable>>> {
+        let _ = items;
+        None
+    }
+}
+
 /// One adapter per department. Each may be a different system (they usually sit behind
 /// one provincial exchange, so one client often serves them all: [`Departments::all`]).
 #[derive(Debug, Clone)]
@@ -158,6 +170,10 @@ pub struct Departments {
     pub urban_renewal: Arc<dyn UrbanRenewal>,
     /// 医保.
     pub medical_insurance: Arc<dyn MedicalInsurance>,
+    /// The adapter that may answer several questions at once ([`Departments::all`] sets
+    /// it). It is used only for the departments it is also the adapter of (compared by
+    /// identity), so replacing one department's adapter later is still honoured.
+    pub batch: Option<Arc<dyn BatchLookups>>,
 }
 
 /// Something that answers for every department.
@@ -172,6 +188,7 @@ pub trait AllDepartments:
     + Credit
     + UrbanRenewal
     + MedicalInsurance
+    + BatchLookups
     + 'static
 {
 }
@@ -187,6 +204,7 @@ impl<T> AllDepartments for T where
         + Credit
         + UrbanRenewal
         + MedicalInsurance
+        + BatchLookups
         + 'static
 {
 }
@@ -217,8 +235,95 @@ impl Departments {
             tax: adapter.clone(),
             credit: adapter.clone(),
             urban_renewal: adapter.clone(),
-            medical_insurance: adapter,
+            medical_insurance: adapter.clone(),
+            batch: Some(adapter),
         }
+    }
+
+    /// The adapter answering `department`'s questions, as a bare pointer (for identity).
+    fn adapter_of(&self, department: Department) -> *const () {
+        match department {
+            Department::PublicSecurity => Arc::as_ptr(&self.public_security).cast(),
+            Department::CivilAffairs => Arc::as_ptr(&self.civil_affairs).cast(),
+            Department::RealEstate => Arc::as_ptr(&self.real_estate).cast(),
+            Department::HousingFiling => Arc::as_ptr(&self.housing_filing).cast(),
+            Department::RentalFiling => Arc::as_ptr(&self.rental_filing).cast(),
+            Department::SocialSecurity => Arc::as_ptr(&self.social_security).cast(),
+            Department::Tax => Arc::as_ptr(&self.tax).cast(),
+            Department::Credit => Arc::as_ptr(&self.credit).cast(),
+            Department::UrbanRenewal => Arc::as_ptr(&self.urban_renewal).cast(),
+            Department::MedicalInsurance => Arc::as_ptr(&self.medical_insurance).cast(),
+        }
+    }
+
+    /// Asks every question of `items`: those whose department's adapter is the batch
+    /// adapter in one batch, the others one by one (in parallel when there are several).
+    /// One result per item, in order.
+    pub fn fetch_many(&self, items: &[(FactKey, Ask)]) -> Vec<Result<FactRead, Unavailable>> {
+        let mut out: Vec<Option<Result<FactRead, Unavailable>>> =
+            items.iter().map(|_| None).collect();
+        let mut single: Vec<usize> = (0..items.len()).collect();
+        if let Some(batch) = &self.batch {
+            let me: *const () = Arc::as_ptr(batch).cast();
+            let (batched, rest): (Vec<usize>, Vec<usize>) = single
+                .into_iter()
+                .partition(|&i| self.adapter_of(items[i].0.query.department()) == me);
+            single = rest;
+            if !batched.is_empty() {
+                let asked: Vec<(FactKey, Ask)> =
+                    batched.iter().map(|&i| items[i].clone()).collect();
+                match batch.fetch_many(&asked) {
+                    Some(answers) if answers.len() == batched.len() => {
+                        for (i, a) in batched.into_iter().zip(answers) {
+                            out[i] = Some(a);
+                        }
+                    }
+                    _ => single.extend(batched),
+                }
+            }
+        }
+        let fetch = |i: usize| self.fetch(&items[i].0, &items[i].1);
+        match single.as_slice() {
+            [] => {}
+            [i] => out[*i] = Some(fetch(*i)),
+            many => {
+                let got: Vec<(usize, Result<FactRead, Unavailable>)> = std::thread::scope(|s| {
+                    let handles: Vec<_> = many
+                        .iter()
+                        .map(|&i| (i, s.spawn(move || fetch(i))))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|(i, h)| {
+                            (
+                                i,
+                                h.join().unwrap_or_else(|_| {
+                                    Err(Unavailable {
+                                        department: items[i].0.query.department(),
+                                        reason: "the adapter panicked".to_owned(),
+                                    })
+                                }),
+                            )
+                        })
+                        .collect()
+                });
+                for (i, r) in got {
+                    out[i] = Some(r);
+                }
+            }
+        }
+        items
+            .iter()
+            .zip(out)
+            .map(|((key, _), r)| {
+                r.unwrap_or_else(|| {
+                    Err(Unavailable {
+                        department: key.query.department(),
+                        reason: "not asked".to_owned(),
+                    })
+                })
+            })
+            .collect()
     }
 
     /// Asks the department that answers `key.query`.
@@ -327,6 +432,7 @@ impl UrbanRenewal for NoExchange {
         self.down(Query::Renewal.department())
     }
 }
+impl BatchLookups for NoExchange {}
 impl MedicalInsurance for NoExchange {
     fn medical(&self, _: &Ask) -> Fetched<Vec<MedicalExpense>> {
         self.down(Query::Medical.department())

@@ -14,6 +14,14 @@
 //!    answer to another query, and the right answer with its money (and area) as bare
 //!    JSON numbers.
 //!
+//! A **batch** (`POST /v1/batch`) is faulted per item, per request or both
+//! ([`Faults::batch`]): per item, each question rolls its department's dice as a single
+//! question would, and its delay, hang, error or garbage is that item's alone (a hang
+//! longer than the batch's `wait_ms` makes the item a `504 timeout`); per request, the
+//! batch as a whole rolls once — if the faults apply to any of its departments — and its
+//! delay, hang, 5xx or garbage hits the whole answer (the exchange in front of the
+//! departments failing).
+//!
 //! The dice are seeded ([`Faults::seed`]), so a run with the same requests in the same
 //! order injects the same faults.
 
@@ -88,8 +96,57 @@ pub struct Faults {
     pub malformed_rate: Percent,
     /// The departments affected (empty: all).
     pub departments: Vec<Department>,
+    /// How a batch is faulted.
+    pub batch: BatchFaults,
     /// Seed of the dice.
     pub seed: u64,
+}
+
+/// How faults hit a batch of questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchFaults {
+    /// Each item on its own, as if asked alone (the default).
+    #[default]
+    Items,
+    /// The batch as a whole.
+    Request,
+    /// Both: the batch rolls once, then each item.
+    Both,
+}
+
+impl BatchFaults {
+    /// The code: `items`, `request`, `both`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            BatchFaults::Items => "items",
+            BatchFaults::Request => "request",
+            BatchFaults::Both => "both",
+        }
+    }
+
+    /// Whether items are faulted.
+    pub const fn items(self) -> bool {
+        matches!(self, BatchFaults::Items | BatchFaults::Both)
+    }
+
+    /// Whether the request as a whole is faulted.
+    pub const fn request(self) -> bool {
+        matches!(self, BatchFaults::Request | BatchFaults::Both)
+    }
+}
+
+impl FromStr for BatchFaults {
+    type Err = String;
+    fn from_str(s: &str) -> Result<BatchFaults, String> {
+        match s.trim() {
+            "items" => Ok(BatchFaults::Items),
+            "request" => Ok(BatchFaults::Request),
+            "both" => Ok(BatchFaults::Both),
+            other => Err(format!(
+                "{other:?} is not a batch fault mode: write items, request or both"
+            )),
+        }
+    }
 }
 
 impl Default for Faults {
@@ -102,6 +159,7 @@ impl Default for Faults {
             error_rate: Percent::ZERO,
             malformed_rate: Percent::ZERO,
             departments: Vec::new(),
+            batch: BatchFaults::Items,
             seed: 1,
         }
     }
@@ -233,7 +291,7 @@ impl fmt::Display for Faults {
         }
         write!(
             f,
-            "latency {} ms + jitter ≤{} ms, timeouts {} (hang {} ms), errors {}, malformed {}, departments {}, seed {}",
+            "latency {} ms + jitter ≤{} ms, timeouts {} (hang {} ms), errors {}, malformed {}, departments {}, batches per {}, seed {}",
             self.latency_ms,
             self.jitter_ms,
             self.timeout_rate,
@@ -249,6 +307,7 @@ impl fmt::Display for Faults {
                     .collect::<Vec<_>>()
                     .join(",")
             },
+            self.batch.code(),
             self.seed
         )
     }

@@ -149,6 +149,30 @@ mod tests {
         for op in [reg, rel] {
             assert!(op["responses"].get("409").is_some());
         }
+        // The batch: its examples are the protocol's types, item by item.
+        let batch = &paths[crate::protocol::BATCH_PATH]["post"];
+        let asked: crate::protocol::BatchRequest = serde_json::from_value(
+            batch["requestBody"]["content"]["application/json"]["example"].clone(),
+        )
+        .unwrap();
+        assert!(
+            asked
+                .items
+                .iter()
+                .all(|i| Query::from_codes(&i.department, &i.query).is_some())
+        );
+        let items = batch["responses"]["200"]["content"]["application/json"]["example"]["items"]
+            .as_array()
+            .unwrap();
+        assert_eq!(items.len(), asked.items.len());
+        for item in items {
+            let item: crate::protocol::BatchItem = serde_json::from_value(item.clone()).unwrap();
+            assert_eq!(item.status == 200, item.answer.is_some());
+            assert_eq!(item.status != 200, item.error.is_some());
+        }
+        for code in ["400", "401", "500", "503"] {
+            assert!(batch["responses"].get(code).is_some(), "batch: no {code}");
+        }
         let schemes = &doc["components"]["securitySchemes"];
         for h in [
             crate::protocol::H_APP,

@@ -1,6 +1,8 @@
 //! The simulator's HTTP server (axum on tokio).
 //!
 //! * `POST /v1/{department}/{query}`: one signed question (see [`crate::protocol`]);
+//! * `POST /v1/batch`: several signed questions in one request, each answered (and
+//!   faulted, see [`super::faults`]) on its own;
 //! * `POST /v1/real-estate/mortgages` and `POST /v1/real-estate/mortgages/{no}/release`:
 //!   the real-estate registry's writes, signed and checked the same way, kept by the
 //!   [`MortgageRegister`] (a refusal is `409 conflict`); the faults apply to them as to
@@ -40,9 +42,10 @@ use super::dataset::Dataset;
 use super::faults::{Dice, Faults, Outcome, Plan, malformed_body};
 use super::mortgages::{MortgageRegister, WriteError};
 use crate::protocol::{
-    ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_CLOCK_SKEW_SECS,
-    MortgageRegisterRequest, MortgageRegisterResponse, MortgageReleaseRequest,
-    MortgageReleaseResponse, NonceCache, QueryRequest, QueryResponse, canonical, verify,
+    BATCH_PATH, ErrorBody, H_APP, H_NONCE, H_SIGNATURE, H_TIMESTAMP, MAX_BATCH_ITEMS,
+    MAX_BATCH_WAIT_MS, MAX_CLOCK_SKEW_SECS, MortgageRegisterRequest, MortgageRegisterResponse,
+    MortgageReleaseRequest, MortgageReleaseResponse, NonceCache, QueryRequest, QueryResponse,
+    canonical, verify,
 };
 
 /// Most nonces remembered at once. When full, the oldest is forgotten and requests no
@@ -115,6 +118,7 @@ pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .route(BATCH_PATH, post(batch))
         .route("/v1/real-estate/mortgages", post(register_mortgage))
         .route(
             "/v1/real-estate/mortgages/{registration_no}/release",
@@ -315,6 +319,12 @@ fn authenticate(
 fn parse_request(query: Query, body: &[u8]) -> Result<(QueryRequest, IdCard), String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    parse_question(query, &value)
+}
+
+/// [`parse_request`] of a parsed body (a batch's item; its `department` and `query` are
+/// ignored here).
+fn parse_question(query: Query, value: &Value) -> Result<(QueryRequest, IdCard), String> {
     let obj = value
         .as_object()
         .ok_or_else(|| "the body must be a JSON object".to_owned())?;
@@ -365,7 +375,14 @@ fn parse_request(query: Query, body: &[u8]) -> Result<(QueryRequest, IdCard), St
 
 /// The best-effort log fields of a body that may be invalid (never the full ID).
 fn log_fields(log: &mut LogLine, body: &[u8]) {
-    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        log_value_fields(log, &v);
+    }
+}
+
+/// [`log_fields`] of a parsed body.
+fn log_value_fields(log: &mut LogLine, value: &Value) {
+    let Value::Object(obj) = value else {
         return;
     };
     let short = |v: Option<&Value>| -> String {
@@ -434,6 +451,29 @@ async fn query(
             }
         }
     }
+    let (status, body) = answer_body(&state, q, &request, plan.outcome, &log);
+    (status, [(CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The JSON of an [`ErrorBody`].
+fn error_json(code: &str, message: String) -> Vec<u8> {
+    serde_json::to_vec(&ErrorBody {
+        error: code.to_owned(),
+        message,
+    })
+    .unwrap_or_default()
+}
+
+/// The answer to a question about `q` (after its delay and hang): the status and body a
+/// single question is answered with — the dataset's answer, a simulated 5xx, or garbage,
+/// as `outcome` says. Logged on `log`.
+fn answer_body(
+    state: &SimState,
+    q: Query,
+    request: &QueryRequest,
+    outcome: Outcome,
+    log: &LogLine,
+) -> (StatusCode, Vec<u8>) {
     let dataset = &state.config.dataset;
     let mut answer = dataset.answer(q, &request.subject_id, request.year);
     if let anju_domain::sharing::Answer::Properties(list) = &mut answer {
@@ -454,30 +494,39 @@ async fn query(
         answer,
     };
     let dept = q.department();
-    match plan.outcome {
+    match outcome {
         Outcome::Answer => {
             log.emit(
                 StatusCode::OK,
                 if response.found { "found" } else { "no record" },
             );
-            Json(response).into_response()
+            (
+                StatusCode::OK,
+                serde_json::to_vec(&response).unwrap_or_default(),
+            )
         }
-        Outcome::Error(500) => log.reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "department_error",
-            format!(
+        Outcome::Error(500) => {
+            let message = format!(
                 "{} ({dept}) failed to answer (simulated fault)",
                 dept.name_zh()
-            ),
-        ),
-        Outcome::Error(_) => log.reply(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!(
+            );
+            log.emit(StatusCode::INTERNAL_SERVER_ERROR, &message);
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error_json("department_error", message),
+            )
+        }
+        Outcome::Error(_) => {
+            let message = format!(
                 "{} ({dept}) is unavailable (simulated fault)",
                 dept.name_zh()
-            ),
-        ),
+            );
+            log.emit(StatusCode::SERVICE_UNAVAILABLE, &message);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                error_json("unavailable", message),
+            )
+        }
         Outcome::Malformed(kind) => {
             let pos = Query::ALL.iter().position(|x| *x == q).unwrap_or(0);
             let other = Query::ALL[(pos + 1) % Query::ALL.len()];
@@ -493,14 +542,243 @@ async fn query(
                 StatusCode::OK,
                 &format!("malformed answer ({kind:?}, simulated fault)"),
             );
-            (
-                StatusCode::OK,
-                [(CONTENT_TYPE, "application/json")],
-                malformed_body(kind, &right, &wrong),
-            )
-                .into_response()
+            (StatusCode::OK, malformed_body(kind, &right, &wrong))
         }
     }
+}
+
+/// One checked item of a batch, or the status and body it is answered with at once.
+enum BatchEntry {
+    Asked {
+        query: Query,
+        request: Box<QueryRequest>,
+        log: Box<LogLine>,
+    },
+    Refused(String),
+}
+
+/// A batch item's JSON text: `{"status", "answer"}` for a 200, `{"status", "error"}`
+/// otherwise. A body that is not JSON (garbage) is embedded as a JSON string, so the
+/// item — and only it — is malformed.
+fn batch_item(status: StatusCode, body: &[u8]) -> String {
+    let embedded = if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        String::from_utf8_lossy(body).into_owned()
+    } else {
+        Value::String(String::from_utf8_lossy(body).into_owned()).to_string()
+    };
+    let field = if status == StatusCode::OK {
+        "answer"
+    } else {
+        "error"
+    };
+    format!("{{\"status\":{},\"{field}\":{embedded}}}", status.as_u16())
+}
+
+/// Sleeps `wait`; `false` if the server started shutting down meanwhile.
+async fn sleep_unless_stopping(state: &SimState, wait: std::time::Duration) -> bool {
+    if wait.is_zero() {
+        return true;
+    }
+    let mut stopping = state.stopping.clone();
+    tokio::select! {
+        () = tokio::time::sleep(wait) => true,
+        _ = stopping.wait_for(|s| *s) => false,
+    }
+}
+
+async fn batch(
+    State(state): State<Arc<SimState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let log = LogLine {
+        department: "batch".to_owned(),
+        query: "batch".to_owned(),
+        ..LogLine::default()
+    };
+    if let Err(message) = authenticate(&state, uri.path(), &headers, &body) {
+        return log.reply(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    }
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return log.reply(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    let wait_ms = value
+        .get("wait_ms")
+        .and_then(Value::as_u64)
+        .filter(|w| (1..=MAX_BATCH_WAIT_MS).contains(w));
+    let Some(wait_ms) = wait_ms else {
+        return log.reply(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("field `wait_ms` must be a whole number of milliseconds from 1 to {MAX_BATCH_WAIT_MS}"),
+        );
+    };
+    let items = match value.get("items").and_then(Value::as_array) {
+        Some(items) if (1..=MAX_BATCH_ITEMS).contains(&items.len()) => items,
+        _ => {
+            return log.reply(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("field `items` must be a list of 1 to {MAX_BATCH_ITEMS} questions"),
+            );
+        }
+    };
+    let entries: Vec<BatchEntry> = items
+        .iter()
+        .map(|item| {
+            let code = |f: &str| -> String {
+                item.get(f)
+                    .and_then(Value::as_str)
+                    .map(|t| t.chars().take(40).collect())
+                    .unwrap_or_default()
+            };
+            let mut log = LogLine {
+                department: code("department"),
+                query: code("query"),
+                ..LogLine::default()
+            };
+            log_value_fields(&mut log, item);
+            let Some(query) = Query::from_codes(&log.department, &log.query) else {
+                let message = format!(
+                    "no query {:?} at department {:?}",
+                    log.query, log.department
+                );
+                log.emit(StatusCode::NOT_FOUND, &message);
+                return BatchEntry::Refused(batch_item(
+                    StatusCode::NOT_FOUND,
+                    &error_json("not_found", message),
+                ));
+            };
+            match parse_question(query, item) {
+                Ok((request, id)) => {
+                    log.subject = id.masked();
+                    log.purpose = request.purpose.code().to_owned();
+                    BatchEntry::Asked {
+                        query,
+                        request: Box::new(request),
+                        log: Box::new(log),
+                    }
+                }
+                Err(message) => {
+                    log.emit(StatusCode::BAD_REQUEST, &message);
+                    BatchEntry::Refused(batch_item(
+                        StatusCode::BAD_REQUEST,
+                        &error_json("bad_request", message),
+                    ))
+                }
+            }
+        })
+        .collect();
+    let faults = &state.config.faults;
+    // The dice, in a fixed order: the request's roll, then each item's.
+    let (whole, plans) = {
+        let mut dice = state.dice.lock().unwrap_or_else(PoisonError::into_inner);
+        let affected = entries.iter().find_map(|e| match e {
+            BatchEntry::Asked { query, .. } if faults.applies_to(query.department()) => {
+                Some(query.department())
+            }
+            _ => None,
+        });
+        let whole = match affected {
+            Some(d) if faults.batch.request() => faults.plan(&mut dice, d),
+            _ => Plan::NONE,
+        };
+        let plans: Vec<Plan> = entries
+            .iter()
+            .map(|e| match e {
+                BatchEntry::Asked { query, .. } if faults.batch.items() => {
+                    faults.plan(&mut dice, query.department())
+                }
+                _ => Plan::NONE,
+            })
+            .collect();
+        (whole, plans)
+    };
+    let stopping = || {
+        log.reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the exchange is shutting down".to_owned(),
+        )
+    };
+    if !sleep_unless_stopping(&state, whole.delay + whole.hang.unwrap_or_default()).await {
+        return stopping();
+    }
+    match whole.outcome {
+        Outcome::Error(500) => {
+            return log.reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "department_error",
+                "the exchange failed to answer the batch (simulated fault)".to_owned(),
+            );
+        }
+        Outcome::Error(_) => {
+            return log.reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the exchange is unavailable (simulated fault)".to_owned(),
+            );
+        }
+        _ => {}
+    }
+    // Each item takes its own delay and hang; the batch waits for the slowest, but for
+    // no more than `wait_ms` (slower items are answered 504).
+    let wait = std::time::Duration::from_millis(wait_ms);
+    let took: Vec<std::time::Duration> = plans
+        .iter()
+        .map(|p| p.delay + p.hang.unwrap_or_default())
+        .collect();
+    let longest = took.iter().copied().max().unwrap_or_default().min(wait);
+    if !sleep_unless_stopping(&state, longest).await {
+        return stopping();
+    }
+    let answered: Vec<String> = entries
+        .iter()
+        .zip(plans.iter().zip(&took))
+        .map(|(e, (plan, took))| match e {
+            BatchEntry::Refused(text) => text.clone(),
+            BatchEntry::Asked { query, log, .. } if *took > wait => {
+                let dept = query.department();
+                let message = format!(
+                    "{} ({dept}) did not answer within {wait_ms} ms (simulated fault)",
+                    dept.name_zh()
+                );
+                log.emit(StatusCode::GATEWAY_TIMEOUT, &message);
+                batch_item(StatusCode::GATEWAY_TIMEOUT, &error_json("timeout", message))
+            }
+            BatchEntry::Asked {
+                query,
+                request,
+                log,
+            } => {
+                let (status, body) = answer_body(&state, *query, request, plan.outcome, log);
+                batch_item(status, &body)
+            }
+        })
+        .collect();
+    let right = format!("{{\"items\":[{}]}}", answered.join(","));
+    let body = match whole.outcome {
+        Outcome::Malformed(kind) => {
+            log.emit(
+                StatusCode::OK,
+                &format!("malformed batch answer ({kind:?}, simulated fault)"),
+            );
+            malformed_body(kind, &right, "{\"items\":[]}")
+        }
+        _ => {
+            log.emit(StatusCode::OK, &format!("batch of {}", entries.len()));
+            right.into_bytes()
+        }
+    };
+    (StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Today at the registry (China Standard Time).
