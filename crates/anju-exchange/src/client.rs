@@ -527,19 +527,7 @@ impl ExchangeClient {
         let bytes = self.send(url, path, body)?;
         let parsed: QueryResponse = serde_json::from_slice(&bytes)
             .map_err(|e| AttemptError::Final(format!("malformed answer: {e}")))?;
-        if parsed.answer.query() != query {
-            return Err(AttemptError::Final(format!(
-                "malformed answer: asked {query}, got {}",
-                parsed.answer.query()
-            )));
-        }
-        if parsed.request_id != request_id {
-            return Err(AttemptError::Final(format!(
-                "malformed answer: request id {:?} is not ours",
-                parsed.request_id
-            )));
-        }
-        Ok(parsed)
+        ours(parsed, query, request_id)
     }
 
     /// One signed `POST` of `body` to `path`: the answer's bytes when it is a `200`.
@@ -799,6 +787,15 @@ fn batch_answer(
     let parsed = item.answer.ok_or_else(|| {
         AttemptError::Final("malformed answer: a 200 item without an answer".to_owned())
     })?;
+    ours(parsed, query, request_id)
+}
+
+/// The answer if it is to our question (`query`, `request_id`); else a final error.
+fn ours(
+    parsed: QueryResponse,
+    query: Query,
+    request_id: &str,
+) -> Result<QueryResponse, AttemptError> {
     if parsed.answer.query() != query {
         return Err(AttemptError::Final(format!(
             "malformed answer: asked {query}, got {}",

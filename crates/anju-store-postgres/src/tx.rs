@@ -1515,13 +1515,7 @@ impl PgConn {
             ),
             &[&centre, &unit_no],
         )?;
-        let mut out = rows
-            .iter()
-            .map(Self::member_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        // Byte-wise, like SQLite, whatever the database's collation.
-        out.sort_by(|a, b| a.account_no.cmp(&b.account_no));
-        Ok(out)
+        Self::members_by_account(&rows)
     }
 
     fn members_in_statuses(
@@ -1538,11 +1532,16 @@ impl PgConn {
             ),
             &[&centre, &codes],
         )?;
+        Self::members_by_account(&rows)
+    }
+
+    /// Members decoded from rows selected with [`member_columns!`], by account number
+    /// (byte-wise, like SQLite, whatever the database's collation).
+    fn members_by_account(rows: &[Row]) -> Result<Vec<MemberRow>, StoreError> {
         let mut out = rows
             .iter()
             .map(Self::member_of)
             .collect::<Result<Vec<_>, _>>()?;
-        // Byte-wise, like SQLite, whatever the database's collation.
         out.sort_by(|a, b| a.account_no.cmp(&b.account_no));
         Ok(out)
     }

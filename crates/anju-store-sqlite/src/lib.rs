@@ -798,6 +798,26 @@ impl SqliteTx<'_> {
     /// can no longer commit: its partial rows go with the rollback when it is dropped.
     /// (A savepoint per call would allow carrying on, but on a 224,000-row batch SQLite's
     /// statement journal for it costs tens of megabytes.)
+    /// The members a `SELECT {MEMBER_COLUMNS} …` finds, by account number (sorted here:
+    /// see `members_of_unit`).
+    fn members_by_account(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<MemberRow>, StoreError> {
+        let mut stmt = self.g.conn.prepare_cached(sql).map_err(db_err)?;
+        let raws: Vec<RawMember> = stmt
+            .query_map(params, raw_member)
+            .and_then(|rows| rows.collect())
+            .map_err(db_err)?;
+        let mut rows = raws
+            .into_iter()
+            .map(RawMember::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_unstable_by(|a, b| a.account_no.cmp(&b.account_no));
+        Ok(rows)
+    }
+
     fn atomic<R>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<R, StoreError>,
@@ -1763,17 +1783,7 @@ impl StoreTx for SqliteTx<'_> {
             "SELECT {MEMBER_COLUMNS} FROM members INDEXED BY members_unit
              WHERE centre_code = ?1 AND unit_no = ?2"
         );
-        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
-        let raws: Vec<RawMember> = stmt
-            .query_map(params![centre, unit_no], raw_member)
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)?;
-        let mut rows = raws
-            .into_iter()
-            .map(RawMember::decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.sort_unstable_by(|a, b| a.account_no.cmp(&b.account_no));
-        Ok(rows)
+        self.members_by_account(&sql, params![centre, unit_no])
     }
 
     fn closed_member_accounts(&mut self, centre: &str) -> Result<Vec<String>, StoreError> {
@@ -1814,17 +1824,7 @@ impl StoreTx for SqliteTx<'_> {
         );
         let mut values: Vec<&str> = vec![centre];
         values.extend(statuses.iter().map(|s| s.code()));
-        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
-        let raws: Vec<RawMember> = stmt
-            .query_map(rusqlite::params_from_iter(values), raw_member)
-            .and_then(|rows| rows.collect())
-            .map_err(db_err)?;
-        let mut rows = raws
-            .into_iter()
-            .map(RawMember::decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.sort_unstable_by(|a, b| a.account_no.cmp(&b.account_no));
-        Ok(rows)
+        self.members_by_account(&sql, rusqlite::params_from_iter(values))
     }
 
     fn set_paid_to(
