@@ -52,6 +52,10 @@ impl CollectCmd {
             | CollectCmd::Statement { at, .. }
             | CollectCmd::Bill { at, .. }
             | CollectCmd::OpenFlexible { at, .. }
+            | CollectCmd::RegisterUnit { at, .. }
+            | CollectCmd::ChangeUnit { at, .. }
+            | CollectCmd::OpenMember { at, .. }
+            | CollectCmd::ChangeMember { at, .. }
             | CollectCmd::FlexibleBill { at, .. } => Some(at),
             CollectCmd::Template { .. } => None,
         }
@@ -157,6 +161,97 @@ pub enum CollectCmd {
         /// Write it to this .xlsx or .csv file.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Register a unit (单位登记开户): one per unified social credit code; ratios within
+    /// the policy; the collection bank one of the centre's commissioned banks.
+    RegisterUnit {
+        #[command(flatten)]
+        at: At,
+        /// Unified social credit code (统一社会信用代码).
+        #[arg(long)]
+        credit_code: String,
+        /// Unit name.
+        #[arg(long)]
+        name: String,
+        /// Address.
+        #[arg(long)]
+        address: String,
+        /// Legal representative.
+        #[arg(long)]
+        legal_rep: String,
+        /// Payday, day of the month (1–28).
+        #[arg(long)]
+        payday: i32,
+        /// Collection bank code.
+        #[arg(long)]
+        bank: String,
+        /// Unit contribution ratio in percent, e.g. 12.
+        #[arg(long)]
+        unit_ratio: String,
+        /// Member contribution ratio in percent, e.g. 12.
+        #[arg(long)]
+        member_ratio: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// A unit's status change: defer (缓缴, the reason carries the approval),
+    /// end-deferral, seal (封存), unseal (启封), close (销户, only with no member attached).
+    ChangeUnit {
+        #[command(flatten)]
+        at: At,
+        /// Unit number.
+        #[arg(long)]
+        unit: String,
+        /// defer, end-deferral, seal, unseal or close.
+        #[arg(long)]
+        act: String,
+        /// Why (and for a deferral the approval's reference).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// Open a member's personal account (个人开户) in a unit: one account per person in the
+    /// centre; the base from the declared wage, brought within the floor/cap with a notice.
+    OpenMember {
+        #[command(flatten)]
+        at: At,
+        /// Resident ID number.
+        #[arg(long)]
+        id_number: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// The unit hiring the member.
+        #[arg(long)]
+        unit: String,
+        /// Last year's average monthly wage in yuan, as the unit declares it.
+        #[arg(long)]
+        wage: String,
+        #[command(flatten)]
+        actor: Actor,
+    },
+    /// A member's status change: seal (封存, left the unit), unseal --unit U (启封, hired),
+    /// transfer --unit U (内部转移, balance kept), resume (a flexible worker contributes
+    /// again), freeze (冻结, e.g. a court order). Unfreezing needs a second person
+    /// (`anju access approval`).
+    ChangeMember {
+        #[command(flatten)]
+        at: At,
+        /// Personal account number.
+        #[arg(long)]
+        account: String,
+        /// seal, unseal, transfer, resume or freeze.
+        #[arg(long)]
+        act: String,
+        /// The unit, for unseal and transfer.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         actor: Actor,
     },
@@ -562,6 +657,168 @@ pub fn run(
             );
             Ok(0)
         }
+        CollectCmd::RegisterUnit {
+            credit_code,
+            name,
+            address,
+            legal_rep,
+            payday,
+            bank,
+            unit_ratio,
+            member_ratio,
+            actor,
+            ..
+        } => {
+            let stamp = actor.act(store, centre, Business::UnitRegister, Whose::Nobody)?;
+            let credit_code = anju_domain::ids::CreditCode::parse(&credit_code)
+                .map_err(|e| anyhow::anyhow!("--credit-code {credit_code}: {e}"))?;
+            let ratio = |flag: &str, v: &str| {
+                anju_domain::money::Rate::parse_percent(v)
+                    .map_err(|e| anyhow::anyhow!("{flag} {v}: {e}"))
+            };
+            let u = anju_app::registry::register_unit(
+                store,
+                centre,
+                policy,
+                anju_app::registry::NewUnit {
+                    credit_code,
+                    name,
+                    address,
+                    legal_rep,
+                    payday,
+                    bank_code: bank,
+                    unit_ratio: ratio("--unit-ratio", &unit_ratio)?,
+                    member_ratio: ratio("--member-ratio", &member_ratio)?,
+                },
+                &stamp,
+                now,
+            )?;
+            println!(
+                "unit {} registered: {} ({}), ratios {} + {}, payday {}, bank {}",
+                u.unit_no,
+                u.name,
+                u.credit_code,
+                u.unit_ratio,
+                u.member_ratio,
+                u.payday,
+                u.bank_code
+            );
+            Ok(0)
+        }
+        CollectCmd::ChangeUnit {
+            unit,
+            act,
+            reason,
+            actor,
+            ..
+        } => {
+            use anju_app::registry::UnitAct;
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::UnitChange,
+                Whose::Unit(unit.clone()),
+            )?;
+            let act = match act.as_str() {
+                "defer" => UnitAct::Defer,
+                "end-deferral" => UnitAct::EndDeferral,
+                "seal" => UnitAct::Seal,
+                "unseal" => UnitAct::Unseal,
+                "close" => UnitAct::Close,
+                other => anyhow::bail!(
+                    "--act {other}: must be defer, end-deferral, seal, unseal or close"
+                ),
+            };
+            let u =
+                anju_app::registry::change_unit(store, centre, &unit, act, &reason, &stamp, now)?;
+            println!("unit {}: {} ({})", u.unit_no, u.status.label_zh(), u.status);
+            Ok(0)
+        }
+        CollectCmd::OpenMember {
+            id_number,
+            name,
+            unit,
+            wage,
+            actor,
+            ..
+        } => {
+            let stamp = actor.act(
+                store,
+                centre,
+                Business::MemberOpenAccount,
+                Whose::Member(id_number.clone()),
+            )?;
+            let id_card = anju_domain::ids::IdCard::parse(&id_number)
+                .map_err(|e| anyhow::anyhow!("--id-number {id_number}: {e}"))?;
+            let wage = Fen::parse_yuan(&wage).map_err(|e| anyhow::anyhow!("--wage: {e}"))?;
+            let (m, notice) = anju_app::registry::open_member(
+                store,
+                centre,
+                policy,
+                anju_app::registry::NewMember {
+                    id_card,
+                    name,
+                    unit_no: unit,
+                    wage,
+                },
+                &stamp,
+                now,
+            )?;
+            println!(
+                "personal account {} opened for {} in unit {}: base {}{}",
+                m.account_no,
+                m.name,
+                m.unit_no.as_deref().unwrap_or("—"),
+                m.base,
+                notice.map(|n| format!(" ({n})")).unwrap_or_default()
+            );
+            Ok(0)
+        }
+        CollectCmd::ChangeMember {
+            account,
+            act,
+            unit,
+            reason,
+            actor,
+            ..
+        } => {
+            use anju_app::registry::MemberAct;
+            let business = if act == "freeze" {
+                Business::Freeze
+            } else {
+                Business::MemberChange
+            };
+            let stamp = actor.act(store, centre, business, Whose::Account(account.clone()))?;
+            let need_unit = |what: &str| {
+                unit.clone()
+                    .ok_or_else(|| anyhow::anyhow!("--act {what}: name the unit with --unit"))
+            };
+            let act = match act.as_str() {
+                "seal" => MemberAct::Seal,
+                "unseal" => MemberAct::Unseal {
+                    unit_no: need_unit("unseal")?,
+                },
+                "transfer" => MemberAct::Transfer {
+                    unit_no: need_unit("transfer")?,
+                },
+                "resume" => MemberAct::Resume,
+                "freeze" => MemberAct::Freeze,
+                other => anyhow::bail!(
+                    "--act {other}: must be seal, unseal, transfer, resume or freeze (unfreezing is proposed and approved with `anju access approval`)"
+                ),
+            };
+            let m = anju_app::registry::change_member(
+                store, centre, &account, act, &reason, &stamp, now,
+            )?;
+            println!(
+                "personal account {}: {} ({}), unit {}",
+                m.account_no,
+                m.status.label_zh(),
+                m.status,
+                m.unit_no.as_deref().unwrap_or("—")
+            );
+            Ok(0)
+        }
         CollectCmd::FlexibleBill {
             account,
             months,
@@ -573,7 +830,7 @@ pub fn run(
             actor.act(
                 store,
                 centre,
-                Business::Remittance,
+                Business::FlexibleContribution,
                 Whose::Account(account.clone()),
             )?;
             let from = match from {
