@@ -328,14 +328,7 @@ impl ExchangeClient {
         let department = query.department();
         let unavailable = |reason: String| Unavailable { department, reason };
         self.admit(department).map_err(unavailable)?;
-        let request = QueryRequest {
-            request_id: ask.request_id.clone(),
-            subject_id: ask.subject.clone(),
-            year: ask.year,
-            purpose: ask.purpose,
-            case_no: ask.application_no.clone(),
-            requester: ask.requester.clone(),
-        };
+        let request = question(ask);
         let body = match serde_json::to_vec(&request) {
             Ok(b) => b,
             Err(e) => return Err(unavailable(format!("cannot encode the request: {e}"))),

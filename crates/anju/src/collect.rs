@@ -371,6 +371,21 @@ pub fn write_template(kind: &str, out: &Path) -> anyhow::Result<u8> {
     Ok(0)
 }
 
+/// A resident ID number given as `--id-number`.
+fn id_card_arg(text: &str) -> anyhow::Result<anju_domain::ids::IdCard> {
+    anju_domain::ids::IdCard::parse(text).map_err(|e| anyhow::anyhow!("--id-number {text}: {e}"))
+}
+
+/// An amount in yuan given as `flag`.
+fn yuan_arg(flag: &str, text: &str) -> anyhow::Result<Fen> {
+    Fen::parse_yuan(text).map_err(|e| anyhow::anyhow!("{flag} {text}: {e}"))
+}
+
+/// A ratio in percent given as `flag`.
+fn percent_arg(flag: &str, text: &str) -> anyhow::Result<anju_domain::money::Rate> {
+    anju_domain::money::Rate::parse_percent(text).map_err(|e| anyhow::anyhow!("{flag} {text}: {e}"))
+}
+
 /// Runs one collection command.
 pub fn run(
     store: &dyn Store,
@@ -624,11 +639,9 @@ pub fn run(
                 Business::MemberOpenAccount,
                 Whose::Member(id_number.clone()),
             )?;
-            let id_card = anju_domain::ids::IdCard::parse(&id_number)
-                .map_err(|e| anyhow::anyhow!("--id-number {id_number}: {e}"))?;
-            let base = Fen::parse_yuan(&base).map_err(|e| anyhow::anyhow!("--base: {e}"))?;
-            let ratio = anju_domain::money::Rate::parse_percent(&ratio)
-                .map_err(|e| anyhow::anyhow!("--ratio: {e}"))?;
+            let id_card = id_card_arg(&id_number)?;
+            let base = yuan_arg("--base", &base)?;
+            let ratio = percent_arg("--ratio", &ratio)?;
             let departments = exchange.departments()?;
             let ctx = anju_app::sharing::Sharing {
                 store,
@@ -672,10 +685,6 @@ pub fn run(
             let stamp = actor.act(store, centre, Business::UnitRegister, Whose::Nobody)?;
             let credit_code = anju_domain::ids::CreditCode::parse(&credit_code)
                 .map_err(|e| anyhow::anyhow!("--credit-code {credit_code}: {e}"))?;
-            let ratio = |flag: &str, v: &str| {
-                anju_domain::money::Rate::parse_percent(v)
-                    .map_err(|e| anyhow::anyhow!("{flag} {v}: {e}"))
-            };
             let u = anju_app::registry::register_unit(
                 store,
                 centre,
@@ -687,8 +696,8 @@ pub fn run(
                     legal_rep,
                     payday,
                     bank_code: bank,
-                    unit_ratio: ratio("--unit-ratio", &unit_ratio)?,
-                    member_ratio: ratio("--member-ratio", &member_ratio)?,
+                    unit_ratio: percent_arg("--unit-ratio", &unit_ratio)?,
+                    member_ratio: percent_arg("--member-ratio", &member_ratio)?,
                 },
                 &stamp,
                 now,
@@ -748,9 +757,8 @@ pub fn run(
                 Business::MemberOpenAccount,
                 Whose::Member(id_number.clone()),
             )?;
-            let id_card = anju_domain::ids::IdCard::parse(&id_number)
-                .map_err(|e| anyhow::anyhow!("--id-number {id_number}: {e}"))?;
-            let wage = Fen::parse_yuan(&wage).map_err(|e| anyhow::anyhow!("--wage: {e}"))?;
+            let id_card = id_card_arg(&id_number)?;
+            let wage = yuan_arg("--wage", &wage)?;
             let (m, notice) = anju_app::registry::open_member(
                 store,
                 centre,

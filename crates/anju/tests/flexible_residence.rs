@@ -24,7 +24,7 @@ use anju_testkit::for_each_backend;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use common::{ExchangeSim, departments, id};
+use common::{ExchangeSim, cli, counter_centre, departments, id};
 
 const C: &str = "330800000000000";
 
@@ -222,19 +222,6 @@ fn residence_is_verified_with_the_departments() {
     });
 }
 
-fn cli(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_anju"))
-        .args(args)
-        .env("ANJU_EXCHANGE_SECRET", common::SECRET)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// The same opening as a counter clerk runs it from the command line
 /// (`anju open-flexible`, the departments through `--exchange`), then the person's first
 /// contribution bill (`anju flexible-bill`) paid with `anju pay`: the account is credited
@@ -242,7 +229,6 @@ fn cli(args: &[&str]) -> (i32, String, String) {
 /// non-zero with the reason and open nothing.
 #[test]
 fn a_clerk_opens_a_flexible_account_and_bills_it_from_the_command_line() {
-    use anju_app::settlement::{NewBank, register_bank};
     let resident = id("19900101", 1, true);
     let neither = id("19920303", 3, true);
     let mut ds = Dataset::empty(now());
@@ -257,24 +243,7 @@ fn a_clerk_opens_a_flexible_account_and_bills_it_from_the_command_line() {
     let sim = ExchangeSim::start(&ds);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("centre.db");
-    {
-        let s = anju_store_sqlite::SqliteStore::open(&path).unwrap();
-        open_centre(&s, C, "衢州市住房公积金管理中心", d("2026-10-08"), now()).unwrap();
-        set_business_date(&s, C, d("2026-10-08")).unwrap();
-        anju_testkit::staff::seed(&s, C, d("2026-10-08"));
-        register_bank(
-            &s,
-            C,
-            &NewBank {
-                code: "ICBC".into(),
-                name: "中国工商银行衢州分行".into(),
-                fund_account: "1209280029200000001".into(),
-                fund_account_name: "衢州市住房公积金管理中心".into(),
-            },
-        )
-        .unwrap();
-    }
-    let db = format!("sqlite://{}", path.display());
+    let db = counter_centre(&path, C, d("2026-10-08"));
     let open = |id_number: &str, name: &str, ratio: &str| {
         cli(&[
             "open-flexible",

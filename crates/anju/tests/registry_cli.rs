@@ -7,58 +7,28 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use std::process::Command;
+mod common;
 
-use anju_app::ledger::{audit, open_centre, set_business_date};
-use anju_app::settlement::{NewBank, register_bank};
+use anju_app::ledger::audit;
 use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::ids::{CreditCode, IdCard};
 use anju_store::Store;
 use anju_store_sqlite::SqliteStore;
-use jiff::Timestamp;
 use jiff::civil::date;
 
-const C: &str = "330800000000000";
+use common::{cli, counter_centre};
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_anju"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+const C: &str = "330800000000000";
 
 #[test]
 fn a_clerk_registers_a_unit_opens_members_and_changes_their_status() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("centre.db");
-    {
-        let s = SqliteStore::open(&path).unwrap();
-        let day = date(2026, 10, 8);
-        open_centre(&s, C, "衢州市住房公积金管理中心", day, Timestamp::now()).unwrap();
-        set_business_date(&s, C, day).unwrap();
-        anju_testkit::staff::seed(&s, C, day);
-        register_bank(
-            &s,
-            C,
-            &NewBank {
-                code: "ICBC".into(),
-                name: "中国工商银行衢州分行".into(),
-                fund_account: "1209280029200000001".into(),
-                fund_account_name: "衢州市住房公积金管理中心".into(),
-            },
-        )
-        .unwrap();
-    }
-    let db = format!("sqlite://{}", path.display());
+    let db = counter_centre(&path, C, date(2026, 10, 8));
     let code = CreditCode::with_check_char("91330802MA2D00002").unwrap();
     let code = code.as_str().to_owned();
     let register = |credit: &str, unit_ratio: &str| {
-        run(&[
+        cli(&[
             "register-unit",
             "--db",
             &db,
@@ -109,7 +79,7 @@ fn a_clerk_registers_a_unit_opens_members_and_changes_their_status() {
     let id = IdCard::with_check_char("33080219900101001").unwrap();
     let id = id.as_str().to_owned();
     let open = |id_number: &str, wage: &str| {
-        run(&[
+        cli(&[
             "open-member",
             "--db",
             &db,
@@ -162,7 +132,7 @@ fn a_clerk_registers_a_unit_opens_members_and_changes_their_status() {
         if let Some(u) = unit_no {
             args.extend(["--unit", u]);
         }
-        run(&args)
+        cli(&args)
     };
     let status = || {
         s.begin_read()
@@ -190,7 +160,7 @@ fn a_clerk_registers_a_unit_opens_members_and_changes_their_status() {
     let (c, _, err) = change("freeze", None);
     assert_eq!(c, 0, "{err}");
     assert_eq!(status().status, PersonalAccountStatus::Frozen);
-    let (c, _, err) = run(&[
+    let (c, _, err) = cli(&[
         "change-unit",
         "--db",
         &db,

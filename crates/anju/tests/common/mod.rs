@@ -94,3 +94,48 @@ pub fn departments(url: &str) -> Departments {
     s.backoff = Duration::from_millis(10);
     Departments::all(Arc::new(ExchangeClient::new(s).unwrap()))
 }
+
+/// Runs `anju` with `args` (the exchange secret of [`ExchangeSim`] in its environment):
+/// exit code, stdout, stderr.
+pub fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(EXE)
+        .args(args)
+        .env("ANJU_EXCHANGE_SECRET", SECRET)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A centre in a new SQLite file at `path` on business date `day`, with the test staff
+/// (`anju_testkit::staff`) and one commissioned bank, ICBC: what a counter clerk's
+/// command-line session needs. Returns its database URL.
+pub fn counter_centre(path: &std::path::Path, centre: &str, day: jiff::civil::Date) -> String {
+    use anju_app::settlement::{NewBank, register_bank};
+    let s = anju_store_sqlite::SqliteStore::open(path).unwrap();
+    anju_app::ledger::open_centre(
+        &s,
+        centre,
+        "衢州市住房公积金管理中心",
+        day,
+        jiff::Timestamp::now(),
+    )
+    .unwrap();
+    anju_app::ledger::set_business_date(&s, centre, day).unwrap();
+    anju_testkit::staff::seed(&s, centre, day);
+    register_bank(
+        &s,
+        centre,
+        &NewBank {
+            code: "ICBC".into(),
+            name: "中国工商银行衢州分行".into(),
+            fund_account: "1209280029200000001".into(),
+            fund_account_name: "衢州市住房公积金管理中心".into(),
+        },
+    )
+    .unwrap();
+    format!("sqlite://{}", path.display())
+}
