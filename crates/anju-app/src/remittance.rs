@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anju_domain::calendar::BusinessCalendar;
-use anju_domain::codes::PersonalAccountStatus;
 use anju_domain::collection::{
     BaseNotice, CollectionError, MemberStatus, UnitStatus, YearMonth, base_from_wage, check_base,
     monthly_contribution, remittance_due,
@@ -612,18 +611,7 @@ fn pay_context(
                 .into_iter()
                 .map(|u| (u.unit_no.clone(), u)),
         );
-        let statuses: Vec<PersonalAccountStatus> = PersonalAccountStatus::ALL
-            .iter()
-            .copied()
-            .filter(|s| {
-                !MemberStatus {
-                    status: *s,
-                    before_freeze: None,
-                }
-                .may_receive()
-            })
-            .collect();
-        tx.members_in_statuses(centre, &statuses)?
+        tx.members_in_statuses(centre, &MemberStatus::statuses_not_receiving())?
             .into_iter()
             .map(|m| (m.account_no.clone(), m))
             .collect()

@@ -334,6 +334,21 @@ impl MemberStatus {
         !self.is_closed() && self.status != PersonalAccountStatus::Frozen
     }
 
+    /// The account statuses that may not be credited (see [`MemberStatus::may_receive`]).
+    pub fn statuses_not_receiving() -> Vec<PersonalAccountStatus> {
+        PersonalAccountStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| {
+                !MemberStatus {
+                    status: *s,
+                    before_freeze: None,
+                }
+                .may_receive()
+            })
+            .collect()
+    }
+
     /// Whether the member may withdraw: only a normal or sealed account.
     pub fn may_withdraw(self) -> bool {
         matches!(
@@ -680,6 +695,21 @@ impl UnitStatus {
 mod tests {
     use super::*;
     use crate::policy::{Policy, QUZHOU_POLICY};
+
+    #[test]
+    fn the_statuses_not_receiving_are_the_frozen_and_the_closed() {
+        use PersonalAccountStatus as P;
+        let mut got = MemberStatus::statuses_not_receiving();
+        got.sort_by_key(|s| s.code());
+        let mut want = vec![
+            P::Frozen,
+            P::ClosedByMerger,
+            P::ClosedByTransferOut,
+            P::ClosedByWithdrawal,
+        ];
+        want.sort_by_key(|s| s.code());
+        assert_eq!(got, want);
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
