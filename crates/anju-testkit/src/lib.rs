@@ -203,3 +203,22 @@ mod tests {
         );
     }
 }
+
+/// A loopback TCP port that is free now, for a child process that must be told its port
+/// before it starts (a server whose address other processes are given first).
+///
+/// Chosen at random below Linux's ephemeral range (32768–60999): processes that bind
+/// port 0 — the simulators the same test starts next — are handed ports from that range,
+/// so they cannot be given this one between our check and the child's bind.
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..1_000 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000–31999")
+}

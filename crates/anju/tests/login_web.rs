@@ -112,14 +112,6 @@ fn seed(s: &dyn anju_store::Store) {
     tx.commit().unwrap();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// (status, body) of a request; `token` as the bearer.
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
     let agent = ureq::Agent::new_with_config(
@@ -160,7 +152,7 @@ fn members_sign_in_by_sms_code_and_by_face_through_the_identity_provider() {
         let dir = tempfile::tempdir().unwrap();
         let sms_log = dir.path().join("sms.jsonl");
         let idp = IdpSimProcess::start(EXE.as_ref(), &[]).unwrap();
-        let port = free_port();
+        let port = anju_testkit::free_port();
         let mut server = Command::new(EXE)
             .args(["serve", "--db", &db.url, "--port", &port.to_string()])
             .args(["--sms-log", &sms_log.display().to_string()])

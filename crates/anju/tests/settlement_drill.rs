@@ -19,14 +19,6 @@ use anju_testkit::for_each_backend;
 const EXE: &str = env!("CARGO_BIN_EXE_anju");
 const COUNT: usize = 10_000;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn drill(db: &str, bank_url: &str, listen: &str) -> Command {
     let mut c = Command::new(EXE);
     c.args([
@@ -51,7 +43,7 @@ fn drill(db: &str, bank_url: &str, listen: &str) -> Command {
 fn ten_thousand_instructions_with_every_fault_and_restarts_settle_exactly_once() {
     for_each_backend(|db| {
         let dir = tempfile::tempdir().unwrap();
-        let listen = format!("127.0.0.1:{}", free_port());
+        let listen = format!("127.0.0.1:{}", anju_testkit::free_port());
         let callback = format!("http://{listen}/bank/notices");
         let mut sim = BankSimProcess::start(
             std::path::Path::new(EXE),

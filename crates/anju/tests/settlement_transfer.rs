@@ -40,14 +40,6 @@ fn balance(store: &dyn Store, no: &str) -> i64 {
         .map_or(0, |a| a.balance.fen())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn anju(args: &[&str]) -> std::process::Output {
     Command::new(EXE).args(args).output().unwrap()
 }
@@ -99,7 +91,7 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
         .unwrap();
 
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = anju_testkit::free_port();
         let callback = format!("http://127.0.0.1:{port}/bank/notices");
         let exe = std::path::Path::new(EXE);
         let b = BankSimProcess::start(
@@ -147,14 +139,18 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
                 &url_b,
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
         loop {
-            let l = lines.next().unwrap().unwrap();
-            if l.contains("Anju is serving") {
-                break;
+            match lines.next() {
+                Some(Ok(l)) if l.contains("Anju is serving") => break,
+                Some(Ok(_)) => {}
+                _ => panic!(
+                    "anju serve on port {port} ended before serving: {}",
+                    std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
+                ),
             }
         }
         let banks = ["--bank-url", &url_a, "--bank-url", &url_b];

@@ -15,14 +15,6 @@ use anju_domain::access::totp_code;
 
 const EXE: &str = env!("CARGO_BIN_EXE_anju");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// (status, body) of a request; `token` as the bearer.
 fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
     let agent = ureq::Agent::new_with_config(
@@ -133,7 +125,7 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("demo.db").display());
     let sms = dir.path().join("demo-sms.jsonl");
-    let port = free_port();
+    let port = anju_testkit::free_port();
     let mut child = Command::new(EXE)
         .args(["demo", "--db", &db, "--port", &port.to_string()])
         .stdout(Stdio::piped())
