@@ -106,6 +106,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bill_payment",
         include_str!("../migrations/0012_bill_payment.sql"),
     ),
+    (
+        13,
+        "bill_lines_by_month",
+        include_str!("../migrations/0013_bill_lines_by_month.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -74,6 +74,22 @@ macro_rules! bill_lines_from {
 }
 pub(crate) use bill_lines_from;
 
+/// `WITH RECURSIVE months (m)`: every month present in the centre's bill lines (`$1`),
+/// one index seek each (a skip scan over `bill_lines_month_account`, which PostgreSQL 15
+/// does not do by itself), to join a member's lines by (month, account) (schema 13).
+macro_rules! member_months {
+    () => {
+        "WITH RECURSIVE months (m) AS (
+             SELECT min(month) FROM bill_lines WHERE centre_code = $1
+             UNION ALL
+             SELECT (SELECT min(month) FROM bill_lines
+                     WHERE centre_code = $1 AND month > months.m)
+             FROM months WHERE months.m IS NOT NULL
+         ) "
+    };
+}
+pub(crate) use member_months;
+
 /// The `bills` columns `PgConn::bill_from` reads, in order.
 macro_rules! bill_columns {
     () => {

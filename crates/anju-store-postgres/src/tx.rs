@@ -44,7 +44,7 @@ use crate::copy::CopyRows;
 use crate::rows::{
     account_columns, account_from_row, application_columns, bill_columns, bill_line_columns,
     bill_lines_from, entry_columns, entry_from_row, fact_columns, leg_columns, leg_from_row,
-    lookup_columns, member_columns, receipt_columns, unit_columns,
+    lookup_columns, member_columns, member_months, receipt_columns, unit_columns,
 };
 use crate::{PostgresStore, pg_err};
 
@@ -1963,10 +1963,12 @@ impl PgConn {
     ) -> Result<Vec<YearMonth>, StoreError> {
         let rows = self.query(
             concat!(
-                "SELECT DISTINCT l.month",
-                bill_lines_from!(),
-                "WHERE l.centre_code = $1 AND l.account_no = $2
-                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
+                member_months!(),
+                "SELECT DISTINCT l.month FROM months
+                 JOIN bill_lines AS l
+                   ON l.centre_code = $1 AND l.month = months.m AND l.account_no = $2
+                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
             ),
             &[&centre, &account_no],
         )?;
@@ -1986,10 +1988,12 @@ impl PgConn {
     ) -> Result<Vec<(String, YearMonth)>, StoreError> {
         let rows = self.query(
             concat!(
-                "SELECT coalesce(l.paid_entry, b.paid_entry), l.month",
-                bill_lines_from!(),
-                "WHERE l.centre_code = $1 AND l.account_no = $2
-                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
+                member_months!(),
+                "SELECT coalesce(l.paid_entry, b.paid_entry), l.month FROM months
+                 JOIN bill_lines AS l
+                   ON l.centre_code = $1 AND l.month = months.m AND l.account_no = $2
+                 LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
+                 WHERE coalesce(l.paid_entry, b.paid_entry) IS NOT NULL"
             ),
             &[&centre, &account_no],
         )?;

@@ -96,7 +96,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bill_payment",
         include_str!("../migrations/0012_bill_payment.sql"),
     ),
+    (
+        13,
+        "bill_lines_by_month",
+        include_str!("../migrations/0013_bill_lines_by_month.sql"),
+    ),
 ];
+
+/// `WITH RECURSIVE months (m)`: every month present in the centre's bill lines (`?1`), one
+/// index seek each — a skip scan over `bill_lines_month_account` (schema 13) — so a
+/// member's lines are then found by (month, account). Join it first with `CROSS JOIN`,
+/// which SQLite never reorders: otherwise the planner may scan the centre's lines.
+macro_rules! member_months {
+    () => {
+        "WITH RECURSIVE months (m) AS (
+             SELECT min(month) FROM bill_lines WHERE centre_code = ?1
+             UNION ALL
+             SELECT (SELECT min(month) FROM bill_lines
+                     WHERE centre_code = ?1 AND month > months.m)
+             FROM months WHERE months.m IS NOT NULL
+         ) "
+    };
+}
 
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
 const CHUNK_ROWS: usize = 200;
@@ -2148,13 +2169,15 @@ impl StoreTx for SqliteTx<'_> {
         let mut stmt = self
             .g
             .conn
-            .prepare_cached(
-                "SELECT DISTINCT l.month FROM bill_lines AS l
+            .prepare_cached(concat!(
+                member_months!(),
+                "SELECT DISTINCT l.month FROM months
+                 CROSS JOIN bill_lines AS l
+                   ON l.centre_code = ?1 AND l.month = months.m AND l.account_no = ?2
                  LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
-                 WHERE l.centre_code = ?1 AND l.account_no = ?2
-                   AND coalesce(l.paid_entry, b.paid_entry) IS NOT NULL
+                 WHERE coalesce(l.paid_entry, b.paid_entry) IS NOT NULL
                  ORDER BY l.month",
-            )
+            ))
             .map_err(db_err)?;
         let months: Vec<String> = stmt
             .query_map(params![centre, account_no], |r| r.get(0))
@@ -2253,12 +2276,15 @@ impl StoreTx for SqliteTx<'_> {
         let mut stmt = self
             .g
             .conn
-            .prepare_cached(
-                "SELECT coalesce(l.paid_entry, b.paid_entry) AS k, l.month FROM bill_lines AS l
+            .prepare_cached(concat!(
+                member_months!(),
+                "SELECT coalesce(l.paid_entry, b.paid_entry) AS k, l.month FROM months
+                 CROSS JOIN bill_lines AS l
+                   ON l.centre_code = ?1 AND l.month = months.m AND l.account_no = ?2
                  LEFT JOIN bills AS b ON b.centre_code = l.centre_code AND b.bill_no = l.bill_no
-                 WHERE l.centre_code = ?1 AND l.account_no = ?2 AND k IS NOT NULL
+                 WHERE k IS NOT NULL
                  ORDER BY l.month, k",
-            )
+            ))
             .map_err(db_err)?;
         let rows: Vec<(String, String)> = stmt
             .query_map(params![centre, account_no], |r| Ok((r.get(0)?, r.get(1)?)))
