@@ -186,24 +186,6 @@ pub fn for_each_backend(mut test: impl FnMut(&TestDb)) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_the_database_in_a_url() {
-        assert_eq!(
-            pg_url_with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(pg_url_with_db("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(
-            pg_url_with_db("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
-    }
-}
-
 /// A loopback TCP port that is free now, for a child process that must be told its port
 /// before it starts (a server whose address other processes are given first).
 ///
@@ -221,4 +203,22 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free loopback port in 20000–31999")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_in_a_url() {
+        assert_eq!(
+            pg_url_with_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(pg_url_with_db("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(
+            pg_url_with_db("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
 }
