@@ -1560,16 +1560,17 @@ pub fn generate_month(
         .collect())
 }
 
-/// A flexible worker's contribution bill (灵活就业缴存) for `months` months from `from`:
-/// the next unpaid month (the month after 缴至年月, or the opening month), paid monthly or
-/// up to 12 months in advance; each month is base × the chosen combined ratio. The bill is
-/// confirmed and is paid in full at once (`pay_bill`).
+/// A flexible worker's contribution bill (灵活就业缴存) for `months` months from `from`,
+/// by default the next unpaid month (the month after 缴至年月, or the opening month), paid
+/// monthly or up to 12 months in advance; each month is base × the chosen combined ratio.
+/// The bill is confirmed and is paid in full at once (`pay_bill`, or the bank's notice of
+/// money that names the bill).
 pub fn voluntary_bill(
     store: &dyn Store,
     centre: &str,
     policy: &Policy,
     account_no: &str,
-    from: YearMonth,
+    from: Option<YearMonth>,
     months: u32,
     bank_code: &str,
 ) -> Result<Bill, AppError> {
@@ -1595,19 +1596,26 @@ pub fn voluntary_bill(
     }
     let current = YearMonth::of(c.business_date);
     let earliest = match m.paid_to {
-        Some(p) => p
-            .plus(1)
-            .ok_or_else(|| invalid("from", from.to_string(), "out of range"))?,
+        Some(p) => p.plus(1).ok_or_else(|| {
+            invalid(
+                "account_no",
+                account_no,
+                format!("缴至年月 {p} is the last month"),
+            )
+        })?,
         None => YearMonth::of(m.opened_on),
     };
+    let from = from.unwrap_or(earliest);
     // Months while the account was stopped are not owed: after resuming, a flexible
-    // worker pays from any month after 缴至年月 up to the current one.
-    if from < earliest || from > current {
+    // worker pays from any month after 缴至年月 up to the current one. Paid ahead, the
+    // next bill starts right after 缴至年月 (never leaving a gap in advance).
+    let latest = earliest.max(current);
+    if from < earliest || from > latest {
         return Err(invalid(
             "from",
             from.to_string(),
             format!(
-                "must be from {earliest} (the month after 缴至年月 {}) to the current month {current}",
+                "must be from {earliest} (the month after 缴至年月 {}) to {latest}",
                 m.paid_to.map_or("—".to_owned(), |p| p.to_string())
             ),
         ));

@@ -302,7 +302,7 @@ fn a_unit_and_its_members_through_a_full_year() {
         .account_no;
         day("2025-09-10");
         remit("2025-09", "ABC20250910001", "11400.00");
-        let vb = voluntary_bill(s, C, &p, &f, ym("2025-09"), 1, "ABC").unwrap();
+        let vb = voluntary_bill(s, C, &p, &f, Some(ym("2025-09")), 1, "ABC").unwrap();
         assert_eq!(vb.bill.total, yuan("1000.00"));
         pay(s, &vb.bill.bill_no, "ABC20250910F01", "1000.00");
 
@@ -329,7 +329,7 @@ fn a_unit_and_its_members_through_a_full_year() {
         pay(s, &oct.bill.bill_no, "ABC20251024001", "11400.00");
         assert!(arrears(s, C, &cal).unwrap().is_empty());
         // The flexible worker pays October to December in advance.
-        let vb = voluntary_bill(s, C, &p, &f, ym("2025-10"), 3, "ABC").unwrap();
+        let vb = voluntary_bill(s, C, &p, &f, Some(ym("2025-10")), 3, "ABC").unwrap();
         pay(s, &vb.bill.bill_no, "ABC20251024F01", "3000.00");
         assert_eq!(paid_to(s, &f), Some(ym("2025-12")));
 
@@ -495,11 +495,11 @@ fn a_unit_and_its_members_through_a_full_year() {
         change_member(s, C, &f, MemberAct::Resume, "恢复缴存", &clerk(), now()).unwrap();
         day("2026-03-10");
         remit("2026-03", "ABC20260310001", "10200.00");
-        let vb = voluntary_bill(s, C, &p, &f, ym("2026-03"), 1, "ABC").unwrap();
+        let vb = voluntary_bill(s, C, &p, &f, Some(ym("2026-03")), 1, "ABC").unwrap();
         pay(s, &vb.bill.bill_no, "ABC20260310F01", "1000.00");
         day("2026-04-10");
         remit("2026-04", "ABC20260410001", "10200.00");
-        let vb = voluntary_bill(s, C, &p, &f, ym("2026-04"), 3, "ABC").unwrap();
+        let vb = voluntary_bill(s, C, &p, &f, Some(ym("2026-04")), 3, "ABC").unwrap();
         pay(s, &vb.bill.bill_no, "ABC20260410F01", "3000.00");
         day("2026-05-11");
         remit("2026-05", "ABC20260511001", "10200.00");

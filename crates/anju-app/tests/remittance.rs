@@ -384,10 +384,11 @@ fn flexible_workers_follow_policy_bounds() {
         assert_eq!(f.unit_no, None);
         // Months must start after 缴至年月; 13 months at once is refused; a partial
         // amount is refused.
-        let err = voluntary_bill(s, C, &p, &f.account_no, ym("2026-08"), 1, "ABC").unwrap_err();
+        let err =
+            voluntary_bill(s, C, &p, &f.account_no, Some(ym("2026-08")), 1, "ABC").unwrap_err();
         assert!(err.to_string().contains("from"), "{err}");
-        assert!(voluntary_bill(s, C, &p, &f.account_no, ym("2026-09"), 13, "ABC").is_err());
-        let b = voluntary_bill(s, C, &p, &f.account_no, ym("2026-09"), 4, "ABC").unwrap();
+        assert!(voluntary_bill(s, C, &p, &f.account_no, Some(ym("2026-09")), 13, "ABC").is_err());
+        let b = voluntary_bill(s, C, &p, &f.account_no, Some(ym("2026-09")), 4, "ABC").unwrap();
         assert_eq!(b.bill.total, yuan("4000.00"));
         assert!(pay(s, &b.bill.bill_no, "F1", "1000.00").is_err());
         pay(s, &b.bill.bill_no, "F1", "4000.00").unwrap();
@@ -399,7 +400,7 @@ fn flexible_workers_follow_policy_bounds() {
             );
         }
         // An employee cannot "resume" without a unit.
-        assert!(voluntary_bill(s, C, &p, &f.account_no, ym("2026-12"), 1, "ABC").is_err());
+        assert!(voluntary_bill(s, C, &p, &f.account_no, Some(ym("2026-12")), 1, "ABC").is_err());
         assert!(audit(s, C).unwrap().is_clean());
     });
 }

@@ -1,5 +1,5 @@
-//! A centre's people for tests that act through the console or the web: three service
-//! points and a member of staff in each role a business test needs, written straight to
+//! A centre's people for tests that act through the console or the web: four service
+//! points (the fourth, `online`, is where members and unit clerks sign in on the web) and a member of staff in each role a business test needs, written straight to
 //! the register (the production path — bootstrap, creation by the security administrator,
 //! confirmation by a manager — is tested in `anju-app/tests/access_admin.rs`).
 //!
@@ -22,6 +22,7 @@ const POINTS: &[(&str, PointType, &str)] = &[
     ("hall", PointType::CentreHall, "centre_hall"),
     ("backoffice", PointType::BackOffice, "back_office"),
     ("station", PointType::VillageStation, "village_station"),
+    ("online", PointType::Online, "online"),
 ];
 
 /// The staff: id, role, point.

@@ -10,7 +10,12 @@
 //! `GET /api/v1/withdrawals/{no}`, `POST /api/v1/withdrawals/{no}/propose`,
 //! `POST /api/v1/withdrawals/{no}/confirm`; a unit's clerk uploads the unit's lists
 //! (`POST /api/v1/units/{no}/lists/{kind}`: roster, remittance, base-adjustment,
-//! back-payment, as .xlsx or .csv — every bad row reported, nothing written); and the staff's list of units in arrears
+//! back-payment, as .xlsx or .csv — every bad row reported, nothing written); a
+//! self-employed person opens their own flexible-employment account
+//! (`POST /api/v1/flexible/accounts`, residence verified with the departments) and asks
+//! for the bill of the months they want to pay (`POST /api/v1/flexible/bills`), which
+//! their bank payment quoting the bill number settles — or a clerk does both for them;
+//! and the staff's list of units in arrears
 //! (`/arrears`, `/api/v1/arrears`: every unit's arrears, so only roles that may view
 //! units' accounts, at their point).
 
@@ -61,6 +66,8 @@ pub fn business_router(state: BusinessState) -> Router {
         .route("/api/v1/withdrawals/{no}/propose", post(propose))
         .route("/api/v1/withdrawals/{no}/confirm", post(confirm))
         .route("/api/v1/units/{no}/lists/{kind}", post(upload_list))
+        .route("/api/v1/flexible/accounts", post(open_flexible))
+        .route("/api/v1/flexible/bills", post(flexible_bill))
         .route("/arrears", get(arrears_page))
         .route("/api/v1/arrears", get(arrears_json))
         .route("/audit", get(audit_page))
@@ -543,4 +550,194 @@ async fn upload_list(
         }),
     };
     Ok((StatusCode::CREATED, Json(summary)).into_response())
+}
+
+/// A flexible-employment account (灵活就业人员开户): a person for themselves online
+/// (signed in with face or e-ID, account or not), or a clerk for the person served.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenFlexibleRequest {
+    /// The person's resident ID number: a person opens for themselves (omit it or give
+    /// their own); a clerk names the person served.
+    id_number: Option<String>,
+    /// Name as on the resident ID.
+    name: String,
+    /// Chosen monthly base, yuan (within the policy's floor and cap).
+    base: String,
+    /// Chosen combined ratio, percent (within the policy's flexible-employment bounds).
+    ratio: String,
+}
+
+/// The resident ID a request is about: a member's own (a different one given is
+/// forbidden), or the one a clerk names.
+fn person_of(p: &Principal, given: Option<String>) -> Result<String, AppError> {
+    match (p.kind, given) {
+        (SubjectKind::Member, given) => {
+            let own = p.id_number.clone().unwrap_or_default();
+            if given.as_deref().is_some_and(|g| g != own) {
+                return Err(AppError::Forbidden {
+                    reason: "a person acts for their own account only".to_owned(),
+                });
+            }
+            Ok(own)
+        }
+        (_, Some(id)) => Ok(id),
+        (_, None) => Err(invalid("id_number", "", "name the person served")),
+    }
+}
+
+fn member_json(m: &anju_store::registry::MemberRow) -> serde_json::Value {
+    serde_json::json!({
+        "account_no": m.account_no,
+        "name": m.name,
+        "opened_on": m.opened_on.to_string(),
+        "status": m.status.code(),
+        "status_zh": m.status.label_zh(),
+        "base": m.base.to_string(),
+        "base_fen": m.base.fen(),
+        "ratio": m.flexible_ratio.map(|r| r.to_string()),
+        "paid_to": m.paid_to.map(|p| p.to_string()),
+    })
+}
+
+async fn open_flexible(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Json(r): Json<OpenFlexibleRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let id_number = person_of(&p, r.id_number)?;
+        let id_card = anju_domain::ids::IdCard::parse(&id_number)
+            .map_err(|e| invalid("id_number", &id_number, &e.to_string()))?;
+        let base = yuan("base", &r.base)?;
+        let ratio = anju_domain::money::Rate::parse_percent(&r.ratio)
+            .map_err(|e| invalid("ratio", &r.ratio, &e.to_string()))?;
+        let departments = s.departments.as_deref().ok_or_else(|| {
+            invalid(
+                "departments",
+                "",
+                "this server has no data exchange configured (--exchange): residence cannot be verified",
+            )
+        })?;
+        let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::MemberOpenAccount,
+            Target::Member(&id_number),
+            on_behalf,
+            now,
+        )?;
+        let ctx = anju_app::sharing::Sharing {
+            store: s.auth.store.as_ref(),
+            departments,
+            centre: &s.auth.centre,
+        };
+        let m = anju_app::registry::open_flexible(
+            &ctx,
+            &s.auth.policy,
+            anju_app::registry::NewFlexible {
+                id_card,
+                name: r.name,
+                base,
+                ratio,
+            },
+            &stamp,
+            now,
+        )?;
+        Ok(member_json(&m))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// The bill for months of a flexible-employment account (灵活就业缴存).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlexibleBillRequest {
+    /// The person's resident ID number (a clerk's request; a person pays for their own).
+    id_number: Option<String>,
+    /// How many months, 1–12 (default 1).
+    months: Option<u32>,
+    /// First month, `YYYY-MM` (default: the month after 缴至年月).
+    from: Option<String>,
+    /// The commissioned bank the money is paid at (its code).
+    bank: String,
+}
+
+async fn flexible_bill(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Json(r): Json<FlexibleBillRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let id_number = person_of(&p, r.id_number)?;
+        let from = r
+            .from
+            .as_deref()
+            .map(|m| YearMonth::parse(m).map_err(|e| invalid("from", m, &e.to_string())))
+            .transpose()?;
+        let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
+        guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::FlexibleContribution,
+            Target::Member(&id_number),
+            on_behalf,
+            now,
+        )?;
+        let account_no = s
+            .auth
+            .store
+            .begin_read()?
+            .member_by_id_number(&s.auth.centre, &id_number)?
+            .map(|m| m.account_no)
+            .ok_or_else(|| AppError::NotFound {
+                what: "a provident-fund account of this person: open one first".to_owned(),
+            })?;
+        let b = anju_app::remittance::voluntary_bill(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &s.auth.policy,
+            &account_no,
+            from,
+            r.months.unwrap_or(1),
+            &r.bank,
+        )?;
+        let lines: Vec<serde_json::Value> = b
+            .lines
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "month": l.month.to_string(),
+                    "base": l.base.to_string(),
+                    "amount": l.total().to_string(),
+                    "amount_fen": l.total().fen(),
+                    "notice": l.notice,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "bill_no": b.bill.bill_no,
+            "account_no": account_no,
+            "status": b.bill.status.code(),
+            "total": b.bill.total.to_string(),
+            "total_fen": b.bill.total.fen(),
+            "bank": b.bill.bank_code,
+            "due_on": b.bill.due_on.to_string(),
+            "lines": lines,
+            "how_to_pay": format!(
+                "pay {} at bank {} quoting bill number {}: the bank's notice settles the bill",
+                b.bill.total, b.bill.bank_code, b.bill.bill_no
+            ),
+        }))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
 }

@@ -841,27 +841,14 @@ pub fn run(
                 Business::FlexibleContribution,
                 Whose::Account(account.clone()),
             )?;
-            let from = match from {
-                Some(m) => month_of(&m)?,
-                None => {
-                    let m = store
-                        .begin_read()?
-                        .member(centre, &account)?
-                        .ok_or_else(|| anyhow::anyhow!("--account {account}: no such account"))?;
-                    match m.paid_to {
-                        Some(p) => p
-                            .plus(1)
-                            .ok_or_else(|| anyhow::anyhow!("缴至年月 {p} is the last month"))?,
-                        None => YearMonth::of(m.opened_on),
-                    }
-                }
-            };
+            let from = from.as_deref().map(month_of).transpose()?;
             let b =
                 remittance::voluntary_bill(store, centre, policy, &account, from, months, &bank)?;
             println!(
-                "bill {} for {} from {from}, {} month(s): {} to pay at {} by {}",
+                "bill {} for {} from {}, {} month(s): {} to pay at {} by {}",
                 b.bill.bill_no,
                 account,
+                b.bill.month,
                 b.lines.len(),
                 b.bill.total,
                 b.bill.bank_code,

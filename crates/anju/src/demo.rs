@@ -350,7 +350,7 @@ pub fn seed(store: &dyn Store, policy: &Policy, now: Timestamp) -> anyhow::Resul
                 &registrar,
                 now,
             )?;
-            let b = voluntary_bill(store, code, policy, &f.account_no, month, 2, "QZRCB")?;
+            let b = voluntary_bill(store, code, policy, &f.account_no, Some(month), 2, "QZRCB")?;
             pay_bill(
                 store,
                 code,

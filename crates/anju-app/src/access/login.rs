@@ -496,6 +496,11 @@ impl Logins<'_> {
     }
 
     /// A member signs in with what the identity provider vouched for (face or e-ID).
+    ///
+    /// A person who holds no account yet may sign in this way too — the provider has
+    /// verified who they are — to open a flexible-employment account by themselves
+    /// (灵活就业人员线上开户); until then their session reaches no account (every view of
+    /// one answers "not found") and the audit row says so.
     pub fn login_with_identity(
         &self,
         who: &VerifiedIdentity,
@@ -505,8 +510,16 @@ impl Logins<'_> {
         let mut tx = self.store.begin()?;
         let point = open_point(tx.as_mut(), self.centre, &origin.point)?;
         let method = who.method.code();
+        let holder = tx
+            .member_by_id_number(self.centre, &who.resident_id)?
+            .is_some();
+        let method = if holder {
+            method.to_owned()
+        } else {
+            format!("{method}，尚未开户")
+        };
         let session =
-            self.open_member_session(tx.as_mut(), &who.resident_id, point, origin, method, now)?;
+            self.open_person_session(tx.as_mut(), &who.resident_id, point, origin, &method, now)?;
         tx.commit()?;
         Ok(session)
     }
@@ -525,6 +538,19 @@ impl Logins<'_> {
                 "no provident-fund account is held by this person in the centre",
             ));
         }
+        self.open_person_session(tx, id_number, point, origin, method, now)
+    }
+
+    /// A session for a person (role member) whose identity is established, account or not.
+    fn open_person_session(
+        &self,
+        tx: &mut dyn StoreTx,
+        id_number: &str,
+        point: ServicePoint,
+        origin: &Origin,
+        method: &str,
+        now: Timestamp,
+    ) -> Result<Session, AppError> {
         if !point.point_type.admits_channel(origin.channel) {
             return Err(invalid(
                 "channel",
@@ -591,7 +617,13 @@ impl Logins<'_> {
             ),
             now,
         )?;
-        if new_device && principal.kind == SubjectKind::Member {
+        // The new-device notice goes to account holders (the phone bound to an account).
+        if new_device
+            && principal.kind == SubjectKind::Member
+            && tx
+                .member_by_id_number(self.centre, &principal.subject_id)?
+                .is_some()
+        {
             crate::notify::notify_new_device(
                 tx,
                 self.centre,

@@ -20,7 +20,7 @@
 //! | view member account | · | O | HT | CV | BT | HI | I | HI | · | · | · | · |
 //! | view unit account | · | O | HT | · | · | HI | I | HI | I | · | · | · |
 //! | statement print | SO | O | HT | CV | BT | · | · | · | · | · | · | · |
-//! | member open account | · | O | HT | · | · | · | · | · | · | · | · | · |
+//! | member open account | O | O | HT | · | · | · | · | · | · | · | · | · |
 //! | member change | · | O | HT | C | · | · | · | · | · | · | · | · |
 //! | freeze | · | · | H | · | · | · | · | · | · | · | · | · |
 //! | unfreeze ✓ | · | · | H | · | · | · | · | · | · | · | · | · |
@@ -214,7 +214,12 @@ pub const fn allowed_points(role: Role, business: Business) -> &'static [PointTy
         Role::Member => match business {
             Bz::ViewOwnAccount => &[S, PointType::Hotline, O],
             Bz::StatementPrint | Bz::WithdrawalApply | Bz::LoanPrepay => &[S, O],
-            Bz::LoanApply | Bz::LoanSign | Bz::FlexibleContribution | Bz::Transfer => &[O],
+            // A person opens only their own flexible-employment account online.
+            Bz::LoanApply
+            | Bz::LoanSign
+            | Bz::FlexibleContribution
+            | Bz::Transfer
+            | Bz::MemberOpenAccount => &[O],
             _ => &[],
         },
         Role::UnitClerk => match business {
@@ -521,7 +526,7 @@ mod tests {
     /// Letters: H hall, B bank branch, T town bank branch, C township centre,
     /// V village station, S self-service, P hotline, O online, I back office.
     const EXPECTED: &[(&str, &str)] = &[
-        ("01", "01:SPO 04:SO 14:O 15:SO 17:O 19:O 21:SO 23:O"),
+        ("01", "01:SPO 04:SO 05:O 14:O 15:SO 17:O 19:O 21:SO 23:O"),
         ("02", "02:O 03:O 04:O 05:O 06:O 09:O 10:O 11:O 12:O 13:O"),
         (
             "03",
@@ -572,7 +577,7 @@ mod tests {
     #[test]
     fn the_whole_matrix_matches_the_written_expectation() {
         let want = expected();
-        assert_eq!(want.len(), 70, "cells in the expectation");
+        assert_eq!(want.len(), 71, "cells in the expectation");
         let mut allowed_cells = 0;
         let mut checked = 0;
         for &role in Role::ALL {

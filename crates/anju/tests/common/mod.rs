@@ -15,6 +15,8 @@ use anju_exchange::sim::dataset::Dataset;
 
 pub const EXE: &str = env!("CARGO_BIN_EXE_anju");
 pub const SECRET: &str = "test-secret-123";
+/// The centre's fund account at ICBC in [`counter_centre`].
+pub const ICBC_FUND: &str = "1209280029200000001";
 
 /// A valid resident ID number from a serial and a birth date (YYYYMMDD); odd serial digit
 /// for men.
@@ -114,28 +116,34 @@ pub fn cli(args: &[&str]) -> (i32, String, String) {
 /// (`anju_testkit::staff`) and one commissioned bank, ICBC: what a counter clerk's
 /// command-line session needs. Returns its database URL.
 pub fn counter_centre(path: &std::path::Path, centre: &str, day: jiff::civil::Date) -> String {
-    use anju_app::settlement::{NewBank, register_bank};
     let s = anju_store_sqlite::SqliteStore::open(path).unwrap();
+    seed_counter_centre(&s, centre, day);
+    format!("sqlite://{}", path.display())
+}
+
+/// What [`counter_centre`] writes, in any store: the centre on business date `day`, the
+/// test staff and the commissioned bank ICBC (fund account [`ICBC_FUND`]).
+pub fn seed_counter_centre(s: &dyn anju_store::Store, centre: &str, day: jiff::civil::Date) {
+    use anju_app::settlement::{NewBank, register_bank};
     anju_app::ledger::open_centre(
-        &s,
+        s,
         centre,
         "衢州市住房公积金管理中心",
         day,
         jiff::Timestamp::now(),
     )
     .unwrap();
-    anju_app::ledger::set_business_date(&s, centre, day).unwrap();
-    anju_testkit::staff::seed(&s, centre, day);
+    anju_app::ledger::set_business_date(s, centre, day).unwrap();
+    anju_testkit::staff::seed(s, centre, day);
     register_bank(
-        &s,
+        s,
         centre,
         &NewBank {
             code: "ICBC".into(),
             name: "中国工商银行衢州分行".into(),
-            fund_account: "1209280029200000001".into(),
+            fund_account: ICBC_FUND.into(),
             fund_account_name: "衢州市住房公积金管理中心".into(),
         },
     )
     .unwrap();
-    format!("sqlite://{}", path.display())
 }
