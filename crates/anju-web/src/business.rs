@@ -127,19 +127,7 @@ async fn apply(
     let p = principal(&s.auth, &headers).await?;
     let v = run(&s, move |s| {
         let now = Timestamp::now();
-        let id_number = match (p.kind, r.id_number) {
-            (SubjectKind::Member, given) => {
-                let own = p.id_number.clone().unwrap_or_default();
-                if given.as_deref().is_some_and(|g| g != own) {
-                    return Err(AppError::Forbidden {
-                        reason: "a member applies for their own account only".to_owned(),
-                    });
-                }
-                own
-            }
-            (_, Some(id)) => id,
-            (_, None) => return Err(invalid("id_number", "", "name the member served")),
-        };
+        let id_number = person_of(&p, r.id_number)?;
         if p.kind == SubjectKind::Member && !r.consents.is_empty() {
             return Err(invalid(
                 "consents",

@@ -10,8 +10,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anju_app::ledger::audit;
@@ -26,7 +24,7 @@ use anju_idp::sim::process::{IdpSimProcess, browse};
 use anju_testkit::for_each_backend;
 use jiff::civil::Date;
 
-use common::{EXE, ExchangeSim, ICBC_FUND, SECRET, id, seed_counter_centre};
+use common::{EXE, ExchangeSim, ICBC_FUND, SECRET, Serve, call, id, json, seed_counter_centre};
 
 const C: &str = "330800000000000";
 const DAY: &str = "2026-10-08";
@@ -48,39 +46,6 @@ fn person(id_number: &str, name: &str, region: &str) -> PersonRecord {
         }),
         ..PersonRecord::default()
     }
-}
-
-/// (status, body) of a JSON request; `token` as the bearer.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let resp = match (method, body) {
-        ("GET", _) => {
-            let mut r = agent.get(url);
-            if let Some(a) = &auth {
-                r = r.header("Authorization", a);
-            }
-            r.call()
-        }
-        (_, b) => {
-            let mut r = agent.post(url).header("Content-Type", "application/json");
-            if let Some(a) = &auth {
-                r = r.header("Authorization", a);
-            }
-            r.send(b.unwrap_or("{}"))
-        }
-    }
-    .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.into_body().read_to_string().unwrap())
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// Signs `id_number` in by face through the identity provider; the session token.
@@ -142,27 +107,24 @@ fn a_self_employed_person_opens_and_pays_online() {
         let idp = IdpSimProcess::start(EXE.as_ref(), &["--dataset", people_file.to_str().unwrap()])
             .unwrap();
         let log = dir.path().join("serve.log");
-        let mut server = Command::new(EXE)
-            .args(["serve", "--db", &db.url, "--port", &port.to_string()])
-            .args(["--idp-url", idp.url(), "--exchange", &exchange.url])
-            .args(["--bank-url", &format!("ICBC={}", bank.url())])
-            .env("ANJU_IDP_SECRET", anju_idp::sim::DEV_SECRET)
-            .env("ANJU_EXCHANGE_SECRET", SECRET)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.contains("Anju is serving") => break,
-                Some(Ok(_)) => {}
-                _ => panic!(
-                    "anju serve ended before serving: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                ),
-            }
-        }
+        let bank_url = format!("ICBC={}", bank.url());
+        let _server = Serve::start(
+            &db.url,
+            port,
+            &[
+                "--idp-url",
+                idp.url(),
+                "--exchange",
+                &exchange.url,
+                "--bank-url",
+                &bank_url,
+            ],
+            &[
+                ("ANJU_IDP_SECRET", anju_idp::sim::DEV_SECRET),
+                ("ANJU_EXCHANGE_SECRET", SECRET),
+            ],
+            &log,
+        );
 
         // The person holds no account yet; signing in by face still works, and their
         // session reaches no account.
@@ -383,7 +345,5 @@ fn a_self_employed_person_opens_and_pays_online() {
 
         let report = audit(store, C).unwrap();
         assert!(report.is_clean(), "{:?}", report.problems);
-        server.kill().unwrap();
-        server.wait().unwrap();
     });
 }

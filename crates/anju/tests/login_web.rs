@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
+use common::{call, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -110,39 +113,6 @@ fn seed(s: &dyn anju_store::Store) {
     )
     .unwrap();
     tx.commit().unwrap();
-}
-
-/// (status, body) of a request; `token` as the bearer.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build(),
-    );
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut r = match (method, body) {
-        ("POST", b) => {
-            let mut req = agent.post(url).header("content-type", "application/json");
-            if let Some(a) = &auth {
-                req = req.header("authorization", a);
-            }
-            req.send(b.unwrap_or("{}")).unwrap()
-        }
-        _ => {
-            let mut req = agent.get(url);
-            if let Some(a) = &auth {
-                req = req.header("authorization", a);
-            }
-            req.call().unwrap()
-        }
-    };
-    let status = r.status().as_u16();
-    (status, r.body_mut().read_to_string().unwrap_or_default())
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 #[test]

@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
+use common::{call, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -14,35 +17,6 @@ use anju_app::identity::LogSms;
 use anju_domain::access::totp_code;
 
 const EXE: &str = env!("CARGO_BIN_EXE_anju");
-
-/// (status, body) of a request; `token` as the bearer.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut r = if method == "POST" {
-        let mut req = agent.post(url).header("content-type", "application/json");
-        if let Some(a) = &auth {
-            req = req.header("authorization", a);
-        }
-        req.send(body.unwrap_or("{}")).unwrap()
-    } else {
-        let mut req = agent.get(url);
-        if let Some(a) = &auth {
-            req = req.header("authorization", a);
-        }
-        req.call().unwrap()
-    };
-    let status = r.status().as_u16();
-    (status, r.body_mut().read_to_string().unwrap_or_default())
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 /// Uploads a CSV list as `token` to `/api/v1/units/{path}`.
 fn upload(base: &str, token: &str, path: &str, csv: &str) -> (u16, String) {

@@ -147,3 +147,77 @@ pub fn seed_counter_centre(s: &dyn anju_store::Store, centre: &str, day: jiff::c
     )
     .unwrap();
 }
+
+/// (status, body) of a JSON request to `anju serve`; `token` as the bearer.
+pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut r = if method == "POST" {
+        let mut req = agent.post(url).header("content-type", "application/json");
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        req.send(body.unwrap_or("{}")).unwrap()
+    } else {
+        let mut req = agent.get(url);
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        req.call().unwrap()
+    };
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// A JSON body, or a panic naming it.
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// `anju serve --db DB --port PORT` plus `args` as a child process, once it says it is
+/// serving; its log goes to `log` and is shown if it ends before. Killed on drop.
+pub struct Serve {
+    child: Child,
+}
+
+impl Serve {
+    pub fn start(
+        db: &str,
+        port: u16,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Serve {
+        let mut child = Command::new(EXE)
+            .args(["serve", "--db", db, "--port", &port.to_string()])
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(l)) if l.contains("Anju is serving") => break,
+                Some(Ok(_)) => {}
+                _ => panic!(
+                    "anju serve on port {port} ended before serving: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                ),
+            }
+        }
+        Serve { child }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
