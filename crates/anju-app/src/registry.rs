@@ -353,6 +353,52 @@ pub enum MemberAct {
     Unfreeze,
 }
 
+impl MemberAct {
+    /// The act named `code` as the command line and the web API name it: `seal`,
+    /// `unseal` or `transfer` into `unit_no`, `resume`, `freeze`. Unfreezing is not one: it
+    /// is proposed and approved (maker-checker).
+    pub fn from_code(code: &str, unit_no: Option<String>) -> Result<MemberAct, AppError> {
+        let into = |unit_no: Option<String>| {
+            unit_no.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+                invalid(
+                    "unit_no",
+                    "",
+                    &format!("{code}: name the unit the member joins"),
+                )
+            })
+        };
+        Ok(match code {
+            "seal" => MemberAct::Seal,
+            "unseal" => MemberAct::Unseal {
+                unit_no: into(unit_no)?,
+            },
+            "transfer" => MemberAct::Transfer {
+                unit_no: into(unit_no)?,
+            },
+            "resume" => MemberAct::Resume,
+            "freeze" => MemberAct::Freeze,
+            other => {
+                return Err(invalid(
+                    "act",
+                    other,
+                    "must be seal, unseal, transfer, resume or freeze (unfreezing is proposed and approved)",
+                ));
+            }
+        })
+    }
+
+    /// The business type the act is authorized as: 冻结 / 解冻 are their own, the rest
+    /// are member changes.
+    pub fn business(&self) -> anju_domain::access::Business {
+        use anju_domain::access::Business;
+        match self {
+            MemberAct::Freeze => Business::Freeze,
+            MemberAct::Unfreeze => Business::Unfreeze,
+            _ => Business::MemberChange,
+        }
+    }
+}
+
 /// Applies a status change to a member's account on the business date, with its reason,
 /// and records the event. Closing is [`close_member`]: it is about money too.
 pub fn change_member(
@@ -557,6 +603,27 @@ pub enum UnitAct {
     Unseal,
     /// 销户: only when no personal account is still attached to the unit.
     Close,
+}
+
+impl UnitAct {
+    /// The act named `code` as the command line and the web API name it: `defer`,
+    /// `end-deferral`, `seal`, `unseal`, `close`.
+    pub fn from_code(code: &str) -> Result<UnitAct, AppError> {
+        Ok(match code {
+            "defer" => UnitAct::Defer,
+            "end-deferral" => UnitAct::EndDeferral,
+            "seal" => UnitAct::Seal,
+            "unseal" => UnitAct::Unseal,
+            "close" => UnitAct::Close,
+            other => {
+                return Err(invalid(
+                    "act",
+                    other,
+                    "must be defer, end-deferral, seal, unseal or close",
+                ));
+            }
+        })
+    }
 }
 
 /// Applies a status change to a unit's account on the business date and records it.

@@ -10,7 +10,11 @@
 //! `GET /api/v1/withdrawals/{no}`, `POST /api/v1/withdrawals/{no}/propose`,
 //! `POST /api/v1/withdrawals/{no}/confirm`; a unit's clerk uploads the unit's lists
 //! (`POST /api/v1/units/{no}/lists/{kind}`: roster, remittance, base-adjustment,
-//! back-payment, as .xlsx or .csv — every bad row reported, nothing written); a
+//! back-payment, as .xlsx or .csv — every bad row reported, nothing written); the
+//! registry's acts one at a time, for a unit's clerk online (their own unit) or a counter
+//! clerk (`POST /api/v1/units` registers a unit, `…/units/{no}/changes` 缓缴 / 封存 /
+//! 启封 / 销户, `…/units/{no}/members` opens a member's account in the unit,
+//! `/api/v1/members/{id}/changes` 封存 / 启封 / 内部转移 / 恢复缴存 / 冻结); a
 //! self-employed person opens their own flexible-employment account
 //! (`POST /api/v1/flexible/accounts`, residence verified with the departments) and asks
 //! for the bill of the months they want to pay (`POST /api/v1/flexible/bills`), which
@@ -66,6 +70,10 @@ pub fn business_router(state: BusinessState) -> Router {
         .route("/api/v1/withdrawals/{no}/propose", post(propose))
         .route("/api/v1/withdrawals/{no}/confirm", post(confirm))
         .route("/api/v1/units/{no}/lists/{kind}", post(upload_list))
+        .route("/api/v1/units", post(register_unit))
+        .route("/api/v1/units/{no}/changes", post(change_unit))
+        .route("/api/v1/units/{no}/members", post(open_member))
+        .route("/api/v1/members/{id}/changes", post(change_member))
         .route("/api/v1/flexible/accounts", post(open_flexible))
         .route("/api/v1/flexible/bills", post(flexible_bill))
         .route("/arrears", get(arrears_page))
@@ -578,6 +586,7 @@ fn member_json(m: &anju_store::registry::MemberRow) -> serde_json::Value {
     serde_json::json!({
         "account_no": m.account_no,
         "name": m.name,
+        "unit_no": m.unit_no,
         "opened_on": m.opened_on.to_string(),
         "status": m.status.code(),
         "status_zh": m.status.label_zh(),
@@ -728,4 +737,244 @@ async fn flexible_bill(
     })
     .await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+fn rate(field: &'static str, text: &str) -> Result<anju_domain::money::Rate, AppError> {
+    anju_domain::money::Rate::parse_percent(text).map_err(|e| invalid(field, text, &e.to_string()))
+}
+
+fn unit_json(u: &anju_store::registry::UnitRow) -> serde_json::Value {
+    serde_json::json!({
+        "unit_no": u.unit_no,
+        "credit_code": u.credit_code,
+        "name": u.name,
+        "address": u.address,
+        "legal_rep": u.legal_rep,
+        "payday": u.payday,
+        "bank": u.bank_code,
+        "unit_ratio": u.unit_ratio.to_string(),
+        "member_ratio": u.member_ratio.to_string(),
+        "status": u.status.code(),
+        "status_zh": u.status.label_zh(),
+        "opened_on": u.opened_on.to_string(),
+    })
+}
+
+/// A unit's registration (单位登记开户).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterUnitRequest {
+    /// Unified social credit code.
+    credit_code: String,
+    name: String,
+    address: String,
+    legal_rep: String,
+    /// Payday, day of the month.
+    payday: i32,
+    /// Collection bank code.
+    bank: String,
+    /// Unit and member ratios, percent.
+    unit_ratio: String,
+    member_ratio: String,
+}
+
+async fn register_unit(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Json(r): Json<RegisterUnitRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let credit_code = anju_domain::ids::CreditCode::parse(&r.credit_code)
+            .map_err(|e| invalid("credit_code", &r.credit_code, &e.to_string()))?;
+        let new = anju_app::registry::NewUnit {
+            credit_code,
+            name: r.name,
+            address: r.address,
+            legal_rep: r.legal_rep,
+            payday: r.payday,
+            bank_code: r.bank,
+            unit_ratio: rate("unit_ratio", &r.unit_ratio)?,
+            member_ratio: rate("member_ratio", &r.member_ratio)?,
+        };
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::UnitRegister,
+            Target::None,
+            None,
+            now,
+        )?;
+        let u = anju_app::registry::register_unit(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &s.auth.policy,
+            new,
+            &stamp,
+            now,
+        )?;
+        Ok(unit_json(&u))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// A status change with its reason.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeRequest {
+    /// The act's code.
+    act: String,
+    /// The unit a member joins (启封, 内部转移).
+    unit_no: Option<String>,
+    /// Why (an approval reference for 缓缴, a court order for 冻结, …).
+    reason: String,
+}
+
+async fn change_unit(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Json(r): Json<ChangeRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        if r.unit_no.is_some() {
+            return Err(invalid(
+                "unit_no",
+                r.unit_no.as_deref().unwrap_or_default(),
+                "a unit's change names no other unit",
+            ));
+        }
+        let act = anju_app::registry::UnitAct::from_code(&r.act)?;
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::UnitChange,
+            Target::Unit(&no),
+            None,
+            now,
+        )?;
+        let u = anju_app::registry::change_unit(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &no,
+            act,
+            &r.reason,
+            &stamp,
+            now,
+        )?;
+        Ok(unit_json(&u))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// A member's account opened in a unit (个人开户).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenMemberRequest {
+    id_number: String,
+    name: String,
+    /// Last year's average monthly wage, yuan: the base is derived from it.
+    wage: String,
+}
+
+async fn open_member(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(no): Path<String>,
+    Json(r): Json<OpenMemberRequest>,
+) -> Result<Response, WebError> {
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let id_card = anju_domain::ids::IdCard::parse(&r.id_number)
+            .map_err(|e| invalid("id_number", &r.id_number, &e.to_string()))?;
+        let wage = yuan("wage", &r.wage)?;
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            Business::MemberOpenAccount,
+            Target::Unit(&no),
+            None,
+            now,
+        )?;
+        let (m, notice) = anju_app::registry::open_member(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &s.auth.policy,
+            anju_app::registry::NewMember {
+                id_card,
+                name: r.name,
+                unit_no: no,
+                wage,
+            },
+            &stamp,
+            now,
+        )?;
+        let mut v = member_json(&m);
+        v["notice"] = serde_json::json!(notice.map(|n| n.to_string()));
+        Ok(v)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// A member's status change, by resident ID number: a unit's clerk seals or transfers
+/// (内部转移) their own unit's members and hires sealed members into their own unit (启封);
+/// a counter clerk does any, 冻结 at the centre hall only.
+async fn change_member(
+    State(s): State<BusinessState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(r): Json<ChangeRequest>,
+) -> Result<Response, WebError> {
+    use anju_app::registry::MemberAct;
+    let p = principal(&s.auth, &headers).await?;
+    let v = run(&s, move |s| {
+        let now = Timestamp::now();
+        let act = MemberAct::from_code(&r.act, r.unit_no)?;
+        // 启封 is the hiring unit's act; everything else — 内部转移 included, which the
+        // unit the member leaves hands over — is on the member's present unit.
+        let target = match &act {
+            MemberAct::Unseal { unit_no } => Target::Unit(unit_no),
+            _ => Target::Member(&id),
+        };
+        let stamp = guard::act(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &p,
+            act.business(),
+            target,
+            None,
+            now,
+        )?;
+        let account_no = s
+            .auth
+            .store
+            .begin_read()?
+            .member_by_id_number(&s.auth.centre, &id)?
+            .map(|m| m.account_no)
+            .ok_or_else(|| AppError::NotFound {
+                what: format!("a personal account of {id}"),
+            })?;
+        let m = anju_app::registry::change_member(
+            s.auth.store.as_ref(),
+            &s.auth.centre,
+            &account_no,
+            act,
+            &r.reason,
+            &stamp,
+            now,
+        )?;
+        Ok(member_json(&m))
+    })
+    .await?;
+    Ok(Json(v).into_response())
 }

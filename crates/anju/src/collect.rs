@@ -728,16 +728,7 @@ pub fn run(
                 Business::UnitChange,
                 Whose::Unit(unit.clone()),
             )?;
-            let act = match act.as_str() {
-                "defer" => UnitAct::Defer,
-                "end-deferral" => UnitAct::EndDeferral,
-                "seal" => UnitAct::Seal,
-                "unseal" => UnitAct::Unseal,
-                "close" => UnitAct::Close,
-                other => anyhow::bail!(
-                    "--act {other}: must be defer, end-deferral, seal, unseal or close"
-                ),
-            };
+            let act = UnitAct::from_code(&act).map_err(|e| anyhow::anyhow!("--act {act}: {e}"))?;
             let u =
                 anju_app::registry::change_unit(store, centre, &unit, act, &reason, &stamp, now)?;
             println!("unit {}: {} ({})", u.unit_no, u.status.label_zh(), u.status);
@@ -790,31 +781,14 @@ pub fn run(
             actor,
             ..
         } => {
-            use anju_app::registry::MemberAct;
-            let business = if act == "freeze" {
-                Business::Freeze
-            } else {
-                Business::MemberChange
-            };
-            let stamp = actor.act(store, centre, business, Whose::Account(account.clone()))?;
-            let need_unit = |what: &str| {
-                unit.clone()
-                    .ok_or_else(|| anyhow::anyhow!("--act {what}: name the unit with --unit"))
-            };
-            let act = match act.as_str() {
-                "seal" => MemberAct::Seal,
-                "unseal" => MemberAct::Unseal {
-                    unit_no: need_unit("unseal")?,
-                },
-                "transfer" => MemberAct::Transfer {
-                    unit_no: need_unit("transfer")?,
-                },
-                "resume" => MemberAct::Resume,
-                "freeze" => MemberAct::Freeze,
-                other => anyhow::bail!(
-                    "--act {other}: must be seal, unseal, transfer, resume or freeze (unfreezing is proposed and approved with `anju access approval`)"
-                ),
-            };
+            let act = anju_app::registry::MemberAct::from_code(&act, unit)
+                .map_err(|e| anyhow::anyhow!("--act {act} / --unit: {e}"))?;
+            let stamp = actor.act(
+                store,
+                centre,
+                act.business(),
+                Whose::Account(account.clone()),
+            )?;
             let m = anju_app::registry::change_member(
                 store, centre, &account, act, &reason, &stamp, now,
             )?;

@@ -9,14 +9,7 @@
 
 mod common;
 
-use common::{call, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use anju_app::identity::LogSms;
-use anju_domain::access::totp_code;
-
-const EXE: &str = env!("CARGO_BIN_EXE_anju");
+use common::{DemoServer, call, json};
 
 /// Uploads a CSV list as `token` to `/api/v1/units/{path}`.
 fn upload(base: &str, token: &str, path: &str, csv: &str) -> (u16, String) {
@@ -35,93 +28,10 @@ fn upload(base: &str, token: &str, path: &str, csv: &str) -> (u16, String) {
     (status, r.body_mut().read_to_string().unwrap_or_default())
 }
 
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Signs a demo member in by the code texted to `phone`; (token, resident ID).
-fn member(base: &str, sms: &std::path::Path, phone: &str) -> (String, String) {
-    let (st, body) = call(
-        "POST",
-        &format!("{base}/api/v1/login/code"),
-        None,
-        Some(&format!(r#"{{"phone":"{phone}","device":"test"}}"#)),
-    );
-    assert_eq!(st, 202, "{body}");
-    let text = LogSms::read_file(sms)
-        .unwrap()
-        .into_iter()
-        .rev()
-        .find(|m| m.phone == phone && m.text.contains("登录验证码"))
-        .unwrap()
-        .text;
-    let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
-    let (st, body) = call(
-        "POST",
-        &format!("{base}/api/v1/login/sms"),
-        None,
-        Some(&format!(
-            r#"{{"phone":"{phone}","code":"{code}","device":"test"}}"#
-        )),
-    );
-    assert_eq!(st, 200, "{body}");
-    let s = json(&body);
-    (
-        s["token"].as_str().unwrap().to_owned(),
-        s["principal"]["id_number"].as_str().unwrap().to_owned(),
-    )
-}
-
-/// Signs a demo member of staff in with the demo password and the TOTP code of now.
-fn staff(base: &str, id: &str) -> String {
-    let mut secret = format!("anju-demo-{id}").into_bytes();
-    secret.resize(20, b'.');
-    let code = totp_code(&secret, jiff::Timestamp::now().as_second());
-    let (st, body) = call(
-        "POST",
-        &format!("{base}/api/v1/login/staff"),
-        None,
-        Some(&format!(
-            r#"{{"staff_id":"{id}","password":"Demo#2026ab","totp":"{code:06}","device":"test"}}"#
-        )),
-    );
-    assert_eq!(st, 200, "{body}");
-    json(&body)["token"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn members_apply_online_and_the_matrix_guards_every_act() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let sms = dir.path().join("demo-sms.jsonl");
-    let port = anju_testkit::free_port();
-    let mut child = Command::new(EXE)
-        .args(["demo", "--db", &db, "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _demo = Demo(child);
-    let mut clerks = Vec::new();
-    loop {
-        let l = lines.next().unwrap().unwrap();
-        if let Some(rest) = l.trim().strip_prefix("unit clerk of unit ") {
-            let (unit, id) = rest.split_once(": ID ").unwrap();
-            clerks.push((unit.to_owned(), id.to_owned()));
-        }
-        if l.contains("Anju is serving") {
-            break;
-        }
-    }
-    // Keep reading what the demo prints, so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let base = format!("http://127.0.0.1:{port}");
+    let demo = DemoServer::start();
+    let base = demo.base.clone();
 
     // Without a session, nothing.
     let (st, _) = call(
@@ -133,7 +43,7 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     assert_eq!(st, 401);
 
     // A member applies for themselves, online.
-    let (token, id) = member(&base, &sms, "13800000001");
+    let (token, id) = demo.member("13800000001");
     let (st, body) = call(
         "POST",
         &format!("{base}/api/v1/withdrawals"),
@@ -179,7 +89,7 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     assert_eq!(st, 403, "{body}");
 
     // Another member may not read it.
-    let (other, other_id) = member(&base, &sms, "13800000002");
+    let (other, other_id) = demo.member("13800000002");
     assert_ne!(other_id, id);
     let (st, body) = call(
         "GET",
@@ -191,7 +101,7 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     assert_eq!(json(&body)["error"], "forbidden");
 
     // A village-station clerk may not review a withdrawal.
-    let v001 = staff(&base, "v001");
+    let v001 = demo.staff("v001");
     let (st, body) = call(
         "POST",
         &format!("{base}/api/v1/withdrawals/WEB-0001/confirm"),
@@ -218,7 +128,7 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     );
 
     // A counter clerk at the hall applies for the other member, on their behalf.
-    let k001 = staff(&base, "k001");
+    let k001 = demo.staff("k001");
     let (st, body) = call(
         "POST",
         &format!("{base}/api/v1/withdrawals"),
@@ -238,26 +148,8 @@ fn members_apply_online_and_the_matrix_guards_every_act() {
     assert!(body.contains("staff:k001"), "{body}");
     // A unit's clerk signs in and uploads the unit's roster; a bad list is refused row by
     // row with nothing written; another unit's list is refused.
-    let (unit, clerk_id) = clerks[0].clone();
-    let (other_unit, _) = clerks[1].clone();
-    let credit_code = {
-        let store = anju_store_sqlite::SqliteStore::open(&dir.path().join("demo.db")).unwrap();
-        let mut tx = anju_store::Store::begin_read(&store).unwrap();
-        tx.unit("330800000000000", &unit)
-            .unwrap()
-            .unwrap()
-            .credit_code
-    };
-    let (st, body) = call(
-        "POST",
-        &format!("{base}/api/v1/login/unit"),
-        None,
-        Some(&format!(
-            r#"{{"credit_code":"{credit_code}","id_number":"{clerk_id}","password":"Unit#2026ab"}}"#
-        )),
-    );
-    assert_eq!(st, 200, "{body}");
-    let clerk = json(&body)["token"].as_str().unwrap().to_owned();
+    let (clerk, unit) = demo.unit_clerk(0);
+    let (other_unit, _) = demo.clerks[1].clone();
     let new_member = anju_domain::ids::IdCard::with_check_char("33080219950505001")
         .unwrap()
         .as_str()

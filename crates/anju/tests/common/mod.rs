@@ -221,3 +221,138 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+/// `anju demo` on a new SQLite file, served on a free port, killed on drop: the demo
+/// centre with its people (members' phones, staff with the demo password and TOTP
+/// secrets, unit clerks).
+pub struct DemoServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// (unit number, clerk's resident ID) as the demo prints them.
+    pub clerks: Vec<(String, String)>,
+    /// The demo's database file.
+    pub db_path: std::path::PathBuf,
+    /// The development SMS sender's file.
+    pub sms: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoServer {
+    pub fn start() -> DemoServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("demo.db");
+        let db = format!("sqlite://{}", db_path.display());
+        let port = anju_testkit::free_port();
+        let mut child = Command::new(EXE)
+            .args(["demo", "--db", &db, "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut clerks = Vec::new();
+        loop {
+            let l = lines.next().unwrap().unwrap();
+            if let Some(rest) = l.trim().strip_prefix("unit clerk of unit ") {
+                let (unit, id) = rest.split_once(": ID ").unwrap();
+                clerks.push((unit.to_owned(), id.to_owned()));
+            }
+            if l.contains("Anju is serving") {
+                break;
+            }
+        }
+        // Keep reading what the demo prints, so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        DemoServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            clerks,
+            sms: dir.path().join("demo-sms.jsonl"),
+            db_path,
+            _dir: dir,
+        }
+    }
+
+    /// Signs a demo member in by the code texted to `phone`; (token, resident ID).
+    pub fn member(&self, phone: &str) -> (String, String) {
+        let base = &self.base;
+        let (st, body) = call(
+            "POST",
+            &format!("{base}/api/v1/login/code"),
+            None,
+            Some(&format!(r#"{{"phone":"{phone}","device":"test"}}"#)),
+        );
+        assert_eq!(st, 202, "{body}");
+        let text = anju_app::identity::LogSms::read_file(&self.sms)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|m| m.phone == phone && m.text.contains("登录验证码"))
+            .unwrap()
+            .text;
+        let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+        let (st, body) = call(
+            "POST",
+            &format!("{base}/api/v1/login/sms"),
+            None,
+            Some(&format!(
+                r#"{{"phone":"{phone}","code":"{code}","device":"test"}}"#
+            )),
+        );
+        assert_eq!(st, 200, "{body}");
+        let s = json(&body);
+        (
+            s["token"].as_str().unwrap().to_owned(),
+            s["principal"]["id_number"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Signs a demo member of staff in with the demo password and the TOTP code of now.
+    pub fn staff(&self, id: &str) -> String {
+        let mut secret = format!("anju-demo-{id}").into_bytes();
+        secret.resize(20, b'.');
+        let code = anju_domain::access::totp_code(&secret, jiff::Timestamp::now().as_second());
+        let (st, body) = call(
+            "POST",
+            &format!("{}/api/v1/login/staff", self.base),
+            None,
+            Some(&format!(
+                r#"{{"staff_id":"{id}","password":"Demo#2026ab","totp":"{code:06}","device":"test"}}"#
+            )),
+        );
+        assert_eq!(st, 200, "{body}");
+        json(&body)["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs in the clerk of the demo's `n`-th printed unit with the demo password;
+    /// (token, unit number).
+    pub fn unit_clerk(&self, n: usize) -> (String, String) {
+        let (unit, clerk_id) = self.clerks[n].clone();
+        let credit_code = {
+            let store = anju_store_sqlite::SqliteStore::open(&self.db_path).unwrap();
+            let mut tx = anju_store::Store::begin_read(&store).unwrap();
+            tx.unit("330800000000000", &unit)
+                .unwrap()
+                .unwrap()
+                .credit_code
+        };
+        let (st, body) = call(
+            "POST",
+            &format!("{}/api/v1/login/unit", self.base),
+            None,
+            Some(&format!(
+                r#"{{"credit_code":"{credit_code}","id_number":"{clerk_id}","password":"Unit#2026ab"}}"#
+            )),
+        );
+        assert_eq!(st, 200, "{body}");
+        (json(&body)["token"].as_str().unwrap().to_owned(), unit)
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
