@@ -1500,6 +1500,9 @@ pub fn back_payment_bill(
     Ok(Bill { bill, lines })
 }
 
+/// Bills per chunk handed from the building thread to the storing one in [`generate_month`].
+const GENERATE_CHUNK: usize = 256;
+
 /// Generates, for every unit that may remit and has members due, the remittance bill of
 /// `month` that it does not have yet, and confirms it: the monthly batch (`anju remit`).
 /// Units with nobody due are skipped. Returns the bills made.
@@ -1527,32 +1530,64 @@ pub fn generate_month(
         }
     }
     let total = units.len();
-    let mut next = tx.count_bills(centre)? + 1;
+    let first_no = tx.count_bills(centre)? + 1;
+    // Bills are built on a second thread while this one stores the chunks already built:
+    // building (CPU) and writing (the store) overlap. Numbers and order are as if built
+    // in one loop; a failure on either side stops both and nothing is committed.
+    let (send, chunks) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<(BillRow, Vec<BillLineRow>)>)>(2);
     let mut made: Vec<(BillRow, Vec<BillLineRow>)> = Vec::new();
-    for (i, unit) in units.iter().enumerate() {
-        progress(i, total);
-        if !UnitStatus(unit.status).may_remit() || billed.contains(&unit.unit_no) {
-            continue;
+    let c = &c;
+    std::thread::scope(|scope| -> Result<(), AppError> {
+        let builder = scope.spawn(move || -> Result<(), AppError> {
+            let mut next = first_no;
+            let mut chunk = Vec::with_capacity(GENERATE_CHUNK);
+            for (i, unit) in units.iter().enumerate() {
+                if !UnitStatus(unit.status).may_remit() || billed.contains(&unit.unit_no) {
+                    continue;
+                }
+                let roster = rosters.remove(&unit.unit_no).unwrap_or_default();
+                if !roster.iter().any(|m| billable(m, month)) {
+                    continue;
+                }
+                let bill_no = format!("HJ{next:012}");
+                next += 1;
+                let bill = build_bill(
+                    None, c, policy, calendar, unit, month, roster, bill_no, true,
+                )?;
+                chunk.push((bill.bill, bill.lines));
+                if chunk.len() == GENERATE_CHUNK
+                    && send.send((i + 1, std::mem::take(&mut chunk))).is_err()
+                {
+                    return Ok(()); // the storing side stopped: its error is reported
+                }
+            }
+            let _ = send.send((total, chunk));
+            Ok(())
+        });
+        let mut stored = Ok(());
+        for (done, chunk) in chunks {
+            progress(done, total);
+            if let Err(e) = tx.insert_bills(centre, &chunk) {
+                stored = Err(AppError::from(e));
+                break; // drops the receiver: the builder stops at its next chunk
+            }
+            made.extend(chunk);
         }
-        let roster = rosters.remove(&unit.unit_no).unwrap_or_default();
-        if !roster.iter().any(|m| billable(m, month)) {
-            continue;
-        }
-        let bill_no = format!("HJ{next:012}");
-        next += 1;
-        let bill = build_bill(
-            None, &c, policy, calendar, unit, month, roster, bill_no, true,
-        )?;
-        made.push((bill.bill, bill.lines));
-    }
+        let built = builder.join().map_err(|_| AppError::Invalid {
+            field: "month",
+            value: month.to_string(),
+            rule: "building the bills failed (worker panicked)".to_owned(),
+        })?;
+        built?;
+        stored
+    })?;
     progress(total, total);
     tracing::debug!(
         ms = t0.elapsed().as_millis() as u64,
         bills = made.len(),
-        "remit: built"
+        "remit: built and stored"
     );
-    tx.insert_bills(centre, &made)?;
-    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "remit: stored");
     tx.commit()?;
     Ok(made
         .into_iter()
