@@ -830,3 +830,99 @@ fn unfreeze(s: &dyn anju_store::Store, account_no: &str) -> anju_store::registry
         .unwrap()
         .unwrap()
 }
+
+/// The monthly batch builds bills on one thread while the other stores them: a unit that
+/// cannot be billed after more than a chunk has been stored (its ratio outside the
+/// policy, e.g. set before the bounds changed) fails the whole batch, names the rule, and
+/// leaves no bill at all; fixed, the same batch makes every bill, numbered in unit order.
+#[test]
+fn a_monthly_batch_that_fails_midway_writes_no_bill() {
+    use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
+    use anju_store::registry::{MemberRow, UnitRow};
+    const UNITS: usize = 300;
+    const BAD: usize = 280;
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        let p = policy();
+        let cal = BusinessCalendar::cn().unwrap();
+        let day = d("2026-03-02");
+        open_centre(s, C, "衢州市住房公积金管理中心", day, now()).unwrap();
+        let unit = |u: usize, ratio: i64| UnitRow {
+            unit_no: format!("330800{:06}", u + 1),
+            credit_code: format!("T{u:017}"),
+            name: format!("批量测试单位{u}"),
+            address: "衢州市".to_owned(),
+            legal_rep: "张三".to_owned(),
+            payday: 10,
+            bank_code: "ABC".to_owned(),
+            unit_ratio: Rate::from_percent(ratio),
+            member_ratio: Rate::from_percent(12),
+            status: UnitAccountStatus::Normal,
+            opened_on: day,
+        };
+        let mut tx = s.begin().unwrap();
+        let mut accounts = vec![AccountState::open(
+            AccountNo::sub("101", "ABC").unwrap(),
+            day,
+        )];
+        for u in 0..UNITS {
+            let row = unit(u, if u == BAD { 30 } else { 12 });
+            tx.insert_unit(C, &row).unwrap();
+            accounts.push(AccountState::open(
+                AccountNo::sub("213", &row.unit_no).unwrap(),
+                day,
+            ));
+            let account_no = format!("330800{u:08}");
+            tx.insert_member(
+                C,
+                &MemberRow {
+                    account_no: account_no.clone(),
+                    id_number: format!("T{u:017}"),
+                    name: format!("职工{u}"),
+                    unit_no: Some(row.unit_no.clone()),
+                    base: yuan("5000.00"),
+                    status: PersonalAccountStatus::Normal,
+                    before_freeze: None,
+                    opened_on: day,
+                    paid_to: None,
+                    flexible_ratio: None,
+                },
+            )
+            .unwrap();
+            accounts.push(AccountState::open(
+                AccountNo::sub("201", &account_no).unwrap(),
+                day,
+            ));
+        }
+        accounts.sort_by(|a, b| a.no.cmp(&b.no));
+        tx.insert_accounts(C, &accounts).unwrap();
+        tx.commit().unwrap();
+
+        set_business_date(s, C, d("2026-04-10")).unwrap();
+        let err = generate_month(s, C, &p, &cal, ym("2026-04"), &mut |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("ratio"), "{err}");
+        assert_eq!(s.begin_read().unwrap().count_bills(C).unwrap(), 0);
+
+        let mut tx = s.begin().unwrap();
+        tx.update_unit(C, &unit(BAD, 12)).unwrap();
+        tx.commit().unwrap();
+        let mut seen = 0;
+        let made = generate_month(s, C, &p, &cal, ym("2026-04"), &mut |done, total| {
+            assert!(done >= seen && total == UNITS);
+            seen = done;
+        })
+        .unwrap();
+        assert_eq!(seen, UNITS);
+        assert_eq!(made.len(), UNITS);
+        for (i, b) in made.iter().enumerate() {
+            assert_eq!(b.bill.bill_no, format!("HJ{:012}", i + 1));
+            assert_eq!(b.bill.payer, format!("330800{:06}", i + 1));
+            assert_eq!(b.bill.total, yuan("1200.00"));
+        }
+        assert_eq!(
+            s.begin_read().unwrap().count_bills(C).unwrap(),
+            UNITS as i64
+        );
+        assert!(audit(s, C).unwrap().is_clean());
+    });
+}
