@@ -97,6 +97,31 @@ fn invalid(field: &'static str, value: &str, rule: &str) -> AppError {
     }
 }
 
+/// Authorizes `business` on `target` for the session's principal (`guard::act`: the
+/// matrix, the point, the channel, whose data; audited) and returns the act's stamp.
+fn authorized(
+    s: &BusinessState,
+    p: &Principal,
+    business: Business,
+    target: Target<'_>,
+    on_behalf_of: Option<String>,
+    now: Timestamp,
+) -> Result<anju_domain::stamp::Stamp, AppError> {
+    guard::act(
+        s.auth.store.as_ref(),
+        &s.auth.centre,
+        p,
+        business,
+        target,
+        on_behalf_of,
+        now,
+    )
+}
+
+fn id_card(field: &'static str, text: &str) -> Result<anju_domain::ids::IdCard, AppError> {
+    anju_domain::ids::IdCard::parse(text).map_err(|e| invalid(field, text, &e.to_string()))
+}
+
 fn yuan(field: &'static str, text: &str) -> Result<Fen, AppError> {
     Fen::parse_yuan(text).map_err(|e| invalid(field, text, &e.to_string()))
 }
@@ -162,9 +187,8 @@ async fn apply(
             )
         })?;
         let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
+        let stamp = authorized(
+            s,
             &p,
             Business::WithdrawalApply,
             Target::Member(&id_number),
@@ -488,9 +512,8 @@ async fn upload_list(
             ListKind::BaseAdjustment => Business::BaseAdjustment,
             ListKind::BackPayment => Business::BackPayment,
         };
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
+        let stamp = authorized(
+            s,
             &p,
             business,
             Target::Unit(&unit_no),
@@ -606,8 +629,7 @@ async fn open_flexible(
     let v = run(&s, move |s| {
         let now = Timestamp::now();
         let id_number = person_of(&p, r.id_number)?;
-        let id_card = anju_domain::ids::IdCard::parse(&id_number)
-            .map_err(|e| invalid("id_number", &id_number, &e.to_string()))?;
+        let id_card = id_card("id_number", &id_number)?;
         let base = yuan("base", &r.base)?;
         let ratio = anju_domain::money::Rate::parse_percent(&r.ratio)
             .map_err(|e| invalid("ratio", &r.ratio, &e.to_string()))?;
@@ -619,9 +641,8 @@ async fn open_flexible(
             )
         })?;
         let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
+        let stamp = authorized(
+            s,
             &p,
             Business::MemberOpenAccount,
             Target::Member(&id_number),
@@ -680,9 +701,8 @@ async fn flexible_bill(
             .map(|m| YearMonth::parse(m).map_err(|e| invalid("from", m, &e.to_string())))
             .transpose()?;
         let on_behalf = (p.kind != SubjectKind::Member).then(|| id_number.clone());
-        guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
+        authorized(
+            s,
             &p,
             Business::FlexibleContribution,
             Target::Member(&id_number),
@@ -798,15 +818,7 @@ async fn register_unit(
             unit_ratio: rate("unit_ratio", &r.unit_ratio)?,
             member_ratio: rate("member_ratio", &r.member_ratio)?,
         };
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
-            &p,
-            Business::UnitRegister,
-            Target::None,
-            None,
-            now,
-        )?;
+        let stamp = authorized(s, &p, Business::UnitRegister, Target::None, None, now)?;
         let u = anju_app::registry::register_unit(
             s.auth.store.as_ref(),
             &s.auth.centre,
@@ -850,15 +862,7 @@ async fn change_unit(
             ));
         }
         let act = anju_app::registry::UnitAct::from_code(&r.act)?;
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
-            &p,
-            Business::UnitChange,
-            Target::Unit(&no),
-            None,
-            now,
-        )?;
+        let stamp = authorized(s, &p, Business::UnitChange, Target::Unit(&no), None, now)?;
         let u = anju_app::registry::change_unit(
             s.auth.store.as_ref(),
             &s.auth.centre,
@@ -893,12 +897,10 @@ async fn open_member(
     let p = principal(&s.auth, &headers).await?;
     let v = run(&s, move |s| {
         let now = Timestamp::now();
-        let id_card = anju_domain::ids::IdCard::parse(&r.id_number)
-            .map_err(|e| invalid("id_number", &r.id_number, &e.to_string()))?;
+        let id_card = id_card("id_number", &r.id_number)?;
         let wage = yuan("wage", &r.wage)?;
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
+        let stamp = authorized(
+            s,
             &p,
             Business::MemberOpenAccount,
             Target::Unit(&no),
@@ -946,15 +948,7 @@ async fn change_member(
             MemberAct::Unseal { unit_no } => Target::Unit(unit_no),
             _ => Target::Member(&id),
         };
-        let stamp = guard::act(
-            s.auth.store.as_ref(),
-            &s.auth.centre,
-            &p,
-            act.business(),
-            target,
-            None,
-            now,
-        )?;
+        let stamp = authorized(s, &p, act.business(), target, None, now)?;
         let account_no = s
             .auth
             .store
