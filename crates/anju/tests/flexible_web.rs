@@ -48,6 +48,14 @@ fn person(id_number: &str, name: &str, region: &str) -> PersonRecord {
     }
 }
 
+fn has_account(s: &dyn anju_store::Store, id_number: &str) -> bool {
+    s.begin_read()
+        .unwrap()
+        .member_by_id_number(C, id_number)
+        .unwrap()
+        .is_some()
+}
+
 /// Signs `id_number` in by face through the identity provider; the session token.
 fn face_login(base: &str, idp: &IdpSimProcess, id_number: &str) -> String {
     let callback = format!("{base}/api/v1/login/idp/callback");
@@ -128,14 +136,7 @@ fn a_self_employed_person_opens_and_pays_online() {
 
         // The person holds no account yet; signing in by face still works, and their
         // session reaches no account.
-        assert!(
-            store
-                .begin_read()
-                .unwrap()
-                .member_by_id_number(C, &resident)
-                .unwrap()
-                .is_none()
-        );
+        assert!(!has_account(store, &resident));
         let token = face_login(&base, &idp, &resident);
         let (st, body) = call(
             "GET",
@@ -188,14 +189,7 @@ fn a_self_employed_person_opens_and_pays_online() {
             ),
         );
         assert_eq!(st, 403, "{body}");
-        assert!(
-            store
-                .begin_read()
-                .unwrap()
-                .member_by_id_number(C, &resident)
-                .unwrap()
-                .is_none()
-        );
+        assert!(!has_account(store, &resident));
         // The outsider, signed in by face, fails the residence rule: refused, no account.
         let outsider_token = face_login(&base, &idp, &outsider);
         let (st, body) = open(
@@ -204,14 +198,7 @@ fn a_self_employed_person_opens_and_pays_online() {
         );
         assert_eq!(st, 422, "{body}");
         assert!(body.contains("does not meet the residence rule"), "{body}");
-        assert!(
-            store
-                .begin_read()
-                .unwrap()
-                .member_by_id_number(C, &outsider)
-                .unwrap()
-                .is_none()
-        );
+        assert!(!has_account(store, &outsider));
 
         // Opened: 5,000.00 a month at 20 %, by the person themselves.
         let (st, body) = open(

@@ -7,8 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anju_app::ledger::{audit, open_accounts, open_centre, post_one};
@@ -126,33 +127,13 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
         // Anju's server receives both banks' notices.
         let url_a = format!("105={}", a.url());
         let url_b = format!("103={}", b.url());
-        let mut server = Command::new(EXE)
-            .args([
-                "serve",
-                "--db",
-                &db.url,
-                "--port",
-                &port.to_string(),
-                "--bank-url",
-                &url_a,
-                "--bank-url",
-                &url_b,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.contains("Anju is serving") => break,
-                Some(Ok(_)) => {}
-                _ => panic!(
-                    "anju serve on port {port} ended before serving: {}",
-                    std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
-                ),
-            }
-        }
+        let server = common::Serve::start(
+            &db.url,
+            port,
+            &["--bank-url", &url_a, "--bank-url", &url_b],
+            &[],
+            &dir.path().join("serve.log"),
+        );
         let banks = ["--bank-url", &url_a, "--bank-url", &url_b];
         let with = |args: &[&str]| {
             let mut v: Vec<&str> = args.to_vec();
@@ -261,7 +242,6 @@ fn a_transfer_between_banks_follows_both_banks_and_reconciles() {
             "{text}"
         );
         assert!(audit(store, C).unwrap().is_clean());
-        server.kill().unwrap();
-        server.wait().unwrap();
+        drop(server);
     });
 }
