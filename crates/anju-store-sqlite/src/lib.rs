@@ -122,31 +122,6 @@ macro_rules! member_months {
 /// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
 const CHUNK_ROWS: usize = 200;
 
-/// `(?2, ?3, …), (…)`: `rows` groups of `width` numbered parameters starting at `?2`,
-/// each group led by `?lead` when given (the centre code, bound once as `?1`).
-fn numbered_rows(rows: usize, width: usize, lead: Option<usize>) -> String {
-    let mut out = String::with_capacity(rows * width * 6);
-    let mut n = 2;
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        if let Some(l) = lead {
-            out.push_str(&format!("?{l}, "));
-        }
-        for c in 0..width {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("?{n}"));
-            n += 1;
-        }
-        out.push(')');
-    }
-    out
-}
-
 /// Above this many accounts, `load_accounts` scans the centre instead of looking up each.
 const SCAN_THRESHOLD: usize = 20_000;
 
@@ -1099,25 +1074,28 @@ impl SqliteTx<'_> {
         if legs.len() > CHUNK_ROWS {
             legs.sort_unstable_by(|a, b| a.2.account.cmp(&b.2.account).then(a.0.cmp(&b.0)));
         }
-        for chunk in legs.chunks(CHUNK_ROWS) {
-            let values = numbered_rows(chunk.len(), 5, Some(1));
-            let sql = format!(
+        // One row per statement: a statement writing many rows into a transaction keeps a
+        // statement journal, a copy of every page it touches that existed before it began,
+        // so that it can be undone alone — for rows landing on scattered pages that was a
+        // 4 KiB copy per row, more than the row's own insert.
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
                 "INSERT INTO journal_legs (centre_code, seq, leg_no, account_no, side, amount_fen)
-                 VALUES {values}"
-            );
-            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
-            stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
-            for (i, (seq, leg_no, leg)) in chunk.iter().enumerate() {
-                let base = 2 + i * 5;
-                stmt.raw_bind_parameter(base, *seq).map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 1, *leg_no).map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 2, leg.account.as_str())
-                    .map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 3, leg.side.code())
-                    .map_err(db_err)?;
-                stmt.raw_bind_parameter(base + 4, leg.amount.fen())
-                    .map_err(db_err)?;
-            }
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db_err)?;
+        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+        for (seq, leg_no, leg) in &legs {
+            stmt.raw_bind_parameter(2, *seq).map_err(db_err)?;
+            stmt.raw_bind_parameter(3, *leg_no).map_err(db_err)?;
+            stmt.raw_bind_parameter(4, leg.account.as_str())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(5, leg.side.code())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(6, leg.amount.fen())
+                .map_err(db_err)?;
             stmt.raw_execute().map_err(db_err)?;
         }
         Ok(())
@@ -3863,37 +3841,41 @@ fn bill_params<'a>(b: &'a BillRow, centre: &'a str) -> Vec<Box<dyn rusqlite::ToS
 
 impl SqliteTx<'_> {
     fn insert_lines(&mut self, centre: &str, lines: &[BillLineRow]) -> Result<(), StoreError> {
-        for chunk in lines.chunks(CHUNK_ROWS) {
-            let mut sql = String::from(
+        // One row per statement, so no statement journal (see `insert_entries_raw`): the
+        // lines land on scattered pages of the (centre, month, account) index.
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
                 "INSERT INTO bill_lines (centre_code, bill_no, line_no, account_no, name, month,
-                    base_fen, unit_fen, member_fen, notice, paid_entry) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
-            }
-            let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
-            let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 11);
-            for l in chunk {
-                use rusqlite::types::Value as V;
-                values.extend([
-                    V::Text(centre.to_owned()),
-                    V::Text(l.bill_no.clone()),
-                    V::Integer(l.line_no),
-                    V::Text(l.account_no.clone()),
-                    V::Text(l.name.clone()),
-                    V::Text(l.month.to_string()),
-                    V::Integer(l.base.fen()),
-                    V::Integer(l.unit_share.fen()),
-                    V::Integer(l.member_share.fen()),
-                    V::Text(l.notice.clone()),
-                    l.paid_entry.clone().map_or(V::Null, V::Text),
-                ]);
-            }
-            stmt.execute(rusqlite::params_from_iter(values))
+                    base_fen, unit_fen, member_fen, notice, paid_entry)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .map_err(db_err)?;
+        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+        let mut month = String::with_capacity(7);
+        for l in lines {
+            use std::fmt::Write as _;
+            month.clear();
+            let _ = write!(month, "{}", l.month);
+            stmt.raw_bind_parameter(2, l.bill_no.as_str())
                 .map_err(db_err)?;
+            stmt.raw_bind_parameter(3, l.line_no).map_err(db_err)?;
+            stmt.raw_bind_parameter(4, l.account_no.as_str())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(5, l.name.as_str())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(6, month.as_str()).map_err(db_err)?;
+            stmt.raw_bind_parameter(7, l.base.fen()).map_err(db_err)?;
+            stmt.raw_bind_parameter(8, l.unit_share.fen())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(9, l.member_share.fen())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(10, l.notice.as_str())
+                .map_err(db_err)?;
+            stmt.raw_bind_parameter(11, l.paid_entry.as_deref())
+                .map_err(db_err)?;
+            stmt.raw_execute().map_err(db_err)?;
         }
         Ok(())
     }
