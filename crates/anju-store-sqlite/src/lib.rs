@@ -1129,16 +1129,12 @@ impl SqliteTx<'_> {
         for (centre, accounts) in written {
             let map = inner.cache.entry(centre).or_default();
             for a in accounts {
-                match map.entry(a.no.clone()) {
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        o.insert(a);
-                    }
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        if inner.cached < CACHE_MAX_ACCOUNTS {
-                            v.insert(a);
-                            inner.cached += 1;
-                        }
-                    }
+                // Most are cached already: replaced in place, without cloning the key.
+                if let Some(slot) = map.get_mut(a.no.as_str()) {
+                    *slot = a;
+                } else if inner.cached < CACHE_MAX_ACCOUNTS {
+                    map.insert(a.no.clone(), a);
+                    inner.cached += 1;
                 }
             }
         }
