@@ -1608,11 +1608,13 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_member(&mut self, centre: &str, m: &MemberRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO members (centre_code, account_no, id_number, name, unit_no, base_fen,
                     status, before_freeze, opened_on, paid_to, flexible_ratio)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     m.account_no,
                     m.id_number,
@@ -1624,8 +1626,8 @@ impl StoreTx for SqliteTx<'_> {
                     date_str(m.opened_on),
                     m.paid_to.map(|p| p.to_string()),
                     m.flexible_ratio.map(|r| r.units())
-                ],
-            )
+                ])
+            })
             .map_err(|e| match db_err(e) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!(
