@@ -1265,10 +1265,10 @@ impl StoreTx for SqliteTx<'_> {
     fn set_chain_head(&mut self, centre: &str, head: ChainHead) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE centres SET chain_seq = ?2, chain_hash = ?3 WHERE centre_code = ?1",
-                params![centre, head.seq, head.hash.to_hex()],
             )
+            .and_then(|mut st| st.execute(params![centre, head.seq, head.hash.to_hex()]))
             .map_err(db_err)?;
         Ok(())
     }
@@ -1281,10 +1281,8 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
-                "UPDATE centres SET business_date = ?2 WHERE centre_code = ?1",
-                params![centre, date_str(date)],
-            )
+            .prepare_cached("UPDATE centres SET business_date = ?2 WHERE centre_code = ?1")
+            .and_then(|mut st| st.execute(params![centre, date_str(date)]))
             .map_err(db_err)?;
         if n == 0 {
             return Err(StoreError::NotFound {
@@ -1510,11 +1508,13 @@ impl StoreTx for SqliteTx<'_> {
     fn insert_unit(&mut self, centre: &str, u: &UnitRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO units (centre_code, unit_no, credit_code, name, address, legal_rep,
                     payday, bank_code, unit_ratio, member_ratio, status, opened_on)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     u.unit_no,
                     u.credit_code,
@@ -1527,8 +1527,8 @@ impl StoreTx for SqliteTx<'_> {
                     u.member_ratio.units(),
                     u.status.code(),
                     date_str(u.opened_on)
-                ],
-            )
+                ])
+            })
             .map_err(|e| match db_err(e) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!(
@@ -1545,11 +1545,13 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE units SET name = ?3, address = ?4, legal_rep = ?5, payday = ?6,
                     bank_code = ?7, unit_ratio = ?8, member_ratio = ?9, status = ?10
                  WHERE centre_code = ?1 AND unit_no = ?2",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     u.unit_no,
                     u.name,
@@ -1560,8 +1562,8 @@ impl StoreTx for SqliteTx<'_> {
                     u.unit_ratio.units(),
                     u.member_ratio.units(),
                     u.status.code()
-                ],
-            )
+                ])
+            })
             .map_err(db_err)?;
         if n != 1 {
             return Err(StoreError::NotFound {
@@ -1644,11 +1646,13 @@ impl StoreTx for SqliteTx<'_> {
         let n = self
             .g
             .conn
-            .execute(
+            .prepare_cached(
                 "UPDATE members SET name = ?3, unit_no = ?4, base_fen = ?5, status = ?6,
                     before_freeze = ?7, paid_to = ?8, flexible_ratio = ?9
                  WHERE centre_code = ?1 AND account_no = ?2",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     m.account_no,
                     m.name,
@@ -1658,8 +1662,8 @@ impl StoreTx for SqliteTx<'_> {
                     m.before_freeze.map(|s| s.code()),
                     m.paid_to.map(|p| p.to_string()),
                     m.flexible_ratio.map(|r| r.units())
-                ],
-            )
+                ])
+            })
             .map_err(db_err)?;
         if n != 1 {
             return Err(StoreError::NotFound {
@@ -1695,12 +1699,14 @@ impl StoreTx for SqliteTx<'_> {
     fn append_event(&mut self, centre: &str, e: &EventRow) -> Result<(), StoreError> {
         self.g
             .conn
-            .execute(
+            .prepare_cached(
                 "INSERT INTO status_events (centre_code, subject, event_no, event_date, business,
                     from_status, to_status, reason, operator, channel, service_point,
                     on_behalf_of, recorded_at_us)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     centre,
                     e.subject,
                     e.event_no,
@@ -1714,8 +1720,8 @@ impl StoreTx for SqliteTx<'_> {
                     e.stamp.service_point,
                     e.stamp.on_behalf_of,
                     e.recorded_at_us
-                ],
-            )
+                ])
+            })
             .map_err(|err| match db_err(err) {
                 StoreError::Conflict { .. } => StoreError::Conflict {
                     what: format!("event {} of {} in centre {centre}", e.event_no, e.subject),
