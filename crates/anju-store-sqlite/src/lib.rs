@@ -119,8 +119,12 @@ macro_rules! member_months {
     };
 }
 
-/// Rows per multi-row statement on the bulk paths (well under SQLite's 32,766 parameters).
+/// Keys per `IN (…)` list on the loan paths (well under SQLite's 32,766 parameters).
 const CHUNK_ROWS: usize = 200;
+
+/// Above this many legs, a batch's legs are inserted in account order (a few legs of an
+/// online entry are not worth sorting).
+const SORT_LEGS_ABOVE: usize = 200;
 
 /// Above this many accounts, `load_accounts` scans the centre instead of looking up each.
 const SCAN_THRESHOLD: usize = 20_000;
@@ -1071,7 +1075,7 @@ impl SqliteTx<'_> {
             .collect();
         // In account order, the (centre, account, seq) index is filled page by page rather
         // than at random; the table itself only grows at its right edge either way.
-        if legs.len() > CHUNK_ROWS {
+        if legs.len() > SORT_LEGS_ABOVE {
             legs.sort_unstable_by(|a, b| a.2.account.cmp(&b.2.account).then(a.0.cmp(&b.0)));
         }
         // One row per statement: a statement writing many rows into a transaction keeps a
