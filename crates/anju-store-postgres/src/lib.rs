@@ -111,6 +111,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bill_lines_by_month",
         include_str!("../migrations/0013_bill_lines_by_month.sql"),
     ),
+    (
+        14,
+        "keys_lead_with_account",
+        include_str!("../migrations/0014_keys_lead_with_account.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("anjumigr").

@@ -101,6 +101,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bill_lines_by_month",
         include_str!("../migrations/0013_bill_lines_by_month.sql"),
     ),
+    (
+        14,
+        "keys_lead_with_account",
+        include_str!("../migrations/0014_keys_lead_with_account.sql"),
+    ),
 ];
 
 /// `WITH RECURSIVE months (m)`: every month present in the centre's bill lines (`?1`), one
@@ -1799,7 +1804,7 @@ impl StoreTx for SqliteTx<'_> {
             .g
             .conn
             .prepare_cached(
-                "SELECT account_no FROM members WHERE centre_code = ?1 AND status IN (?2, ?3, ?4)
+                "SELECT account_no FROM members WHERE +centre_code = ?1 AND status IN (?2, ?3, ?4)
                  ORDER BY account_no",
             )
             .map_err(db_err)?;
@@ -1826,7 +1831,7 @@ impl StoreTx for SqliteTx<'_> {
         }
         let marks: Vec<String> = (0..statuses.len()).map(|i| format!("?{}", i + 2)).collect();
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND status IN ({})",
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE +centre_code = ?1 AND status IN ({})",
             marks.join(", ")
         );
         let mut values: Vec<&str> = vec![centre];
@@ -2187,8 +2192,11 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn members_with_unit(&mut self, centre: &str) -> Result<Vec<MemberRow>, StoreError> {
+        // `+centre_code`: read the table in key order, never through `members_unit` (one
+        // primary-key seek per member). Since schema 14 the key leads with the account
+        // number, so the planner would otherwise take the centre's index.
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE centre_code = ?1 AND unit_no IS NOT NULL"
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE +centre_code = ?1 AND unit_no IS NOT NULL"
         );
         let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
         let raws: Vec<RawMember> = stmt

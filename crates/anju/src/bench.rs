@@ -377,8 +377,8 @@ pub fn remit(
     db: Option<&str>,
     units: usize,
     members: usize,
+    history: u32,
 ) -> anyhow::Result<()> {
-    use anju_app::remittance::{Payment, generate_month, pay_bills_in};
     use anju_domain::calendar::BusinessCalendar;
     use anju_domain::collection::YearMonth;
     use anju_domain::policy::{Policy, QUZHOU_POLICY};
@@ -386,19 +386,66 @@ pub fn remit(
         units > 0 && members >= units,
         "need units > 0 and members ≥ units"
     );
+    anyhow::ensure!(history <= 120, "--history is at most 120 months");
     let s = scratch(backend, db)?;
     let store = s.store.as_ref();
     let policy = Policy::from_toml(QUZHOU_POLICY)?;
     let calendar = BusinessCalendar::cn()?;
+    let month = YearMonth::of(date(2026, 2, 10));
+    // Members are billed from the month after they open.
+    let first = month
+        .plus(-(history as i32) - 1)
+        .ok_or_else(|| anyhow::anyhow!("--history {history} reaches before year 1"))?;
     let t_fix = Instant::now();
-    collection_fixture(store, units, members, date(2026, 1, 5))?;
+    collection_fixture(store, units, members, date(first.year(), first.month(), 5))?;
+    // History: the months before the timed one, generated and paid in full by the same
+    // code (so members have 缴至年月, balances, lines and legs, as in a running centre).
+    for k in (1..=history).rev() {
+        let m = month
+            .plus(-(k as i32))
+            .ok_or_else(|| anyhow::anyhow!("--history {history} reaches before year 1"))?;
+        remit_month(store, &policy, &calendar, m)?;
+    }
+    if history > 0 {
+        store.optimize()?;
+    }
     let fixture_us = t_fix.elapsed().as_micros();
-    let day = date(2026, 2, 10);
+    let run = remit_month(store, &policy, &calendar, month)?;
+    let total = run.generate_us + run.pay_us;
+    println!(
+        "{{\"bench\":\"remit\",\"backend\":\"{}\",\"units\":{units},\"members\":{members},\"history_months\":{history},\"bills\":{},\"lines\":{},\"generate_s\":{},\"pay_s\":{},\"total_s\":{},\"fixture_s\":{},\"peak_rss_mb\":{}}}",
+        backend.name(),
+        run.bills,
+        run.lines,
+        seconds(run.generate_us),
+        seconds(run.pay_us),
+        seconds(total),
+        seconds(fixture_us),
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
+/// One month of `bench remit`: generated and paid, each step timed.
+struct RemitRun {
+    bills: usize,
+    lines: usize,
+    generate_us: u128,
+    pay_us: u128,
+}
+
+fn remit_month(
+    store: &dyn Store,
+    policy: &anju_domain::policy::Policy,
+    calendar: &anju_domain::calendar::BusinessCalendar,
+    month: anju_domain::collection::YearMonth,
+) -> anyhow::Result<RemitRun> {
+    use anju_app::remittance::{Payment, generate_month, pay_bills_in};
+    let day = date(month.year(), month.month(), 10);
     set_business_date(store, CENTRE, day)?;
-    let month = YearMonth::of(day);
     let now = Timestamp::now();
     let t = Instant::now();
-    let bills = generate_month(store, CENTRE, &policy, &calendar, month, &mut |_, _| {})?;
+    let bills = generate_month(store, CENTRE, policy, calendar, month, &mut |_, _| {})?;
     let generate_us = t.elapsed().as_micros();
     let payments: Vec<Payment> = bills
         .iter()
@@ -423,18 +470,12 @@ pub fn remit(
     tx.commit()?;
     let pay_us = t2.elapsed().as_micros();
     anyhow::ensure!(out.len() == payments.len(), "every bill paid");
-    let total = generate_us + pay_us;
-    println!(
-        "{{\"bench\":\"remit\",\"backend\":\"{}\",\"units\":{units},\"members\":{members},\"bills\":{},\"lines\":{lines},\"generate_s\":{},\"pay_s\":{},\"total_s\":{},\"fixture_s\":{},\"peak_rss_mb\":{}}}",
-        backend.name(),
-        payments.len(),
-        seconds(generate_us),
-        seconds(pay_us),
-        seconds(total),
-        seconds(fixture_us),
-        peak_rss_mb()
-    );
-    Ok(())
+    Ok(RemitRun {
+        bills: payments.len(),
+        lines,
+        generate_us,
+        pay_us,
+    })
 }
 
 /// `anju bench interest`: the year-end settlement of `accounts` member accounts that each

@@ -243,6 +243,11 @@ enum BenchCmd {
         /// Members.
         #[arg(long, default_value_t = 224_000)]
         members: usize,
+        /// Months already remitted and paid before the timed month (untimed fixture):
+        /// 0 times a centre's very first month, when every member's 缴至年月 and
+        /// balance are set for the first time.
+        #[arg(long, default_value_t = 0)]
+        history: u32,
     },
     /// The year-end interest settlement.
     Interest {
@@ -792,7 +797,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     db,
                     units,
                     members,
-                } => bench::remit(backend.into(), db.as_deref(), units, members)?,
+                    history,
+                } => bench::remit(backend.into(), db.as_deref(), units, members, history)?,
                 BenchCmd::Interest {
                     backend,
                     db,
