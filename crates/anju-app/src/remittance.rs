@@ -985,6 +985,7 @@ pub fn pay_bills_in(
                             receipt: pl.receipt,
                             bill: pl.bill,
                             advance,
+                            accounts: lines.into_iter().map(|l| l.account_no).collect(),
                         });
                         out.push(PaymentOutcome::Paid {
                             posted: entry,

@@ -205,6 +205,7 @@ fn payment(b: &BillRow, key: &str, advance: Option<&str>) -> FullPayment {
         },
         bill: paid,
         advance: advance.map(ym),
+        accounts: Vec::new(), // PostgreSQL moves 缴至年月 from the lines it holds
     }
 }
 

@@ -27,8 +27,8 @@ use anju_store::access::{
     UnitClerkRow,
 };
 use anju_store::collection::{
-    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
-    RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, RawBill, RawBillLine,
+    RawInterestRun, RawLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
 };
 use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
@@ -1873,8 +1873,6 @@ impl StoreTx for SqliteTx<'_> {
         // The accounts first, then one keyed update each: cheaper than `IN (subquery)`,
         // which builds a temporary index per bill (a third of the monthly batch's
         // bookkeeping when it was used).
-        let month_text = month.to_string();
-        let prev = month.plus(-1).map(|p| p.to_string()).unwrap_or_default();
         let accounts: Vec<String> = self
             .g
             .conn
@@ -1885,28 +1883,14 @@ impl StoreTx for SqliteTx<'_> {
                        WHERE centre_code = ?1 AND bill_no = ?2)) = ?3",
             )
             .and_then(|mut st| {
-                st.query_map(params![centre, bill_no, entry_key, month_text], |r| {
-                    r.get(0)
-                })
+                st.query_map(
+                    params![centre, bill_no, entry_key, month.to_string()],
+                    |r| r.get(0),
+                )
                 .and_then(|rows| rows.collect())
             })
             .map_err(db_err)?;
-        let mut st = self
-            .g
-            .conn
-            .prepare_cached(
-                "UPDATE members SET paid_to = ?3
-                 WHERE centre_code = ?1 AND account_no = ?2
-                   AND (paid_to IS NULL OR paid_to = ?4)",
-            )
-            .map_err(db_err)?;
-        let mut n = 0u64;
-        for a in &accounts {
-            n += st
-                .execute(params![centre, a, month_text, prev])
-                .map_err(db_err)? as u64;
-        }
-        Ok(n)
+        self.move_paid_to(centre, &accounts, month)
     }
 
     fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
@@ -2260,6 +2244,26 @@ impl StoreTx for SqliteTx<'_> {
             out.extend(self.receipt(centre, k)?);
         }
         Ok(out)
+    }
+
+    // The trait's loop, with 缴至年月 moved from the settled accounts the payment carries
+    // instead of reading each bill's lines back.
+    fn record_full_payments(
+        &mut self,
+        centre: &str,
+        payments: &[FullPayment],
+    ) -> Result<(), StoreError> {
+        self.atomic(|s| {
+            for p in payments {
+                s.insert_receipt(centre, &p.receipt)?;
+                s.mark_lines_paid(centre, &p.bill.bill_no, &[], &p.receipt.entry_key)?;
+                if let Some(month) = p.advance {
+                    s.move_paid_to(centre, &p.accounts, month)?;
+                }
+                s.update_bill(centre, &p.bill)?;
+            }
+            Ok(())
+        })
     }
 
     fn paid_lines_of(
@@ -3856,6 +3860,37 @@ fn bill_params<'a>(b: &'a BillRow, centre: &'a str) -> Vec<Box<dyn rusqlite::ToS
 }
 
 impl SqliteTx<'_> {
+    /// Moves the 缴至年月 of `accounts` to `month` where it stood at the month before or
+    /// was unset: one keyed update each (the key leads with the account, schema 14).
+    fn move_paid_to(
+        &mut self,
+        centre: &str,
+        accounts: &[String],
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        let month_text = month.to_string();
+        let prev = month.plus(-1).map(|p| p.to_string()).unwrap_or_default();
+        let mut st = self
+            .g
+            .conn
+            .prepare_cached(
+                "UPDATE members SET paid_to = ?3
+                 WHERE centre_code = ?1 AND account_no = ?2
+                   AND (paid_to IS NULL OR paid_to = ?4)",
+            )
+            .map_err(db_err)?;
+        st.raw_bind_parameter(1, centre).map_err(db_err)?;
+        st.raw_bind_parameter(3, month_text.as_str())
+            .map_err(db_err)?;
+        st.raw_bind_parameter(4, prev.as_str()).map_err(db_err)?;
+        let mut n = 0u64;
+        for a in accounts {
+            st.raw_bind_parameter(2, a.as_str()).map_err(db_err)?;
+            n += st.raw_execute().map_err(db_err)? as u64;
+        }
+        Ok(n)
+    }
+
     fn insert_lines(&mut self, centre: &str, lines: &[BillLineRow]) -> Result<(), StoreError> {
         // One row per statement, so no statement journal (see `insert_entries_raw`): the
         // lines land on scattered pages of the (centre, month, account) index.

@@ -15,7 +15,7 @@ fn corrupt(what: String) -> StoreError {
 }
 
 /// Parses a stored `YYYY-MM` month.
-pub fn parse_month(column: &str, text: &str) -> Result<YearMonth, StoreError> {
+pub fn parse_month(column: impl std::fmt::Display, text: &str) -> Result<YearMonth, StoreError> {
     if text.len() != 7 {
         return Err(corrupt(format!("{column}: {text:?} is not YYYY-MM")));
     }
@@ -23,7 +23,10 @@ pub fn parse_month(column: &str, text: &str) -> Result<YearMonth, StoreError> {
 }
 
 /// Parses an optional stored date.
-pub fn parse_opt_date(column: &str, text: Option<&str>) -> Result<Option<Date>, StoreError> {
+pub fn parse_opt_date(
+    column: impl std::fmt::Display,
+    text: Option<&str>,
+) -> Result<Option<Date>, StoreError> {
     text.map(|t| parse_date(column, t)).transpose()
 }
 
@@ -209,6 +212,10 @@ pub struct FullPayment {
     pub bill: BillRow,
     /// The month for which members' 缴至年月 advance, if one.
     pub advance: Option<YearMonth>,
+    /// The accounts of the lines this payment settled, in line order: with `advance`,
+    /// those whose 缴至年月 move to it (from the month before, or from unset). A store may
+    /// move them from this list instead of reading the bill's lines back.
+    pub accounts: Vec<String>,
 }
 
 /// A reminder (催缴) sent to a unit in arrears.
@@ -283,15 +290,19 @@ pub struct RawLeg {
 impl RawLeg {
     /// Decodes the row.
     pub fn decode(self) -> Result<LegRow, StoreError> {
-        let at = |c: &str| format!("journal entry {}.{c}", self.seq);
+        let at = |column| crate::raw::At {
+            table: "journal_entries",
+            key: &self.seq,
+            column,
+        };
         Ok(LegRow {
             kind: EntryKind::from_code(&self.kind)
                 .map_err(|e| corrupt(format!("{}: {e}", at("kind"))))?,
             code: TxCode::from_code(&self.code)
                 .map_err(|e| corrupt(format!("{}: {e}", at("code"))))?,
-            business_date: parse_date(&at("business_date"), &self.business_date)?,
-            value_date: parse_date(&at("value_date"), &self.value_date)?,
-            side: Side::from_code(&self.side).ok_or_else(|| corrupt(at("side")))?,
+            business_date: parse_date(at("business_date"), &self.business_date)?,
+            value_date: parse_date(at("value_date"), &self.value_date)?,
+            side: Side::from_code(&self.side).ok_or_else(|| corrupt(at("side").to_string()))?,
             amount: Fen::new(self.amount),
             seq: self.seq,
             key: self.key,
@@ -320,17 +331,21 @@ pub struct RawBill {
 impl RawBill {
     /// Decodes the row.
     pub fn decode(self) -> Result<BillRow, StoreError> {
-        let at = |c: &str| format!("bills[{}].{c}", self.bill_no);
+        let at = |column| crate::raw::At {
+            table: "bills",
+            key: &self.bill_no,
+            column,
+        };
         Ok(BillRow {
             kind: BillKind::from_code(&self.kind)?,
-            month: parse_month(&at("month"), &self.month)?,
+            month: parse_month(at("month"), &self.month)?,
             status: BillStatus::from_code(&self.status)?,
             total: Fen::new(self.total_fen),
             line_count: self.line_count,
-            due_on: parse_date(&at("due_on"), &self.due_on)?,
-            created_on: parse_date(&at("created_on"), &self.created_on)?,
-            confirmed_on: parse_opt_date(&at("confirmed_on"), self.confirmed_on.as_deref())?,
-            paid_on: parse_opt_date(&at("paid_on"), self.paid_on.as_deref())?,
+            due_on: parse_date(at("due_on"), &self.due_on)?,
+            created_on: parse_date(at("created_on"), &self.created_on)?,
+            confirmed_on: parse_opt_date(at("confirmed_on"), self.confirmed_on.as_deref())?,
+            paid_on: parse_opt_date(at("paid_on"), self.paid_on.as_deref())?,
             bill_no: self.bill_no,
             payer: self.payer,
             bank_code: self.bank_code,
@@ -356,9 +371,14 @@ pub struct RawBillLine {
 impl RawBillLine {
     /// Decodes the row.
     pub fn decode(self) -> Result<BillLineRow, StoreError> {
-        let at = format!("bill_lines[{}/{}].month", self.bill_no, self.line_no);
+        let key = crate::raw::Key2(&self.bill_no, &self.line_no);
+        let at = crate::raw::At {
+            table: "bill_lines",
+            key: &key,
+            column: "month",
+        };
         Ok(BillLineRow {
-            month: parse_month(&at, &self.month)?,
+            month: parse_month(at, &self.month)?,
             base: Fen::new(self.base_fen),
             unit_share: Fen::new(self.unit_fen),
             member_share: Fen::new(self.member_fen),
@@ -388,9 +408,13 @@ pub struct RawReceipt {
 impl RawReceipt {
     /// Decodes the row.
     pub fn decode(self) -> Result<ReceiptRow, StoreError> {
-        let at = format!("receipts[{}].received_on", self.receipt_key);
+        let at = crate::raw::At {
+            table: "receipts",
+            key: &self.receipt_key,
+            column: "received_on",
+        };
         Ok(ReceiptRow {
-            received_on: parse_date(&at, &self.received_on)?,
+            received_on: parse_date(at, &self.received_on)?,
             amount: Fen::new(self.amount_fen),
             receipt_key: self.receipt_key,
             payer: self.payer,
@@ -414,9 +438,13 @@ pub struct RawReminder {
 impl RawReminder {
     /// Decodes the row.
     pub fn decode(self) -> Result<ReminderRow, StoreError> {
-        let at = format!("reminders[{}].sent_on", self.bill_no);
+        let at = crate::raw::At {
+            table: "reminders",
+            key: &self.bill_no,
+            column: "sent_on",
+        };
         Ok(ReminderRow {
-            sent_on: parse_date(&at, &self.sent_on)?,
+            sent_on: parse_date(at, &self.sent_on)?,
             overdue_days: self.overdue_days,
             amount_due: Fen::new(self.amount_due_fen),
             bill_no: self.bill_no,
@@ -439,11 +467,15 @@ pub struct RawInterestRun {
 impl RawInterestRun {
     /// Decodes the row.
     pub fn decode(self) -> Result<InterestRunRow, StoreError> {
-        let at = |c: &str| format!("interest_runs[{}].{c}", self.year);
+        let at = |column| crate::raw::At {
+            table: "interest_runs",
+            key: &self.year,
+            column,
+        };
         Ok(InterestRunRow {
-            year: i16::try_from(self.year).map_err(|_| corrupt(at("year")))?,
-            period_end: parse_date(&at("period_end"), &self.period_end)?,
-            run_on: parse_date(&at("run_on"), &self.run_on)?,
+            year: i16::try_from(self.year).map_err(|_| corrupt(at("year").to_string()))?,
+            period_end: parse_date(at("period_end"), &self.period_end)?,
+            run_on: parse_date(at("run_on"), &self.run_on)?,
             accounts: self.accounts,
             total: Fen::new(self.total_fen),
             entries: self.entries,

@@ -17,9 +17,42 @@ fn corrupt(what: String) -> StoreError {
     StoreError::Corrupt { what }
 }
 
+/// Where a stored value sits — `table[key].column` — for the error a value that does not
+/// decode becomes. Formatted only then: decoding a row builds no strings.
+#[derive(Debug)]
+pub struct At<'a, K: std::fmt::Display + ?Sized> {
+    /// The table.
+    pub table: &'static str,
+    /// The row's key.
+    pub key: &'a K,
+    /// The column.
+    pub column: &'static str,
+}
+
+impl<K: std::fmt::Display + ?Sized> std::fmt::Display for At<'_, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}].{}", self.table, self.key, self.column)
+    }
+}
+
+/// A two-part row key, shown as `a, b`.
+#[derive(Debug)]
+pub struct Key2<'a, A: std::fmt::Display + ?Sized, B: std::fmt::Display + ?Sized>(
+    pub &'a A,
+    pub &'a B,
+);
+
+impl<A: std::fmt::Display + ?Sized, B: std::fmt::Display + ?Sized> std::fmt::Display
+    for Key2<'_, A, B>
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}", self.0, self.1)
+    }
+}
+
 /// Parses an ISO date column. Anju writes exactly `YYYY-MM-DD`; anything else (another
 /// format jiff would also accept, or an impossible date) is not ours and is corrupt.
-pub fn parse_date(column: &str, text: &str) -> Result<Date, StoreError> {
+pub fn parse_date(column: impl std::fmt::Display, text: &str) -> Result<Date, StoreError> {
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Option<i16> {
         b.get(r)?.iter().try_fold(0i16, |acc, &c| {
@@ -47,7 +80,7 @@ pub fn parse_date(column: &str, text: &str) -> Result<Date, StoreError> {
 }
 
 /// Parses a lower-case hex digest column.
-pub fn parse_digest(column: &str, text: &str) -> Result<Digest32, StoreError> {
+pub fn parse_digest(column: impl std::fmt::Display, text: &str) -> Result<Digest32, StoreError> {
     Digest32::from_hex(text).map_err(|e| corrupt(format!("{column}: {e}")))
 }
 
@@ -106,7 +139,11 @@ pub struct RawAccountRef<'a> {
 impl RawAccountRef<'_> {
     /// Decodes the row. Column names for error messages are only built on failure.
     pub fn decode(self) -> Result<AccountState, StoreError> {
-        let at = |c: &str| format!("ledger_accounts[{}].{c}", self.account_no);
+        let at = |column| At {
+            table: "ledger_accounts",
+            key: &self.account_no,
+            column,
+        };
         let no = AccountNo::parse_any(self.account_no)
             .map_err(|e| corrupt(format!("{}: {e}", at("account_no"))))?;
         let normal = Side::from_code(self.normal_side)
@@ -121,7 +158,7 @@ impl RawAccountRef<'_> {
                 self.non_negative
             )));
         }
-        let date = |c: &str, v: &str| parse_date("", v).or_else(|_| parse_date(&at(c), v));
+        let date = |c: &'static str, v: &str| parse_date("", v).or_else(|_| parse_date(at(c), v));
         Ok(AccountState {
             no,
             normal,
@@ -175,10 +212,19 @@ impl RawEntry {
     /// Decodes the row with its legs (which must be this entry's, numbered 0, 1, 2, …).
     pub fn decode(self, legs: Vec<RawLeg>) -> Result<SealedEntry, StoreError> {
         let seq = self.seq;
-        let at = |c: &str| format!("journal_entries[{seq}].{c}");
+        let at = |column| At {
+            table: "journal_entries",
+            key: &seq,
+            column,
+        };
         let mut out_legs = Vec::with_capacity(legs.len());
         for (i, l) in legs.into_iter().enumerate() {
-            let lat = |c: &str| format!("journal_legs[{seq}, {}].{c}", l.leg_no);
+            let key = Key2(&seq, &l.leg_no);
+            let lat = |column| At {
+                table: "journal_legs",
+                key: &key,
+                column,
+            };
             if l.seq != seq || l.leg_no != i as i64 {
                 return Err(corrupt(format!(
                     "{}: legs of entry {seq} are not numbered 0..n (found leg {} at position {i})",
@@ -201,8 +247,8 @@ impl RawEntry {
             ref_seq: self.ref_seq,
             code: TxCode::from_code(&self.tx_code)
                 .map_err(|e| corrupt(format!("{}: {e}", at("tx_code"))))?,
-            business_date: parse_date(&at("business_date"), &self.business_date)?,
-            value_date: parse_date(&at("value_date"), &self.value_date)?,
+            business_date: parse_date(at("business_date"), &self.business_date)?,
+            value_date: parse_date(at("value_date"), &self.value_date)?,
             memo: self.memo,
             stamp: Stamp {
                 operator: self.operator,
@@ -220,9 +266,9 @@ impl RawEntry {
             recorded_at_us: self.recorded_at_us,
             alg: HashAlg::from_code(&self.hash_alg)
                 .map_err(|e| corrupt(format!("{}: {e}", at("hash_alg"))))?,
-            body_hash: parse_digest(&at("body_hash"), &self.body_hash)?,
-            prev_hash: parse_digest(&at("prev_hash"), &self.prev_hash)?,
-            hash: parse_digest(&at("entry_hash"), &self.entry_hash)?,
+            body_hash: parse_digest(at("body_hash"), &self.body_hash)?,
+            prev_hash: parse_digest(at("prev_hash"), &self.prev_hash)?,
+            hash: parse_digest(at("entry_hash"), &self.entry_hash)?,
         })
     }
 }
@@ -277,11 +323,15 @@ pub struct RawUnit {
 impl RawUnit {
     /// Decodes the row.
     pub fn decode(self) -> Result<crate::registry::UnitRow, StoreError> {
-        let at = |c: &str| format!("units[{}].{c}", self.unit_no);
+        let at = |column| At {
+            table: "units",
+            key: &self.unit_no,
+            column,
+        };
         Ok(crate::registry::UnitRow {
             status: anju_domain::codes::UnitAccountStatus::from_code(&self.status)
                 .map_err(|e| corrupt(format!("{}: {e}", at("status"))))?,
-            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            opened_on: parse_date(at("opened_on"), &self.opened_on)?,
             unit_ratio: anju_domain::money::Rate::from_units(self.unit_ratio),
             member_ratio: anju_domain::money::Rate::from_units(self.member_ratio),
             unit_no: self.unit_no,
@@ -314,7 +364,11 @@ impl RawMember {
     /// Decodes the row.
     pub fn decode(self) -> Result<crate::registry::MemberRow, StoreError> {
         use anju_domain::codes::PersonalAccountStatus;
-        let at = |c: &str| format!("members[{}].{c}", self.account_no);
+        let at = |column| At {
+            table: "members",
+            key: &self.account_no,
+            column,
+        };
         Ok(crate::registry::MemberRow {
             status: PersonalAccountStatus::from_code(&self.status)
                 .map_err(|e| corrupt(format!("{}: {e}", at("status"))))?,
@@ -324,11 +378,11 @@ impl RawMember {
                 .map(PersonalAccountStatus::from_code)
                 .transpose()
                 .map_err(|e| corrupt(format!("{}: {e}", at("before_freeze"))))?,
-            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            opened_on: parse_date(at("opened_on"), &self.opened_on)?,
             paid_to: self
                 .paid_to
                 .as_deref()
-                .map(|m| crate::collection::parse_month(&at("paid_to"), m))
+                .map(|m| crate::collection::parse_month(at("paid_to"), m))
                 .transpose()?,
             flexible_ratio: self
                 .flexible_ratio
@@ -362,9 +416,14 @@ pub struct RawEvent {
 impl RawEvent {
     /// Decodes the row.
     pub fn decode(self) -> Result<crate::registry::EventRow, StoreError> {
-        let at = |c: &str| format!("status_events[{}, {}].{c}", self.subject, self.event_no);
+        let key = Key2(&self.subject, &self.event_no);
+        let at = |column| At {
+            table: "status_events",
+            key: &key,
+            column,
+        };
         Ok(crate::registry::EventRow {
-            date: parse_date(&at("event_date"), &self.event_date)?,
+            date: parse_date(at("event_date"), &self.event_date)?,
             business: anju_domain::codes::CollectionBusinessType::from_code(&self.business)
                 .map_err(|e| corrupt(format!("{}: {e}", at("business"))))?,
             stamp: Stamp {

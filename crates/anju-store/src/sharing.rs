@@ -185,9 +185,13 @@ pub struct RawApplication {
 impl RawApplication {
     /// Decodes the row.
     pub fn decode(self) -> Result<ApplicationRow, StoreError> {
-        let at = |c: &str| format!("applications[{}].{c}", self.application_no);
+        let at = |column| crate::raw::At {
+            table: "applications",
+            key: &self.application_no,
+            column,
+        };
         Ok(ApplicationRow {
-            opened_on: parse_date(&at("opened_on"), &self.opened_on)?,
+            opened_on: parse_date(at("opened_on"), &self.opened_on)?,
             stamp: Stamp {
                 channel: Channel::from_code(&self.channel).map_err(|e| StoreError::Corrupt {
                     what: format!("{}: {e}", at("channel")),
