@@ -1524,17 +1524,14 @@ pub fn generate_month(
         .into_iter()
         .map(|b| b.payer)
         .collect();
-    let mut rosters: HashMap<String, Vec<MemberRow>> = HashMap::new();
-    for m in tx.members_with_unit(centre)? {
-        if let Some(u) = m.unit_no.clone() {
-            rosters.entry(u).or_default().push(m);
-        }
-    }
     let total = units.len();
     let first_no = tx.count_bills(centre)? + 1;
     // Bills are built on a second thread while this one stores the chunks already built:
-    // building (CPU) and writing (the store) overlap. Numbers and order are as if built
-    // in one loop; a failure on either side stops both and nothing is committed.
+    // reading the rosters and building (the second thread, on the store's snapshot
+    // reader) overlap with writing (this one). The snapshot is this transaction's: it
+    // holds the centre's write lock, so nothing commits between its start and the
+    // reader's, and it writes no members or units. Numbers and order are as if built in
+    // one loop; a failure on either side stops both and nothing is committed.
     let (send, chunks) =
         std::sync::mpsc::sync_channel::<(usize, Vec<(BillRow, Vec<BillLineRow>)>)>(2);
     let mut made: Vec<(BillRow, Vec<BillLineRow>)> = Vec::new();
@@ -1543,13 +1540,23 @@ pub fn generate_month(
         let builder = scope.spawn(move || -> Result<(), AppError> {
             let mut next = first_no;
             let mut chunk = Vec::with_capacity(GENERATE_CHUNK);
-            for (i, unit) in units.iter().enumerate() {
-                if !UnitStatus(unit.status).may_remit() || billed.contains(&unit.unit_no) {
-                    continue;
-                }
-                let roster = rosters.remove(&unit.unit_no).unwrap_or_default();
-                if !roster.iter().any(|m| billable(m, month)) {
-                    continue;
+            let mut failed: Option<AppError> = None;
+            // Units and rosters both come by unit number: a merge.
+            let mut pending = units.iter().enumerate().peekable();
+            let mut roster: Vec<MemberRow> = Vec::new();
+            let mut flush = |roster: Vec<MemberRow>| -> Result<bool, AppError> {
+                let Some(unit_no) = roster.first().and_then(|m| m.unit_no.clone()) else {
+                    return Ok(true);
+                };
+                while pending.next_if(|(_, u)| u.unit_no < unit_no).is_some() {}
+                let Some((i, unit)) = pending.next_if(|(_, u)| u.unit_no == unit_no) else {
+                    return Ok(true); // members of a unit not in the list: not billed
+                };
+                if !UnitStatus(unit.status).may_remit()
+                    || billed.contains(&unit.unit_no)
+                    || !roster.iter().any(|m| billable(m, month))
+                {
+                    return Ok(true);
                 }
                 let bill_no = format!("HJ{next:012}");
                 next += 1;
@@ -1557,13 +1564,33 @@ pub fn generate_month(
                     None, c, policy, calendar, unit, month, roster, bill_no, true,
                 )?;
                 chunk.push((bill.bill, bill.lines));
-                if chunk.len() == GENERATE_CHUNK
-                    && send.send((i + 1, std::mem::take(&mut chunk))).is_err()
-                {
-                    return Ok(()); // the storing side stopped: its error is reported
+                if chunk.len() == GENERATE_CHUNK {
+                    // An error means the storing side stopped: its error is reported.
+                    return Ok(send.send((i + 1, std::mem::take(&mut chunk))).is_ok());
                 }
+                Ok(true)
+            };
+            let mut rtx = store.begin_read()?;
+            rtx.each_member_with_unit(centre, &mut |m| {
+                if roster.first().is_some_and(|r| r.unit_no != m.unit_no) {
+                    match flush(std::mem::take(&mut roster)) {
+                        Ok(true) => {}
+                        Ok(false) => return false,
+                        Err(e) => {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                }
+                roster.push(m);
+                true
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
-            let _ = send.send((total, chunk));
+            if flush(roster)? {
+                let _ = send.send((total, chunk));
+            }
             Ok(())
         });
         let mut stored = Ok(());

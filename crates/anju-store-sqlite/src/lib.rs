@@ -2195,6 +2195,27 @@ impl StoreTx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn each_member_with_unit(
+        &mut self,
+        centre: &str,
+        each: &mut dyn FnMut(MemberRow) -> bool,
+    ) -> Result<(), StoreError> {
+        // Through `members_unit`, whose order is (unit, account): one primary-key seek per
+        // member (cheap since schema 14), and no sort before the first row.
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members INDEXED BY members_unit
+             WHERE centre_code = ?1 AND unit_no IS NOT NULL ORDER BY unit_no, account_no"
+        );
+        let mut stmt = self.g.conn.prepare_cached(&sql).map_err(db_err)?;
+        let mut rows = stmt.query([centre]).map_err(db_err)?;
+        while let Some(r) = rows.next().map_err(db_err)? {
+            if !each(raw_member(r).map_err(db_err)?.decode()?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn remittance_bills_of_month(
         &mut self,
         centre: &str,

@@ -363,6 +363,21 @@ pub trait StoreTx {
     fn units_all(&mut self, centre: &str) -> Result<Vec<UnitRow>, StoreError>;
     /// Every personal account attached to a unit, by unit number then account number.
     fn members_with_unit(&mut self, centre: &str) -> Result<Vec<MemberRow>, StoreError>;
+    /// The same members in the same order, handed one at a time to `each` as they are
+    /// read, until it returns `false`: the monthly batch builds a unit's bill as soon as
+    /// its roster is complete. By default read whole by `members_with_unit`.
+    fn each_member_with_unit(
+        &mut self,
+        centre: &str,
+        each: &mut dyn FnMut(MemberRow) -> bool,
+    ) -> Result<(), StoreError> {
+        for m in self.members_with_unit(centre)? {
+            if !each(m) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Every remittance bill of a month, by payer.
     fn remittance_bills_of_month(
         &mut self,
