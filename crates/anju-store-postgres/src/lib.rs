@@ -239,7 +239,8 @@ impl PostgresStore {
         PostgresStore::open_with(url, DEFAULT_MAX_CONNS)
     }
 
-    /// [`PostgresStore::open`] with at most `max_conns` pooled connections (at least 1).
+    /// [`PostgresStore::open`] with at most `max_conns` pooled connections (at least 1;
+    /// the monthly batch holds two at once: its transaction and a snapshot reader).
     pub fn open_with(url: &str, max_conns: usize) -> Result<PostgresStore, StoreError> {
         let redacted = redact_url(url);
         let (backend, _) = parse_url(url).map_err(|e| match e {
