@@ -1606,6 +1606,23 @@ impl PgConn {
         )
     }
 
+    fn move_paid_to(
+        &mut self,
+        centre: &str,
+        accounts: &[String],
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        let month_text = format!("{month}");
+        // Only 1900-01 has no month before it; then only an unset month moves.
+        let prev = month.plus(-1).map(|p| format!("{p}"));
+        self.execute(
+            "UPDATE members SET paid_to = $3
+             WHERE centre_code = $1 AND account_no = ANY($2)
+               AND (paid_to IS NULL OR paid_to = $4)",
+            &[&centre, &accounts, &month_text, &prev],
+        )
+    }
+
     fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
         self.query_one_i64(
             "SELECT COUNT(*) FROM bills WHERE centre_code = $1",
@@ -3242,6 +3259,15 @@ impl StoreTx for PgTx<'_> {
     ) -> Result<u64, StoreError> {
         self.conn()?
             .advance_paid_to(centre, bill_no, entry_key, month)
+    }
+
+    fn move_paid_to(
+        &mut self,
+        centre: &str,
+        accounts: &[String],
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        self.conn()?.move_paid_to(centre, accounts, month)
     }
 
     fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {

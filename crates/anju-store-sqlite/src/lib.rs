@@ -27,8 +27,8 @@ use anju_store::access::{
     UnitClerkRow,
 };
 use anju_store::collection::{
-    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, RawBill, RawBillLine,
-    RawInterestRun, RawLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
+    RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
 };
 use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
@@ -1893,6 +1893,36 @@ impl StoreTx for SqliteTx<'_> {
         self.move_paid_to(centre, &accounts, month)
     }
 
+    // One keyed update each (the key leads with the account, schema 14), bound once.
+    fn move_paid_to(
+        &mut self,
+        centre: &str,
+        accounts: &[String],
+        month: YearMonth,
+    ) -> Result<u64, StoreError> {
+        let month_text = month.to_string();
+        let prev = month.plus(-1).map(|p| p.to_string()).unwrap_or_default();
+        let mut st = self
+            .g
+            .conn
+            .prepare_cached(
+                "UPDATE members SET paid_to = ?3
+                 WHERE centre_code = ?1 AND account_no = ?2
+                   AND (paid_to IS NULL OR paid_to = ?4)",
+            )
+            .map_err(db_err)?;
+        st.raw_bind_parameter(1, centre).map_err(db_err)?;
+        st.raw_bind_parameter(3, month_text.as_str())
+            .map_err(db_err)?;
+        st.raw_bind_parameter(4, prev.as_str()).map_err(db_err)?;
+        let mut n = 0u64;
+        for a in accounts {
+            st.raw_bind_parameter(2, a.as_str()).map_err(db_err)?;
+            n += st.raw_execute().map_err(db_err)? as u64;
+        }
+        Ok(n)
+    }
+
     fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError> {
         self.g
             .conn
@@ -2265,26 +2295,6 @@ impl StoreTx for SqliteTx<'_> {
             out.extend(self.receipt(centre, k)?);
         }
         Ok(out)
-    }
-
-    // The trait's loop, with 缴至年月 moved from the settled accounts the payment carries
-    // instead of reading each bill's lines back.
-    fn record_full_payments(
-        &mut self,
-        centre: &str,
-        payments: &[FullPayment],
-    ) -> Result<(), StoreError> {
-        self.atomic(|s| {
-            for p in payments {
-                s.insert_receipt(centre, &p.receipt)?;
-                s.mark_lines_paid(centre, &p.bill.bill_no, &[], &p.receipt.entry_key)?;
-                if let Some(month) = p.advance {
-                    s.move_paid_to(centre, &p.accounts, month)?;
-                }
-                s.update_bill(centre, &p.bill)?;
-            }
-            Ok(())
-        })
     }
 
     fn paid_lines_of(
@@ -3881,37 +3891,6 @@ fn bill_params<'a>(b: &'a BillRow, centre: &'a str) -> Vec<Box<dyn rusqlite::ToS
 }
 
 impl SqliteTx<'_> {
-    /// Moves the 缴至年月 of `accounts` to `month` where it stood at the month before or
-    /// was unset: one keyed update each (the key leads with the account, schema 14).
-    fn move_paid_to(
-        &mut self,
-        centre: &str,
-        accounts: &[String],
-        month: YearMonth,
-    ) -> Result<u64, StoreError> {
-        let month_text = month.to_string();
-        let prev = month.plus(-1).map(|p| p.to_string()).unwrap_or_default();
-        let mut st = self
-            .g
-            .conn
-            .prepare_cached(
-                "UPDATE members SET paid_to = ?3
-                 WHERE centre_code = ?1 AND account_no = ?2
-                   AND (paid_to IS NULL OR paid_to = ?4)",
-            )
-            .map_err(db_err)?;
-        st.raw_bind_parameter(1, centre).map_err(db_err)?;
-        st.raw_bind_parameter(3, month_text.as_str())
-            .map_err(db_err)?;
-        st.raw_bind_parameter(4, prev.as_str()).map_err(db_err)?;
-        let mut n = 0u64;
-        for a in accounts {
-            st.raw_bind_parameter(2, a.as_str()).map_err(db_err)?;
-            n += st.raw_execute().map_err(db_err)? as u64;
-        }
-        Ok(n)
-    }
-
     fn insert_lines(&mut self, centre: &str, lines: &[BillLineRow]) -> Result<(), StoreError> {
         // One row per statement, so no statement journal (see `insert_entries_raw`): the
         // lines land on scattered pages of the (centre, month, account) index.

@@ -298,6 +298,14 @@ pub trait StoreTx {
         entry_key: &str,
         month: YearMonth,
     ) -> Result<u64, StoreError>;
+    /// Sets the 缴至年月 of each of `accounts` to `month` where it is unset or the month
+    /// before (a month paid in full). Returns how many members moved.
+    fn move_paid_to(
+        &mut self,
+        centre: &str,
+        accounts: &[String],
+        month: YearMonth,
+    ) -> Result<u64, StoreError>;
     /// Number of bills ever made in the centre.
     fn count_bills(&mut self, centre: &str) -> Result<i64, StoreError>;
     /// Stores a new bill with its lines; `Conflict` if the bill number exists or (for a
@@ -414,8 +422,8 @@ pub trait StoreTx {
         keys: &[String],
     ) -> Result<Vec<ReceiptRow>, StoreError>;
     /// Records bills paid in full, each by one entry: the receipt, every unpaid line of
-    /// the bill marked paid by the receipt's entry, the members' 缴至年月 advanced for
-    /// `advance` (as [`StoreTx::advance_paid_to`]), and the bill saved with its new status.
+    /// the bill marked paid by the receipt's entry, the settled accounts' 缴至年月 moved to
+    /// `advance` ([`StoreTx::move_paid_to`]), and the bill saved with its new status.
     fn record_full_payments(
         &mut self,
         centre: &str,
@@ -425,7 +433,7 @@ pub trait StoreTx {
             self.insert_receipt(centre, &p.receipt)?;
             self.mark_lines_paid(centre, &p.bill.bill_no, &[], &p.receipt.entry_key)?;
             if let Some(month) = p.advance {
-                self.advance_paid_to(centre, &p.bill.bill_no, &p.receipt.entry_key, month)?;
+                self.move_paid_to(centre, &p.accounts, month)?;
             }
             self.update_bill(centre, &p.bill)?;
         }

@@ -158,7 +158,7 @@ impl RawAccountRef<'_> {
                 self.non_negative
             )));
         }
-        let date = |c: &'static str, v: &str| parse_date("", v).or_else(|_| parse_date(at(c), v));
+        let date = |c, v: &str| parse_date(at(c), v);
         Ok(AccountState {
             no,
             normal,
