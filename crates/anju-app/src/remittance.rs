@@ -20,7 +20,7 @@ use anju_domain::money::{Fen, Rate};
 use anju_domain::policy::{ContributionRule, Policy};
 use anju_domain::stamp::Stamp;
 use anju_store::collection::{
-    BillKind, BillLineRow, BillRow, BillStatus, FullPayment, ReceiptRow, ReminderRow,
+    BillKind, BillLineRow, BillRow, BillStatus, FullPayment, LineDue, ReceiptRow, ReminderRow,
 };
 use anju_store::registry::{MemberRow, UnitRow};
 use anju_store::{CentreRow, Store, StoreTx};
@@ -535,20 +535,31 @@ fn entry_key_for_receipt(receipt_key: &str) -> Result<String, AppError> {
 struct PlannedPayment {
     bill: BillRow,
     receipt: ReceiptRow,
-    request: EntryRequest,
-    /// Full payment: the lines it settles; `None` for money held in suspense.
-    settles: Option<Vec<BillLineRow>>,
+    /// Taken out for posting.
+    request: Option<EntryRequest>,
+    /// Full payment: what it settles; `None` for money held in suspense.
+    settles: Option<Settled>,
     held_after: Fen,
     outstanding_after: Fen,
     excess: Fen,
 }
 
-/// Credits for the given lines, one leg per member (a back-payment has several months per
-/// member), in account order.
-fn member_credits(lines: &[&BillLineRow]) -> Result<Vec<Leg>, AppError> {
+/// The unpaid lines a full payment settles.
+struct Settled {
+    /// Their accounts, in line order (an account once per line).
+    accounts: Vec<String>,
+    /// Their months.
+    months: std::collections::BTreeSet<YearMonth>,
+}
+
+/// Credits for the given lines — (account, line total) — one leg per member (a
+/// back-payment has several months per member), in account order.
+fn member_credits<'a>(
+    lines: impl IntoIterator<Item = (&'a str, Fen)>,
+) -> Result<Vec<Leg>, AppError> {
     let mut per: BTreeMap<&str, i64> = BTreeMap::new();
-    for l in lines {
-        *per.entry(l.account_no.as_str()).or_default() += l.total().fen();
+    for (account_no, total) in lines {
+        *per.entry(account_no).or_default() += total.fen();
     }
     per.into_iter()
         .filter(|(_, fen)| *fen > 0)
@@ -564,7 +575,7 @@ fn memo_for(bill: &BillRow) -> String {
 struct PayContext {
     receipts: HashMap<String, ReceiptRow>,
     bills: HashMap<String, BillRow>,
-    lines: HashMap<String, Vec<BillLineRow>>,
+    lines: HashMap<String, Vec<LineDue>>,
     /// The members on the lines who cannot receive money (closed or frozen); every other
     /// member on them may be credited.
     blocked: HashMap<String, MemberRow>,
@@ -595,10 +606,11 @@ fn pay_context(
         .into_iter()
         .map(|b| (b.bill_no.clone(), b))
         .collect();
-    let mut lines: HashMap<String, Vec<BillLineRow>> = HashMap::new();
-    for l in tx.lines_of_bills(centre, &bill_nos)? {
-        lines.entry(l.bill_no.clone()).or_default().push(l);
-    }
+    let lines: HashMap<String, Vec<LineDue>> = bill_nos
+        .iter()
+        .cloned()
+        .zip(tx.lines_due(centre, &bill_nos)?)
+        .collect();
     let mut payers: Vec<(&str, BillKind)> =
         bills.values().map(|b| (b.payer.as_str(), b.kind)).collect();
     payers.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -732,8 +744,8 @@ fn plan_payment(
     let suspense = account("213", &bill.payer)?;
     let no_lines = Vec::new();
     let lines = ctx.lines.get(&p.bill_no).unwrap_or(&no_lines);
-    let unpaid: Vec<&BillLineRow> = lines.iter().filter(|l| l.paid_entry.is_none()).collect();
-    let outstanding = Fen::new(unpaid.iter().map(|l| l.total().fen()).sum());
+    let unpaid: Vec<&LineDue> = lines.iter().filter(|l| !l.paid).collect();
+    let outstanding = Fen::new(unpaid.iter().map(|l| l.total.fen()).sum());
     if bill.kind == BillKind::Voluntary && p.amount != outstanding {
         return Err(invalid(
             "amount",
@@ -767,7 +779,7 @@ fn plan_payment(
             outstanding_after: Fen::new(outstanding.fen() - available),
             bill,
             receipt,
-            request,
+            request: Some(request),
             settles: None,
             held_after,
             excess: Fen::ZERO,
@@ -787,7 +799,9 @@ fn plan_payment(
     } else if from_suspense < 0 {
         legs.push(Leg::credit(suspense, Fen::new(-from_suspense)));
     }
-    legs.extend(member_credits(&unpaid)?);
+    legs.extend(member_credits(
+        unpaid.iter().map(|l| (l.account_no.as_str(), l.total)),
+    )?);
     let request = EntryRequest::posted(
         key,
         bill.kind.tx_code(),
@@ -797,11 +811,14 @@ fn plan_payment(
         memo_for(&bill),
         stamp.clone(),
     );
-    let settles = unpaid.into_iter().cloned().collect();
+    let settles = Settled {
+        months: unpaid.iter().map(|l| l.month).collect(),
+        accounts: unpaid.into_iter().map(|l| l.account_no.clone()).collect(),
+    };
     Ok(Ok(PlannedPayment {
         bill,
         receipt,
-        request,
+        request: Some(request),
         settles: Some(settles),
         held_after: Fen::new(excess),
         outstanding_after: Fen::ZERO,
@@ -921,22 +938,20 @@ pub fn pay_bills_in(
     let mut ctx = pay_context(tx, centre, payments)?;
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: read");
     let mut plans: Vec<Result<PlannedPayment, ReceiptRow>> = Vec::with_capacity(payments.len());
+    let mut requests: Vec<EntryRequest> = Vec::with_capacity(payments.len());
     let mut seen_bills = std::collections::HashSet::new();
     for p in payments {
-        let plan = plan_payment(&ctx, &c, p, stamp, now)?;
-        if let Ok(pl) = &plan {
+        let mut plan = plan_payment(&ctx, &c, p, stamp, now)?;
+        if let Ok(pl) = &mut plan {
             if !seen_bills.insert(p.bill_no.as_str()) {
                 return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
             }
             ctx.held.insert(pl.bill.payer.clone(), pl.held_after);
+            requests.extend(pl.request.take());
         }
         plans.push(plan);
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: planned");
-    let requests: Vec<EntryRequest> = plans
-        .iter()
-        .filter_map(|p| p.as_ref().ok().map(|p| p.request.clone()))
-        .collect();
     let mut posted = post_in(tx, centre, requests, now)?.into_iter();
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: posted");
     let mut out = Vec::with_capacity(plans.len());
@@ -954,9 +969,7 @@ pub fn pay_bills_in(
                     what: "posted payment".to_owned(),
                 })?;
                 match pl.settles.take() {
-                    Some(lines) => {
-                        let months: std::collections::BTreeSet<YearMonth> =
-                            lines.iter().map(|l| l.month).collect();
+                    Some(Settled { accounts, months }) => {
                         let advance = match pl.bill.kind {
                             BillKind::Remittance if months.len() == 1 => {
                                 months.iter().next().copied()
@@ -968,7 +981,7 @@ pub fn pay_bills_in(
                                 None
                             }
                             _ => {
-                                recompute.extend(lines.iter().map(|l| l.account_no.clone()));
+                                recompute.extend(accounts.iter().cloned());
                                 None
                             }
                         };
@@ -985,7 +998,7 @@ pub fn pay_bills_in(
                             receipt: pl.receipt,
                             bill: pl.bill,
                             advance,
-                            accounts: lines.into_iter().map(|l| l.account_no).collect(),
+                            accounts,
                         });
                         out.push(PaymentOutcome::Paid {
                             posted: entry,
@@ -1105,7 +1118,9 @@ pub fn allocate_suspense(
         ));
     }
     let mut legs = vec![Leg::debit(account("213", &bill.payer)?, sum)];
-    legs.extend(member_credits(&chosen)?);
+    legs.extend(member_credits(
+        chosen.iter().map(|l| (l.account_no.as_str(), l.total())),
+    )?);
     let req = EntryRequest::posted(
         entry_key.clone(),
         bill.kind.tx_code(),

@@ -27,8 +27,8 @@ use anju_store::access::{
     UnitClerkRow,
 };
 use anju_store::collection::{
-    BillLineRow, BillRow, InterestRunRow, LegRow, RawBill, RawBillLine, RawInterestRun, RawLeg,
-    RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
+    BillLineRow, BillRow, InterestRunRow, LegRow, LineDue, RawBill, RawBillLine, RawInterestRun,
+    RawLeg, RawReceipt, RawReminder, ReceiptRow, ReminderRow, parse_month,
 };
 use anju_store::loan::{DayCloseRow, InstallmentRow, LoanDocumentRow, LoanEventRow, LoanRow};
 use anju_store::raw::{RawEvent, RawMember, RawUnit};
@@ -2074,6 +2074,23 @@ impl StoreTx for SqliteTx<'_> {
         raws.into_iter().map(RawBillLine::decode).collect()
     }
 
+    fn mark_bill_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<(), StoreError> {
+        self.g
+            .conn
+            .prepare_cached(
+                "UPDATE bills SET paid_entry = ?3
+                 WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry IS NULL",
+            )
+            .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     fn mark_lines_paid(
         &mut self,
         centre: &str,
@@ -2281,6 +2298,51 @@ impl StoreTx for SqliteTx<'_> {
         let mut out = Vec::new();
         for no in sorted {
             out.extend(self.bill_lines(centre, no)?);
+        }
+        Ok(out)
+    }
+
+    fn lines_due(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<Vec<LineDue>>, StoreError> {
+        // Only what a payment uses, decoded in place: no bill number, name or notice
+        // copied out per line.
+        let mut stmt = self
+            .g
+            .conn
+            .prepare_cached(
+                "SELECT account_no, month, unit_fen + member_fen,
+                    coalesce(paid_entry, (SELECT paid_entry FROM bills
+                        WHERE centre_code = ?1 AND bill_no = ?2)) IS NOT NULL
+                 FROM bill_lines WHERE centre_code = ?1 AND bill_no = ?2 ORDER BY line_no",
+            )
+            .map_err(db_err)?;
+        stmt.raw_bind_parameter(1, centre).map_err(db_err)?;
+        let mut out = Vec::with_capacity(bill_nos.len());
+        for no in bill_nos {
+            stmt.raw_bind_parameter(2, no.as_str()).map_err(db_err)?;
+            let mut lines = Vec::new();
+            let mut rows = stmt.raw_query();
+            while let Some(r) = rows.next().map_err(db_err)? {
+                let month = r.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(db_err)?;
+                let month = parse_month(
+                    anju_store::raw::At {
+                        table: "bill_lines",
+                        key: &no,
+                        column: "month",
+                    },
+                    month,
+                )?;
+                lines.push(LineDue {
+                    account_no: r.get(0).map_err(db_err)?,
+                    month,
+                    total: anju_domain::money::Fen::new(r.get(2).map_err(db_err)?),
+                    paid: r.get(3).map_err(db_err)?,
+                });
+            }
+            out.push(lines);
         }
         Ok(out)
     }

@@ -182,6 +182,31 @@ impl BillLineRow {
     }
 }
 
+/// A bill line as a payment needs it: who is credited, for which month, how much, and
+/// whether the line is paid already ([`crate::StoreTx::lines_due`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineDue {
+    /// Personal account.
+    pub account_no: String,
+    /// The month the line pays (缴存年月).
+    pub month: YearMonth,
+    /// Unit + member share.
+    pub total: Fen,
+    /// Paid already (on its own, or by the bill's payment).
+    pub paid: bool,
+}
+
+impl From<&BillLineRow> for LineDue {
+    fn from(l: &BillLineRow) -> LineDue {
+        LineDue {
+            account_no: l.account_no.clone(),
+            month: l.month,
+            total: l.total(),
+            paid: l.paid_entry.is_some(),
+        }
+    }
+}
+
 /// Money received from a payer (a bank notice or a counter payment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptRow {

@@ -23,7 +23,7 @@ use std::fmt;
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState, ChainHead, SealedEntry};
 use collection::{
-    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, ReceiptRow, ReminderRow,
+    BillLineRow, BillRow, FullPayment, InterestRunRow, LegRow, LineDue, ReceiptRow, ReminderRow,
 };
 use jiff::civil::Date;
 use registry::{EventRow, MemberRow, UnitRow};
@@ -415,6 +415,32 @@ pub trait StoreTx {
         centre: &str,
         bill_nos: &[String],
     ) -> Result<Vec<BillLineRow>, StoreError>;
+    /// The lines of each bill in `bill_nos`, in line order, as a payment needs them: one
+    /// list per bill number, in the order given (empty for a bill that does not exist).
+    /// The default groups [`StoreTx::lines_of_bills`]; a store may read less.
+    fn lines_due(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<Vec<LineDue>>, StoreError> {
+        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, no) in bill_nos.iter().enumerate() {
+            at.entry(no.as_str()).or_insert(i);
+        }
+        let mut out: Vec<Vec<LineDue>> = vec![Vec::new(); bill_nos.len()];
+        for l in self.lines_of_bills(centre, bill_nos)? {
+            if let Some(&i) = at.get(l.bill_no.as_str()) {
+                out[i].push(LineDue::from(&l));
+            }
+        }
+        // A bill number given twice gets its lines twice.
+        for (i, no) in bill_nos.iter().enumerate() {
+            if at.get(no.as_str()) != Some(&i) {
+                out[i] = out[at[no.as_str()]].clone();
+            }
+        }
+        Ok(out)
+    }
     /// The receipts among `keys` that exist (any order).
     fn receipts_by_keys(
         &mut self,
@@ -431,7 +457,9 @@ pub trait StoreTx {
     ) -> Result<(), StoreError> {
         for p in payments {
             self.insert_receipt(centre, &p.receipt)?;
-            self.mark_lines_paid(centre, &p.bill.bill_no, &[], &p.receipt.entry_key)?;
+            if !p.accounts.is_empty() {
+                self.mark_bill_paid(centre, &p.bill.bill_no, &p.receipt.entry_key)?;
+            }
             if let Some(month) = p.advance {
                 self.move_paid_to(centre, &p.accounts, month)?;
             }
@@ -440,6 +468,18 @@ pub trait StoreTx {
         Ok(())
     }
 
+    /// Records on a bill that `entry_key` paid every line of it not paid on its own, for a
+    /// caller that has just read (in this transaction) that some are unpaid. The default
+    /// is [`StoreTx::mark_lines_paid`] with no line numbers, which counts them again.
+    fn mark_bill_paid(
+        &mut self,
+        centre: &str,
+        bill_no: &str,
+        entry_key: &str,
+    ) -> Result<(), StoreError> {
+        self.mark_lines_paid(centre, bill_no, &[], entry_key)
+            .map(|_| ())
+    }
     /// A member's paid bill lines as (paying entry key, month), in month order: which
     /// months each entry paid, for statements.
     fn paid_lines_of(
