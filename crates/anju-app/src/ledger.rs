@@ -255,6 +255,23 @@ struct Engine<'c> {
 }
 
 impl Engine<'_> {
+    /// The chain head after the batch, and the accounts it changed in the order of `nos`
+    /// (account order: saved page by page, and no sort of 224,000 figures by their keys).
+    fn changed(self, nos: &[AccountNo]) -> (ChainHead, Vec<AccountState>) {
+        let Engine {
+            mut accounts,
+            touched,
+            head,
+            ..
+        } = self;
+        let changed = nos
+            .iter()
+            .filter(|no| touched.contains(no.as_str()))
+            .filter_map(|no| accounts.remove(no.as_str()))
+            .collect();
+        (head, changed)
+    }
+
     /// Replays or posts one request. Every account it can touch was loaded up front:
     /// its own legs, and the legs of the entry it refers to (in the database or earlier
     /// in the batch, whose legs are themselves requests of the batch).
@@ -362,6 +379,28 @@ pub fn post_in_then(
     now: Timestamp,
     finish: &mut dyn FnMut(&mut AccountState) -> Result<(), AppError>,
 ) -> Result<Vec<Posted>, AppError> {
+    post_in_meanwhile(tx, centre_code, reqs, now, finish, &mut |_| Ok(()))
+}
+
+/// What a caller writes on the posting's transaction while the engine works
+/// ([`post_in_meanwhile`]).
+pub type Meanwhile<'a> = dyn FnMut(&mut dyn StoreTx) -> Result<(), AppError> + 'a;
+
+/// [`post_in_then`], and `meanwhile` on the same transaction once the accounts are loaded:
+/// on a big batch it runs while the engine resolves, applies and seals the entries on its
+/// worker thread, so a business act's other writes (a payment's receipts, bills and
+/// 缴至年月) cost no time of their own. `meanwhile` must not touch what the posting
+/// reads or writes — ledger accounts, journal entries, the chain head — since the engine
+/// works on the accounts as loaded before it. Whatever fails, nothing may be committed:
+/// the caller drops the transaction.
+pub fn post_in_meanwhile(
+    tx: &mut dyn StoreTx,
+    centre_code: &str,
+    reqs: Vec<EntryRequest>,
+    now: Timestamp,
+    finish: &mut dyn FnMut(&mut AccountState) -> Result<(), AppError>,
+    meanwhile: &mut Meanwhile<'_>,
+) -> Result<Vec<Posted>, AppError> {
     let recorded_at = micros(now);
     // Lock the chain first so concurrent posters to this centre serialise before reading.
     let locked = lock_centre(tx, centre_code)?;
@@ -434,13 +473,11 @@ pub fn post_in_then(
     }
     nos.sort_unstable();
     nos.dedup();
-    let accounts: FxHashMap<AccountNo, AccountState> = tx
-        .load_accounts(centre_code, &nos)?
-        .into_iter()
-        .map(|a| (a.no.clone(), a))
-        .collect();
+    tracing::trace!(accounts = nos.len(), "post: accounts listed");
+    let loaded = tx.load_accounts(centre_code, &nos)?;
+    tracing::trace!("post: accounts loaded");
 
-    let mut engine = Engine {
+    let engine = |loaded: Vec<AccountState>| Engine {
         centre: centre_code,
         business_date,
         recorded_at,
@@ -448,13 +485,15 @@ pub fn post_in_then(
         by_key,
         resolved_by,
         needed_later,
-        accounts,
+        accounts: loaded.into_iter().map(|a| (a.no.clone(), a)).collect(),
         touched: FxHashSet::default(),
     };
     let mut slots: Vec<Slot> = Vec::with_capacity(reqs.len());
     let mut new_entries: Vec<SealedEntry> = Vec::new();
     let total_legs: usize = reqs.iter().map(|r| r.legs.len()).sum();
-    if reqs.len() < PIPELINE_MIN_ENTRIES && total_legs < PIPELINE_MIN_LEGS {
+    let (head, mut changed) = if reqs.len() < PIPELINE_MIN_ENTRIES && total_legs < PIPELINE_MIN_LEGS
+    {
+        let mut engine = engine(loaded);
         for req in reqs {
             match engine.step(req)? {
                 Step::Replay(e) => slots.push(Slot::Replay(Box::new(e))),
@@ -464,29 +503,46 @@ pub fn post_in_then(
                 }
             }
         }
+        // Every entry resolved and sealed before anything is written: an entry that
+        // cannot be posted is the error reported, on this path and the pipeline's.
+        meanwhile(tx)?;
         if !new_entries.is_empty() {
             tx.insert_entries(centre_code, &new_entries)?;
         }
+        engine.changed(&nos)
     } else {
-        // A big batch is a pipeline over the two cores: the engine (resolution, figures,
-        // SM3 sealing) runs on a worker thread while this thread writes the entries it
-        // has sealed so far. Only this thread touches the transaction.
-        engine = std::thread::scope(|scope| -> Result<Engine<'_>, AppError> {
-            let (out, inbox) = std::sync::mpsc::sync_channel::<Result<Step, AppError>>(1024);
+        // A big batch is a pipeline over the two cores: the engine (the accounts' map,
+        // resolution, figures, SM3 sealing, and at the end the changed accounts in
+        // order) runs on a worker thread while this thread writes — first `meanwhile`,
+        // then the entries sealed so far. Only this thread touches the transaction.
+        let nos = &nos;
+        std::thread::scope(|scope| -> Result<_, AppError> {
+            // Unbounded: the worker runs ahead while `meanwhile` writes, and every sealed
+            // entry is kept until the end anyway.
+            let (out, inbox) = std::sync::mpsc::channel::<Result<Step, AppError>>();
             let worker = scope.spawn(move || {
+                let mut engine = engine(loaded);
                 for req in reqs {
                     let step = engine.step(req);
                     let failed = step.is_err();
                     if out.send(step).is_err() || failed {
-                        break;
+                        return None;
                     }
                 }
-                engine
+                Some(engine.changed(nos))
             });
             let mut pending: Vec<SealedEntry> = Vec::with_capacity(PIPELINE_CHUNK);
             let mut pending_legs = 0usize;
-            let mut outcome: Result<(), AppError> = Ok(());
-            for step in &inbox {
+            let mut outcome: Result<(), AppError> = meanwhile(tx);
+            if outcome.is_err() {
+                // An entry that cannot be posted is the error reported, as on the small
+                // path (which resolves every entry before writing).
+                if let Some(Err(e)) = inbox.iter().find(Result::is_err) {
+                    outcome = Err(e);
+                }
+            }
+            let steps = if outcome.is_ok() { Some(&inbox) } else { None };
+            for step in steps.into_iter().flatten() {
                 match step {
                     Err(e) => {
                         outcome = Err(e);
@@ -510,7 +566,7 @@ pub fn post_in_then(
             }
             // Dropping the inbox stops a worker that is still sending after a failure.
             drop(inbox);
-            let engine = worker.join().map_err(|_| AppError::Invalid {
+            let finished = worker.join().map_err(|_| AppError::Invalid {
                 field: "batch",
                 value: String::new(),
                 rule: "the posting worker panicked".to_owned(),
@@ -520,24 +576,17 @@ pub fn post_in_then(
                 tx.insert_entries(centre_code, &pending)?;
                 new_entries.append(&mut pending);
             }
-            Ok(engine)
-        })?;
-    }
+            // Every step succeeded and was received, so the worker finished.
+            finished.ok_or_else(|| AppError::Invalid {
+                field: "batch",
+                value: String::new(),
+                rule: "the posting worker stopped early".to_owned(),
+            })
+        })?
+    };
 
+    tracing::trace!("post: entries written");
     if !new_entries.is_empty() {
-        let Engine {
-            mut accounts,
-            touched,
-            head,
-            ..
-        } = engine;
-        // In account order (as `nos` is sorted): saved page by page, and no sort of
-        // 224,000 figures by their text keys.
-        let mut changed: Vec<AccountState> = nos
-            .iter()
-            .filter(|no| touched.contains(no.as_str()))
-            .filter_map(|no| accounts.remove(no.as_str()))
-            .collect();
         for a in &mut changed {
             finish(a)?;
         }

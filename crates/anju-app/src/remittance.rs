@@ -29,7 +29,7 @@ use jiff::civil::Date;
 
 use crate::AppError;
 use crate::ledger::lock_centre as lock;
-use crate::ledger::{Posted, post_in};
+use crate::ledger::{Posted, post_in, post_in_meanwhile};
 
 fn invalid(field: &'static str, value: impl Into<String>, rule: impl Into<String>) -> AppError {
     AppError::Invalid {
@@ -952,86 +952,113 @@ pub fn pay_bills_in(
         plans.push(plan);
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: planned");
-    let mut posted = post_in(tx, centre, requests, now)?.into_iter();
-    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: posted");
-    let mut out = Vec::with_capacity(plans.len());
+    // What each payment comes to, apart from its entry; and what is written beside the
+    // posting: receipts, bills and 缴至年月 (after the bulk record: 缴至年月 of
+    // back-payments and voluntary months, and units' first payments).
+    enum Outcome {
+        Replayed(ReceiptRow),
+        Paid { excess: Fen },
+        Held { held: Fen, outstanding: Fen },
+    }
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(plans.len());
     let mut full: Vec<FullPayment> = Vec::new();
-    // After the bulk record: 缴至年月 of back-payments and voluntary months, and units'
-    // first payments.
+    let mut held_receipts: Vec<ReceiptRow> = Vec::new();
     let mut recompute: Vec<String> = Vec::new();
     let mut voluntary_to: Vec<(String, YearMonth)> = Vec::new();
     let mut first_payers: Vec<String> = Vec::new();
     for plan in plans {
-        match plan {
-            Err(receipt) => out.push(PaymentOutcome::Replayed { receipt }),
-            Ok(mut pl) => {
-                let entry = posted.next().ok_or_else(|| AppError::NotFound {
-                    what: "posted payment".to_owned(),
-                })?;
-                match pl.settles.take() {
-                    Some(Settled { accounts, months }) => {
-                        let advance = match pl.bill.kind {
-                            BillKind::Remittance if months.len() == 1 => {
-                                months.iter().next().copied()
-                            }
-                            BillKind::Voluntary => {
-                                if let Some(last) = months.iter().next_back() {
-                                    voluntary_to.push((pl.bill.payer.clone(), *last));
-                                }
-                                None
-                            }
-                            _ => {
-                                recompute.extend(accounts.iter().cloned());
-                                None
-                            }
-                        };
-                        if pl.bill.kind != BillKind::Voluntary
-                            && ctx.units.get(&pl.bill.payer).is_some_and(|u| {
-                                u.status == anju_domain::codes::UnitAccountStatus::Opened
-                            })
-                        {
-                            first_payers.push(pl.bill.payer.clone());
-                        }
-                        pl.bill.status = BillStatus::Paid;
-                        pl.bill.paid_on = Some(c.business_date);
-                        full.push(FullPayment {
-                            receipt: pl.receipt,
-                            bill: pl.bill,
-                            advance,
-                            accounts,
-                        });
-                        out.push(PaymentOutcome::Paid {
-                            posted: entry,
-                            excess: pl.excess,
-                        });
-                    }
-                    None => {
-                        tx.insert_receipt(centre, &pl.receipt)?;
-                        out.push(PaymentOutcome::Held {
-                            posted: entry,
-                            held: pl.held_after,
-                            outstanding: pl.outstanding_after,
-                        });
-                    }
-                }
+        let mut pl = match plan {
+            Err(receipt) => {
+                outcomes.push(Outcome::Replayed(receipt));
+                continue;
             }
+            Ok(pl) => pl,
+        };
+        let Some(Settled { accounts, months }) = pl.settles.take() else {
+            held_receipts.push(pl.receipt);
+            outcomes.push(Outcome::Held {
+                held: pl.held_after,
+                outstanding: pl.outstanding_after,
+            });
+            continue;
+        };
+        let advance = match pl.bill.kind {
+            BillKind::Remittance if months.len() == 1 => months.iter().next().copied(),
+            BillKind::Voluntary => {
+                if let Some(last) = months.iter().next_back() {
+                    voluntary_to.push((pl.bill.payer.clone(), *last));
+                }
+                None
+            }
+            _ => {
+                recompute.extend(accounts.iter().cloned());
+                None
+            }
+        };
+        if pl.bill.kind != BillKind::Voluntary
+            && ctx
+                .units
+                .get(&pl.bill.payer)
+                .is_some_and(|u| u.status == anju_domain::codes::UnitAccountStatus::Opened)
+        {
+            first_payers.push(pl.bill.payer.clone());
         }
+        pl.bill.status = BillStatus::Paid;
+        pl.bill.paid_on = Some(c.business_date);
+        full.push(FullPayment {
+            receipt: pl.receipt,
+            bill: pl.bill,
+            advance,
+            accounts,
+        });
+        outcomes.push(Outcome::Paid { excess: pl.excess });
     }
-    tx.record_full_payments(centre, &full)?;
-    for (account_no, month) in voluntary_to {
-        tx.set_paid_to(centre, &account_no, Some(month))?;
-    }
+    drop(ctx);
     recompute.sort_unstable();
     recompute.dedup();
-    for a in &recompute {
-        recompute_paid_to(tx, centre, a)?;
-    }
     first_payers.sort_unstable();
     first_payers.dedup();
-    for payer in first_payers {
-        first_payment(tx, &c, &payer, stamp, now)?;
+    // None of it is the ledger: written while the engine works on the entries.
+    let mut record = |tx: &mut dyn StoreTx| -> Result<(), AppError> {
+        tx.record_full_payments(centre, &full)?;
+        for r in &held_receipts {
+            tx.insert_receipt(centre, r)?;
+        }
+        for (account_no, month) in &voluntary_to {
+            tx.set_paid_to(centre, account_no, Some(*month))?;
+        }
+        for a in &recompute {
+            recompute_paid_to(tx, centre, a)?;
+        }
+        for payer in &first_payers {
+            first_payment(tx, &c, payer, stamp, now)?;
+        }
+        tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: recorded");
+        Ok(())
+    };
+    let mut posted =
+        post_in_meanwhile(tx, centre, requests, now, &mut |_| Ok(()), &mut record)?.into_iter();
+    let mut out = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let mut entry = || {
+            posted.next().ok_or_else(|| AppError::NotFound {
+                what: "posted payment".to_owned(),
+            })
+        };
+        out.push(match o {
+            Outcome::Replayed(receipt) => PaymentOutcome::Replayed { receipt },
+            Outcome::Paid { excess } => PaymentOutcome::Paid {
+                posted: entry()?,
+                excess,
+            },
+            Outcome::Held { held, outstanding } => PaymentOutcome::Held {
+                posted: entry()?,
+                held,
+                outstanding,
+            },
+        });
     }
-    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: recorded");
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: posted");
     Ok(out)
 }
 

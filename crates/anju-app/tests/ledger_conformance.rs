@@ -6,7 +6,7 @@
 
 use anju_app::AppError;
 use anju_app::ledger::{
-    audit, open_accounts, open_centre, post_batch, post_one, set_business_date,
+    audit, open_accounts, open_centre, post_batch, post_in_meanwhile, post_one, set_business_date,
 };
 use anju_domain::codes::Channel;
 use anju_domain::ledger::{AccountNo, EntryKind, EntryRequest, LedgerError, Leg, TxCode};
@@ -481,6 +481,88 @@ fn a_few_very_large_entries_are_pipelined_too() {
         assert_eq!(out.len(), 3);
         assert_eq!(balance(s, "201.X24999").0, 7);
         assert_eq!(balance(s, "101.ICBC").0, 7 * 25_000);
+        let report = audit(s, C).unwrap();
+        assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
+    });
+}
+
+fn receipt(key: &str) -> anju_store::collection::ReceiptRow {
+    anju_store::collection::ReceiptRow {
+        receipt_key: key.to_owned(),
+        payer: "U0001".to_owned(),
+        bill_no: None,
+        amount: Fen::new(11),
+        received_on: d("2026-01-05"),
+        bank_code: "ICBC".to_owned(),
+        entry_key: format!("rcpt:{key}"),
+        recorded_at_us: 0,
+    }
+}
+
+#[test]
+fn writes_beside_a_posting_go_in_with_it_and_an_entry_error_comes_first() {
+    for_each_backend(|db| {
+        let s = db.store.as_ref();
+        setup(s);
+        let mut posted = 0i64;
+        // 10 requests are posted on this thread; 300 run the engine on a worker thread
+        // while `meanwhile` writes.
+        for n in [10usize, 300] {
+            let batch = |tag: &str| -> Vec<EntryRequest> {
+                (0..n)
+                    .map(|i| remit(&format!("{tag}{n}-{i}"), 10, 1))
+                    .collect()
+            };
+            let mut tx = s.begin().unwrap();
+            let mut calls = 0;
+            let out = post_in_meanwhile(
+                tx.as_mut(),
+                C,
+                batch("W"),
+                now(),
+                &mut |_| Ok(()),
+                &mut |tx| {
+                    calls += 1;
+                    tx.insert_receipt(C, &receipt(&format!("K{n}")))?;
+                    Ok(())
+                },
+            )
+            .unwrap();
+            tx.commit().unwrap();
+            posted += n as i64;
+            assert_eq!((calls, out.len()), (1, n), "{}", db.backend);
+            assert_eq!(entries(s), posted);
+            let mut r = s.begin_read().unwrap();
+            assert!(r.receipt(C, &format!("K{n}")).unwrap().is_some());
+            drop(r);
+
+            // An entry that cannot be posted and a failing write beside it: the entry's
+            // error is the one reported, whichever path; nothing is committed.
+            let fail = |_: &mut dyn anju_store::StoreTx| -> Result<(), AppError> {
+                Err(AppError::Invalid {
+                    field: "beside",
+                    value: String::new(),
+                    rule: "the write beside failed".to_owned(),
+                })
+            };
+            let mut bad = batch("X");
+            bad[7].legs[1].account = a("201.NOPE");
+            let mut tx = s.begin().unwrap();
+            let err = post_in_meanwhile(tx.as_mut(), C, bad, now(), &mut |_| Ok(()), &mut { fail })
+                .unwrap_err();
+            drop(tx);
+            assert!(err.to_string().contains(&format!("X{n}-7")), "{err}");
+            // The write beside failing alone: its own error.
+            let mut tx = s.begin().unwrap();
+            let err = post_in_meanwhile(tx.as_mut(), C, batch("Y"), now(), &mut |_| Ok(()), &mut {
+                fail
+            })
+            .unwrap_err();
+            drop(tx);
+            assert!(err.to_string().contains("the write beside failed"), "{err}");
+            assert_eq!(entries(s), posted, "{}", db.backend);
+        }
+        assert_eq!(balance(s, "201.M1").0, 310 * 10);
         let report = audit(s, C).unwrap();
         assert!(report.is_clean(), "{}: {:?}", db.backend, report.problems);
     });
