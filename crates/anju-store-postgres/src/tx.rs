@@ -3405,6 +3405,14 @@ impl StoreTx for PgTx<'_> {
         self.conn()?.lines_of_bills(centre, bill_nos)
     }
 
+    fn lines_due(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<Vec<anju_store::collection::LineDue>>, StoreError> {
+        self.conn()?.lines_due(centre, bill_nos)
+    }
+
     fn receipts_by_keys(
         &mut self,
         centre: &str,

@@ -6,12 +6,13 @@
 //! binary COPY), each under one savepoint, so a batch is all-or-nothing and a `Conflict`
 //! or `NotFound` leaves the transaction usable.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use anju_domain::collection::YearMonth;
+use anju_domain::money::Fen;
 use anju_store::StoreError;
-use anju_store::collection::{BillLineRow, BillRow, FullPayment, ReceiptRow};
+use anju_store::collection::{BillLineRow, BillRow, FullPayment, LineDue, ReceiptRow};
 use anju_store::registry::{MemberRow, UnitRow};
 
 use super::{ANY_CHUNK, BULK_ROWS, PgConn, check_line_nos, column, date_str};
@@ -327,6 +328,71 @@ impl PgConn {
         }
         // Byte-wise, like SQLite, whatever the database's collation.
         out.sort_unstable_by(|a, b| (&a.bill_no, a.line_no).cmp(&(&b.bill_no, b.line_no)));
+        Ok(out)
+    }
+
+    /// [`anju_store::StoreTx::lines_due`]: only what a payment uses, per bill in the order
+    /// asked, lines by number.
+    pub(super) fn lines_due(
+        &mut self,
+        centre: &str,
+        bill_nos: &[String],
+    ) -> Result<Vec<Vec<LineDue>>, StoreError> {
+        let mut at: HashMap<&str, usize> = HashMap::with_capacity(bill_nos.len());
+        for (i, no) in bill_nos.iter().enumerate() {
+            at.entry(no.as_str()).or_insert(i);
+        }
+        let mut numbered: Vec<Vec<(i64, LineDue)>> = vec![Vec::new(); bill_nos.len()];
+        let nos = distinct(bill_nos, String::as_str);
+        for chunk in nos.chunks(ANY_CHUNK) {
+            self.for_each(
+                concat!(
+                    "SELECT l.bill_no, l.line_no, l.account_no, l.month, l.unit_fen + l.member_fen,
+                        coalesce(l.paid_entry, b.paid_entry) IS NOT NULL",
+                    bill_lines_from!(),
+                    "WHERE l.centre_code = $1 AND l.bill_no = ANY($2)"
+                ),
+                &[&centre, &chunk],
+                |r| {
+                    let bill_no: &str = column(r.try_get(0))?;
+                    let Some(&i) = at.get(bill_no) else {
+                        return Ok(());
+                    };
+                    let month: &str = column(r.try_get(3))?;
+                    let month = anju_store::collection::parse_month(
+                        anju_store::raw::At {
+                            table: "bill_lines",
+                            key: &bill_no,
+                            column: "month",
+                        },
+                        month,
+                    )?;
+                    numbered[i].push((
+                        column(r.try_get(1))?,
+                        LineDue {
+                            account_no: column(r.try_get(2))?,
+                            month,
+                            total: Fen::new(column(r.try_get(4))?),
+                            paid: column(r.try_get(5))?,
+                        },
+                    ));
+                    Ok(())
+                },
+            )?;
+        }
+        let mut out: Vec<Vec<LineDue>> = Vec::with_capacity(bill_nos.len());
+        for (i, no) in bill_nos.iter().enumerate() {
+            let first = at[no.as_str()];
+            if first == i {
+                let mut lines = std::mem::take(&mut numbered[i]);
+                lines.sort_unstable_by_key(|(n, _)| *n);
+                out.push(lines.into_iter().map(|(_, l)| l).collect());
+            } else {
+                // A bill number asked twice gets its lines twice.
+                let again = out[first].clone();
+                out.push(again);
+            }
+        }
         Ok(out)
     }
 
