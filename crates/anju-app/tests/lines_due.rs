@@ -7,11 +7,9 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use anju_app::ledger::open_centre;
-use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
 use anju_domain::collection::YearMonth;
-use anju_domain::money::{Fen, Rate};
+use anju_domain::money::Fen;
 use anju_store::collection::{BillKind, BillLineRow, BillRow, BillStatus, LineDue};
-use anju_store::registry::{MemberRow, UnitRow};
 use anju_testkit::for_each_backend;
 use jiff::civil::date;
 
@@ -76,40 +74,11 @@ fn lines_due_says_what_bill_lines_says_and_a_whole_bill_is_marked_once() {
         )
         .unwrap();
         let mut tx = s.begin().unwrap();
-        tx.insert_unit(
-            C,
-            &UnitRow {
-                unit_no: U.to_owned(),
-                credit_code: "TEST1".to_owned(),
-                name: "单位1".to_owned(),
-                address: "衢州市".to_owned(),
-                legal_rep: "张三".to_owned(),
-                payday: 10,
-                bank_code: "ICBC".to_owned(),
-                unit_ratio: Rate::from_percent(12),
-                member_ratio: Rate::from_percent(12),
-                status: UnitAccountStatus::Normal,
-                opened_on: date(2026, 1, 5),
-            },
-        )
-        .unwrap();
-        for i in 1..=3 {
-            tx.insert_member(
-                C,
-                &MemberRow {
-                    account_no: format!("330800{i:08}"),
-                    id_number: format!("T{i:017}"),
-                    name: format!("职工{i}"),
-                    unit_no: Some(U.to_owned()),
-                    base: Fen::new(500_000),
-                    status: PersonalAccountStatus::Normal,
-                    before_freeze: None,
-                    opened_on: date(2026, 1, 5),
-                    paid_to: None,
-                    flexible_ratio: None,
-                },
-            )
+        tx.insert_unit(C, &anju_testkit::registry::unit(U, date(2026, 1, 5)))
             .unwrap();
+        for i in 1..=3 {
+            let m = anju_testkit::registry::member(i, Some(U), Fen::new(500_000), date(2026, 1, 5));
+            tx.insert_member(C, &m).unwrap();
         }
         // Two months for member 3 on one bill (a back-payment), lines not in account order.
         let a = vec![

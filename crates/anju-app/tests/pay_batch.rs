@@ -9,14 +9,13 @@
 use anju_app::ledger::{audit, open_centre, set_business_date};
 use anju_app::remittance::{Payment, PaymentOutcome, generate_month, pay_bills_in};
 use anju_domain::calendar::BusinessCalendar;
-use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
+use anju_domain::codes::PersonalAccountStatus;
 use anju_domain::collection::YearMonth;
 use anju_domain::ledger::{AccountNo, AccountState};
-use anju_domain::money::{Fen, Rate};
+use anju_domain::money::Fen;
 use anju_domain::policy::{Policy, QUZHOU_POLICY};
 use anju_domain::stamp::Stamp;
 use anju_store::collection::BillStatus;
-use anju_store::registry::{MemberRow, UnitRow};
 use anju_store::{Store, StoreTx};
 use anju_testkit::for_each_backend;
 use jiff::Timestamp;
@@ -51,45 +50,18 @@ fn fixture(store: &dyn Store) {
         opened,
     )];
     for u in 0..UNITS {
-        tx.insert_unit(
-            C,
-            &UnitRow {
-                unit_no: unit_no(u),
-                credit_code: format!("TEST{u:014}"),
-                name: format!("测试单位{u}"),
-                address: "衢州市".to_owned(),
-                legal_rep: "张三".to_owned(),
-                payday: 10,
-                bank_code: "ICBC".to_owned(),
-                unit_ratio: Rate::from_percent(12),
-                member_ratio: Rate::from_percent(12),
-                status: UnitAccountStatus::Normal,
-                opened_on: opened,
-            },
-        )
-        .unwrap();
+        tx.insert_unit(C, &anju_testkit::registry::unit(&unit_no(u), opened))
+            .unwrap();
         accounts.push(AccountState::open(
             AccountNo::sub("213", &unit_no(u)).unwrap(),
             opened,
         ));
     }
     for i in 0..2 * UNITS {
-        tx.insert_member(
-            C,
-            &MemberRow {
-                account_no: account_no(i),
-                id_number: format!("T{i:017}"),
-                name: format!("职工{i}"),
-                unit_no: Some(unit_no(i / 2)),
-                base: Fen::new(300_000 + i as i64 * 100),
-                status: PersonalAccountStatus::Normal,
-                before_freeze: None,
-                opened_on: opened,
-                paid_to: None,
-                flexible_ratio: None,
-            },
-        )
-        .unwrap();
+        let base = Fen::new(300_000 + i as i64 * 100);
+        let m = anju_testkit::registry::member(i, Some(&unit_no(i / 2)), base, opened);
+        assert_eq!(m.account_no, account_no(i));
+        tx.insert_member(C, &m).unwrap();
         accounts.push(AccountState::open(
             AccountNo::sub("201", &account_no(i)).unwrap(),
             opened,

@@ -6,8 +6,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use anju_app::ledger::open_centre;
-use anju_domain::codes::{PersonalAccountStatus, UnitAccountStatus};
-use anju_domain::money::{Fen, Rate};
+use anju_domain::money::Fen;
 use anju_store::registry::{MemberRow, UnitRow};
 use anju_testkit::for_each_backend;
 use jiff::civil::date;
@@ -15,34 +14,11 @@ use jiff::civil::date;
 const C: &str = "330800000000000";
 
 fn unit(no: &str) -> UnitRow {
-    UnitRow {
-        unit_no: no.to_owned(),
-        credit_code: format!("TEST{no}"),
-        name: format!("单位{no}"),
-        address: "衢州市".to_owned(),
-        legal_rep: "张三".to_owned(),
-        payday: 10,
-        bank_code: "ICBC".to_owned(),
-        unit_ratio: Rate::from_percent(12),
-        member_ratio: Rate::from_percent(12),
-        status: UnitAccountStatus::Normal,
-        opened_on: date(2026, 1, 5),
-    }
+    anju_testkit::registry::unit(no, date(2026, 1, 5))
 }
 
 fn member(i: usize, unit_no: Option<&str>) -> MemberRow {
-    MemberRow {
-        account_no: format!("330800{i:08}"),
-        id_number: format!("T{i:017}"),
-        name: format!("职工{i}"),
-        unit_no: unit_no.map(str::to_owned),
-        base: Fen::new(300_000 + i as i64),
-        status: PersonalAccountStatus::Normal,
-        before_freeze: None,
-        opened_on: date(2026, 1, 5),
-        paid_to: None,
-        flexible_ratio: None,
-    }
+    anju_testkit::registry::member(i, unit_no, Fen::new(300_000 + i as i64), date(2026, 1, 5))
 }
 
 #[test]

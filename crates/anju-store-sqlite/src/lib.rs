@@ -2118,14 +2118,7 @@ impl StoreTx for SqliteTx<'_> {
                 .and_then(|mut st| st.query_row(params![centre, bill_no], |r| r.get(0)))
                 .map_err(db_err)?;
             if unpaid > 0 {
-                self.g
-                    .conn
-                    .prepare_cached(
-                        "UPDATE bills SET paid_entry = ?3
-                         WHERE centre_code = ?1 AND bill_no = ?2 AND paid_entry IS NULL",
-                    )
-                    .and_then(|mut st| st.execute(params![centre, bill_no, entry_key]))
-                    .map_err(db_err)?;
+                self.mark_bill_paid(centre, bill_no, entry_key)?;
             }
             return Ok(unpaid as u64);
         }

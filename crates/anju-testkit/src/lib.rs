@@ -9,6 +9,7 @@
 //! `anju-testkit: backend=… database=…` and, when `ANJU_BACKEND_LOG` names a file, appends
 //! the backend name to it, so CI can prove both backends really ran.
 
+pub mod registry;
 pub mod staff;
 
 use std::io::Write;
