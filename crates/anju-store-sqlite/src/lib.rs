@@ -248,6 +248,25 @@ impl Inner {
 /// How often the background thread checkpoints the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
+/// A date as stored (`YYYY-MM-DD`), formatted again only when the date changes.
+#[derive(Default)]
+struct DateText {
+    date: Option<Date>,
+    text: String,
+}
+
+impl DateText {
+    fn of(&mut self, date: Date) -> &str {
+        if self.date != Some(date) {
+            use std::fmt::Write as _;
+            self.text.clear();
+            let _ = write!(self.text, "{date}");
+            self.date = Some(date);
+        }
+        &self.text
+    }
+}
+
 /// Opens the read-only snapshot connection.
 /// Prepared statements kept per connection. The store has well over a hundred distinct
 /// statements; rusqlite's default of 16 made busy paths re-parse SQL on every call.
@@ -980,13 +999,11 @@ impl SqliteTx<'_> {
         let mut by_rowid = self.g.conn.prepare_cached(by_rowid_sql).map_err(db_err)?;
         by_key.raw_bind_parameter(1, centre).map_err(db_err)?;
         by_rowid.raw_bind_parameter(1, centre).map_err(db_err)?;
-        let (mut from, mut last) = (String::with_capacity(10), String::with_capacity(10));
+        // A batch's accounts share a few dates (the business date, the period's start):
+        // each is formatted when it differs from the account before's.
+        let (mut from, mut last) = (DateText::default(), DateText::default());
         for a in accounts {
-            use std::fmt::Write as _;
-            from.clear();
-            last.clear();
-            let _ = write!(from, "{}", a.accrual_from);
-            let _ = write!(last, "{}", a.last_change);
+            let (from, last) = (from.of(a.accrual_from), last.of(a.last_change));
             let rowid = rowid_of(&a.no);
             let stmt = if rowid.is_some() {
                 &mut by_rowid
@@ -1001,8 +1018,8 @@ impl SqliteTx<'_> {
             stmt.raw_bind_parameter(5, a.pending_in.fen())
                 .map_err(db_err)?;
             stmt.raw_bind_parameter(6, a.accrual).map_err(db_err)?;
-            stmt.raw_bind_parameter(7, from.as_str()).map_err(db_err)?;
-            stmt.raw_bind_parameter(8, last.as_str()).map_err(db_err)?;
+            stmt.raw_bind_parameter(7, from).map_err(db_err)?;
+            stmt.raw_bind_parameter(8, last).map_err(db_err)?;
             stmt.raw_bind_parameter(9, a.entry_count).map_err(db_err)?;
             if let Some(id) = rowid {
                 stmt.raw_bind_parameter(10, id).map_err(db_err)?;
