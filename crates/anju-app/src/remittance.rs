@@ -535,8 +535,6 @@ fn entry_key_for_receipt(receipt_key: &str) -> Result<String, AppError> {
 struct PlannedPayment {
     bill: BillRow,
     receipt: ReceiptRow,
-    /// Taken out for posting.
-    request: Option<EntryRequest>,
     /// Full payment: what it settles; `None` for money held in suspense.
     settles: Option<Settled>,
     held_after: Fen,
@@ -684,7 +682,7 @@ fn plan_payment(
     p: &Payment,
     stamp: &Stamp,
     now: Timestamp,
-) -> Result<Result<PlannedPayment, ReceiptRow>, AppError> {
+) -> Result<Result<(PlannedPayment, EntryRequest), ReceiptRow>, AppError> {
     let key = entry_key_for_receipt(&p.receipt_key)?;
     if let Some(existing) = ctx.receipts.get(&p.receipt_key) {
         if existing.bill_no.as_deref() != Some(p.bill_no.as_str()) || existing.amount != p.amount {
@@ -775,15 +773,15 @@ fn plan_payment(
             stamp.clone(),
         );
         let held_after = Fen::new(available);
-        return Ok(Ok(PlannedPayment {
+        let plan = PlannedPayment {
             outstanding_after: Fen::new(outstanding.fen() - available),
             bill,
             receipt,
-            request: Some(request),
             settles: None,
             held_after,
             excess: Fen::ZERO,
-        }));
+        };
+        return Ok(Ok((plan, request)));
     }
     // Every member credited must be able to receive money.
     for l in &unpaid {
@@ -815,15 +813,15 @@ fn plan_payment(
         months: unpaid.iter().map(|l| l.month).collect(),
         accounts: unpaid.into_iter().map(|l| l.account_no.clone()).collect(),
     };
-    Ok(Ok(PlannedPayment {
+    let plan = PlannedPayment {
         bill,
         receipt,
-        request: Some(request),
         settles: Some(settles),
         held_after: Fen::new(excess),
         outstanding_after: Fen::ZERO,
         excess: Fen::new(excess),
-    }))
+    };
+    Ok(Ok((plan, request)))
 }
 
 /// The balance held in a payer's suspense account.
@@ -941,14 +939,17 @@ pub fn pay_bills_in(
     let mut requests: Vec<EntryRequest> = Vec::with_capacity(payments.len());
     let mut seen_bills = std::collections::HashSet::new();
     for p in payments {
-        let mut plan = plan_payment(&ctx, &c, p, stamp, now)?;
-        if let Ok(pl) = &mut plan {
-            if !seen_bills.insert(p.bill_no.as_str()) {
-                return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
+        let plan = match plan_payment(&ctx, &c, p, stamp, now)? {
+            Ok((pl, request)) => {
+                if !seen_bills.insert(p.bill_no.as_str()) {
+                    return Err(invalid("bill_no", &p.bill_no, "is paid twice in one batch"));
+                }
+                ctx.held.insert(pl.bill.payer.clone(), pl.held_after);
+                requests.push(request);
+                Ok(pl)
             }
-            ctx.held.insert(pl.bill.payer.clone(), pl.held_after);
-            requests.extend(pl.request.take());
-        }
+            Err(receipt) => Err(receipt),
+        };
         plans.push(plan);
     }
     tracing::debug!(ms = t0.elapsed().as_millis() as u64, "pay: planned");

@@ -1591,9 +1591,7 @@ impl PgConn {
         entry_key: &str,
         month: YearMonth,
     ) -> Result<u64, StoreError> {
-        let month_text = format!("{month}");
-        // Only 1900-01 has no month before it; then only an unset month moves.
-        let prev = month.plus(-1).map(|p| format!("{p}"));
+        let (month_text, prev) = month_and_before(month);
         self.execute(
             "UPDATE members SET paid_to = $4
              WHERE centre_code = $1 AND account_no IN (
@@ -1612,9 +1610,7 @@ impl PgConn {
         accounts: &[String],
         month: YearMonth,
     ) -> Result<u64, StoreError> {
-        let month_text = format!("{month}");
-        // Only 1900-01 has no month before it; then only an unset month moves.
-        let prev = month.plus(-1).map(|p| format!("{p}"));
+        let (month_text, prev) = month_and_before(month);
         self.execute(
             "UPDATE members SET paid_to = $3
              WHERE centre_code = $1 AND account_no = ANY($2)
@@ -4482,4 +4478,11 @@ impl StoreTx for PgTx<'_> {
     fn current_policy(&mut self, centre: &str) -> Result<Option<PolicyVersionRow>, StoreError> {
         self.conn()?.current_policy(centre)
     }
+}
+
+/// A month paid in full and the month before it, as stored: 缴至年月 moves to the first
+/// from the second or from unset (only 1900-01 has no month before it; then only an
+/// unset month moves).
+fn month_and_before(month: YearMonth) -> (String, Option<String>) {
+    (month.to_string(), month.plus(-1).map(|p| p.to_string()))
 }

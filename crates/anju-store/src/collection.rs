@@ -207,6 +207,55 @@ impl From<&BillLineRow> for LineDue {
     }
 }
 
+/// Collects [`LineDue`]s read in any order into one list per bill number asked, in the
+/// order asked and by line number (a bill asked twice gets its lines twice; one that
+/// does not exist, none): what every store's [`crate::StoreTx::lines_due`] returns.
+#[derive(Debug)]
+pub struct DueByBill<'a> {
+    asked: &'a [String],
+    first: std::collections::HashMap<&'a str, usize>,
+    lines: Vec<Vec<(i64, LineDue)>>,
+}
+
+impl<'a> DueByBill<'a> {
+    /// Nothing collected yet for `asked`.
+    pub fn new(asked: &'a [String]) -> DueByBill<'a> {
+        let mut first = std::collections::HashMap::with_capacity(asked.len());
+        for (i, no) in asked.iter().enumerate() {
+            first.entry(no.as_str()).or_insert(i);
+        }
+        DueByBill {
+            asked,
+            first,
+            lines: vec![Vec::new(); asked.len()],
+        }
+    }
+
+    /// Adds line `line_no` of `bill_no`; a bill not asked for is ignored.
+    pub fn push(&mut self, bill_no: &str, line_no: i64, line: LineDue) {
+        if let Some(&i) = self.first.get(bill_no) {
+            self.lines[i].push((line_no, line));
+        }
+    }
+
+    /// The lists, one per bill number asked.
+    pub fn finish(mut self) -> Vec<Vec<LineDue>> {
+        let mut out: Vec<Vec<LineDue>> = Vec::with_capacity(self.asked.len());
+        for (i, no) in self.asked.iter().enumerate() {
+            let first = self.first[no.as_str()];
+            if first == i {
+                let mut lines = std::mem::take(&mut self.lines[i]);
+                lines.sort_by_key(|(n, _)| *n);
+                out.push(lines.into_iter().map(|(_, l)| l).collect());
+            } else {
+                let again = out[first].clone();
+                out.push(again);
+            }
+        }
+        out
+    }
+}
+
 /// Money received from a payer (a bank notice or a counter payment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptRow {

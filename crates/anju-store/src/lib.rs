@@ -423,23 +423,11 @@ pub trait StoreTx {
         centre: &str,
         bill_nos: &[String],
     ) -> Result<Vec<Vec<LineDue>>, StoreError> {
-        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, no) in bill_nos.iter().enumerate() {
-            at.entry(no.as_str()).or_insert(i);
-        }
-        let mut out: Vec<Vec<LineDue>> = vec![Vec::new(); bill_nos.len()];
+        let mut due = collection::DueByBill::new(bill_nos);
         for l in self.lines_of_bills(centre, bill_nos)? {
-            if let Some(&i) = at.get(l.bill_no.as_str()) {
-                out[i].push(LineDue::from(&l));
-            }
+            due.push(&l.bill_no, l.line_no, LineDue::from(&l));
         }
-        // A bill number given twice gets its lines twice.
-        for (i, no) in bill_nos.iter().enumerate() {
-            if at.get(no.as_str()) != Some(&i) {
-                out[i] = out[at[no.as_str()]].clone();
-            }
-        }
-        Ok(out)
+        Ok(due.finish())
     }
     /// The receipts among `keys` that exist (any order).
     fn receipts_by_keys(

@@ -6,13 +6,13 @@
 //! binary COPY), each under one savepoint, so a batch is all-or-nothing and a `Conflict`
 //! or `NotFound` leaves the transaction usable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use anju_domain::collection::YearMonth;
 use anju_domain::money::Fen;
 use anju_store::StoreError;
-use anju_store::collection::{BillLineRow, BillRow, FullPayment, LineDue, ReceiptRow};
+use anju_store::collection::{BillLineRow, BillRow, DueByBill, FullPayment, LineDue, ReceiptRow};
 use anju_store::registry::{MemberRow, UnitRow};
 
 use super::{ANY_CHUNK, BULK_ROWS, PgConn, check_line_nos, column, date_str};
@@ -338,11 +338,7 @@ impl PgConn {
         centre: &str,
         bill_nos: &[String],
     ) -> Result<Vec<Vec<LineDue>>, StoreError> {
-        let mut at: HashMap<&str, usize> = HashMap::with_capacity(bill_nos.len());
-        for (i, no) in bill_nos.iter().enumerate() {
-            at.entry(no.as_str()).or_insert(i);
-        }
-        let mut numbered: Vec<Vec<(i64, LineDue)>> = vec![Vec::new(); bill_nos.len()];
+        let mut due = DueByBill::new(bill_nos);
         let nos = distinct(bill_nos, String::as_str);
         for chunk in nos.chunks(ANY_CHUNK) {
             self.for_each(
@@ -355,9 +351,6 @@ impl PgConn {
                 &[&centre, &chunk],
                 |r| {
                     let bill_no: &str = column(r.try_get(0))?;
-                    let Some(&i) = at.get(bill_no) else {
-                        return Ok(());
-                    };
                     let month: &str = column(r.try_get(3))?;
                     let month = anju_store::collection::parse_month(
                         anju_store::raw::At {
@@ -367,33 +360,18 @@ impl PgConn {
                         },
                         month,
                     )?;
-                    numbered[i].push((
-                        column(r.try_get(1))?,
-                        LineDue {
-                            account_no: column(r.try_get(2))?,
-                            month,
-                            total: Fen::new(column(r.try_get(4))?),
-                            paid: column(r.try_get(5))?,
-                        },
-                    ));
+                    let line = LineDue {
+                        account_no: column(r.try_get(2))?,
+                        month,
+                        total: Fen::new(column(r.try_get(4))?),
+                        paid: column(r.try_get(5))?,
+                    };
+                    due.push(bill_no, column(r.try_get(1))?, line);
                     Ok(())
                 },
             )?;
         }
-        let mut out: Vec<Vec<LineDue>> = Vec::with_capacity(bill_nos.len());
-        for (i, no) in bill_nos.iter().enumerate() {
-            let first = at[no.as_str()];
-            if first == i {
-                let mut lines = std::mem::take(&mut numbered[i]);
-                lines.sort_unstable_by_key(|(n, _)| *n);
-                out.push(lines.into_iter().map(|(_, l)| l).collect());
-            } else {
-                // A bill number asked twice gets its lines twice.
-                let again = out[first].clone();
-                out.push(again);
-            }
-        }
-        Ok(out)
+        Ok(due.finish())
     }
 
     pub(super) fn receipts_by_keys(
